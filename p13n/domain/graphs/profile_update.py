@@ -1,0 +1,177 @@
+"""Apply one accepted event to a profile graph (the online path of the update step)."""
+
+from __future__ import annotations
+
+from bisect import insort
+
+from p13n.domain.graphs.affinity import add_affinity, published_affinities
+from p13n.domain.graphs.profile import (
+    RECENT_ENGAGEMENT_DAYS,
+    RECENT_ENGAGEMENT_MAX,
+    CartLine,
+    ConsentState,
+    ContactPoint,
+    EngagementEntry,
+    Identity,
+    ProfileGraph,
+    Purchase,
+    PurchaseLine,
+    ViewedItem,
+)
+from p13n.domain.identity.normalize import normalize_contact_point
+from p13n.domain.ingest.events import Event
+from p13n.domain.timeutil import DAY
+
+__all__ = ["new_profile", "apply_event_to_profile", "VIEW_INTERACTIONS", "RECENTLY_VIEWED_MAX"]
+
+VIEW_INTERACTIONS = frozenset(
+    {"View Catalog Object", "View Catalog Object Detail", "Quick View Catalog Object"}
+)
+RECENTLY_VIEWED_MAX = 20
+PURCHASES_MAX = 50
+_NAME_ATTRIBUTES = ("firstName", "lastName", "isAnonymous")
+
+
+def new_profile(unified_id: str, ts: float) -> ProfileGraph:
+    return ProfileGraph(unified_id=unified_id, created_at=ts, updated_at=ts)
+
+
+def apply_event_to_profile(profile: ProfileGraph, event: Event) -> None:
+    """Identities, consent, attributes, engagement, cart, views, purchases, affinities."""
+    ts = event.ts
+    profile.event_count += 1
+    profile.updated_at = max(profile.updated_at, ts)
+    profile.first_seen = ts if profile.first_seen is None else min(profile.first_seen, ts)
+    profile.last_seen = ts if profile.last_seen is None else max(profile.last_seen, ts)
+    _add_identities(profile, event)
+    if event.consent is not None and (
+        profile.consent.updated_at is None or ts >= profile.consent.updated_at
+    ):
+        profile.consent = ConsentState(
+            status=event.consent, provider=event.consent_provider, updated_at=ts
+        )
+    if event.kind == "identity":
+        _apply_identity(profile, event)
+    elif event.attributes:
+        for key, value in event.attributes.items():
+            if key != "eventType":
+                profile.attributes[key] = value
+    _add_engagement(profile, event)
+    if event.kind == "cart":
+        _apply_cart(profile, event)
+    elif event.interaction == "Purchase":
+        _apply_purchase(profile, event)
+    if event.interaction in VIEW_INTERACTIONS and event.item_id:
+        _add_view(profile, event.item_id, ts)
+    for dim in add_affinity(profile.state, event.interaction, ts, event.category, event.brand):
+        profile.affinities[dim] = published_affinities(profile.state, dim)
+
+
+def _add_identities(profile: ProfileGraph, event: Event) -> None:
+    for kind, value in (("deviceId", event.device_id), ("individualId", event.individual_id)):
+        if value and not any(i.type == kind and i.value == value for i in profile.identities):
+            profile.identities.append(Identity(type=kind, value=value, first_seen=event.ts))
+
+
+def _apply_identity(profile: ProfileGraph, event: Event) -> None:
+    for key in _NAME_ATTRIBUTES:
+        if key in event.identity:
+            profile.attributes[key] = event.identity[key]
+    for attr, kind in (("email", "email"), ("phoneNumber", "phone"), ("phone", "phone")):
+        value = event.identity.get(attr)
+        if isinstance(value, str) and value.strip():
+            norm = normalize_contact_point(kind, value)
+            if not any(c.type == kind and c.normalized == norm for c in profile.contact_points):
+                profile.contact_points.append(
+                    ContactPoint(type=kind, value=value, normalized=norm, first_seen=event.ts)
+                )
+    if event.interaction == "partyIdentification" and event.identity.get("userId"):
+        number = str(event.identity["userId"])
+        label = f"{event.identity.get('IDName', '')}|{event.identity.get('IDType', '')}|{number}"
+        if not any(c.normalized == label for c in profile.contact_points):
+            profile.contact_points.append(
+                ContactPoint(
+                    type="partyIdentification", value=number, normalized=label, first_seen=event.ts
+                )
+            )
+
+
+def _add_engagement(profile: ProfileGraph, event: Event) -> None:
+    entry = EngagementEntry(
+        event_id=event.event_id,
+        ts=event.ts,
+        interaction=event.interaction,
+        item_id=event.item_id,
+        category=event.category,
+        brand=event.brand,
+        quantity=event.quantity,
+        value=event.value,
+        order_id=event.order_id,
+    )
+    recent = profile.engagement
+    if not recent or recent[-1].ts <= entry.ts:
+        recent.append(entry)
+    else:
+        insort(recent, entry, key=lambda e: e.ts)
+    horizon = recent[-1].ts - RECENT_ENGAGEMENT_DAYS * DAY
+    drop = 0
+    while drop < len(recent) and (
+        len(recent) - drop > RECENT_ENGAGEMENT_MAX or recent[drop].ts < horizon
+    ):
+        drop += 1
+    if drop:
+        del recent[:drop]
+
+
+def _apply_cart(profile: ProfileGraph, event: Event) -> None:
+    if event.interaction == "Replace Cart":
+        profile.cart = [
+            CartLine(item_id=ln.item_id, quantity=ln.quantity, price=ln.price, added_at=event.ts)
+            for ln in event.lines
+            if ln.quantity > 0
+        ]
+        return
+    if not event.item_id:
+        return
+    qty = event.quantity if event.quantity is not None else 1.0
+    line = next((c for c in profile.cart if c.item_id == event.item_id), None)
+    if event.interaction == "Add To Cart":
+        if line is None:
+            profile.cart.append(
+                CartLine(item_id=event.item_id, quantity=qty, price=event.price, added_at=event.ts)
+            )
+        else:
+            line.quantity += qty
+            line.price = event.price if event.price is not None else line.price
+    elif line is not None:  # Remove From Cart
+        line.quantity -= qty if event.quantity is not None else line.quantity
+        if line.quantity <= 0:
+            profile.cart.remove(line)
+
+
+def _apply_purchase(profile: ProfileGraph, event: Event) -> None:
+    bought = {ln.item_id for ln in event.lines}
+    profile.cart = [c for c in profile.cart if c.item_id not in bought]
+    lines = [
+        PurchaseLine(item_id=ln.item_id, quantity=ln.quantity, price=ln.price) for ln in event.lines
+    ]
+    existing = None
+    if event.order_id:
+        existing = next((p for p in profile.purchases if p.order_id == event.order_id), None)
+    if existing is not None:  # flat senders send one event per order line
+        existing.lines.extend(lines)
+        existing.value = (existing.value or 0.0) + (event.value or 0.0)
+        return
+    profile.purchases.append(
+        Purchase(order_id=event.order_id, ts=event.ts, value=event.value, lines=lines)
+    )
+    if len(profile.purchases) > PURCHASES_MAX:
+        profile.purchases.sort(key=lambda p: p.ts)
+        del profile.purchases[: len(profile.purchases) - PURCHASES_MAX]
+
+
+def _add_view(profile: ProfileGraph, item_id: str, ts: float) -> None:
+    views = [v for v in profile.recently_viewed if v.item_id != item_id]
+    views.append(ViewedItem(item_id=item_id, ts=ts))
+    views.sort(key=lambda v: v.ts)
+    profile.recently_viewed = views[-RECENTLY_VIEWED_MAX:]

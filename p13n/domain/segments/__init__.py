@@ -1,0 +1,23 @@
+"""Segments: rule trees over the profile data graph, evaluated per profile change or in batch."""
+
+from __future__ import annotations
+
+from p13n.domain.segments.evaluate import condition_actual, evaluate, update_memberships
+from p13n.domain.segments.rules import (
+    DEFAULT_SEGMENTS,
+    Condition,
+    RuleGroup,
+    SegmentDefinition,
+    validate_segment_set,
+)
+
+__all__ = [
+    "DEFAULT_SEGMENTS",
+    "Condition",
+    "RuleGroup",
+    "SegmentDefinition",
+    "validate_segment_set",
+    "condition_actual",
+    "evaluate",
+    "update_memberships",
+]

@@ -1,0 +1,6 @@
+"""The fence around the relational store: only this package talks SQL."""
+
+from p13n.domain.store.database import is_sqlite, open_engine, sqlite_url
+from p13n.domain.store.sql_store import SqlStore
+
+__all__ = ["SqlStore", "open_engine", "sqlite_url", "is_sqlite"]

@@ -1,0 +1,273 @@
+"""The relational store behind small methods; the only module (with insight_sql) that writes SQL.
+
+Contracts: reads of a missing key return None (never raise); lists come back in insertion
+(`seq`) order unless said otherwise; times are UTC epoch seconds. Every write method takes the
+open connection of the caller's transaction so that one batch of events commits atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from p13n.domain.store.tables import (
+    ConfigObject,
+    ConsentRecord,
+    ConsentStateRow,
+    EventRow,
+    IdentityLink,
+    IndividualRow,
+    ItemGraphDoc,
+    ItemRow,
+    ProfileDoc,
+    SourceRecord,
+)
+
+__all__ = ["SqlStore"]
+
+_IN_CHUNK = 500
+
+
+def _t(model: Any) -> Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
+class SqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._dialect = engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- generic upsert ---------------------------------------------------------------------
+    def _upsert(
+        self, conn: Connection, model: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    ) -> None:
+        if not rows:
+            return
+        table = _t(model)
+        stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+        cols = {c: getattr(stmt.excluded, c) for c in rows[0] if c not in keys}
+        stmt = (
+            stmt.on_conflict_do_update(index_elements=list(keys), set_=cols)
+            if cols
+            else stmt.on_conflict_do_nothing()
+        )
+        conn.execute(stmt, list(rows))
+
+    # -- events -----------------------------------------------------------------------------
+    def existing_event_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are already in the event log or kept as consent records."""
+        found: set[str] = set()
+        ev, cr = _t(EventRow), _t(ConsentRecord)
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = list(ids[start : start + _IN_CHUNK])
+            found.update(
+                conn.execute(select(ev.c.event_id).where(ev.c.event_id.in_(chunk))).scalars()
+            )
+            found.update(
+                conn.execute(select(cr.c.event_id).where(cr.c.event_id.in_(chunk))).scalars()
+            )
+        return found
+
+    def append_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(_t(EventRow).insert(), list(rows))
+
+    def append_consent_records(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(_t(ConsentRecord).insert(), list(rows))
+
+    def events_of(self, conn: Connection, unified_id: str) -> list[dict[str, Any]]:
+        """Every logged event of one individual, in arrival order."""
+        ev = _t(EventRow)
+        rows = conn.execute(
+            select(ev.c.seq, ev.c.ts, ev.c.payload, ev.c.category, ev.c.brand, ev.c.event_id)
+            .where(ev.c.unified_id == unified_id)
+            .order_by(ev.c.seq)
+        ).mappings()
+        return [dict(r) for r in rows]
+
+    def count_events(self) -> int:
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(_t(EventRow).c.seq).order_by(_t(EventRow).c.seq.desc()).limit(1)
+                ).scalar()
+                or 0
+            )
+
+    # -- consent ----------------------------------------------------------------------------
+    def upsert_consent_state(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, ConsentStateRow, rows, ["subject"])
+
+    def load_consent_state(self) -> dict[str, str]:
+        t = _t(ConsentStateRow)
+        with self.engine.connect() as conn:
+            return {s: st for s, st in conn.execute(select(t.c.subject, t.c.status))}
+
+    # -- identity ---------------------------------------------------------------------------
+    def insert_individuals(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, IndividualRow, rows, ["unified_id"])
+
+    def insert_links(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, IdentityLink, rows, ["kind", "value"])
+
+    def upsert_source_records(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, SourceRecord, rows, ["id"])
+
+    def load_identity(self) -> tuple[dict[tuple[str, str], str], dict[str, str], dict[str, float]]:
+        """(links, aliases loser -> survivor, creation times)."""
+        links_t, ind_t = _t(IdentityLink), _t(IndividualRow)
+        with self.engine.connect() as conn:
+            links = {
+                (k, v): u
+                for k, v, u in conn.execute(
+                    select(links_t.c.kind, links_t.c.value, links_t.c.unified_id)
+                )
+            }
+            aliases: dict[str, str] = {}
+            created: dict[str, float] = {}
+            for uid, ts, merged in conn.execute(
+                select(ind_t.c.unified_id, ind_t.c.created_at, ind_t.c.merged_into)
+            ):
+                created[uid] = ts
+                if merged:
+                    aliases[uid] = merged
+        return links, aliases, created
+
+    def merge_individuals(self, conn: Connection, losers: Sequence[str], survivor: str) -> None:
+        """Point every event, link and source record of `losers` at `survivor`; keep losers as aliases."""
+        for model, col in (
+            (EventRow, "unified_id"),
+            (IdentityLink, "unified_id"),
+            (SourceRecord, "unified_id"),
+        ):
+            t = _t(model)
+            conn.execute(update(t).where(t.c[col].in_(list(losers))).values({col: survivor}))
+        ind = _t(IndividualRow)
+        conn.execute(
+            update(ind).where(ind.c.unified_id.in_(list(losers))).values(merged_into=survivor)
+        )
+        conn.execute(
+            update(ind).where(ind.c.merged_into.in_(list(losers))).values(merged_into=survivor)
+        )
+        conn.execute(delete(_t(ProfileDoc)).where(_t(ProfileDoc).c.unified_id.in_(list(losers))))
+
+    # -- profiles ---------------------------------------------------------------------------
+    def upsert_profiles(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, ProfileDoc, rows, ["unified_id"])
+
+    def get_profile_doc(self, unified_id: str) -> str | None:
+        t = _t(ProfileDoc)
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c.doc).where(t.c.unified_id == unified_id)).scalar()
+
+    def iter_profile_docs(self, *, batch: int = 2000) -> Iterator[list[str]]:
+        """All profile documents, in unified-id order, in batches."""
+        t = _t(ProfileDoc)
+        last = ""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    select(t.c.unified_id, t.c.doc)
+                    .where(t.c.unified_id > last)
+                    .order_by(t.c.unified_id)
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[1] for r in rows]
+
+    def count_profiles(self) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_t(ProfileDoc))).scalar() or 0)
+
+    # -- items ------------------------------------------------------------------------------
+    def upsert_items(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, ItemRow, rows, ["id"])
+
+    def insert_items_if_missing(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Placeholders for items first seen in events; an imported item is never overwritten."""
+        if rows:
+            stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
+                _t(ItemRow)
+            )
+            conn.execute(stmt.on_conflict_do_nothing(), list(rows))
+
+    def load_items(self) -> list[str]:
+        t = _t(ItemRow)
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.c.doc)).scalars())
+
+    def upsert_item_graphs(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        self._upsert(conn, ItemGraphDoc, rows, ["item_id"])
+
+    def load_item_graphs(self) -> list[str]:
+        t = _t(ItemGraphDoc)
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.c.doc)).scalars())
+
+    # -- configuration ----------------------------------------------------------------------
+    def put_config(self, kind: str, name: str, doc: str, now: float) -> int:
+        """Store a configuration object; returns its new version (1 for a new object)."""
+        t = _t(ConfigObject)
+        with self.transaction() as conn:
+            version = conn.execute(
+                select(t.c.version).where(t.c.kind == kind, t.c.name == name)
+            ).scalar()
+            new_version = 1 if version is None else int(version) + 1
+            self._upsert(
+                conn,
+                ConfigObject,
+                [
+                    {
+                        "kind": kind,
+                        "name": name,
+                        "doc": doc,
+                        "version": new_version,
+                        "updated_at": now,
+                    }
+                ],
+                ["kind", "name"],
+            )
+        return new_version
+
+    def list_config(self, kind: str) -> list[str]:
+        t = _t(ConfigObject)
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(select(t.c.doc).where(t.c.kind == kind).order_by(t.c.name)).scalars()
+            )
+
+    def delete_config(self, kind: str, name: str) -> bool:
+        t = _t(ConfigObject)
+        with self.transaction() as conn:
+            return bool(conn.execute(delete(t).where(t.c.kind == kind, t.c.name == name)).rowcount)
+
+    def put_configs_if_missing(
+        self, kind: str, docs: Iterable[tuple[str, str]], now: float
+    ) -> None:
+        with self.transaction() as conn:
+            rows = [
+                {"kind": kind, "name": n, "doc": d, "version": 1, "updated_at": now}
+                for n, d in docs
+            ]
+            if rows:
+                stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
+                    _t(ConfigObject)
+                )
+                conn.execute(stmt.on_conflict_do_nothing(), rows)

@@ -1,0 +1,30 @@
+"""`p13n seed demo`: the demo tenant through the public domain API (catalog, then 30 days of events)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from p13n.domain.engine import Engine
+from p13n.domain.ingest.report import ImportSummary
+from p13n.seed.catalog import load_mercari
+from p13n.seed.simulator import simulate
+
+__all__ = ["load_demo"]
+
+
+def load_demo(
+    engine: Engine,
+    *,
+    shoppers: int = 2000,
+    n_items: int = 3000,
+    days: int = 30,
+    seed: int = 42,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Catalog of Mercari listings, then simulated shoppers ending now. Default insights and
+    segments are installed by the engine itself when the store is new."""
+    now = engine.now()
+    items = load_mercari(n_items, now=now)
+    engine.upsert_items(items)
+    events = simulate(items, shoppers=shoppers, days=days, end=now, seed=seed)
+    return engine.import_events(events, on_progress=on_progress)

@@ -1,0 +1,240 @@
+"""The `p13n` command line. Errors print one line on stderr and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from p13n.domain.engine import Engine
+from p13n.domain.errors import InvalidInput, P13nError
+from p13n.domain.ingest.files import (
+    count_rows,
+    flat_event_from_csv_row,
+    item_from_row,
+    parse_mapping,
+    read_rows,
+)
+from p13n.domain.ingest.report import ImportSummary
+from p13n.server.bootstrap import build_engine
+from p13n.server.settings import Settings
+
+app = typer.Typer(
+    help="p13n: a self-hosted personalization engine.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(
+    help="Load catalog items and event history from files.", no_args_is_help=True
+)
+seed_app = typer.Typer(help="Load the demo tenant.", no_args_is_help=True)
+insights_app = typer.Typer(help="Calculated insights.", no_args_is_help=True)
+segments_app = typer.Typer(help="Segments.", no_args_is_help=True)
+profiles_app = typer.Typer(help="Profile data graphs.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(seed_app, name="seed")
+app.add_typer(insights_app, name="insights")
+app.add_typer(segments_app, name="segments")
+app.add_typer(profiles_app, name="profiles")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=1)
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = build_engine(Settings())
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    columns = [
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, transient=False) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    out.print(
+        f"{summary.rows} rows in {summary.seconds:.1f}s ({rate:,.0f}/s): {summary.accepted} accepted "
+        f"({summary.untracked} kept only as consent records), {summary.duplicates} duplicates, {summary.rejected} rejected"
+    )
+    for line, reason in summary.rejections[:20]:
+        out.print(f"  row {line}: {reason}", highlight=False)
+    if summary.rejected > 20:
+        out.print(f"  ... and {summary.rejected - 20} more rejected rows")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from p13n.server.app import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@import_app.command("catalog")
+def import_catalog(
+    file: Annotated[Path, typer.Argument(help="A .csv, .jsonl or .parquet file of items.")],
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="Column mapping source=field, repeatable.")
+    ] = None,
+) -> None:
+    """Import catalog items (id, name, category, brand, price, ...) and build their item graphs."""
+    mapping = parse_mapping(map_ or [])
+    total = count_rows(file)
+    items, rejected = [], []
+    for number, row in enumerate(read_rows(file, mapping), 1):
+        try:
+            items.append(item_from_row(row))
+        except InvalidInput as exc:
+            rejected.append((number, exc.message))
+    with _engine() as engine, _progress("items", total) as advance:
+        for start in range(0, len(items), 5000):
+            advance(engine.upsert_items(items[start : start + 5000]))
+    out.print(f"{len(items)} items imported, {len(rejected)} rejected")
+    for number, reason in rejected[:20]:
+        out.print(f"  row {number}: {reason}", highlight=False)
+    if items == [] and rejected:
+        raise typer.Exit(code=1)
+
+
+@import_app.command("events")
+def import_events(
+    file: Annotated[Path, typer.Argument(help="JSONL (SDK or flat shape) or CSV (flat shape).")],
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="Column mapping source=field, repeatable.")
+    ] = None,
+) -> None:
+    """Import event history through the same validation as POST /events, in batches."""
+    mapping = parse_mapping(map_ or [])
+    total = count_rows(file)
+    rows: Any = read_rows(file, mapping)
+    if file.suffix.lower() == ".csv":
+        rows = (flat_event_from_csv_row(r) for r in rows)
+    with _engine() as engine, _progress("events", total) as advance:
+        summary = engine.import_events(rows, on_progress=advance)
+    _print_summary(summary)
+
+
+@seed_app.command("demo")
+def seed_demo(
+    shoppers: Annotated[int, typer.Option(help="Simulated shoppers.")] = 2000,
+    items: Annotated[int, typer.Option(help="Catalog size (Mercari listings).")] = 3000,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the store already has events.")
+    ] = False,
+) -> None:
+    """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers."""
+    from p13n.seed.demo import load_demo
+
+    with _engine() as engine:
+        if if_empty and engine.store.count_events() > 0:
+            out.print("the store already has events; demo not loaded again")
+            return
+        with _progress("demo events", None) as advance:
+            summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
+    _print_summary(summary)
+
+
+@insights_app.command("recompute")
+def insights_recompute() -> None:
+    """Recompute every insight as SQL over the event log, then re-evaluate segments."""
+    with _engine() as engine, _progress("profiles", engine.store.count_profiles()) as advance:
+        n = engine.recompute_insights(on_progress=advance)
+    out.print(f"{n} profiles updated")
+
+
+@insights_app.command("list")
+def insights_list() -> None:
+    """Print the insight definitions as JSON."""
+    with _engine() as engine:
+        out.print_json(orjson.dumps([d.model_dump() for d in engine.insights]).decode())
+
+
+@segments_app.command("recompute")
+def segments_recompute() -> None:
+    """Re-evaluate every segment for the whole population."""
+    with _engine() as engine, _progress("profiles", engine.store.count_profiles()) as advance:
+        n = engine.recompute_segments(on_progress=advance)
+    out.print(f"{n} profiles evaluated")
+
+
+@segments_app.command("list")
+def segments_list() -> None:
+    """Print the segment definitions as JSON."""
+    with _engine() as engine:
+        out.print_json(orjson.dumps([d.model_dump() for d in engine.segments]).decode())
+
+
+@profiles_app.command("show")
+def profiles_show(
+    identifier: Annotated[
+        str, typer.Argument(help="Device id, individual id, unified id, email or phone.")
+    ],
+) -> None:
+    """Print one profile data graph as JSON."""
+    with _engine() as engine:
+        sys.stdout.write(
+            orjson.dumps(
+                engine.get_profile(identifier).public(), option=orjson.OPT_INDENT_2
+            ).decode()
+            + "\n"
+        )
+
+
+@app.command()
+def stats() -> None:
+    """Counts of events, profiles and items in the store."""
+    with _engine() as engine:
+        out.print_json(orjson.dumps(engine.stats()).decode())
+
+
+def main() -> None:
+    try:
+        app()
+    except P13nError as exc:
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        sys.exit(1)

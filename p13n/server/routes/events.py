@@ -1,0 +1,116 @@
+"""POST /events: one event or {"events": [...]}, each answered accepted / duplicate / rejected."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from p13n.domain.engine import Engine
+from p13n.domain.errors import InvalidInput, PayloadTooLarge
+from p13n.domain.ingest.report import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
+from p13n.server.routes.deps import get_engine, json_response
+
+router = APIRouter(tags=["events"])
+
+_EXAMPLE = {
+    "events": [
+        {
+            "eventId": "e-1",
+            "deviceId": "demo-device-1",
+            "dateTime": "2026-11-28T10:00:00Z",
+            "interaction": {
+                "name": "View Catalog Object",
+                "catalogObject": {"type": "Product", "id": "m-1"},
+            },
+            "consents": [{"provider": "site", "purpose": "Tracking", "status": "Opt In"}],
+        },
+        {
+            "individualId": "crm-42",
+            "interaction": "Purchase",
+            "itemId": "m-1",
+            "quantity": 1,
+            "price": 20.0,
+            "orderId": "o-9",
+        },
+    ]
+}
+
+
+def _events_of(body: Any) -> list[Any]:
+    if isinstance(body, dict) and "events" in body:
+        events = body["events"]
+        if not isinstance(events, list):
+            raise InvalidInput('"events" must be a list of event objects.')
+        return events
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [body]
+    raise InvalidInput('send one event object or {"events": [...]}.')
+
+
+@router.post(
+    "/events",
+    response_model=IngestReport,
+    responses={
+        400: {"description": "every event was rejected, or the body is not valid JSON"},
+        413: {"description": "more than 1,000 events or 1 MB"},
+        415: {"description": "not application/json"},
+    },
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"example": _EXAMPLE}}, "required": True}
+    },
+)
+async def post_events(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+    """Ingest events in the SDK shape or the flat server-side shape.
+
+    Each event is answered `accepted`, `duplicate` (its eventId was seen before) or `rejected`
+    with a reason; good events in a batch are stored even when others are rejected. A 2xx means
+    the accepted events are committed.
+    """
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        return json_response(
+            {"error": f"content type '{ctype or 'none'}' is not supported; send application/json."},
+            status_code=415,
+        )
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BATCH_BYTES:
+        raise PayloadTooLarge(
+            f"the body is {length} bytes; the limit is {MAX_BATCH_BYTES} per call.",
+            hint="Split it into smaller batches.",
+        )
+    raw = await request.body()
+    if len(raw) > MAX_BATCH_BYTES:
+        raise PayloadTooLarge(
+            f"the body is {len(raw)} bytes; the limit is {MAX_BATCH_BYTES} per call.",
+            hint="Split it into smaller batches.",
+        )
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"the body is not valid JSON ({exc}).",
+            hint='Send one event object or {"events": [...]}.',
+        ) from None
+    events = _events_of(body)
+    if len(events) > MAX_BATCH_EVENTS:
+        raise PayloadTooLarge(
+            f"{len(events)} events in one call; the limit is {MAX_BATCH_EVENTS}.",
+            hint="Split it into smaller batches.",
+        )
+    if not events:
+        raise InvalidInput(
+            "no events in the body.", hint='Send one event object or {"events": [...]}.'
+        )
+    report = await _run(engine, events)
+    status = 400 if report.accepted == 0 and report.duplicates == 0 else 200
+    return json_response(report.model_dump(), status_code=status)
+
+
+async def _run(engine: Engine, events: list[Any]) -> IngestReport:
+    return await run_in_threadpool(engine.ingest, events)

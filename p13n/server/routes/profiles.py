@@ -1,0 +1,20 @@
+"""GET /profiles/{identifier}: the profile data graph by any identifier."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from p13n.domain.engine import Engine
+from p13n.server.routes.deps import get_engine
+
+router = APIRouter(tags=["profiles"])
+
+
+@router.get(
+    "/profiles/{identifier}", responses={404: {"description": "nobody known by that identifier"}}
+)
+def get_profile(identifier: str, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+    """The profile graph for a device id, individual id, unified id, email or phone."""
+    return engine.get_profile(identifier).public()
