@@ -22,7 +22,14 @@ from p13n.domain.ingest.events import Event
 from p13n.domain.ingest.report import EventResult, ImportSummary, IngestReport
 from p13n.domain.ingest.validate import parse_event
 from p13n.domain.insights import BUILTIN_INSIGHTS, InsightDefinition, recompute_insights
-from p13n.domain.pipeline import IngestBatch, compute_profile, replay_profile
+from p13n.domain.pipeline import (
+    GRAPHS_SYNCED_KEY,
+    IngestBatch,
+    compute_profile,
+    event_from_log,
+    replay_profile,
+    write_graphs,
+)
 from p13n.domain.segments import DEFAULT_SEGMENTS, SegmentDefinition, update_memberships
 from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.timeutil import now_ts
@@ -30,6 +37,8 @@ from p13n.domain.timeutil import now_ts
 __all__ = ["Engine", "EngineOptions"]
 
 IMPORT_CHUNK = 5000
+CHECKPOINT_EVERY = 250_000
+CHECKPOINT_EVERY = 250_000
 _MAX_REJECTIONS_LISTED = 100
 
 
@@ -60,6 +69,8 @@ class Engine:
         self.identity = IdentityLinks()
         self.identifier = Identifier(self.identity)
         self.consent: dict[str, str] = {}
+        self.pending_profiles: dict[str, ProfileGraph] = {}
+        self.pending_items: set[str] = set()
         self.insights: list[InsightDefinition] = []
         self.segments: list[SegmentDefinition] = []
         self.reload()
@@ -74,6 +85,8 @@ class Engine:
     def reload(self) -> None:
         """(Re)build every cache from the store; also the recovery path after a failed batch."""
         self.profiles.clear()
+        self.pending_profiles.clear()
+        self.pending_items.clear()
         self.items = {
             i.id: i for i in (Item.model_validate_json(d) for d in self.store.load_items())
         }
@@ -97,10 +110,38 @@ class Engine:
         self.segments = [
             SegmentDefinition.model_validate_json(d) for d in self.store.list_config("segment")
         ]
+        self._catch_up()
+
+    def _catch_up(self) -> int:
+        """Bring the graphs up to the log: replay events logged after the last checkpoint
+        (only after a crash during a bulk import). Returns the number of events replayed."""
+        synced = int(self.store.get_meta(GRAPHS_SYNCED_KEY) or 0)
+        replayed = 0
+        with self.store.transaction() as conn:
+            batch = IngestBatch(self, conn, self.now(), defer=True)
+            for rows in self.store.iter_events_after(synced):
+                for row in rows:
+                    batch.apply_logged(event_from_log(row))
+                replayed += len(rows)
+            batch.finish()
+            write_graphs(self, conn, self.now())
+        return replayed
+
+    def checkpoint(self) -> None:
+        """Write the graphs a deferred import left pending (computing insights and segments)."""
+        with self.lock, self.store.transaction() as conn:
+            write_graphs(self, conn, self.now())
 
     # -- ingest ------------------------------------------------------------------------------
-    def ingest(self, raws: list[Any], *, now: float | None = None) -> IngestReport:
-        """Validate, dedupe and apply a batch in one transaction; bad events don't stop good ones."""
+    def ingest(
+        self, raws: list[Any], *, now: float | None = None, defer: bool = False
+    ) -> IngestReport:
+        """Validate, dedupe and apply a batch in one transaction; bad events don't stop good ones.
+
+        `defer` (bulk imports) commits the events but leaves the changed graphs pending in
+        memory until `checkpoint`, so a profile touched by many batches is computed and written
+        once; a crash before the checkpoint is repaired from the log when the store reopens.
+        """
         now = self.now() if now is None else now
         report = IngestReport()
         parsed: list[tuple[int, Event]] = []
@@ -121,7 +162,8 @@ class Engine:
             try:
                 with self.store.transaction() as conn:
                     existing = self.store.existing_event_ids(conn, [e.event_id for _, e in parsed])
-                    batch = IngestBatch(self, conn, now)
+                    self._prefetch_profiles([e for _, e in parsed])
+                    batch = IngestBatch(self, conn, now, defer=defer)
                     for index, event in parsed:
                         if event.event_id in existing:
                             report.results.append(
@@ -158,15 +200,24 @@ class Engine:
         rows: Iterable[Any],
         *,
         chunk: int = IMPORT_CHUNK,
+        checkpoint_every: int = CHECKPOINT_EVERY,
         on_progress: Callable[[int], None] | None = None,
     ) -> ImportSummary:
-        """Load history through the same validation as `ingest`, in chunks of one transaction each."""
+        """Load history through the same validation as `ingest`, one transaction per chunk, with
+        the graphs written at checkpoints (every `checkpoint_every` rows and at the end)."""
         started = time.perf_counter()
         summary = ImportSummary()
         buffer: list[Any] = []
 
+        since_checkpoint = 0
+
         def run() -> None:
-            report = self.ingest(buffer)
+            nonlocal since_checkpoint
+            report = self.ingest(buffer, defer=True)
+            since_checkpoint += len(buffer)
+            if since_checkpoint >= checkpoint_every:
+                self.checkpoint()
+                since_checkpoint = 0
             for r in report.results:
                 if r.status == "rejected" and len(summary.rejections) < _MAX_REJECTIONS_LISTED:
                     summary.rejections.append((summary.rows + r.index + 1, r.reason or ""))
@@ -180,14 +231,33 @@ class Engine:
                 on_progress(len(buffer))
             buffer.clear()
 
-        for row in rows:
-            buffer.append(row)
-            if len(buffer) >= chunk:
+        try:
+            for row in rows:
+                buffer.append(row)
+                if len(buffer) >= chunk:
+                    run()
+            if buffer:
                 run()
-        if buffer:
-            run()
+        finally:
+            self.checkpoint()
         summary.seconds = round(time.perf_counter() - started, 3)
         return summary
+
+    def _prefetch_profiles(self, events: list[Event]) -> None:
+        """Load the batch's known profiles that are not cached in one query instead of one each."""
+        wanted: set[str] = set()
+        for event in events:
+            for kind, value in (("individual", event.individual_id), ("device", event.device_id)):
+                uid = self.identity.lookup(kind, value) if value else None
+                if (
+                    uid is not None
+                    and uid not in self.pending_profiles
+                    and self.profiles.get(uid) is None
+                ):
+                    wanted.add(uid)
+        for doc in self.store.get_profile_docs(sorted(wanted)):
+            profile = ProfileGraph.model_validate_json(doc)
+            self.profiles.put(profile.unified_id, profile)
 
     # -- reads -------------------------------------------------------------------------------
     def resolve(self, identifier: str) -> str | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Connection
 
+from p13n.domain.graphs.affinity import publish_affinities
 from p13n.domain.graphs.item_graph import ItemGraph
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.graphs.profile_update import VIEW_INTERACTIONS, apply_event_to_profile, new_profile
@@ -26,7 +27,16 @@ from p13n.domain.timeutil import DAY
 if TYPE_CHECKING:
     from p13n.domain.engine import Engine
 
-__all__ = ["IngestBatch", "replay_profile"]
+__all__ = [
+    "IngestBatch",
+    "replay_profile",
+    "write_graphs",
+    "compute_profile",
+    "event_from_log",
+    "GRAPHS_SYNCED_KEY",
+]
+
+GRAPHS_SYNCED_KEY = "graphs_synced_seq"
 
 CO_VIEW_WINDOW_S = 1800.0
 CO_VIEW_LOOKBACK = 10
@@ -36,8 +46,10 @@ CO_BUY_WINDOW_S = 30 * DAY
 class IngestBatch:
     """Collects the rows of one transaction; `add` each event, then `finish`."""
 
-    def __init__(self, engine: Engine, conn: Connection, now: float) -> None:
-        self.engine, self.conn, self.now = engine, conn, now
+    def __init__(
+        self, engine: Engine, conn: Connection, now: float, *, defer: bool = False
+    ) -> None:
+        self.engine, self.conn, self.now, self.defer = engine, conn, now, defer
         self.event_rows: list[dict[str, Any]] = []
         self.consent_rows: list[dict[str, Any]] = []
         self.consent_state_rows: dict[str, dict[str, Any]] = {}
@@ -66,15 +78,26 @@ class IngestBatch:
         change = self.engine.identifier.identify(event)
         self._record_identity(event, change)
         uid = change.unified_id
-        profile = self._merge(change) if change.merged else self._profile(uid, event.ts)
+        if change.merged:
+            profile = self._merge(change)
+        else:
+            profile = self._profile(uid, event.ts, known=not change.new_individual)
         event.unified_id = uid
         self._attach_item(event)
+        self._apply(profile, event)
+        self.event_rows.append(_event_row(event))
+        return uid, True
+
+    def apply_logged(self, event: Event) -> None:
+        """Re-apply an event that is already in the log (recovery of graphs behind the log)."""
+        assert event.unified_id is not None
+        self._apply(self._profile(event.unified_id, event.ts, known=True), event)
+
+    def _apply(self, profile: ProfileGraph, event: Event) -> None:
         self._update_item_graphs(profile, event)
         apply_event_to_profile(profile, event)
-        apply_event_insights(profile.state.setdefault("insights", {}), self.engine.insights, event)
-        self.event_rows.append(_event_row(event))
-        self.dirty_profiles[uid] = profile
-        return uid, True
+        apply_event_insights(profile.state, self.engine.insights, event)
+        self.dirty_profiles[profile.unified_id] = profile
 
     def _tracked(self, event: Event) -> bool:
         consent = self.engine.consent
@@ -122,8 +145,10 @@ class IngestBatch:
                 }
             )
 
-    def _profile(self, uid: str, ts: float) -> ProfileGraph:
-        profile = self.dirty_profiles.get(uid) or self.engine.load_profile(uid)
+    def _profile(self, uid: str, ts: float, *, known: bool) -> ProfileGraph:
+        profile = self.dirty_profiles.get(uid) or self.engine.pending_profiles.get(uid)
+        if profile is None and known:
+            profile = self.engine.load_profile(uid)
         if profile is None:
             profile = new_profile(uid, ts)
             self.engine.profiles.put(uid, profile)
@@ -137,6 +162,7 @@ class IngestBatch:
         for loser in change.merged:
             self.engine.profiles.discard(loser)
             self.dirty_profiles.pop(loser, None)
+            self.engine.pending_profiles.pop(loser, None)
         profile = replay_profile(self.engine, self.conn, uid)
         self.engine.profiles.put(uid, profile)
         return profile
@@ -214,26 +240,51 @@ class IngestBatch:
         self.consent_state_rows.clear()
 
     def finish(self) -> None:
-        """Compute insight values and segment memberships, then write profiles and item graphs."""
+        """Write the batch. Deferred (bulk import): graphs stay pending in memory for the next
+        checkpoint. Otherwise: compute and write every changed graph and mark them in sync."""
         self.flush()
-        engine, now = self.engine, self.now
-        profile_rows = []
-        for uid, profile in self.dirty_profiles.items():
+        engine = self.engine
+        engine.pending_profiles.update(self.dirty_profiles)
+        engine.pending_items.update(self.dirty_items)
+        if not self.defer:
+            write_graphs(engine, self.conn, self.now)
+
+
+def write_graphs(engine: Engine, conn: Connection, now: float) -> None:
+    """Compute and write every pending profile and item graph; record the log position they
+    reflect, so that a crash between checkpoints is repaired by replaying the log's tail."""
+    store = engine.store
+    pending = list(engine.pending_profiles.values())
+    for start in range(0, len(pending), 5000):
+        rows = []
+        for profile in pending[start : start + 5000]:
             compute_profile(engine, profile, now)
-            profile_rows.append(
-                {"unified_id": uid, "doc": profile.model_dump_json(), "updated_at": now}
+            rows.append(
+                {
+                    "unified_id": profile.unified_id,
+                    "doc": profile.model_dump_json(),
+                    "updated_at": now,
+                }
             )
-        engine.store.upsert_profiles(self.conn, profile_rows)
-        graph_rows = [
-            {"item_id": i, "doc": engine.item_graphs[i].model_dump_json(), "updated_at": now}
-            for i in self.dirty_items
-        ]
-        engine.store.upsert_item_graphs(self.conn, graph_rows)
+        store.upsert_profiles(conn, rows)
+    items = sorted(engine.pending_items)
+    for start in range(0, len(items), 5000):
+        store.upsert_item_graphs(
+            conn,
+            [
+                {"item_id": i, "doc": engine.item_graphs[i].model_dump_json(), "updated_at": now}
+                for i in items[start : start + 5000]
+            ],
+        )
+    store.set_meta(conn, GRAPHS_SYNCED_KEY, str(store.max_event_seq(conn)))
+    engine.pending_profiles.clear()
+    engine.pending_items.clear()
 
 
 def compute_profile(engine: Engine, profile: ProfileGraph, now: float) -> None:
     """The compute step for one profile: insight values, then segment membership."""
-    profile.insights = insight_values(profile.state.get("insights", {}), engine.insights, now)
+    publish_affinities(profile.state, profile.affinities)
+    profile.insights = insight_values(profile.state, engine.insights, now)
     update_memberships(profile, engine.segments, now)
 
 
@@ -275,11 +326,19 @@ def replay_profile(engine: Engine, conn: Connection, uid: str) -> ProfileGraph:
     rows = engine.store.events_of(conn, uid)
     created = engine.identity.created.get(uid)
     profile = new_profile(uid, created if created is not None else engine.now())
-    far_future = float("inf")
     for row in rows:
-        event = parse_event(orjson.loads(row["payload"]), now=far_future)
-        event.event_id, event.ts = row["event_id"], row["ts"]
-        event.unified_id, event.category, event.brand = uid, row["category"], row["brand"]
+        event = event_from_log(row)
+        event.unified_id = uid
         apply_event_to_profile(profile, event)
-        apply_event_insights(profile.state.setdefault("insights", {}), engine.insights, event)
+        apply_event_insights(profile.state, engine.insights, event)
+    publish_affinities(profile.state, profile.affinities)
     return profile
+
+
+def event_from_log(row: dict[str, Any]) -> Event:
+    """An Event rebuilt from its log row (payload re-validated; time, ids and item facts as logged)."""
+    event = parse_event(orjson.loads(row["payload"]), now=float("inf"))
+    event.event_id, event.ts = row["event_id"], row["ts"]
+    event.category, event.brand = row["category"], row["brand"]
+    event.unified_id = row.get("unified_id")
+    return event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from p13n.domain.graphs.affinity import publish_affinities
 from p13n.domain.graphs.profile import RECENT_ENGAGEMENT_MAX
 from p13n.domain.graphs.profile_update import apply_event_to_profile, new_profile
 from p13n.domain.ingest.events import Event, Line, kind_of
@@ -115,6 +116,7 @@ def test_affinities_favour_what_was_engaged_with_most_and_latest() -> None:
     apply_event_to_profile(
         p, ev("View Catalog Object", T0 + 5, item_id="b", category="Men/Shoes", brand="Adidas")
     )
+    publish_affinities(p.state, p.affinities)
     assert p.affinities["category"]["Women"] == 100.0
     assert p.affinities["category"]["Women/Tops"] == 100.0
     assert 0 < p.affinities["category"]["Men"] < 100
@@ -131,5 +133,6 @@ def test_affinities_favour_what_was_engaged_with_most_and_latest() -> None:
             lines=[Line("b", 1, 1.0)],
         ),
     )
+    publish_affinities(p.state, p.affinities)
     assert p.affinities["brand"]["Adidas"] == 100.0
     assert p.affinities["brand"]["Nike"] < 10

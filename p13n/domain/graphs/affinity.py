@@ -8,13 +8,20 @@ dimension, a ratio that decay does not change between events.
 
 from __future__ import annotations
 
+import heapq
 import math
 from typing import Any
 
 from p13n.domain.ingest.catalog import category_prefixes
 from p13n.domain.timeutil import DAY
 
-__all__ = ["AFFINITY_WEIGHTS", "HALF_LIFE_DAYS", "add_affinity", "published_affinities"]
+__all__ = [
+    "AFFINITY_WEIGHTS",
+    "HALF_LIFE_DAYS",
+    "add_affinity",
+    "published_affinities",
+    "publish_affinities",
+]
 
 HALF_LIFE_DAYS = 14.0
 MAX_KEYS = 100
@@ -84,8 +91,16 @@ def published_affinities(state: dict[str, Any], dim: str) -> dict[str, float]:
         for key, value in scores.items():
             depth = key.count("/")
             best[depth] = max(best.get(depth, 0.0), value)
-        top = sorted(scores.items(), key=lambda kv: -kv[1])[:PUBLISHED_TOP]
+        top = heapq.nlargest(PUBLISHED_TOP, scores.items(), key=lambda kv: kv[1])
         return {k: round(100.0 * v / best[k.count("/")], 1) for k, v in top}
     peak = max(scores.values())
-    top = sorted(scores.items(), key=lambda kv: -kv[1])[:PUBLISHED_TOP]
+    top = heapq.nlargest(PUBLISHED_TOP, scores.items(), key=lambda kv: kv[1])
     return {k: round(100.0 * v / peak, 1) for k, v in top}
+
+
+def publish_affinities(state: dict[str, Any], affinities: dict[str, dict[str, float]]) -> None:
+    """Refresh the published 0-100 values from the running scores (once per batch, not per event)."""
+    for dim in ("category", "brand"):
+        values = published_affinities(state, dim)
+        if values:
+            affinities[dim] = values

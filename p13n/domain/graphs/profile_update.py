@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import insort
 
-from p13n.domain.graphs.affinity import add_affinity, published_affinities
+from p13n.domain.graphs.affinity import add_affinity
 from p13n.domain.graphs.profile import (
     RECENT_ENGAGEMENT_DAYS,
     RECENT_ENGAGEMENT_MAX,
@@ -37,7 +37,10 @@ def new_profile(unified_id: str, ts: float) -> ProfileGraph:
 
 
 def apply_event_to_profile(profile: ProfileGraph, event: Event) -> None:
-    """Identities, consent, attributes, engagement, cart, views, purchases, affinities."""
+    """Identities, consent, attributes, engagement, cart, views, purchases, affinity scores.
+
+    The published 0-100 affinities are derived later, once per batch (`publish_affinities`).
+    """
     ts = event.ts
     profile.event_count += 1
     profile.updated_at = max(profile.updated_at, ts)
@@ -63,8 +66,7 @@ def apply_event_to_profile(profile: ProfileGraph, event: Event) -> None:
         _apply_purchase(profile, event)
     if event.interaction in VIEW_INTERACTIONS and event.item_id:
         _add_view(profile, event.item_id, ts)
-    for dim in add_affinity(profile.state, event.interaction, ts, event.category, event.brand):
-        profile.affinities[dim] = published_affinities(profile.state, dim)
+    add_affinity(profile.state, event.interaction, ts, event.category, event.brand)
 
 
 def _add_identities(profile: ProfileGraph, event: Event) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from p13n.domain.store.tables import (
@@ -23,6 +23,7 @@ from p13n.domain.store.tables import (
     IndividualRow,
     ItemGraphDoc,
     ItemRow,
+    Meta,
     ProfileDoc,
     SourceRecord,
 )
@@ -98,14 +99,46 @@ class SqlStore:
         ).mappings()
         return [dict(r) for r in rows]
 
+    def max_event_seq(self, conn: Connection) -> int:
+        """The seq of the newest logged event; 0 for an empty log."""
+        return int(conn.execute(select(func.max(_t(EventRow).c.seq))).scalar() or 0)
+
+    def iter_events_after(self, seq: int, *, batch: int = 5000) -> Iterator[list[dict[str, Any]]]:
+        """Logged events with seq > `seq`, in seq order, in batches."""
+        ev = _t(EventRow)
+        cols = (
+            ev.c.seq,
+            ev.c.ts,
+            ev.c.payload,
+            ev.c.category,
+            ev.c.brand,
+            ev.c.event_id,
+            ev.c.unified_id,
+        )
+        while True:
+            with self.engine.connect() as conn:
+                rows = [
+                    dict(r)
+                    for r in conn.execute(
+                        select(*cols).where(ev.c.seq > seq).order_by(ev.c.seq).limit(batch)
+                    ).mappings()
+                ]
+            if not rows:
+                return
+            seq = rows[-1]["seq"]
+            yield rows
+
+    def get_meta(self, key: str) -> str | None:
+        t = _t(Meta)
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c.value).where(t.c.key == key)).scalar()
+
+    def set_meta(self, conn: Connection, key: str, value: str) -> None:
+        self._upsert(conn, Meta, [{"key": key, "value": value}], ["key"])
+
     def count_events(self) -> int:
         with self.engine.connect() as conn:
-            return int(
-                conn.execute(
-                    select(_t(EventRow).c.seq).order_by(_t(EventRow).c.seq.desc()).limit(1)
-                ).scalar()
-                or 0
-            )
+            return int(conn.execute(select(func.count()).select_from(_t(EventRow))).scalar() or 0)
 
     # -- consent ----------------------------------------------------------------------------
     def upsert_consent_state(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -173,6 +206,18 @@ class SqlStore:
         with self.engine.connect() as conn:
             return conn.execute(select(t.c.doc).where(t.c.unified_id == unified_id)).scalar()
 
+    def get_profile_docs(self, unified_ids: Sequence[str]) -> list[str]:
+        """Documents of those ids that exist, in no particular order."""
+        t = _t(ProfileDoc)
+        docs: list[str] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(unified_ids), _IN_CHUNK):
+                chunk = list(unified_ids[start : start + _IN_CHUNK])
+                docs.extend(
+                    conn.execute(select(t.c.doc).where(t.c.unified_id.in_(chunk))).scalars()
+                )
+        return docs
+
     def iter_profile_docs(self, *, batch: int = 2000) -> Iterator[list[str]]:
         """All profile documents, in unified-id order, in batches."""
         t = _t(ProfileDoc)
@@ -191,8 +236,6 @@ class SqlStore:
             yield [r[1] for r in rows]
 
     def count_profiles(self) -> int:
-        from sqlalchemy import func
-
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_t(ProfileDoc))).scalar() or 0)
 

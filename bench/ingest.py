@@ -1,0 +1,603 @@
+"""Ingest benchmark (issue 2): bulk import, single-event latency, profile reads, memory, HTTP.
+
+    python -m bench.ingest [--events 1000000 --individuals 100000 --items 20000
+                            --http-events 50000 --single-events 2000 --reads 20000
+                            --seed 42 --keep DIR]
+
+Progress goes to stderr; the last line of stdout is one JSON object with every figure. The
+event log is the same for a seed, ending at `--end` (default: today's UTC midnight, so that
+windowed insights see the history as recent). The server runs as a subprocess
+(`p13n serve`) on the same store; this module never imports `p13n.server`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import queue
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any, NoReturn
+
+import httpx
+import numpy as np
+import orjson
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from bench._util import (
+    ServerProcess,
+    current_rss_mb,
+    free_port,
+    machine_facts,
+    peak_rss_mb,
+    percentile_ms,
+)
+from p13n.domain.engine import Engine
+from p13n.domain.ingest import ImportSummary
+from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.files import read_rows
+from p13n.seed.simulator import simulate_flat
+
+TARGETS: dict[str, float] = {
+    "import_events_per_s": 20_000,
+    "http_events_per_s": 5_000,
+    "event_p99_ms": 5.0,
+    "profile_read_p99_ms": 0.5,
+    "rss_mb": 2048,
+}
+_HIGHER_IS_BETTER = {"import_events_per_s", "http_events_per_s"}
+HTTP_BATCH = 100
+HTTP_CLIENTS = 4
+BASELINE_ROWS = 200_000
+BASELINE_COMMIT_EVERY = 5_000
+# The live-traffic mix of step 3 and step 6: (interaction, share).
+NEW_EVENT_MIX = (
+    ("View Catalog Object", 0.60),
+    ("View Catalog Object Detail", 0.15),
+    ("Add To Cart", 0.15),
+    ("Purchase", 0.10),
+)
+_NEW_EVENT_WINDOW_S = 1800.0  # each set of new events is spread over half an hour after `end`
+_DAY = 86_400
+
+err = Console(stderr=True, highlight=False)
+
+
+@dataclass(frozen=True)
+class Params:
+    events: int
+    individuals: int
+    items: int
+    http_events: int
+    single_events: int
+    reads: int
+    seed: int
+    end: float
+    keep: Path | None
+
+
+# -- arguments ---------------------------------------------------------------------------------
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _end_of(text: str | None) -> float:
+    """'YYYY-MM-DD' -> that day's UTC midnight; None -> today's."""
+    if text is None:
+        return float(int(time.time()) // _DAY * _DAY)
+    day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    return day.timestamp()
+
+
+def parse_args(argv: list[str] | None = None) -> Params:
+    p = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.split("\n")[0])
+    p.add_argument("--events", type=_positive, default=1_000_000, help="events to import")
+    p.add_argument("--individuals", type=_positive, default=100_000)
+    p.add_argument("--items", type=_positive, default=20_000)
+    p.add_argument("--http-events", type=_positive, default=50_000, help="new events over HTTP")
+    p.add_argument("--single-events", type=_positive, default=2_000, help="one per ingest call")
+    p.add_argument("--reads", type=_positive, default=20_000, help="profile reads")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--end", default=None, help="YYYY-MM-DD: history ends at its UTC midnight")
+    p.add_argument("--keep", type=Path, default=None, help="work in DIR (new or empty), keep it")
+    a = p.parse_args(argv)
+    return Params(
+        events=a.events,
+        individuals=a.individuals,
+        items=a.items,
+        http_events=a.http_events,
+        single_events=a.single_events,
+        reads=a.reads,
+        seed=a.seed,
+        end=_end_of(a.end),
+        keep=a.keep,
+    )
+
+
+# -- synthetic data ----------------------------------------------------------------------------
+def category_leaves() -> list[str]:
+    """200 leaf paths: 8 departments x 5 categories x 5 leaves."""
+    return [
+        f"Dept{i}/Cat{j}/Leaf{k}" for i in range(1, 9) for j in range(1, 6) for k in range(1, 6)
+    ]
+
+
+def make_items(count: int, seed: int) -> list[Item]:
+    """Items `b-1..b-<count>` with a leaf category, one of 500 brands and a lognormal price."""
+    rng = np.random.default_rng([seed, 2])
+    leaves = category_leaves()
+    cats = rng.integers(0, len(leaves), count).tolist()
+    brands = rng.integers(1, 501, count).tolist()
+    prices = np.maximum(0.5, np.round(rng.lognormal(3.3, 0.9, count), 2)).tolist()
+    return [
+        Item(
+            id=f"b-{n}",
+            name=f"Bench item {n}",
+            category=leaves[cats[n - 1]],
+            brand=f"Brand{brands[n - 1]}",
+            price=prices[n - 1],
+            currency="USD",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def write_history(path: Path, items: list[Item], params: Params) -> list[str]:
+    """Write `simulate_flat` events as JSONL; returns the individual ids that occur, in order."""
+    seen: set[str] = set()
+    events = simulate_flat(
+        [i.id for i in items],
+        [float(i.price or 0.0) for i in items],
+        individuals=params.individuals,
+        events=params.events,
+        end=params.end,
+        seed=params.seed,
+    )
+    with path.open("wb", buffering=1 << 20) as fh:
+        for event in events:
+            seen.add(event["individualId"])
+            fh.write(orjson.dumps(event))
+            fh.write(b"\n")
+    return sorted(seen, key=lambda s: int(s.rpartition("-")[2]))
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_events(
+    tag: str,
+    count: int,
+    *,
+    people: list[str],
+    items: list[Item],
+    start: float,
+    rng: np.random.Generator,
+) -> list[dict[str, Any]]:
+    """`count` flat events never seen before, by existing people on existing items, spread
+    evenly over half an hour from `start`; purchases are one-line orders."""
+    names = [name for name, _ in NEW_EVENT_MIX]
+    kinds = rng.choice(len(names), size=count, p=[share for _, share in NEW_EVENT_MIX]).tolist()
+    who = rng.integers(0, len(people), count).tolist()
+    what = rng.integers(0, len(items), count).tolist()
+    qty = np.where(rng.random(count) < 0.08, 2, 1).tolist()
+    step = _NEW_EVENT_WINDOW_S / count
+    out = []
+    for n in range(count):
+        name, item = names[kinds[n]], items[what[n]]
+        priced = name in ("Add To Cart", "Purchase")
+        event: dict[str, Any] = {
+            "eventId": f"bench-{tag}-{n + 1}",
+            "individualId": people[who[n]],
+            "interaction": name,
+            "itemId": item.id,
+            "dateTime": _iso(start + n * step),
+        }
+        if priced:
+            event["quantity"], event["price"] = qty[n], item.price
+        if name == "Purchase":
+            event["orderId"] = f"bench-{tag}-o{n + 1}"
+        out.append(event)
+    return out
+
+
+# -- measured steps ----------------------------------------------------------------------------
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+    )
+
+
+def run_import(engine: Engine, path: Path, total: int) -> tuple[ImportSummary, float]:
+    """`import_events` over the JSONL file, end to end; returns (summary, seconds)."""
+    with _progress() as bar:
+        task = bar.add_task("import", total=total)
+        started = time.perf_counter()
+        summary = engine.import_events(read_rows(path), on_progress=lambda n: bar.advance(task, n))
+        seconds = time.perf_counter() - started
+    return summary, seconds
+
+
+def time_single_events(engine: Engine, events: list[dict[str, Any]]) -> list[int]:
+    """One `engine.ingest([event])` call per event; nanoseconds per call."""
+    samples = []
+    for event in events:
+        t0 = time.perf_counter_ns()
+        report = engine.ingest([event])
+        samples.append(time.perf_counter_ns() - t0)
+        if report.accepted != 1:
+            raise RuntimeError(
+                f"single event {event['eventId']} was not accepted: {report.results[0]}"
+            )
+    return samples
+
+
+def time_reads(engine: Engine, identifiers: list[str]) -> list[int]:
+    """`engine.get_profile(individual id)` per identifier; nanoseconds per call."""
+    samples = []
+    for ident in identifiers:
+        t0 = time.perf_counter_ns()
+        engine.get_profile(ident)
+        samples.append(time.perf_counter_ns() - t0)
+    return samples
+
+
+def bare_insert(jsonl: Path, db: Path, rows: int) -> tuple[int, float]:
+    """The cost of just storing the log: read + parse the first `rows` JSONL lines and insert
+    them as plain rows, WAL and synchronous=FULL like the engine, one commit per 5,000 rows."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(
+            "CREATE TABLE events (event_id TEXT PRIMARY KEY, individual_id TEXT, "
+            "interaction TEXT, item_id TEXT, ts REAL, payload TEXT)"
+        )
+        sql = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)"
+        done = 0
+        started = time.perf_counter()
+        with jsonl.open("rb") as fh:
+            for chunk in _chunks(islice(fh, rows), BASELINE_COMMIT_EVERY):
+                batch = [_plain_row(line) for line in chunk]
+                conn.execute("BEGIN")
+                conn.executemany(sql, batch)
+                conn.execute("COMMIT")
+                done += len(batch)
+        return done, time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def _chunks(lines: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    it = iter(lines)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _plain_row(line: bytes) -> tuple[str, str | None, str | None, str | None, float, str]:
+    ev = orjson.loads(line)
+    ts = datetime.fromisoformat(ev["dateTime"]).timestamp()
+    payload = line.rstrip(b"\n").decode()
+    return (
+        ev["eventId"],
+        ev.get("individualId"),
+        ev.get("interaction"),
+        ev.get("itemId"),
+        ts,
+        payload,
+    )
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+def _server_env(home: Path) -> dict[str, str]:
+    """This environment without any P13N_ setting, so the server opens exactly our store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("P13N_")}
+    env["P13N_HOME"] = str(home)
+    return env
+
+
+def _p13n_script() -> str:
+    script = Path(sys.executable).parent / "p13n"
+    found = str(script) if script.exists() else shutil.which("p13n")
+    if found is None:
+        raise RuntimeError(
+            "no `p13n` script next to this Python or on PATH; pip install -e . first"
+        )
+    return found
+
+
+def http_load(
+    base_url: str,
+    bodies: list[tuple[bytes, int]],
+    *,
+    clients: int,
+    on_batch: Callable[[], None],
+) -> tuple[float, list[int]]:
+    """POST every body from `clients` threads (one httpx.Client each); returns (wall seconds,
+    nanoseconds per batch). Any non-200 or short `accepted` fails the run."""
+    jobs: queue.SimpleQueue[tuple[bytes, int]] = queue.SimpleQueue()
+    for body in bodies:
+        jobs.put(body)
+    samples: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(clients + 1)
+
+    def worker() -> None:
+        try:
+            _client_loop(base_url, jobs, ready, samples, errors, lock, on_batch)
+        except Exception as exc:  # reported by the main thread, never lost in a thread
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            ready.abort()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        ready.wait(timeout=120)
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"HTTP load failed ({len(errors)} client(s)); first: {errors[0]}")
+    return wall, samples
+
+
+def _client_loop(
+    base_url: str,
+    jobs: queue.SimpleQueue[tuple[bytes, int]],
+    ready: threading.Barrier,
+    samples: list[int],
+    errors: list[str],
+    lock: threading.Lock,
+    on_batch: Callable[[], None],
+) -> None:
+    """One client: take bodies until none are left or any client has failed."""
+    headers = {"content-type": "application/json"}
+    mine: list[int] = []
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as client:
+        client.get("/health")  # open the connection before the clock starts
+        ready.wait()
+        while not errors:
+            try:
+                body, expected = jobs.get_nowait()
+            except queue.Empty:
+                break
+            t0 = time.perf_counter_ns()
+            response = client.post("/events", content=body)
+            mine.append(time.perf_counter_ns() - t0)
+            problem = _check_batch(response, expected)
+            if problem:
+                with lock:
+                    errors.append(problem)
+                break
+            on_batch()
+    with lock:
+        samples.extend(mine)
+
+
+def _check_batch(response: httpx.Response, expected: int) -> str | None:
+    if response.status_code != 200:
+        return f"status {response.status_code}: {response.text[:500]}"
+    accepted = orjson.loads(response.content).get("accepted")
+    if accepted != expected:
+        return f"accepted {accepted} of {expected}: {response.text[:500]}"
+    return None
+
+
+def run_http(home: Path, events: list[dict[str, Any]]) -> dict[str, float]:
+    """Start `p13n serve` on the store in `home`, load it, stop it; the figures of step 6."""
+    bodies = [
+        (orjson.dumps({"events": events[i : i + HTTP_BATCH]}), len(events[i : i + HTTP_BATCH]))
+        for i in range(0, len(events), HTTP_BATCH)
+    ]
+    port = free_port()
+    argv = [_p13n_script(), "serve", "--port", str(port)]
+    log = home / "server.log"
+    with ServerProcess(argv, env=_server_env(home), log_path=log) as server:
+        start_s = server.wait_healthy(f"http://127.0.0.1:{port}/health")
+        err.print(f"server up on port {port} in {start_s:.2f} s (log: {log})")
+        try:
+            with _progress() as bar:
+                task = bar.add_task("http", total=len(bodies))
+                wall, samples = http_load(
+                    f"http://127.0.0.1:{port}",
+                    bodies,
+                    clients=HTTP_CLIENTS,
+                    on_batch=lambda: bar.advance(task, 1),
+                )
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}\nserver log:\n{server.log_tail()}") from None
+    if len(samples) != len(bodies):
+        raise RuntimeError(f"{len(samples)} of {len(bodies)} batches answered")
+    return {
+        "http_events_per_s": round(len(events) / wall, 1),
+        "http_seconds": round(wall, 3),
+        "http_batches": len(bodies),
+        "http_batch_p50_ms": percentile_ms(samples, 50),
+        "http_batch_p99_ms": percentile_ms(samples, 99),
+        "server_start_s": round(start_s, 3),
+    }
+
+
+# -- the run -----------------------------------------------------------------------------------
+def _work_dir(keep: Path | None) -> Path:
+    if keep is None:
+        return Path(tempfile.mkdtemp(prefix="p13n-bench-"))
+    keep.mkdir(parents=True, exist_ok=True)
+    if any(keep.iterdir()):
+        raise SystemExit(f"--keep {keep}: the directory is not empty; give a new or empty one")
+    return keep.resolve()
+
+
+def _met(figures: dict[str, Any]) -> dict[str, bool]:
+    return {
+        name: (figures[name] >= target if name in _HIGHER_IS_BETTER else figures[name] <= target)
+        for name, target in TARGETS.items()
+    }
+
+
+def _engine_phases(params: Params, home: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Steps 1-5 in this process; returns the figures and the events kept for HTTP."""
+    figures: dict[str, Any] = {}
+    engine = Engine.open(f"sqlite:///{home / 'p13n.db'}")
+    try:
+        items = make_items(params.items, params.seed)
+        t0 = time.perf_counter()
+        engine.upsert_items(items)
+        figures["items_seconds"] = round(time.perf_counter() - t0, 3)
+        err.print(f"{len(items):,} items upserted in {figures['items_seconds']:.2f} s")
+
+        jsonl = home / "events.jsonl"
+        t0 = time.perf_counter()
+        people = write_history(jsonl, items, params)
+        figures["generate_seconds"] = round(time.perf_counter() - t0, 3)
+        figures["individuals_seen"] = len(people)
+        err.print(
+            f"{params.events:,} events by {len(people):,} individuals generated in "
+            f"{figures['generate_seconds']:.2f} s ({jsonl.stat().st_size / 1e6:.0f} MB JSONL)"
+        )
+        figures["rss_setup_peak_mb"] = peak_rss_mb()
+
+        summary, seconds = run_import(engine, jsonl, params.events)
+        if summary.rejected or summary.accepted != params.events:
+            raise RuntimeError(
+                f"import accepted {summary.accepted:,} of {params.events:,}, rejected "
+                f"{summary.rejected:,}, duplicates {summary.duplicates:,}; first rejections: "
+                f"{summary.rejections[:5]}"
+            )
+        figures.update(
+            import_events_per_s=round(params.events / seconds, 1),
+            import_seconds=round(seconds, 3),
+            import_accepted=summary.accepted,
+            import_rejected=summary.rejected,
+            import_duplicates=summary.duplicates,
+        )
+        err.print(f"import: {figures['import_events_per_s']:,.0f} events/s ({seconds:.1f} s)")
+
+        rng = np.random.default_rng([params.seed, 3])
+        single = new_events(
+            f"{params.seed}-single",
+            params.single_events,
+            people=people,
+            items=items,
+            start=params.end,
+            rng=rng,
+        )
+        samples = time_single_events(engine, single)
+        figures["event_p50_ms"] = percentile_ms(samples, 50)
+        figures["event_p99_ms"] = percentile_ms(samples, 99)
+        err.print(
+            f"single events: p50 {figures['event_p50_ms']} ms, p99 {figures['event_p99_ms']} ms"
+        )
+
+        who = rng.integers(0, len(people), params.reads).tolist()
+        samples = time_reads(engine, [people[k] for k in who])
+        figures["profile_read_p50_ms"] = percentile_ms(samples, 50)
+        figures["profile_read_p99_ms"] = percentile_ms(samples, 99)
+        err.print(
+            f"profile reads: p50 {figures['profile_read_p50_ms']} ms, "
+            f"p99 {figures['profile_read_p99_ms']} ms"
+        )
+        figures["rss_mb"] = peak_rss_mb()
+        figures["rss_current_mb"] = current_rss_mb()
+        err.print(f"rss: peak {figures['rss_mb']} MB, current {figures['rss_current_mb']} MB")
+
+        http = new_events(
+            f"{params.seed}-http",
+            params.http_events,
+            people=people,
+            items=items,
+            start=params.end + _NEW_EVENT_WINDOW_S,
+            rng=rng,
+        )
+    finally:
+        engine.close()
+    return figures, http
+
+
+def run(params: Params, home: Path) -> dict[str, Any]:
+    figures, http_events = _engine_phases(params, home)
+    figures.update(run_http(home, http_events))
+    err.print(f"http: {figures['http_events_per_s']:,.0f} events/s")
+
+    rows = min(BASELINE_ROWS, params.events)
+    done, seconds = bare_insert(home / "events.jsonl", home / "bare.db", rows)
+    figures["baseline_rows"] = done
+    figures["baseline_sqlite_insert_events_per_s"] = round(done / seconds, 1)
+    figures["import_vs_bare_insert"] = round(
+        figures["import_events_per_s"] / figures["baseline_sqlite_insert_events_per_s"], 4
+    )
+    err.print(f"bare insert: {figures['baseline_sqlite_insert_events_per_s']:,.0f} rows/s")
+    return figures
+
+
+def _raise_on_sigterm(signum: int, _frame: Any) -> NoReturn:
+    raise SystemExit(128 + signum)  # so that `finally` blocks stop the server and clean up
+
+
+def main(argv: list[str] | None = None) -> None:
+    params = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    home = _work_dir(params.keep)
+    err.print(f"working in {home}")
+    try:
+        figures = run(params, home)
+    finally:
+        if params.keep is None:
+            shutil.rmtree(home, ignore_errors=True)
+    result = {
+        "benchmark": "ingest",
+        "params": {
+            "events": params.events,
+            "individuals": params.individuals,
+            "items": params.items,
+            "http_events": params.http_events,
+            "http_batch": HTTP_BATCH,
+            "http_clients": HTTP_CLIENTS,
+            "single_events": params.single_events,
+            "reads": params.reads,
+            "seed": params.seed,
+            "end": _iso(params.end),
+            "store": "sqlite",
+        },
+        **figures,
+        "targets": TARGETS,
+        "met": _met(figures),
+        "machine": machine_facts(),
+    }
+    sys.stdout.write(orjson.dumps(result).decode() + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
