@@ -43,9 +43,12 @@ def apply_event_to_profile(profile: ProfileGraph, event: Event) -> None:
     """
     ts = event.ts
     profile.event_count += 1
-    profile.updated_at = max(profile.updated_at, ts)
-    profile.first_seen = ts if profile.first_seen is None else min(profile.first_seen, ts)
-    profile.last_seen = ts if profile.last_seen is None else max(profile.last_seen, ts)
+    if ts > profile.updated_at:
+        profile.updated_at = ts
+    if profile.first_seen is None or ts < profile.first_seen:
+        profile.first_seen = ts
+    if profile.last_seen is None or ts > profile.last_seen:
+        profile.last_seen = ts
     _add_identities(profile, event)
     if event.consent is not None and (
         profile.consent.updated_at is None or ts >= profile.consent.updated_at
@@ -71,7 +74,12 @@ def apply_event_to_profile(profile: ProfileGraph, event: Event) -> None:
 
 def _add_identities(profile: ProfileGraph, event: Event) -> None:
     for kind, value in (("deviceId", event.device_id), ("individualId", event.individual_id)):
-        if value and not any(i.type == kind and i.value == value for i in profile.identities):
+        if not value:
+            continue
+        for known in profile.identities:
+            if known.value == value and known.type == kind:
+                break
+        else:
             profile.identities.append(Identity(type=kind, value=value, first_seen=event.ts))
 
 
@@ -173,7 +181,16 @@ def _apply_purchase(profile: ProfileGraph, event: Event) -> None:
 
 
 def _add_view(profile: ProfileGraph, item_id: str, ts: float) -> None:
-    views = [v for v in profile.recently_viewed if v.item_id != item_id]
-    views.append(ViewedItem(item_id=item_id, ts=ts))
-    views.sort(key=lambda v: v.ts)
-    profile.recently_viewed = views[-RECENTLY_VIEWED_MAX:]
+    views = profile.recently_viewed
+    for i, seen in enumerate(views):
+        if seen.item_id == item_id:
+            if seen.ts >= ts:
+                return
+            del views[i]
+            break
+    if not views or views[-1].ts <= ts:
+        views.append(ViewedItem(item_id=item_id, ts=ts))
+    else:
+        insort(views, ViewedItem(item_id=item_id, ts=ts), key=lambda v: v.ts)
+    if len(views) > RECENTLY_VIEWED_MAX:
+        del views[: len(views) - RECENTLY_VIEWED_MAX]

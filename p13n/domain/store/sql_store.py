@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from p13n.domain.store.tables import (
     ConfigObject,
@@ -50,21 +49,35 @@ class SqlStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    # -- generic upsert ---------------------------------------------------------------------
-    def _upsert(
-        self, conn: Connection, model: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    # -- bulk writes ------------------------------------------------------------------------
+    # Written as plain SQL through the driver's executemany: the hot path of ingest inserts
+    # thousands of rows per transaction, and the ON CONFLICT syntax is the same on both databases.
+    def _write_many(
+        self,
+        conn: Connection,
+        model: Any,
+        rows: Sequence[dict[str, Any]],
+        *,
+        keys: Sequence[str] = (),
+        on_conflict: str = "error",
     ) -> None:
         if not rows:
             return
-        table = _t(model)
-        stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
-        cols = {c: getattr(stmt.excluded, c) for c in rows[0] if c not in keys}
-        stmt = (
-            stmt.on_conflict_do_update(index_elements=list(keys), set_=cols)
-            if cols
-            else stmt.on_conflict_do_nothing()
-        )
-        conn.execute(stmt, list(rows))
+        table = _t(model).name
+        cols = list(rows[0])
+        mark = "?" if self._dialect == "sqlite" else "%s"
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+        if on_conflict == "update":
+            sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
+            sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+        elif on_conflict == "ignore":
+            sql += " ON CONFLICT DO NOTHING"
+        conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+
+    def _upsert(
+        self, conn: Connection, model: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    ) -> None:
+        self._write_many(conn, model, rows, keys=keys, on_conflict="update")
 
     # -- events -----------------------------------------------------------------------------
     def existing_event_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
@@ -82,12 +95,10 @@ class SqlStore:
         return found
 
     def append_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(_t(EventRow).insert(), list(rows))
+        self._write_many(conn, EventRow, rows)
 
     def append_consent_records(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            conn.execute(_t(ConsentRecord).insert(), list(rows))
+        self._write_many(conn, ConsentRecord, rows)
 
     def events_of(self, conn: Connection, unified_id: str) -> list[dict[str, Any]]:
         """Every logged event of one individual, in arrival order."""
@@ -245,11 +256,7 @@ class SqlStore:
 
     def insert_items_if_missing(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Placeholders for items first seen in events; an imported item is never overwritten."""
-        if rows:
-            stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
-                _t(ItemRow)
-            )
-            conn.execute(stmt.on_conflict_do_nothing(), list(rows))
+        self._write_many(conn, ItemRow, rows, on_conflict="ignore")
 
     def load_items(self) -> list[str]:
         t = _t(ItemRow)
@@ -309,8 +316,4 @@ class SqlStore:
                 {"kind": kind, "name": n, "doc": d, "version": 1, "updated_at": now}
                 for n, d in docs
             ]
-            if rows:
-                stmt: Any = (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(
-                    _t(ConfigObject)
-                )
-                conn.execute(stmt.on_conflict_do_nothing(), rows)
+            self._write_many(conn, ConfigObject, rows, on_conflict="ignore")
