@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from p13n.domain.caches import LruCache
-from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.graphs.item_graph import ItemGraph
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.identity import Identifier, IdentityLinks, normalize_email, normalize_phone
@@ -22,7 +22,13 @@ from p13n.domain.ingest.catalog import Item
 from p13n.domain.ingest.events import Event
 from p13n.domain.ingest.report import EventResult, ImportSummary, IngestReport
 from p13n.domain.ingest.validate import parse_event
-from p13n.domain.insights import BUILTIN_INSIGHTS, InsightDefinition, recompute_insights
+from p13n.domain.insights import (
+    BUILTIN_INSIGHTS,
+    InsightDefinition,
+    insight_values,
+    recompute_insights,
+    validate_insight_set,
+)
 from p13n.domain.pipeline import (
     GRAPHS_SYNCED_KEY,
     IngestBatch,
@@ -31,7 +37,14 @@ from p13n.domain.pipeline import (
     replay_profile,
     write_graphs,
 )
-from p13n.domain.segments import DEFAULT_SEGMENTS, SegmentDefinition, update_memberships
+from p13n.domain.segments import (
+    DEFAULT_SEGMENTS,
+    SegmentDefinition,
+    leave_segment,
+    referenced_segments,
+    update_memberships,
+    validate_segment_set,
+)
 from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.timeutil import now_ts
 
@@ -293,8 +306,11 @@ class Engine:
         return profile
 
     def get_profile(self, identifier: str) -> ProfileGraph:
+        """The profile graph, with insight values brought to the current time (windows move)."""
         uid = self.resolve(identifier)
         profile = self.load_profile(uid) if uid else None
+        if profile is not None:
+            profile.insights = insight_values(profile.state, self.insights, self.now())
         if profile is None:
             raise NotFound(
                 f"no profile for '{identifier}'.",
@@ -350,34 +366,52 @@ class Engine:
     def put_insight(self, definition: InsightDefinition) -> int:
         """Store a definition and backfill its running state from the event log."""
         with self.lock:
+            insights = [d for d in self.insights if d.name != definition.name] + [definition]
+            validate_insight_set(insights)
             version = self.store.put_config(
                 "insight", definition.name, definition.model_dump_json(), self.now()
             )
-            self.insights = [d for d in self.insights if d.name != definition.name] + [definition]
+            self.insights = insights
             self.rebuild_profiles()
         return version
 
     def delete_insight(self, name: str) -> None:
         with self.lock:
+            remaining = [d for d in self.insights if d.name != name]
+            validate_insight_set(remaining)
             if not self.store.delete_config("insight", name):
                 raise NotFound(f"no insight '{name}'.", hint="GET /admin/insights lists them.")
-            self.insights = [d for d in self.insights if d.name != name]
+            self.insights = remaining
 
     def put_segment(self, definition: SegmentDefinition) -> int:
         with self.lock:
+            segments = [d for d in self.segments if d.name != definition.name] + [definition]
+            validate_segment_set(segments)
             version = self.store.put_config(
                 "segment", definition.name, definition.model_dump_json(), self.now()
             )
-            self.segments = [d for d in self.segments if d.name != definition.name] + [definition]
+            self.segments = segments
             self.recompute_segments()
         return version
 
     def delete_segment(self, name: str) -> None:
         with self.lock:
+            users = [d.name for d in self.segments if name in referenced_segments(d.rule)]
+            if users:
+                raise Conflict(
+                    f"segment '{name}' is used by {', '.join(users)}.",
+                    hint="Change or delete those segments first.",
+                )
             if not self.store.delete_config("segment", name):
                 raise NotFound(f"no segment '{name}'.", hint="GET /admin/segments lists them.")
             self.segments = [d for d in self.segments if d.name != name]
-            self.recompute_segments()
+            now = self.now()
+
+            def change(profile: ProfileGraph) -> ProfileGraph:
+                leave_segment(profile, name, now)
+                return profile
+
+            self._rewrite_profiles(change, None)
 
     # -- batch paths -------------------------------------------------------------------------
     def _rewrite_profiles(

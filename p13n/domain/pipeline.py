@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection
 
 from p13n.domain.graphs.affinity import publish_affinities
 from p13n.domain.graphs.item_graph import ItemGraph
@@ -25,6 +24,8 @@ from p13n.domain.segments import update_memberships
 from p13n.domain.timeutil import DAY
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from p13n.domain.engine import Engine
 
 __all__ = [

@@ -168,6 +168,9 @@ def test_admin_can_create_list_and_delete_a_segment(client: TestClient) -> None:
     bad = {**seg, "rule": {"type": "Most", "rules": []}}
     assert client.put("/admin/segments/nike_fans", json=bad).status_code == 422
     assert client.delete("/admin/segments/nike_fans").status_code == 200
+    after = client.get("/profiles/d1").json()
+    assert "nike_fans" not in after["segments"]
+    assert after["segment_exits"][-1]["segment"] == "nike_fans"
     assert client.delete("/admin/segments/nike_fans").status_code == 404
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from p13n.domain.segments.evaluate import condition_actual, evaluate, update_memberships
+from p13n.domain.segments.evaluate import (
+    condition_actual,
+    evaluate,
+    leave_segment,
+    update_memberships,
+)
 from p13n.domain.segments.rules import (
     DEFAULT_SEGMENTS,
     Condition,
     RuleGroup,
     SegmentDefinition,
+    referenced_segments,
     validate_segment_set,
 )
 
@@ -20,4 +26,6 @@ __all__ = [
     "condition_actual",
     "evaluate",
     "update_memberships",
+    "leave_segment",
+    "referenced_segments",
 ]

@@ -81,6 +81,19 @@ def update_memberships(
     return entered, exited
 
 
+def leave_segment(profile: ProfileGraph, name: str, now: float) -> bool:
+    """End a membership whose segment no longer exists; returns whether there was one."""
+    member = profile.segments.pop(name, None)
+    if member is None:
+        return False
+    profile.segment_exits.append(
+        SegmentExit(segment=name, entered_at=member.entered_at, exited_at=now)
+    )
+    if len(profile.segment_exits) > SEGMENT_EXITS_MAX:
+        del profile.segment_exits[:-SEGMENT_EXITS_MAX]
+    return True
+
+
 def _dependency_order(segments: list[SegmentDefinition]) -> list[SegmentDefinition]:
     """Dependencies first, otherwise the given order; a cycle (rejected on save) is cut."""
     by_name = {s.name: s for s in segments}
