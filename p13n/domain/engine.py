@@ -51,8 +51,7 @@ from p13n.domain.timeutil import now_ts
 __all__ = ["Engine", "EngineOptions"]
 
 IMPORT_CHUNK = 5000
-CHECKPOINT_EVERY = 250_000
-CHECKPOINT_EVERY = 250_000
+CHECKPOINT_EVERY = 1_000_000
 _MAX_REJECTIONS_LISTED = 100
 
 
