@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
+import hashlib
 import os
 import platform
+import queue
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,14 +23,19 @@ from types import TracebackType
 
 import httpx
 import numpy as np
+import orjson
 
 __all__ = [
     "percentile_ms",
     "peak_rss_mb",
     "current_rss_mb",
     "machine_facts",
+    "code_fingerprint",
     "free_port",
     "ServerProcess",
+    "server_env",
+    "p13n_script",
+    "post_batches",
 ]
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -57,20 +67,24 @@ def current_rss_mb() -> float | None:
     return None
 
 
-def _code_version() -> str | None:
-    """`git describe --always --dirty` of the checkout, since figures move with the code."""
+def _git(*args: str) -> str:
+    out = subprocess.run(
+        ["git", *args], cwd=_REPO, capture_output=True, text=True, timeout=30, check=True
+    )
+    return out.stdout
+
+
+def code_fingerprint() -> str | None:
+    """The commit plus a hash of the uncommitted changes under p13n/ ('4746b22+3fa1c0de'), so
+    that figures name the exact engine code, and an edit made during a run shows."""
     try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=_REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
+        head = _git("rev-parse", "--short", "HEAD").strip()
+        diff = _git("diff", "HEAD", "--", "p13n")
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    if not diff:
+        return head
+    return f"{head}+{hashlib.sha256(diff.encode()).hexdigest()[:8]}"
 
 
 def machine_facts() -> dict[str, object]:
@@ -79,7 +93,6 @@ def machine_facts() -> dict[str, object]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
-        "code": _code_version(),
     }
 
 
@@ -88,6 +101,107 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def server_env(home: Path) -> dict[str, str]:
+    """This environment without any P13N_ setting, so the server opens exactly our store."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("P13N_")}
+    env["P13N_HOME"] = str(home)
+    return env
+
+
+def p13n_script() -> str:
+    script = Path(sys.executable).parent / "p13n"
+    found = str(script) if script.exists() else shutil.which("p13n")
+    if found is None:
+        raise RuntimeError(
+            "no `p13n` script next to this Python or on PATH; pip install -e . first"
+        )
+    return found
+
+
+def post_batches(
+    base_url: str,
+    path: str,
+    bodies: list[tuple[bytes, int]],
+    *,
+    clients: int,
+    on_batch: Callable[[], None],
+) -> tuple[float, list[int]]:
+    """POST each (JSON body, events in it) to `path` from `clients` threads, one httpx.Client
+    each, started together; returns (wall seconds, nanoseconds per call). A status other than
+    200 or an `accepted` count short of the events sent stops the load and raises."""
+    jobs: queue.SimpleQueue[tuple[bytes, int]] = queue.SimpleQueue()
+    for body in bodies:
+        jobs.put(body)
+    samples: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(clients + 1)
+
+    def worker() -> None:
+        try:
+            _client_loop(base_url, path, jobs, ready, samples, errors, lock, on_batch)
+        except Exception as exc:  # reported by the main thread, never lost in a thread
+            with lock:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            ready.abort()
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    with contextlib.suppress(threading.BrokenBarrierError):
+        ready.wait(timeout=120)
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"HTTP load failed ({len(errors)} client(s)); first: {errors[0]}")
+    return wall, samples
+
+
+def _client_loop(
+    base_url: str,
+    path: str,
+    jobs: queue.SimpleQueue[tuple[bytes, int]],
+    ready: threading.Barrier,
+    samples: list[int],
+    errors: list[str],
+    lock: threading.Lock,
+    on_batch: Callable[[], None],
+) -> None:
+    """One client: take bodies until none are left or any client has failed."""
+    headers = {"content-type": "application/json"}
+    mine: list[int] = []
+    with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as client:
+        client.get("/health")  # open the connection before the clock starts
+        ready.wait()
+        while not errors:
+            try:
+                body, expected = jobs.get_nowait()
+            except queue.Empty:
+                break
+            t0 = time.perf_counter_ns()
+            response = client.post(path, content=body)
+            mine.append(time.perf_counter_ns() - t0)
+            problem = _check_batch(response, expected)
+            if problem:
+                with lock:
+                    errors.append(problem)
+                break
+            on_batch()
+    with lock:
+        samples.extend(mine)
+
+
+def _check_batch(response: httpx.Response, expected: int) -> str | None:
+    if response.status_code != 200:
+        return f"status {response.status_code}: {response.text[:500]}"
+    accepted = orjson.loads(response.content).get("accepted")
+    if accepted != expected:
+        return f"accepted {accepted} of {expected}: {response.text[:500]}"
+    return None
 
 
 def _die_with_parent() -> None:

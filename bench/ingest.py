@@ -13,24 +13,19 @@ windowed insights see the history as recent). The server runs as a subprocess
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import queue
 import shutil
 import signal
 import sqlite3
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any, NoReturn
 
-import httpx
 import numpy as np
 import orjson
 from rich.console import Console
@@ -45,11 +40,15 @@ from rich.progress import (
 
 from bench._util import (
     ServerProcess,
+    code_fingerprint,
     current_rss_mb,
     free_port,
     machine_facts,
+    p13n_script,
     peak_rss_mb,
     percentile_ms,
+    post_batches,
+    server_env,
 )
 from p13n.domain.engine import Engine
 from p13n.domain.ingest import ImportSummary
@@ -93,6 +92,7 @@ class Params:
     seed: int
     end: float
     keep: Path | None
+    server_timeout: float = 600.0
 
 
 # -- arguments ---------------------------------------------------------------------------------
@@ -122,6 +122,9 @@ def parse_args(argv: list[str] | None = None) -> Params:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--end", default=None, help="YYYY-MM-DD: history ends at its UTC midnight")
     p.add_argument("--keep", type=Path, default=None, help="work in DIR (new or empty), keep it")
+    p.add_argument(
+        "--server-timeout", type=float, default=600.0, help="seconds to wait for /health"
+    )
     a = p.parse_args(argv)
     return Params(
         events=a.events,
@@ -133,6 +136,7 @@ def parse_args(argv: list[str] | None = None) -> Params:
         seed=a.seed,
         end=_end_of(a.end),
         keep=a.keep,
+        server_timeout=a.server_timeout,
     )
 
 
@@ -316,121 +320,25 @@ def _plain_row(line: bytes) -> tuple[str, str | None, str | None, str | None, fl
 
 
 # -- HTTP --------------------------------------------------------------------------------------
-def _server_env(home: Path) -> dict[str, str]:
-    """This environment without any P13N_ setting, so the server opens exactly our store."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("P13N_")}
-    env["P13N_HOME"] = str(home)
-    return env
-
-
-def _p13n_script() -> str:
-    script = Path(sys.executable).parent / "p13n"
-    found = str(script) if script.exists() else shutil.which("p13n")
-    if found is None:
-        raise RuntimeError(
-            "no `p13n` script next to this Python or on PATH; pip install -e . first"
-        )
-    return found
-
-
-def http_load(
-    base_url: str,
-    bodies: list[tuple[bytes, int]],
-    *,
-    clients: int,
-    on_batch: Callable[[], None],
-) -> tuple[float, list[int]]:
-    """POST every body from `clients` threads (one httpx.Client each); returns (wall seconds,
-    nanoseconds per batch). Any non-200 or short `accepted` fails the run."""
-    jobs: queue.SimpleQueue[tuple[bytes, int]] = queue.SimpleQueue()
-    for body in bodies:
-        jobs.put(body)
-    samples: list[int] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    ready = threading.Barrier(clients + 1)
-
-    def worker() -> None:
-        try:
-            _client_loop(base_url, jobs, ready, samples, errors, lock, on_batch)
-        except Exception as exc:  # reported by the main thread, never lost in a thread
-            with lock:
-                errors.append(f"{type(exc).__name__}: {exc}")
-            ready.abort()
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    with contextlib.suppress(threading.BrokenBarrierError):
-        ready.wait(timeout=120)
-    started = time.perf_counter()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"HTTP load failed ({len(errors)} client(s)); first: {errors[0]}")
-    return wall, samples
-
-
-def _client_loop(
-    base_url: str,
-    jobs: queue.SimpleQueue[tuple[bytes, int]],
-    ready: threading.Barrier,
-    samples: list[int],
-    errors: list[str],
-    lock: threading.Lock,
-    on_batch: Callable[[], None],
-) -> None:
-    """One client: take bodies until none are left or any client has failed."""
-    headers = {"content-type": "application/json"}
-    mine: list[int] = []
-    with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as client:
-        client.get("/health")  # open the connection before the clock starts
-        ready.wait()
-        while not errors:
-            try:
-                body, expected = jobs.get_nowait()
-            except queue.Empty:
-                break
-            t0 = time.perf_counter_ns()
-            response = client.post("/events", content=body)
-            mine.append(time.perf_counter_ns() - t0)
-            problem = _check_batch(response, expected)
-            if problem:
-                with lock:
-                    errors.append(problem)
-                break
-            on_batch()
-    with lock:
-        samples.extend(mine)
-
-
-def _check_batch(response: httpx.Response, expected: int) -> str | None:
-    if response.status_code != 200:
-        return f"status {response.status_code}: {response.text[:500]}"
-    accepted = orjson.loads(response.content).get("accepted")
-    if accepted != expected:
-        return f"accepted {accepted} of {expected}: {response.text[:500]}"
-    return None
-
-
-def run_http(home: Path, events: list[dict[str, Any]]) -> dict[str, float]:
+def run_http(home: Path, events: list[dict[str, Any]], *, timeout_s: float) -> dict[str, Any]:
     """Start `p13n serve` on the store in `home`, load it, stop it; the figures of step 6."""
     bodies = [
         (orjson.dumps({"events": events[i : i + HTTP_BATCH]}), len(events[i : i + HTTP_BATCH]))
         for i in range(0, len(events), HTTP_BATCH)
     ]
+    server_code = code_fingerprint()
     port = free_port()
-    argv = [_p13n_script(), "serve", "--port", str(port)]
+    argv = [p13n_script(), "serve", "--port", str(port)]
     log = home / "server.log"
-    with ServerProcess(argv, env=_server_env(home), log_path=log) as server:
-        start_s = server.wait_healthy(f"http://127.0.0.1:{port}/health")
+    with ServerProcess(argv, env=server_env(home), log_path=log) as server:
+        start_s = server.wait_healthy(f"http://127.0.0.1:{port}/health", timeout_s=timeout_s)
         err.print(f"server up on port {port} in {start_s:.2f} s (log: {log})")
         try:
             with _progress() as bar:
                 task = bar.add_task("http", total=len(bodies))
-                wall, samples = http_load(
+                wall, samples = post_batches(
                     f"http://127.0.0.1:{port}",
+                    "/events",
                     bodies,
                     clients=HTTP_CLIENTS,
                     on_batch=lambda: bar.advance(task, 1),
@@ -446,6 +354,7 @@ def run_http(home: Path, events: list[dict[str, Any]]) -> dict[str, float]:
         "http_batch_p50_ms": percentile_ms(samples, 50),
         "http_batch_p99_ms": percentile_ms(samples, 99),
         "server_start_s": round(start_s, 3),
+        "server_code": server_code,
     }
 
 
@@ -466,77 +375,100 @@ def _met(figures: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+@dataclass
+class _Setup:
+    """What step 1 made: the catalog, the history file and the individuals in it."""
+
+    items: list[Item]
+    jsonl: Path
+    people: list[str]
+
+
+def _setup(engine: Engine, params: Params, home: Path, figures: dict[str, Any]) -> _Setup:
+    """Step 1 (not timed against the targets): items in the store, the history as JSONL."""
+    items = make_items(params.items, params.seed)
+    t0 = time.perf_counter()
+    engine.upsert_items(items)
+    figures["items_seconds"] = round(time.perf_counter() - t0, 3)
+    err.print(f"{len(items):,} items upserted in {figures['items_seconds']:.2f} s")
+    jsonl = home / "events.jsonl"
+    t0 = time.perf_counter()
+    people = write_history(jsonl, items, params)
+    figures["generate_seconds"] = round(time.perf_counter() - t0, 3)
+    figures["individuals_seen"] = len(people)
+    figures["rss_setup_peak_mb"] = peak_rss_mb()
+    err.print(
+        f"{params.events:,} events by {len(people):,} individuals generated in "
+        f"{figures['generate_seconds']:.2f} s ({jsonl.stat().st_size / 1e6:.0f} MB JSONL)"
+    )
+    return _Setup(items, jsonl, people)
+
+
+def _measure_import(engine: Engine, jsonl: Path, expected: int) -> dict[str, Any]:
+    """Step 2; every row must be accepted."""
+    summary, seconds = run_import(engine, jsonl, expected)
+    if summary.rejected or summary.accepted != expected:
+        raise RuntimeError(
+            f"import accepted {summary.accepted:,} of {expected:,}, rejected "
+            f"{summary.rejected:,}, duplicates {summary.duplicates:,}; first rejections: "
+            f"{summary.rejections[:5]}"
+        )
+    err.print(f"import: {expected / seconds:,.0f} events/s ({seconds:.1f} s)")
+    return {
+        "import_events_per_s": round(expected / seconds, 1),
+        "import_seconds": round(seconds, 3),
+        "import_accepted": summary.accepted,
+        "import_rejected": summary.rejected,
+        "import_duplicates": summary.duplicates,
+    }
+
+
+def _measure_online(
+    engine: Engine, params: Params, setup: _Setup, rng: np.random.Generator
+) -> dict[str, Any]:
+    """Steps 3-5: single-event ingest, profile reads, then memory."""
+    single = new_events(
+        f"{params.seed}-single",
+        params.single_events,
+        people=setup.people,
+        items=setup.items,
+        start=params.end,
+        rng=rng,
+    )
+    ingest_ns = time_single_events(engine, single)
+    who = rng.integers(0, len(setup.people), params.reads).tolist()
+    read_ns = time_reads(engine, [setup.people[k] for k in who])
+    figures = {
+        "event_p50_ms": percentile_ms(ingest_ns, 50),
+        "event_p99_ms": percentile_ms(ingest_ns, 99),
+        "profile_read_p50_ms": percentile_ms(read_ns, 50),
+        "profile_read_p99_ms": percentile_ms(read_ns, 99),
+        "rss_mb": peak_rss_mb(),
+        "rss_current_mb": current_rss_mb(),
+    }
+    err.print(
+        f"single events: p50 {figures['event_p50_ms']} ms, p99 {figures['event_p99_ms']} ms; "
+        f"profile reads: p50 {figures['profile_read_p50_ms']} ms, "
+        f"p99 {figures['profile_read_p99_ms']} ms; "
+        f"rss: peak {figures['rss_mb']} MB, current {figures['rss_current_mb']} MB"
+    )
+    return figures
+
+
 def _engine_phases(params: Params, home: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Steps 1-5 in this process; returns the figures and the events kept for HTTP."""
+    """Steps 1-5 in this process; returns the figures and the new events kept for HTTP."""
     figures: dict[str, Any] = {}
     engine = Engine.open(f"sqlite:///{home / 'p13n.db'}")
     try:
-        items = make_items(params.items, params.seed)
-        t0 = time.perf_counter()
-        engine.upsert_items(items)
-        figures["items_seconds"] = round(time.perf_counter() - t0, 3)
-        err.print(f"{len(items):,} items upserted in {figures['items_seconds']:.2f} s")
-
-        jsonl = home / "events.jsonl"
-        t0 = time.perf_counter()
-        people = write_history(jsonl, items, params)
-        figures["generate_seconds"] = round(time.perf_counter() - t0, 3)
-        figures["individuals_seen"] = len(people)
-        err.print(
-            f"{params.events:,} events by {len(people):,} individuals generated in "
-            f"{figures['generate_seconds']:.2f} s ({jsonl.stat().st_size / 1e6:.0f} MB JSONL)"
-        )
-        figures["rss_setup_peak_mb"] = peak_rss_mb()
-
-        summary, seconds = run_import(engine, jsonl, params.events)
-        if summary.rejected or summary.accepted != params.events:
-            raise RuntimeError(
-                f"import accepted {summary.accepted:,} of {params.events:,}, rejected "
-                f"{summary.rejected:,}, duplicates {summary.duplicates:,}; first rejections: "
-                f"{summary.rejections[:5]}"
-            )
-        figures.update(
-            import_events_per_s=round(params.events / seconds, 1),
-            import_seconds=round(seconds, 3),
-            import_accepted=summary.accepted,
-            import_rejected=summary.rejected,
-            import_duplicates=summary.duplicates,
-        )
-        err.print(f"import: {figures['import_events_per_s']:,.0f} events/s ({seconds:.1f} s)")
-
+        setup = _setup(engine, params, home, figures)
+        figures.update(_measure_import(engine, setup.jsonl, params.events))
         rng = np.random.default_rng([params.seed, 3])
-        single = new_events(
-            f"{params.seed}-single",
-            params.single_events,
-            people=people,
-            items=items,
-            start=params.end,
-            rng=rng,
-        )
-        samples = time_single_events(engine, single)
-        figures["event_p50_ms"] = percentile_ms(samples, 50)
-        figures["event_p99_ms"] = percentile_ms(samples, 99)
-        err.print(
-            f"single events: p50 {figures['event_p50_ms']} ms, p99 {figures['event_p99_ms']} ms"
-        )
-
-        who = rng.integers(0, len(people), params.reads).tolist()
-        samples = time_reads(engine, [people[k] for k in who])
-        figures["profile_read_p50_ms"] = percentile_ms(samples, 50)
-        figures["profile_read_p99_ms"] = percentile_ms(samples, 99)
-        err.print(
-            f"profile reads: p50 {figures['profile_read_p50_ms']} ms, "
-            f"p99 {figures['profile_read_p99_ms']} ms"
-        )
-        figures["rss_mb"] = peak_rss_mb()
-        figures["rss_current_mb"] = current_rss_mb()
-        err.print(f"rss: peak {figures['rss_mb']} MB, current {figures['rss_current_mb']} MB")
-
+        figures.update(_measure_online(engine, params, setup, rng))
         http = new_events(
             f"{params.seed}-http",
             params.http_events,
-            people=people,
-            items=items,
+            people=setup.people,
+            items=setup.items,
             start=params.end + _NEW_EVENT_WINDOW_S,
             rng=rng,
         )
@@ -547,7 +479,7 @@ def _engine_phases(params: Params, home: Path) -> tuple[dict[str, Any], list[dic
 
 def run(params: Params, home: Path) -> dict[str, Any]:
     figures, http_events = _engine_phases(params, home)
-    figures.update(run_http(home, http_events))
+    figures.update(run_http(home, http_events, timeout_s=params.server_timeout))
     err.print(f"http: {figures['http_events_per_s']:,.0f} events/s")
 
     rows = min(BASELINE_ROWS, params.events)
@@ -567,16 +499,22 @@ def _raise_on_sigterm(signum: int, _frame: Any) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     params = parse_args(argv)
+    code = code_fingerprint()
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     home = _work_dir(params.keep)
-    err.print(f"working in {home}")
+    err.print(f"working in {home} (code {code})")
     try:
         figures = run(params, home)
     finally:
         if params.keep is None:
             shutil.rmtree(home, ignore_errors=True)
+    if figures["server_code"] != code:
+        err.print(
+            f"[yellow]the engine code changed during the run: {code} -> {figures['server_code']}"
+        )
     result = {
         "benchmark": "ingest",
+        "code": code,
         "params": {
             "events": params.events,
             "individuals": params.individuals,
