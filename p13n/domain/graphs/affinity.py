@@ -81,21 +81,28 @@ def _rebase(aff: dict[str, Any], ts: float) -> None:
 
 
 def published_affinities(state: dict[str, Any], dim: str) -> dict[str, float]:
-    """Top keys of one dimension as 0-100 relative to the strongest, rounded to 0.1."""
+    """Top keys of one dimension as 0-100 relative to the strongest, rounded to 0.1.
+
+    Categories are scored against the strongest of their own level, so 'Women' and
+    'Women/Tops' can both be 100.
+    """
     scores: dict[str, float] = state.get("affinity", {}).get(dim, {})
     if not scores:
         return {}
-    if dim == "category":
-        # Each level is scored against its own level, so 'Women' and 'Women/Tops' both can be 100.
-        best: dict[int, float] = {}
-        for key, value in scores.items():
-            depth = key.count("/")
-            best[depth] = max(best.get(depth, 0.0), value)
-        top = heapq.nlargest(PUBLISHED_TOP, scores.items(), key=lambda kv: kv[1])
-        return {k: round(100.0 * v / best[k.count("/")], 1) for k, v in top}
-    peak = max(scores.values())
-    top = heapq.nlargest(PUBLISHED_TOP, scores.items(), key=lambda kv: kv[1])
-    return {k: round(100.0 * v / peak, 1) for k, v in top}
+    top = heapq.nlargest(PUBLISHED_TOP, scores.items(), key=_second)
+    if dim != "category":
+        scale = 100.0 / top[0][1]
+        return {k: round(v * scale, 1) for k, v in top}
+    best: dict[int, float] = {}
+    for key, value in scores.items():
+        depth = key.count("/")
+        if value > best.get(depth, 0.0):
+            best[depth] = value
+    return {k: round(100.0 * v / best[k.count("/")], 1) for k, v in top}
+
+
+def _second(pair: tuple[str, float]) -> float:
+    return pair[1]
 
 
 def publish_affinities(state: dict[str, Any], affinities: dict[str, dict[str, float]]) -> None:

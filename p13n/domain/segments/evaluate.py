@@ -64,7 +64,7 @@ def update_memberships(
     """
     entered: list[str] = []
     exited: list[str] = []
-    for segment in _dependency_order(list(segments)):
+    for segment in _ordered(tuple(segments)):
         member = profile.segments.get(segment.name)
         holds = evaluate(segment.rule, profile, now)
         if holds and member is None:
@@ -92,6 +92,23 @@ def leave_segment(profile: ProfileGraph, name: str, now: float) -> bool:
     if len(profile.segment_exits) > SEGMENT_EXITS_MAX:
         del profile.segment_exits[:-SEGMENT_EXITS_MAX]
     return True
+
+
+_ORDER_CACHE: dict[tuple[int, ...], list[SegmentDefinition]] = {}
+
+
+def _ordered(segments: tuple[SegmentDefinition, ...]) -> list[SegmentDefinition]:
+    """The dependency order of a set of segments, computed once per set (definitions are frozen).
+
+    Keyed by object ids: the cache holds the objects, so their ids cannot be reused meanwhile.
+    """
+    key = tuple(id(s) for s in segments)
+    ordered = _ORDER_CACHE.get(key)
+    if ordered is None:
+        if len(_ORDER_CACHE) > 64:
+            _ORDER_CACHE.clear()
+        ordered = _ORDER_CACHE[key] = _dependency_order(list(segments))
+    return ordered
 
 
 def _dependency_order(segments: list[SegmentDefinition]) -> list[SegmentDefinition]:
