@@ -8,8 +8,8 @@ dimension, a ratio that decay does not change between events.
 
 from __future__ import annotations
 
-import heapq
 import math
+from operator import itemgetter
 from typing import Any
 
 from p13n.domain.ingest.catalog import category_prefixes
@@ -39,6 +39,7 @@ AFFINITY_WEIGHTS: dict[str, float] = {
     "Add To Cart": 4.0,
     "Purchase": 8.0,
 }
+_second = itemgetter(1)
 _RATE = math.log(2.0) / (HALF_LIFE_DAYS * DAY)
 _REBASE_EXPONENT = 600.0
 
@@ -89,20 +90,14 @@ def published_affinities(state: dict[str, Any], dim: str) -> dict[str, float]:
     scores: dict[str, float] = state.get("affinity", {}).get(dim, {})
     if not scores:
         return {}
-    top = heapq.nlargest(PUBLISHED_TOP, scores.items(), key=_second)
+    top = sorted(scores.items(), key=_second, reverse=True)[:PUBLISHED_TOP]
     if dim != "category":
-        scale = 100.0 / top[0][1]
-        return {k: round(v * scale, 1) for k, v in top}
+        scale = 1000.0 / top[0][1]
+        return {k: int(v * scale + 0.5) / 10 for k, v in top}
     best: dict[int, float] = {}
-    for key, value in scores.items():
-        depth = key.count("/")
-        if value > best.get(depth, 0.0):
-            best[depth] = value
-    return {k: round(100.0 * v / best[k.count("/")], 1) for k, v in top}
-
-
-def _second(pair: tuple[str, float]) -> float:
-    return pair[1]
+    for key, value in top:  # sorted by score: the first key seen at a level is its best
+        best.setdefault(key.count("/"), value)
+    return {k: int(1000.0 * v / best[k.count("/")] + 0.5) / 10 for k, v in top}
 
 
 def publish_affinities(state: dict[str, Any], affinities: dict[str, dict[str, float]]) -> None:
