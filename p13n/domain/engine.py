@@ -86,6 +86,9 @@ class Engine:
         self.pending_items: set[str] = set()
         self.insights: list[InsightDefinition] = []
         self.segments: list[SegmentDefinition] = []
+        # Called with the upserted items after they are committed (e.g. to embed them);
+        # a listener's failure does not undo the upsert.
+        self.item_listeners: list[Callable[[list[Item]], None]] = []
         self.reload()
 
     @classmethod
@@ -359,6 +362,8 @@ class Engine:
                 self.items[item.id] = item
             for graph in new_graphs:
                 self.item_graphs[graph.item_id] = graph
+        for listener in self.item_listeners:
+            listener(items)
         return len(items)
 
     # -- configuration: insights and segments ------------------------------------------------

@@ -30,6 +30,7 @@ from p13n.domain.ingest.files import (
     read_rows,
 )
 from p13n.domain.ingest.report import ImportSummary
+from p13n.server import cli_recommend
 from p13n.server.bootstrap import build_engine
 from p13n.server.settings import Settings
 
@@ -50,6 +51,8 @@ app.add_typer(seed_app, name="seed")
 app.add_typer(insights_app, name="insights")
 app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
+app.command("train")(cli_recommend.train)
+app.command("recommend")(cli_recommend.recommend)
 
 out = Console()
 err = Console(stderr=True)
@@ -132,6 +135,7 @@ def import_catalog(
         except InvalidInput as exc:
             rejected.append((number, exc.message))
     with _engine() as engine, _progress("items", total) as advance:
+        cli_recommend.build_recommend_service(engine, Settings())  # embeds upserted items
         for start in range(0, len(items), 5000):
             advance(engine.upsert_items(items[start : start + 5000]))
     out.print(f"{len(items)} items imported, {len(rejected)} rejected")
@@ -174,9 +178,12 @@ def seed_demo(
         if if_empty and engine.store.count_events() > 0:
             out.print("the store already has events; demo not loaded again")
             return
+        service = cli_recommend.build_recommend_service(engine, Settings())  # embeds the catalog
         with _progress("demo events", None) as advance:
             summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
+        model = service.train()
     _print_summary(summary)
+    out.print(f"recommendation model trained on {len(model.item_ids)} items")
 
 
 @insights_app.command("recompute")

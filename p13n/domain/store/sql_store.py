@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, select, update
 
 from p13n.domain.store.tables import (
     ConfigObject,
@@ -83,15 +83,16 @@ class SqlStore:
     def existing_event_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are already in the event log or kept as consent records."""
         found: set[str] = set()
-        ev, cr = _t(EventRow), _t(ConsentRecord)
+        mark = "?" if self._dialect == "sqlite" else "%s"
+        ev, cr = _t(EventRow).name, _t(ConsentRecord).name
         for start in range(0, len(ids), _IN_CHUNK):
-            chunk = list(ids[start : start + _IN_CHUNK])
-            found.update(
-                conn.execute(select(ev.c.event_id).where(ev.c.event_id.in_(chunk))).scalars()
+            chunk = tuple(ids[start : start + _IN_CHUNK])
+            marks = ", ".join([mark] * len(chunk))
+            sql = (
+                f"SELECT event_id FROM {ev} WHERE event_id IN ({marks}) "
+                f"UNION ALL SELECT event_id FROM {cr} WHERE event_id IN ({marks})"
             )
-            found.update(
-                conn.execute(select(cr.c.event_id).where(cr.c.event_id.in_(chunk))).scalars()
-            )
+            found.update(r[0] for r in conn.exec_driver_sql(sql, chunk + chunk))
         return found
 
     def append_events(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -138,6 +139,31 @@ class SqlStore:
                 return
             seq = rows[-1]["seq"]
             yield rows
+
+    def iter_item_interactions(
+        self, *, batch: int = 50_000
+    ) -> Iterator[list[tuple[str, str | None, str, float, str | None]]]:
+        """Item-level events for model training, in seq order, in batches of tuples
+        (unified_id, item_id, interaction, ts, payload); the payload only for orders that
+        name no single item (their line items are in it), else None."""
+        ev = _t(EventRow)
+        payload = case(
+            (and_(ev.c.item_id.is_(None), ev.c.kind == "order"), ev.c.payload), else_=None
+        )
+        cols = (ev.c.seq, ev.c.unified_id, ev.c.item_id, ev.c.interaction, ev.c.ts, payload)
+        where = (ev.c.item_id.is_not(None)) | (ev.c.kind == "order")
+        seq = 0
+        while True:
+            with self.engine.connect() as conn:
+                rows = list(
+                    conn.execute(
+                        select(*cols).where(where, ev.c.seq > seq).order_by(ev.c.seq).limit(batch)
+                    ).tuples()
+                )
+            if not rows:
+                return
+            seq = rows[-1][0]
+            yield [(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
         t = _t(Meta)

@@ -1,0 +1,334 @@
+"""Recommendations over one engine: stored configs, the catalog snapshot, vectors and the model.
+
+`recommend` is the request path (no SQL, no model load, no item text embedding); `refresh`,
+`sync_vectors` and `train` are the heavy paths, run at import / train time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from p13n.domain.engine import Engine
+from p13n.domain.errors import Conflict, InvalidInput, NotFound
+from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.ingest.catalog import Item
+from p13n.domain.recommend.base import Algorithm, ExactVectors, History, ScoreRequest
+from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
+from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
+from p13n.domain.recommend.embeddings import ItemVectors
+from p13n.domain.recommend.filters import FilterContext
+from p13n.domain.recommend.model import ModelParams, TrainedModel, train_model
+from p13n.domain.recommend.objective import ObjectiveRecommender
+from p13n.domain.recommend.query import QueryVocabulary, parse_query
+from p13n.domain.recommend.recipes import RuleRecipe
+from p13n.domain.recommend.request import (
+    Recommendations,
+    RecommendedItem,
+    RecommendRequest,
+    diagnostic,
+    effective_limit,
+)
+from p13n.domain.recommend.serve import (
+    QueryPool,
+    Rules,
+    Slot,
+    allowed_rows,
+    compile_rules,
+    explore,
+    rank,
+    request_rng,
+)
+from p13n.domain.recommend.training import interactions_from_log, load_model, save_model
+
+__all__ = ["RecommendService", "KIND"]
+
+KIND = "recommender"
+MAX_FALLBACK_DEPTH = 3
+QUERY_POOL = 200
+log = logging.getLogger("p13n.recommend")
+
+
+class RecommendService:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        vectors: ItemVectors | None = None,
+        model_dir: Path | None = None,
+        params: ModelParams | None = None,
+        refresh_seconds: float = 60.0,
+    ) -> None:
+        self.engine, self.vectors, self.model_dir = engine, vectors, model_dir
+        self.params = params or ModelParams()
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._snapshot: CatalogSnapshot | None = None
+        self._vocab: QueryVocabulary | None = None
+        self._lookup: ExactVectors | None = None
+        self._stale = True
+        self.model: TrainedModel | None = load_model(model_dir) if model_dir else None
+        self.configs: dict[str, RecommenderConfig] = {}
+        self._algorithms: dict[str, Algorithm] = {}
+        engine.store.put_configs_if_missing(
+            KIND, [(c.name, c.model_dump_json()) for c in DEFAULT_RECOMMENDERS], engine.now()
+        )
+        for doc in engine.store.list_config(KIND):
+            config = RecommenderConfig.model_validate_json(doc)
+            self.configs[config.name] = config
+        engine.item_listeners.append(self._on_items)
+
+    # -- configuration -----------------------------------------------------------------------
+    def get_config(self, name: str) -> RecommenderConfig:
+        config = self.configs.get(name)
+        if config is None:
+            raise NotFound(
+                f"no recommender '{name}'.",
+                hint=f"Known: {', '.join(sorted(self.configs))}. GET /admin/recommenders lists them.",
+            )
+        return config
+
+    def put_config(self, config: RecommenderConfig) -> int:
+        if config.fallback is not None and config.fallback not in self.configs:
+            raise InvalidInput(
+                f"fallback '{config.fallback}' is not a recommender.",
+                hint="Create it first or choose an existing one.",
+            )
+        chain, seen = config.fallback, {config.name}
+        while chain is not None:
+            if chain in seen:
+                raise InvalidInput(f"fallback chain of '{config.name}' loops through '{chain}'.")
+            seen.add(chain)
+            chain = self.configs[chain].fallback
+        version = self.engine.store.put_config(
+            KIND, config.name, config.model_dump_json(), self.engine.now()
+        )
+        self.configs[config.name] = config
+        self._algorithms.pop(config.name, None)
+        return version
+
+    def delete_config(self, name: str) -> None:
+        self.get_config(name)
+        users = sorted(c.name for c in self.configs.values() if c.fallback == name)
+        if users:
+            raise Conflict(
+                f"recommender '{name}' is the fallback of {', '.join(users)}.",
+                hint="Change their fallback first.",
+            )
+        self.engine.store.delete_config(KIND, name)
+        del self.configs[name]
+        self._algorithms.pop(name, None)
+
+    def algorithm(self, config: RecommenderConfig) -> Algorithm:
+        algo = self._algorithms.get(config.name)
+        if algo is None or getattr(algo, "config", None) != config.recipe:
+            recipe = config.recipe
+            algo = (
+                ObjectiveRecommender(recipe, self.model)
+                if isinstance(recipe, ObjectiveBased)
+                else RuleRecipe(recipe)
+            )
+            self._algorithms[config.name] = algo
+        return algo
+
+    # -- heavy paths -------------------------------------------------------------------------
+    def _on_items(self, items: list[Item]) -> None:
+        self._stale = True
+        if self.vectors is not None:
+            try:
+                self.vectors.sync(items)
+            except Exception:  # the items are committed; `p13n train` embeds them later
+                log.exception("embedding %d upserted items failed", len(items))
+
+    def sync_vectors(self, *, on_progress: Callable[[int], None] | None = None) -> dict[str, float]:
+        """Embed every item whose text changed since it was embedded (catch-up)."""
+        if self.vectors is None:
+            return {"embedded": 0}
+        stats = self.vectors.sync(list(self.engine.items.values()), on_progress=on_progress)
+        self._stale = True
+        return stats
+
+    def refresh(self) -> CatalogSnapshot:
+        """Rebuild the catalog arrays (insights for now) and the row-aligned vectors."""
+        with self._lock:
+            snap = build_snapshot(self.engine.items, self.engine.item_graphs, self.engine.now())
+            lookup = None
+            if self.vectors is not None:
+                known = self.vectors.vectors()
+                matrix = np.zeros((len(snap), 384), dtype=np.float32)
+                present = np.zeros(len(snap), dtype=np.bool_)
+                for r, item_id in enumerate(snap.ids):
+                    v = known.get(item_id)
+                    if v is not None:
+                        matrix[r], present[r] = v, True
+                lookup = ExactVectors(matrix, present)
+            self._snapshot, self._lookup = snap, lookup
+            self._vocab = QueryVocabulary(snap)
+            self._stale = False
+            return snap
+
+    def snapshot(self) -> CatalogSnapshot:
+        snap = self._snapshot
+        if snap is None or self._stale:
+            return self.refresh()
+        if self.engine.now() - snap.built_at > self.refresh_seconds and not self._lock.locked():
+            threading.Thread(target=self.refresh, daemon=True).start()  # swap when built
+        return snap
+
+    def train(self, *, params: ModelParams | None = None) -> TrainedModel:
+        """Fit on the whole event log; on failure the previous model keeps serving."""
+        params = params or self.params
+        data = interactions_from_log(self.engine.store.iter_item_interactions())
+        model = train_model(data, params, now=self.engine.now())
+        self.use_model(model)
+        if self.model_dir is not None:
+            save_model(model, self.model_dir)
+        return model
+
+    def use_model(self, model: TrainedModel) -> None:
+        self.model = model
+        for algo in self._algorithms.values():
+            if isinstance(algo, ObjectiveRecommender):
+                algo.model = model
+                algo._rows_for = None
+
+    # -- request path ------------------------------------------------------------------------
+    def _history(
+        self, snap: CatalogSnapshot, profile: ProfileGraph | None, uid: str | None
+    ) -> History:
+        known: list[int] = []
+        if uid is not None and self.model is not None:
+            ids = self.model.item_ids
+            known = [
+                snap.row[ids[j]] for j in self.model.user_history.get(uid, ()) if ids[j] in snap.row
+            ]
+        if profile is None:
+            return History(known=known)
+        row = snap.row
+        return History(
+            viewed=[
+                (row[v.item_id], v.ts)
+                for v in reversed(profile.recently_viewed)
+                if v.item_id in row
+            ],
+            purchased=[
+                row[ln.item_id] for p in profile.purchases for ln in p.lines if ln.item_id in row
+            ],
+            cart=[row[c.item_id] for c in profile.cart if c.item_id in row],
+            engaged=[
+                (row[e.item_id], e.ts, e.interaction)
+                for e in reversed(profile.engagement)
+                if e.item_id is not None and e.item_id in row
+            ],
+            known=known,
+        )
+
+    def recommend(self, request: RecommendRequest) -> Recommendations:
+        config = self.get_config(request.recommender)
+        limit, diagnostics = effective_limit(request.limit, config.limit)
+        snap = self.snapshot()
+        now = self.engine.now()
+        anchor_row = None
+        if request.anchor is not None:
+            if request.anchor not in self.engine.items or request.anchor not in snap.row:
+                raise NotFound(
+                    f"no item '{request.anchor}' to use as the anchor.",
+                    hint="Pass the id of an imported catalog item, or no anchor.",
+                )
+            anchor_row = snap.row[request.anchor]
+        uid = self.engine.resolve(request.individual) if request.individual else None
+        profile = self.engine.load_profile(uid) if uid else None
+        if request.individual and profile is None and uid is None:
+            diagnostics.append(diagnostic(512))
+        history = self._history(snap, profile, uid)
+        score_request = ScoreRequest(
+            snapshot=snap,
+            now=now,
+            history=history,
+            anchor_row=anchor_row,
+            query=request.query,
+            vectors=self._lookup,
+            individual=uid,
+        )
+        query_pool, mask = self._query_pool(request.query, snap)
+        ctx = FilterContext(snap, now, anchor_row, request.variables, history.sources())
+        excluded = [snap.row[i] for i in request.exclude_items if i in snap.row]
+        request_id = request.request_id or uuid.uuid4().hex
+        slots: list[Slot] = []
+        rules: list[Rules] = []
+        name: str | None = config.name
+        depth = 0
+        while name is not None and len(slots) < limit and depth <= MAX_FALLBACK_DEPTH:
+            cfg = self.get_config(name)
+            rules.append(compile_rules(cfg, ctx))
+            allowed = allowed_rows(
+                snap,
+                cfg.switches if depth == 0 else config.switches,
+                history,
+                now,
+                anchor_row=anchor_row,
+                excluded=excluded,
+                exclude_seen=request.exclude_seen,
+                mask=mask,
+            )
+            algo = self.algorithm(cfg)
+            need = limit - len(slots)
+            new, rest, uncertainty = rank(
+                cfg, algo, score_request, rules, allowed, need, chosen=slots, query=query_pool
+            )
+            if depth == 0 and isinstance(cfg.recipe, ObjectiveBased) and cfg.recipe.exploration:
+                rng = request_rng(cfg.recipe.seed, request_id)
+                new = explore(new, rest, uncertainty, cfg.recipe.exploration, rng)
+            slots.extend(new)
+            name, depth = cfg.fallback, depth + 1
+        items = [self._item(snap, s, k) for k, s in enumerate(slots[:limit], 1)]
+        if not diagnostics or all(d["code"] != 533 for d in diagnostics):
+            diagnostics.insert(0, diagnostic(200))
+        return Recommendations(
+            recommender=config.name,
+            individual=uid,
+            items=items,
+            diagnostics=diagnostics,
+            request_id=request_id,
+        )
+
+    def _query_pool(
+        self, query: str | None, snap: CatalogSnapshot
+    ) -> tuple[QueryPool | None, np.ndarray | None]:
+        if not query or not query.strip():
+            return None, None
+        parsed = parse_query(query, self._vocab)
+        mask = parsed.mask(snap, self._vocab) if self._vocab is not None else None
+        if self.vectors is None or self._lookup is None:
+            raise InvalidInput(
+                "semantic queries need item embeddings, which are not configured here.",
+                hint="Run with the vector store enabled (the default) and `p13n train` once.",
+            )
+        vec = self.vectors.embed_query(parsed.text)
+        rows, sims = self._lookup.nearest(vec, QUERY_POOL, mask)
+        return QueryPool(parsed.text, rows, sims), mask
+
+    def _item(self, snap: CatalogSnapshot, slot: Slot, rank_: int) -> RecommendedItem:
+        item = snap.items[slot.row]
+        return RecommendedItem(
+            id=item.id,
+            rank=rank_,
+            score=None if np.isnan(slot.score) else round(float(slot.score), 6),
+            reason=slot.reason,
+            recommender=slot.source,
+            explore=slot.explore,
+            propensity=slot.propensity,
+            name=item.name,
+            price=item.price,
+            category=item.category,
+            brand=item.brand,
+        )
+
+    def recommend_many(self, requests: Iterable[RecommendRequest]) -> Iterable[Recommendations]:
+        for request in requests:
+            yield self.recommend(request)

@@ -1,0 +1,149 @@
+"""Item vectors with a content hash each: Chroma on disk, or in memory for unit tests.
+
+Contract: ids are item ids; `hashes()` gives the stored content hash per id (to embed only
+changed items); `load()` returns every (id, vector) sorted by id; `upsert` replaces by id;
+`delete` ignores unknown ids. Vectors are unit-length float32; similarity is cosine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["VectorIndex", "ChromaVectorIndex", "InMemoryVectorIndex"]
+
+Matrix = npt.NDArray[np.float32]
+_BATCH = 5000
+
+
+class VectorIndex(Protocol):
+    def hashes(self) -> dict[str, str]: ...
+
+    def upsert(self, ids: list[str], vectors: Matrix, hashes: list[str]) -> None: ...
+
+    def delete(self, ids: list[str]) -> None: ...
+
+    def load(self) -> tuple[list[str], Matrix]: ...
+
+    def query(self, vector: Matrix, k: int) -> list[tuple[str, float]]:
+        """The k nearest ids with cosine similarity, best first (approximate for Chroma)."""
+        ...
+
+
+class InMemoryVectorIndex:
+    def __init__(self, dim: int = 384) -> None:
+        self.dim = dim
+        self.vectors: dict[str, Matrix] = {}
+        self._hashes: dict[str, str] = {}
+
+    def hashes(self) -> dict[str, str]:
+        return dict(self._hashes)
+
+    def upsert(self, ids: list[str], vectors: Matrix, hashes: list[str]) -> None:
+        for i, v, h in zip(ids, vectors, hashes, strict=True):
+            self.vectors[i] = np.asarray(v, dtype=np.float32)
+            self._hashes[i] = h
+
+    def delete(self, ids: list[str]) -> None:
+        for i in ids:
+            self.vectors.pop(i, None)
+            self._hashes.pop(i, None)
+
+    def load(self) -> tuple[list[str], Matrix]:
+        ids = sorted(self.vectors)
+        if not ids:
+            return [], np.zeros((0, self.dim), dtype=np.float32)
+        return ids, np.stack([self.vectors[i] for i in ids])
+
+    def query(self, vector: Matrix, k: int) -> list[tuple[str, float]]:
+        ids, m = self.load()
+        if not ids:
+            return []
+        sims = m @ vector
+        order = np.argsort(-sims)[:k]
+        return [(ids[i], float(sims[i])) for i in order]
+
+
+class ChromaVectorIndex:
+    """An embedded Chroma `PersistentClient` under `path` (or an HTTP client for `url`),
+    one collection, our own embeddings (`embedding_function=None`), HNSW with cosine."""
+
+    def __init__(
+        self, path: Path | None = None, *, url: str | None = None, name: str = "items"
+    ) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if url:
+            host, _, port = url.removeprefix("http://").removeprefix("https://").partition(":")
+            self.client: Any = chromadb.HttpClient(
+                host=host, port=int(port or 8000), settings=settings
+            )
+        else:
+            assert path is not None
+            path.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(path), settings=settings)
+        self.collection: Any = self.client.get_or_create_collection(
+            name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200}},
+        )
+
+    def hashes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=_BATCH, offset=offset)
+            for i, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                out[i] = str((meta or {}).get("hash", ""))
+            if len(got["ids"]) < _BATCH:
+                return out
+            offset += _BATCH
+
+    def upsert(self, ids: list[str], vectors: Matrix, hashes: list[str]) -> None:
+        for start in range(0, len(ids), _BATCH):
+            end = start + _BATCH
+            self.collection.upsert(
+                ids=ids[start:end],
+                embeddings=np.asarray(vectors[start:end], dtype=np.float32),
+                metadatas=[{"hash": h} for h in hashes[start:end]],
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        if ids:
+            self.collection.delete(ids=ids)
+
+    def load(self) -> tuple[list[str], Matrix]:
+        ids: list[str] = []
+        chunks: list[Matrix] = []
+        offset = 0
+        while True:
+            got = self.collection.get(include=["embeddings"], limit=_BATCH, offset=offset)
+            if len(got["ids"]):
+                ids.extend(got["ids"])
+                chunks.append(np.asarray(got["embeddings"], dtype=np.float32))
+            if len(got["ids"]) < _BATCH:
+                break
+            offset += _BATCH
+        if not ids:
+            return [], np.zeros((0, 384), dtype=np.float32)
+        matrix = np.concatenate(chunks)
+        order = np.argsort(np.asarray(ids, dtype=object))
+        return [ids[i] for i in order], matrix[order]
+
+    def query(self, vector: Matrix, k: int) -> list[tuple[str, float]]:
+        count = self.collection.count()
+        if count == 0:
+            return []
+        got = self.collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, count),
+            include=["distances"],
+        )
+        return [
+            (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]

@@ -1,0 +1,182 @@
+"""The objective-based model and exploration on interactions where the answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _recommend_fixtures import NOW, snapshot, vectors
+
+from p13n.domain.errors import InvalidInput
+from p13n.domain.recommend import (
+    History,
+    Interactions,
+    ModelParams,
+    ObjectiveRecommender,
+    RecommenderConfig,
+    ScoreRequest,
+    train_model,
+)
+from p13n.domain.recommend.request import effective_limit
+from p13n.domain.recommend.serve import Slot, explore, request_rng
+
+PARAMS = ModelParams(l2=1.0, dropout=0.0, embedding_weight=0.0)
+
+
+def _data() -> Interactions:
+    """Whoever views a views b; c goes with e; a and c are bought; e is often carted."""
+    rows: list[tuple[str, str, str]] = []
+    for u in range(8):
+        rows += [(f"u{u}", "a", "View Catalog Object"), (f"u{u}", "b", "View Catalog Object")]
+    for u in range(8, 14):
+        rows += [(f"u{u}", "c", "View Catalog Object"), (f"u{u}", "e", "View Catalog Object")]
+        rows += [(f"u{u}", "e", "Add To Cart")]
+    rows += [("u0", "c", "View Catalog Object"), ("u1", "c", "View Catalog Object")]
+    rows += [("u8", "c", "Purchase"), ("u9", "c", "Purchase")]
+    rows += [("u9", "b", "View Catalog Object"), ("u10", "b", "Purchase")]
+    return Interactions(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [NOW] * len(rows)
+    )
+
+
+def _scores(
+    objective: dict[str, object], history: History, individual: str | None = None
+) -> dict[str, float]:
+    snap = snapshot()
+    cfg = RecommenderConfig.model_validate(
+        {"name": "x", "recipe": {"algorithm": "objective", **objective}}
+    )
+    algo = ObjectiveRecommender(cfg.recipe, train_model(_data(), PARAMS, now=NOW))  # type: ignore[arg-type]
+    req = ScoreRequest(snap, NOW, history, vectors=vectors(snap), individual=individual)
+    scored = algo.score(req)
+    return {i: float(scored.scores[snap.row[i]]) for i in snap.ids}
+
+
+def test_clicks_recommends_what_co_occurs_with_the_visitors_history() -> None:
+    snap = snapshot()
+    history = History(engaged=[(snap.row["a"], NOW, "View Catalog Object")])
+    s = _scores({"objective": "Maximize Clicks"}, history)
+    assert max((v, k) for k, v in s.items() if k != "a")[1] == "b"
+    history = History(engaged=[(snap.row["e"], NOW, "View Catalog Object")])
+    s = _scores({"objective": "Maximize Clicks"}, history)
+    assert max((v, k) for k, v in s.items() if k != "e")[1] == "c"
+
+
+def test_the_trained_history_of_a_known_individual_is_used_without_recent_events() -> None:
+    s = _scores({"objective": "Maximize Clicks"}, History(), individual="u3")
+    assert max((v, k) for k, v in s.items() if k not in ("a", "b"))[1] == "c"
+
+
+def test_revenue_weighs_purchase_probability_by_price() -> None:
+    snap = snapshot()
+    history = History(engaged=[(snap.row["a"], NOW, "View Catalog Object")])
+    clicks = _scores({"objective": "Maximize Clicks"}, history)
+    revenue = _scores({"objective": "Maximize Revenue"}, history)
+    assert clicks["b"] > clicks["c"]
+    assert revenue["c"] > revenue["b"]  # c costs 300 and is bought; b costs 50
+
+
+def test_promotions_multiply_the_revenue_of_promoted_items() -> None:
+    snap = snapshot()
+    history = History(engaged=[(snap.row["c"], NOW, "View Catalog Object")])
+    plain = _scores({"objective": "Maximize Revenue"}, history)
+    promo = _scores(
+        {"objective": "Maximize Revenue with Promotions", "promotion_factor": 3.0}, history
+    )
+    assert promo["e"] == pytest.approx(3.0 * plain["e"])
+    assert promo["a"] == pytest.approx(plain["a"])
+
+
+def test_custom_objective_maximizes_or_minimizes_a_signal() -> None:
+    snap = snapshot()
+    history = History(engaged=[(snap.row["c"], NOW, "View Catalog Object")])
+    up = _scores({"objective": "Custom", "signal": "Add To Cart"}, history)
+    down = _scores(
+        {"objective": "Custom", "signal": "Add To Cart", "direction": "minimize"}, history
+    )
+    assert up["e"] / up["a"] > down["e"] / down["a"]
+
+
+def test_an_untrained_model_falls_back_to_content_similarity() -> None:
+    snap = snapshot()
+    cfg = RecommenderConfig.model_validate({"name": "x", "recipe": {"algorithm": "objective"}})
+    algo = ObjectiveRecommender(cfg.recipe)  # type: ignore[arg-type]
+    assert not algo.is_trained()
+    history = History(engaged=[(snap.row["a"], NOW, "View Catalog Object")])
+    scored = algo.score(ScoreRequest(snap, NOW, history, vectors=vectors(snap)))
+    order = [snap.ids[r] for r in np.argsort(-scored.scores)]
+    assert order[:3] == ["a", "b", "c"]
+    assert scored.reason(snap.row["b"]) == "similar to items you engaged with"
+
+
+def test_training_without_interactions_is_a_clear_error() -> None:
+    with pytest.raises(InvalidInput):
+        train_model(Interactions([], [], [], []), PARAMS, now=NOW)
+
+
+def test_exploration_logs_exact_propensities_and_is_replayable() -> None:
+    slots = [Slot(r, 1.0 - r / 10, "r", "x") for r in range(3)]
+    unc = np.array([0.1, 0.1, 0.1, 1.0, 1.0])
+    no = explore(
+        [Slot(s.row, s.score, s.reason, s.source) for s in slots],
+        [3, 4],
+        unc,
+        0.0,
+        request_rng(1, "q"),
+    )
+    assert [s.row for s in no] == [0, 1, 2] and all(
+        s.propensity == 1.0 and not s.explore for s in no
+    )
+    runs = [
+        [
+            (s.row, s.explore, s.propensity)
+            for s in explore(
+                [Slot(s.row, s.score, s.reason, s.source) for s in slots],
+                [3, 4],
+                unc,
+                0.5,
+                request_rng(7, "req-1"),
+            )
+        ]
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    for _, explored, p in runs[0]:
+        assert p is not None and 0 < p <= 1
+        if not explored:
+            assert p >= 0.5
+
+
+def test_limits_default_truncate_with_533_and_reject_below_one() -> None:
+    assert effective_limit(None, 12) == (12, [])
+    limit, diags = effective_limit(30, 12)
+    assert limit == 24 and diags[0]["code"] == 533
+    with pytest.raises(InvalidInput):
+        effective_limit(0, 12)
+
+
+def test_configs_are_frozen_reject_unknown_keys_and_have_the_default_names() -> None:
+    from pydantic import ValidationError
+
+    from p13n.domain.recommend import DEFAULT_RECOMMENDERS
+
+    assert [c.name for c in DEFAULT_RECOMMENDERS] == [
+        "top-sellers",
+        "most-viewed",
+        "trending",
+        "newest",
+        "recently-viewed",
+        "bought-together",
+        "viewed-together",
+        "similar-items",
+        "recommended-for-you",
+        "revenue-for-you",
+    ]
+    with pytest.raises(ValidationError):
+        RecommenderConfig.model_validate(
+            {"name": "x", "recipe": {"algorithm": "newest"}, "nope": 1}
+        )
+    with pytest.raises(ValidationError):
+        RecommenderConfig.model_validate({"name": "x", "recipe": {"algorithm": "magic"}})
+    cfg = DEFAULT_RECOMMENDERS[0]
+    with pytest.raises(ValidationError):
+        cfg.limit = 3  # type: ignore[misc]
