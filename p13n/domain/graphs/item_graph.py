@@ -7,9 +7,10 @@ for the strongest `CO_MAX` partners of each item.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from p13n.domain.timeutil import day_index
 
@@ -39,17 +40,28 @@ class ItemInsights(BaseModel):
     top_co_bought: list[str]
 
 
-class ItemGraph(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class ItemGraph:
+    """Running item insights; a slotted dataclass (updated per event), validated by pydantic
+    when read from the store."""
+
     item_id: str
-    buckets: dict[str, list[float]] = Field(
-        default_factory=dict, description="UTC day number -> [views, units, revenue]"
-    )
+    buckets: dict[str, list[float]] = field(
+        default_factory=dict
+    )  # UTC day -> [views, units, revenue]
     views_total: int = 0
     units_sold_total: float = 0.0
     revenue_total: float = 0.0
-    co_viewed: dict[str, float] = Field(default_factory=dict)
-    co_bought: dict[str, float] = Field(default_factory=dict)
+    co_viewed: dict[str, float] = field(default_factory=dict)
+    co_bought: dict[str, float] = field(default_factory=dict)
     last_event_at: float | None = None
+
+    @classmethod
+    def model_validate_json(cls, data: str | bytes) -> ItemGraph:
+        return _ADAPTER.validate_json(data)
+
+    def model_dump_json(self) -> str:
+        return _ADAPTER.dump_json(self).decode()
 
     def _bucket(self, ts: float) -> list[float]:
         key = str(day_index(ts))
@@ -113,6 +125,9 @@ class ItemGraph(BaseModel):
             top_co_viewed=_top(self.co_viewed),
             top_co_bought=_top(self.co_bought),
         )
+
+
+_ADAPTER: TypeAdapter[ItemGraph] = TypeAdapter(ItemGraph)
 
 
 def _top(table: dict[str, float]) -> list[str]:
