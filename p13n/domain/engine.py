@@ -18,6 +18,7 @@ from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.graphs.item_graph import ItemGraph
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.identity import Identifier, IdentityLinks, normalize_email, normalize_phone
+from p13n.domain.identity.state import load_resolution_state
 from p13n.domain.ingest.catalog import Item
 from p13n.domain.ingest.events import Event
 from p13n.domain.ingest.report import EventResult, ImportSummary, IngestReport
@@ -112,6 +113,7 @@ class Engine:
         }
         links, aliases, created = self.store.load_identity()
         self.identity.links, self.identity.aliases, self.identity.created = links, aliases, created
+        load_resolution_state(self.store, self.identity)
         self.consent = self.store.load_consent_state()
         now = self.now()
         self.store.put_configs_if_missing(

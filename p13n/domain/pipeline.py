@@ -145,6 +145,7 @@ class IngestBatch:
                     "updated_at": event.ts,
                 }
             )
+        self.source_rows.extend(change.source_rows)  # identity events' source records
 
     def _profile(self, uid: str, ts: float, *, known: bool) -> ProfileGraph:
         profile = self.dirty_profiles.get(uid) or self.engine.pending_profiles.get(uid)

@@ -14,7 +14,7 @@ from p13n import __version__
 from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
 from p13n.server.bootstrap import build_engine
-from p13n.server.routes import admin, events, items, profiles, recommenders
+from p13n.server.routes import admin, events, identity, items, profiles, recommenders
 from p13n.server.settings import Settings
 
 __all__ = ["create_app"]
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    for router in (events.router, profiles.router, items.router, admin.router, recommenders.router):
-        app.include_router(router)
+    routers = (events, profiles, items, admin, identity, recommenders)
+    for module in routers:
+        app.include_router(module.router)
     return app

@@ -32,6 +32,7 @@ from p13n.domain.ingest.files import (
 from p13n.domain.ingest.report import ImportSummary
 from p13n.server import cli_recommend
 from p13n.server.bootstrap import build_engine
+from p13n.server.cli_identity import identity_app, individuals_import
 from p13n.server.settings import Settings
 
 app = typer.Typer(
@@ -51,6 +52,8 @@ app.add_typer(seed_app, name="seed")
 app.add_typer(insights_app, name="insights")
 app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
+app.add_typer(identity_app, name="identity")
+import_app.command("individuals")(individuals_import)
 app.command("train")(cli_recommend.train)
 app.command("recommend")(cli_recommend.recommend)
 

@@ -1,7 +1,15 @@
-"""Identify: map every event to one unified individual (the identify seam)."""
+"""Identify: map every event and source record to one unified individual.
+
+The seam (`Identifier`, `IdentityLinks`, `LinkChange`) is imported by the pipeline; the rest
+is imported by module: `records` (source records), `rules` (rulesets), `batch` (batch
+resolution), `realtime` (blocking indexes), `fellegi_sunter`, `reconcile`, `service`
+(imports, resolve, export over the store), `control` (lineage, split, rulesets), `state`.
+"""
 
 from p13n.domain.identity.identify import Identifier, IdentityLinks, LinkChange
 from p13n.domain.identity.normalize import normalize_contact_point, normalize_email, normalize_phone
+from p13n.domain.identity.records import IndividualRecord, NormRecord, PartyIdentifier
+from p13n.domain.identity.rules import DEFAULT_RULESET, MatchCriterion, MatchRule, Ruleset
 
 __all__ = [
     "Identifier",
@@ -10,4 +18,11 @@ __all__ = [
     "normalize_contact_point",
     "normalize_email",
     "normalize_phone",
+    "IndividualRecord",
+    "NormRecord",
+    "PartyIdentifier",
+    "DEFAULT_RULESET",
+    "MatchCriterion",
+    "MatchRule",
+    "Ruleset",
 ]

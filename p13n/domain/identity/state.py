@@ -1,0 +1,64 @@
+"""Load and save the identity state that lives beside the identify seam's links: the source
+records with their blocking indexes, splits, the active ruleset and the matcher's weights."""
+
+from __future__ import annotations
+
+import orjson
+
+from p13n.domain.errors import NotFound
+from p13n.domain.identity.fellegi_sunter import FSParams
+from p13n.domain.identity.identify import EVENTS_SOURCE, IdentityLinks
+from p13n.domain.identity.realtime import RecordIndex
+from p13n.domain.identity.records import NormRecord
+from p13n.domain.identity.rules import DEFAULT_RULESET, Ruleset
+from p13n.domain.store import IdentityStore, SqlStore
+from p13n.domain.store.identity_store import RULESET_KIND
+
+__all__ = [
+    "load_resolution_state",
+    "active_ruleset",
+    "ACTIVE_RULESET_KEY",
+    "PARAMS_KEY",
+    "LAST_RUN_KEY",
+]
+
+ACTIVE_RULESET_KEY = "identity.active_ruleset"
+PARAMS_KEY = "identity.fs_params"
+LAST_RUN_KEY = "identity.last_resolve_at"
+
+
+def active_ruleset(store: SqlStore) -> Ruleset:
+    name = store.get_meta(ACTIVE_RULESET_KEY) or DEFAULT_RULESET.name
+    for doc in store.list_config(RULESET_KIND):
+        ruleset = Ruleset.model_validate_json(doc)
+        if ruleset.name == name:
+            return ruleset
+    if name != DEFAULT_RULESET.name:
+        raise NotFound(f"the active identity ruleset '{name}' is missing.")
+    return DEFAULT_RULESET
+
+
+def load_resolution_state(store: SqlStore, state: IdentityLinks) -> None:
+    """Fill `state` (whose links, aliases and creation times are loaded) with the records,
+    indexes, splits, ruleset and weights from the store."""
+    ids = IdentityStore(store)
+    ruleset = active_ruleset(store)
+    index = RecordIndex()
+    index.configure(ruleset)
+    subjects = {}
+    for rows in ids.load_records():
+        for key, uid, data in rows:
+            doc = orjson.loads(data)
+            if "norm" not in doc:
+                continue
+            index.put(NormRecord.from_json(doc["norm"]), uid)
+            if key.startswith(f"{EVENTS_SOURCE}:"):
+                subjects[key] = doc["record"]
+    for split in ids.load_splits():
+        record = split["record_id"]
+        for other in orjson.loads(split["apart_from"]):
+            index.apart.setdefault(record, set()).add(other)
+            index.apart.setdefault(other, set()).add(record)
+    params = store.get_meta(PARAMS_KEY)
+    state.index, state.subjects, state.ruleset = index, subjects, ruleset
+    state.params = FSParams.model_validate_json(params) if params else None

@@ -1,0 +1,208 @@
+"""`p13n identity ...` and `p13n import individuals`: identity resolution from the shell.
+
+Self-contained (the main CLI registers `identity_app` and `individuals_import`); errors print
+one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from p13n.domain.engine import Engine
+from p13n.domain.errors import P13nError
+from p13n.domain.identity.control import IdentityControl
+from p13n.domain.identity.rules import parse_ruleset
+from p13n.domain.identity.service import IdentityService
+from p13n.domain.ingest.files import count_rows, parse_mapping, read_rows
+from p13n.server.bootstrap import build_engine
+from p13n.server.settings import Settings
+
+__all__ = ["identity_app", "individuals_import"]
+
+identity_app = typer.Typer(
+    help="Identity resolution: resolve, export, lineage, split, rules.", no_args_is_help=True
+)
+rules_app = typer.Typer(
+    help="Identity rulesets (match rules, matcher, reconciliation).", no_args_is_help=True
+)
+identity_app.add_typer(rules_app, name="rules")
+
+out = Console()
+err = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+_STEPS = ("rules", "blocking", "compare", "em", "cluster")
+
+
+def _one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except P13nError as exc:
+            err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+            raise typer.Exit(code=1) from None
+
+    return wrapper
+
+
+@contextmanager
+def _engine() -> Iterator[Engine]:
+    engine = build_engine(Settings())
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def _json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@_one_line_errors
+def individuals_import(
+    file: Annotated[Path, typer.Argument(help="A .csv, .jsonl or .parquet file of individuals.")],
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="Column mapping source_col=field, repeatable.")
+    ] = None,
+    source: Annotated[
+        str, typer.Option(help="Source name for rows without a `source` column.")
+    ] = "import",
+) -> None:
+    """Import source records about individuals and link them in real time (exact rules)."""
+    mapping = parse_mapping(map_ or [])
+    total = count_rows(file)
+    with _engine() as engine:
+        service = IdentityService(engine)
+        columns = [
+            TextColumn("individuals"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        ]
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("individuals", total=total)
+            summary = service.import_records(
+                read_rows(file, mapping), default_source=source,
+                on_progress=lambda n: progress.advance(task, n),
+            )  # fmt: skip
+    out.print(
+        f"{summary.rows} rows in {summary.seconds:.1f}s: {summary.accepted} accepted "
+        f"({summary.flagged} flagged, {summary.superseded} older versions kept in history), "
+        f"{summary.rejected} rejected, {summary.merges} merges"
+    )
+    for line, reason in summary.rejections[:20]:
+        out.print(f"  row {line}: {reason}", highlight=False)
+    if summary.accepted == 0 and summary.rejected:
+        raise typer.Exit(code=1)
+
+
+@identity_app.command("resolve")
+@_one_line_errors
+def resolve(
+    incremental: Annotated[
+        bool, typer.Option(help="Only re-examine records changed since the last run.")
+    ] = False,
+) -> None:
+    """Re-resolve all source records with every rule, fuzzy and probabilistic ones included."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with _engine() as engine, Progress(*columns, console=err) as progress:
+        task = progress.add_task("resolving", total=len(_STEPS))
+        summary = IdentityService(engine).resolve(
+            incremental=incremental,
+            on_step=lambda name: progress.update(task, advance=1, description=name),
+        )
+    out.print(
+        f"{summary.records} records -> {summary.clusters} individuals in {summary.seconds:.2f}s "
+        f"({summary.links} links, {summary.merges} merges, {summary.moved} records moved, "
+        f"{summary.candidate_pairs} candidate pairs{', incremental' if summary.incremental else ''})"
+    )
+
+
+@identity_app.command("export")
+@_one_line_errors
+def export(file: Annotated[Path, typer.Argument(help="CSV to write.")]) -> None:
+    """Write source_record_id,unified_individual_id (and source) for every source record."""
+    with _engine() as engine:
+        n = IdentityService(engine).export(file)
+    out.print(f"{n} source records written to {file}")
+
+
+@identity_app.command("show")
+@_one_line_errors
+def show(
+    any_id: Annotated[str, typer.Argument(help="Unified id, source:record id, device, email...")],
+) -> None:
+    """The unified individual, its source records and the rule and score of each link."""
+    with _engine() as engine:
+        _json(IdentityControl(engine).lineage(any_id).model_dump())
+
+
+@identity_app.command("split")
+@_one_line_errors
+def split(
+    record_id: Annotated[str, typer.Argument(help="source:source_record_id")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the split log).")] = None,
+) -> None:
+    """Separate a source record from its individual and keep it apart in later runs."""
+    with _engine() as engine:
+        _json(IdentityControl(engine).split(record_id, reason=reason).model_dump())
+
+
+@rules_app.command("list")
+@_one_line_errors
+def rules_list() -> None:
+    """Every ruleset, the active one first."""
+    with _engine() as engine:
+        control = IdentityControl(engine)
+        active = control.active().name
+        _json({"active": active, "rulesets": [r.model_dump() for r in control.rulesets()]})
+
+
+@rules_app.command("put")
+@_one_line_errors
+def rules_put(
+    file: Annotated[Path, typer.Argument(help="A ruleset as YAML or JSON.")],
+    activate: Annotated[bool, typer.Option(help="Make it the active ruleset.")] = False,
+) -> None:
+    """Validate and store a ruleset (nothing changes when it does not validate)."""
+    if not file.exists():
+        raise typer.BadParameter(f"no file '{file}'")
+    ruleset = _parse(file)
+    with _engine() as engine:
+        control = IdentityControl(engine)
+        version = control.put_ruleset(ruleset)
+        if activate:
+            control.activate(ruleset.name)
+    out.print(
+        f"ruleset '{ruleset.name}' stored (version {version}){' and active' if activate else ''}"
+    )
+
+
+@_one_line_errors
+def _parse(file: Path) -> Any:
+    return parse_ruleset(file.read_text(encoding="utf-8"))
+
+
+@rules_app.command("activate")
+@_one_line_errors
+def rules_activate(name: Annotated[str, typer.Argument()]) -> None:
+    """Make a stored ruleset the active one (real-time linking uses it at once)."""
+    with _engine() as engine:
+        IdentityControl(engine).activate(name)
+    out.print(f"ruleset '{name}' is active")
