@@ -85,6 +85,8 @@ class Engine:
         self.consent: dict[str, str] = {}
         self.pending_profiles: dict[str, ProfileGraph] = {}
         self.pending_items: set[str] = set()
+        # None while the graphs reflect the whole log; else the log seq they reflect (bulk import).
+        self.synced_seq: int | None = None
         self.insights: list[InsightDefinition] = []
         self.segments: list[SegmentDefinition] = []
         # Called with the upserted items after they are committed (e.g. to embed them);
@@ -133,7 +135,11 @@ class Engine:
     def _catch_up(self) -> int:
         """Bring the graphs up to the log: replay events logged after the last checkpoint
         (only after a crash during a bulk import). Returns the number of events replayed."""
-        synced = int(self.store.get_meta(GRAPHS_SYNCED_KEY) or 0)
+        marker = self.store.get_meta(GRAPHS_SYNCED_KEY)
+        self.synced_seq = None if marker is None else int(marker)
+        if self.synced_seq is None:
+            return 0
+        synced = self.synced_seq
         replayed = 0
         with self.store.transaction() as conn:
             batch = IngestBatch(self, conn, self.now(), defer=True)

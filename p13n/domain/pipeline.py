@@ -51,6 +51,9 @@ class IngestBatch:
         self, engine: Engine, conn: Connection, now: float, *, defer: bool = False
     ) -> None:
         self.engine, self.conn, self.now, self.defer = engine, conn, now, defer
+        # The first deferred batch notes how far the graphs reflect the log (its head before it).
+        starts_lag = defer and engine.synced_seq is None
+        self.log_head = engine.store.max_event_seq(conn) if starts_lag else None
         self.event_rows: list[dict[str, Any]] = []
         self.consent_rows: list[dict[str, Any]] = []
         self.consent_state_rows: dict[str, dict[str, Any]] = {}
@@ -250,11 +253,14 @@ class IngestBatch:
         engine.pending_items.update(self.dirty_items)
         if not self.defer:
             write_graphs(engine, self.conn, self.now)
+        elif self.log_head is not None:
+            engine.store.set_meta(self.conn, GRAPHS_SYNCED_KEY, str(self.log_head))
+            engine.synced_seq = self.log_head
 
 
 def write_graphs(engine: Engine, conn: Connection, now: float) -> None:
-    """Compute and write every pending profile and item graph; record the log position they
-    reflect, so that a crash between checkpoints is repaired by replaying the log's tail."""
+    """Compute and write every pending profile and item graph; the graphs then reflect the
+    whole log again, so the lag marker left by deferred batches is removed."""
     store = engine.store
     pending = list(engine.pending_profiles.values())
     for start in range(0, len(pending), 5000):
@@ -278,7 +284,9 @@ def write_graphs(engine: Engine, conn: Connection, now: float) -> None:
                 for i in items[start : start + 5000]
             ],
         )
-    store.set_meta(conn, GRAPHS_SYNCED_KEY, str(store.max_event_seq(conn)))
+    if engine.synced_seq is not None:
+        store.delete_meta(conn, GRAPHS_SYNCED_KEY)
+        engine.synced_seq = None
     engine.pending_profiles.clear()
     engine.pending_items.clear()
 

@@ -173,6 +173,9 @@ class SqlStore:
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
         self._upsert(conn, Meta, [{"key": key, "value": value}], ["key"])
 
+    def delete_meta(self, conn: Connection, key: str) -> None:
+        conn.execute(delete(_t(Meta)).where(_t(Meta).c.key == key))
+
     def count_events(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_t(EventRow))).scalar() or 0)
