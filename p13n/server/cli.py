@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, P13nError
 from p13n.domain.ingest.files import (
     count_rows,
@@ -31,7 +19,7 @@ from p13n.domain.ingest.files import (
 )
 from p13n.domain.ingest.report import ImportSummary
 from p13n.server import cli_recommend
-from p13n.server.bootstrap import build_engine
+from p13n.server.cli_common import command_engine, err, out, progress
 from p13n.server.cli_identity import identity_app, individuals_import
 from p13n.server.settings import Settings
 
@@ -56,38 +44,6 @@ app.add_typer(identity_app, name="identity")
 import_app.command("individuals")(individuals_import)
 app.command("train")(cli_recommend.train)
 app.command("recommend")(cli_recommend.recommend)
-
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-
-def _fail(message: str) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=1)
-
-
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = build_engine(Settings())
-    try:
-        yield engine
-    finally:
-        engine.close()
-
-
-@contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    columns = [
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=err, transient=False) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
 
 
 def _print_summary(summary: ImportSummary) -> None:
@@ -137,7 +93,7 @@ def import_catalog(
             items.append(item_from_row(row))
         except InvalidInput as exc:
             rejected.append((number, exc.message))
-    with _engine() as engine, _progress("items", total) as advance:
+    with command_engine() as engine, progress("items", total) as advance:
         cli_recommend.build_recommend_service(engine, Settings())  # embeds upserted items
         for start in range(0, len(items), 5000):
             advance(engine.upsert_items(items[start : start + 5000]))
@@ -161,7 +117,7 @@ def import_events(
     rows: Any = read_rows(file, mapping)
     if file.suffix.lower() == ".csv":
         rows = (flat_event_from_csv_row(r) for r in rows)
-    with _engine() as engine, _progress("events", total) as advance:
+    with command_engine() as engine, progress("events", total) as advance:
         summary = engine.import_events(rows, on_progress=advance)
     _print_summary(summary)
 
@@ -177,12 +133,12 @@ def seed_demo(
     """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers."""
     from p13n.seed.demo import load_demo
 
-    with _engine() as engine:
+    with command_engine() as engine:
         if if_empty and engine.store.count_events() > 0:
             out.print("the store already has events; demo not loaded again")
             return
         service = cli_recommend.build_recommend_service(engine, Settings())  # embeds the catalog
-        with _progress("demo events", None) as advance:
+        with progress("demo events", None) as advance:
             summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
         model = service.train()
     _print_summary(summary)
@@ -192,7 +148,7 @@ def seed_demo(
 @insights_app.command("recompute")
 def insights_recompute() -> None:
     """Recompute every insight as SQL over the event log, then re-evaluate segments."""
-    with _engine() as engine, _progress("profiles", engine.store.count_profiles()) as advance:
+    with command_engine() as engine, progress("profiles", engine.store.count_profiles()) as advance:
         n = engine.recompute_insights(on_progress=advance)
     out.print(f"{n} profiles updated")
 
@@ -200,14 +156,14 @@ def insights_recompute() -> None:
 @insights_app.command("list")
 def insights_list() -> None:
     """Print the insight definitions as JSON."""
-    with _engine() as engine:
+    with command_engine() as engine:
         out.print_json(orjson.dumps([d.model_dump() for d in engine.insights]).decode())
 
 
 @segments_app.command("recompute")
 def segments_recompute() -> None:
     """Re-evaluate every segment for the whole population."""
-    with _engine() as engine, _progress("profiles", engine.store.count_profiles()) as advance:
+    with command_engine() as engine, progress("profiles", engine.store.count_profiles()) as advance:
         n = engine.recompute_segments(on_progress=advance)
     out.print(f"{n} profiles evaluated")
 
@@ -215,7 +171,7 @@ def segments_recompute() -> None:
 @segments_app.command("list")
 def segments_list() -> None:
     """Print the segment definitions as JSON."""
-    with _engine() as engine:
+    with command_engine() as engine:
         out.print_json(orjson.dumps([d.model_dump() for d in engine.segments]).decode())
 
 
@@ -226,7 +182,7 @@ def profiles_show(
     ],
 ) -> None:
     """Print one profile data graph as JSON."""
-    with _engine() as engine:
+    with command_engine() as engine:
         sys.stdout.write(
             orjson.dumps(
                 engine.get_profile(identifier).public(), option=orjson.OPT_INDENT_2
@@ -238,7 +194,7 @@ def profiles_show(
 @app.command()
 def stats() -> None:
     """Counts of events, profiles and items in the store."""
-    with _engine() as engine:
+    with command_engine() as engine:
         out.print_json(orjson.dumps(engine.stats()).decode())
 
 
