@@ -315,6 +315,19 @@ class Engine:
             self.profiles.put(uid, profile)
         return profile
 
+    def warm_profiles(self, limit: int | None = None) -> int:
+        """Load the most recently updated profiles into the cache (a server does it at start,
+        so that the hot path does not parse documents). Returns how many were loaded."""
+        limit = self.profiles.capacity if limit is None else min(limit, self.profiles.capacity)
+        loaded = 0
+        for docs in self.store.iter_recent_profile_docs(limit):
+            for doc in reversed(docs):  # older first, so the newest end up most recently used
+                profile = ProfileGraph.model_validate_json(doc)
+                if self.profiles.get(profile.unified_id) is None:
+                    self.profiles.put(profile.unified_id, profile)
+                    loaded += 1
+        return loaded
+
     def get_profile(self, identifier: str) -> ProfileGraph:
         """The profile graph, with insight values brought to the current time (windows move)."""
         uid = self.resolve(identifier)

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from p13n import __version__
 from p13n.domain.engine import Engine
@@ -41,6 +42,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine or build_engine(settings)
+        if owned and settings.warm_profiles > 0:
+            warmed = await run_in_threadpool(app.state.engine.warm_profiles, settings.warm_profiles)
+            log.info("%d profiles loaded into the cache", warmed)
         try:
             yield
         finally:

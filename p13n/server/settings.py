@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         default=False, description="Flat (server-side) events need a Tracking opt-in."
     )
     profile_cache_size: int = 100_000
+    warm_profiles: int = Field(
+        default=100_000,
+        description="Profiles loaded into the cache when the server starts (most recent first).",
+    )
     sqlite_synchronous: str = Field(
         default="FULL", description="FULL: a 2xx means the event is on disk."
     )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from p13n.domain.engine import Engine
+from p13n.domain.engine import Engine, EngineOptions
 from p13n.domain.errors import NotFound, StoreVersionTooNew
 from p13n.domain.ingest.catalog import Item
 from p13n.domain.pipeline import replay_profile
@@ -209,3 +209,19 @@ def test_a_store_written_by_a_newer_schema_is_refused(database_url: str, engine:
     engine.close()
     with pytest.raises(StoreVersionTooNew, match="newer|999"):
         open_engine(database_url)
+
+
+def test_warming_loads_the_most_recent_profiles_into_the_cache(
+    database_url: str, engine: Engine
+) -> None:
+    engine.ingest([sdk(f"e{i}", f"d{i}", ts=f"2027-01-1{i}T08:00:00Z") for i in range(5)])
+    engine.close()
+    fresh = Engine.open(database_url, clock=clock, options=EngineOptions(profile_cache_size=3))
+    try:
+        assert len(fresh.profiles) == 0
+        assert fresh.warm_profiles() == 3
+        assert len(fresh.profiles) == 3
+        assert fresh.warm_profiles() == 0  # already cached
+        assert fresh.get_profile("d0").event_count == 1  # not warmed, read from the store
+    finally:
+        fresh.close()

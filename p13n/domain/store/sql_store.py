@@ -275,6 +275,16 @@ class SqlStore:
             last = rows[-1][0]
             yield [r[1] for r in rows]
 
+    def iter_recent_profile_docs(self, limit: int, *, batch: int = 5000) -> Iterator[list[str]]:
+        """Up to `limit` profile documents, most recently updated first, in batches."""
+        t = _t(ProfileDoc)
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                select(t.c.doc).order_by(t.c.updated_at.desc()).limit(limit)
+            ).scalars()
+            while chunk := result.fetchmany(batch):
+                yield list(chunk)
+
     def count_profiles(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_t(ProfileDoc))).scalar() or 0)
