@@ -41,7 +41,6 @@ out = Console()
 err = Console(stderr=True)
 P = ParamSpec("P")
 R = TypeVar("R")
-_STEPS = ("rules", "blocking", "compare", "em", "cluster")
 
 
 def _one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -122,10 +121,11 @@ def resolve(
         TimeElapsedColumn(),
     )
     with _engine() as engine, Progress(*columns, console=err) as progress:
-        task = progress.add_task("resolving", total=len(_STEPS))
+        task = progress.add_task("resolving", total=None)
         summary = IdentityService(engine).resolve(
             incremental=incremental,
-            on_step=lambda name: progress.update(task, advance=1, description=name),
+            on_step=lambda name: progress.update(task, description=f"resolving ({name} done)"),
+            on_records=lambda done, total: progress.update(task, completed=done, total=total),
         )
     out.print(
         f"{summary.records} records -> {summary.clusters} individuals in {summary.seconds:.2f}s "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from p13n.domain.identity.blocking import I64, block_pairs, decode_pairs, explode
+from p13n.domain.identity.blocking import I64, block_pairs, decode_pairs, explode, factorize
 from p13n.domain.identity.clusters import components
 from p13n.domain.identity.compare import Frame, feature_levels, rule_scores
 from p13n.domain.identity.fellegi_sunter import FSParams, estimate, posterior
@@ -25,12 +25,17 @@ __all__ = ["BatchOutcome", "resolve_records", "PROBABILISTIC", "EVENT_IDENTIFIER
 PROBABILISTIC = "Probabilistic (Fellegi-Sunter)"
 EVENT_IDENTIFIER = "Event identifier"
 # Candidate keys of the probabilistic matcher: each catches the duplicates whose typos fall
-# elsewhere; blocks over the ruleset's max_block_size are skipped.
+# elsewhere; blocks over the ruleset's max_block_size are skipped. No key is a field whose
+# values stay few as records grow: birth dates span ~30,000 days, so a birth-date block alone
+# holds n / 30,000 records and its pairs grow with n^2 (16M at 1M records). "initials" makes
+# it birth date + an initial of either name: a record sits in the block of its first name's
+# initial and in that of its last name's, so swapped names, one typo'd initial or one missing
+# name still meet, and blocks hold about a tenth of the pairs.
 FS_BLOCKS: tuple[tuple[str, ...], ...] = (
     ("party_numbers",),
     ("emails_n",),
     ("phones_n",),
-    ("birth_date",),
+    ("birth_date", "initials"),
     ("name_set",),  # first and last name in either order
     ("last_n", "postal_x"),
     ("first_n", "postal_x"),
@@ -38,6 +43,7 @@ FS_BLOCKS: tuple[tuple[str, ...], ...] = (
 )
 F64 = npt.NDArray[np.float64]
 _CHUNK = 1_000_000  # pairs compared at a time: bounds the memory of the string columns
+_MIN_CHUNK = 50_000  # ... and at least this many, so that progress reports stay cheap
 
 
 @dataclass
@@ -53,6 +59,8 @@ class BatchOutcome:
 
 
 def _keys(frame: Frame, attrs: tuple[str, ...]) -> tuple[I64, I64]:
+    if attrs[-1] == "initials":
+        return _initial_keys(frame, attrs[:-1])
     if len(attrs) == 1 and isinstance(getattr(frame.records[0], attrs[0], None), tuple):
         return explode([getattr(r, attrs[0]) for r in frame.records])
     combined = np.zeros(frame.n, dtype=np.int64)
@@ -63,6 +71,21 @@ def _keys(frame: Frame, attrs: tuple[str, ...]) -> tuple[I64, I64]:
         combined = combined * np.int64(int(codes.max(initial=0)) + 2) + codes + 1
     combined[missing] = -1
     return np.arange(frame.n, dtype=np.int64), combined
+
+
+def _initial_keys(frame: Frame, attrs: tuple[str, ...]) -> tuple[I64, I64]:
+    """(row, key) pairs of `attrs` + first-name initial and of `attrs` + last-name initial,
+    both initials in one code space (one row when they are the same letter). `attrs` are
+    single-valued."""
+    rows, base = _keys(frame, attrs)
+    letters = factorize(np.concatenate((frame.col("first_initial"), frame.col("last_initial"))))
+    width = np.int64(int(letters.max(initial=0)) + 1)
+    keys = [
+        np.where((base >= 0) & (code >= 0), base * width + code, -1)
+        for code in (letters[: frame.n], letters[frame.n :])
+    ]
+    keys[1][keys[1] == keys[0]] = -1
+    return np.concatenate((rows, rows)), np.concatenate(keys)
 
 
 def _rule_attr(rule: MatchRule) -> str:
@@ -81,10 +104,13 @@ def resolve_records(
     fit: bool = True,
     focus: npt.NDArray[np.bool_] | None = None,
     on_step: Callable[[str], None] | None = None,
+    on_records: Callable[[int], None] | None = None,
 ) -> BatchOutcome:
     """Cluster `records`. `anchors` ties a record to an outside node (an individual known from
     events: (record index, anchor number)); `apart` lists record pairs kept apart by splits;
-    `focus` (incremental runs) limits the pairs examined to those touching a focused record."""
+    `focus` (incremental runs) limits the pairs examined to those touching a focused record.
+    `on_step(name)` follows each step; `on_records(k)` says that the first k records are
+    compared with all their candidates (it reaches len(records) at the end)."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -128,16 +154,7 @@ def resolve_records(
                 ok = ~np.isnan(scores)
                 found.append((cand[ok], rule.name, scores[ok]))
         if fs.enabled:
-            levels = (
-                np.concatenate(
-                    [
-                        feature_levels(frame, ci[s : s + _CHUNK], cj[s : s + _CHUNK])
-                        for s in range(0, len(ci), _CHUNK)
-                    ]
-                )
-                if len(ci)
-                else feature_levels(frame, ci, cj)
-            )
+            levels = _compare(frame, ci, cj, on_records)
             step("compare")
             if fit or params is None:
                 params = estimate(levels, iterations=fs.em_iterations, start=params)
@@ -156,6 +173,8 @@ def resolve_records(
     all_s = np.concatenate((link_score, np.full(len(anchor_i), np.inf)))
     labels = components(n_nodes, all_i, all_j, all_s, apart=apart)
     step("cluster")
+    if on_records is not None:
+        on_records(n)
     return BatchOutcome(
         labels=labels,
         link_i=link_i,
@@ -166,6 +185,23 @@ def resolve_records(
         candidate_pairs=candidates,
         seconds=timings,
     )
+
+
+def _compare(
+    frame: Frame, ci: I64, cj: I64, on_records: Callable[[int], None] | None
+) -> npt.NDArray[np.int8]:
+    """`feature_levels` of the candidate pairs, a chunk at a time. Pairs are sorted by their
+    first record, so after a chunk every record before the next pair's first one is done."""
+    if not len(ci):
+        return feature_levels(frame, ci, cj)
+    chunk = min(_CHUNK, max(_MIN_CHUNK, len(ci) // 50))
+    parts = []
+    for start in range(0, len(ci), chunk):
+        end = start + chunk
+        parts.append(feature_levels(frame, ci[start:end], cj[start:end]))
+        if on_records is not None:
+            on_records(int(ci[end]) if end < len(ci) else frame.n)
+    return np.concatenate(parts)
 
 
 def _focused(codes: I64, focus: npt.NDArray[np.bool_] | None, n: int) -> I64:

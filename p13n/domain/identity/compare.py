@@ -35,6 +35,7 @@ I8 = npt.NDArray[np.int8]
 BoolArr = npt.NDArray[np.bool_]
 
 _PRIMARY = {"emails_n": "email_n", "phones_n": "phone_n", "party_numbers": "party_number"}
+_INITIAL = {"first_initial": "first_n", "last_initial": "last_n"}
 _MULTI = {"emails_x", "emails_n", "phones_x", "phones_n", "party", "party_numbers"}
 
 # (column, kind); kinds: name (Jaro-Winkler), text (Indel ratio), code (edit distance), exact.
@@ -85,6 +86,8 @@ class Frame:
                     " ".join(sorted((r.first_n, r.last_n))) if r.first_n and r.last_n else None
                     for r in self.records
                 ]
+            elif name in _INITIAL:
+                values = [v[0] if v else None for v in self.col(_INITIAL[name]).tolist()]
             elif multi is not None:
                 values = [v[0] if v else None for v in (getattr(r, multi) for r in self.records)]
             else:
@@ -181,13 +184,24 @@ def _scalar_similarity(kind: str, x: str, y: str) -> float:
     return 1.0 - min(float(OSA.distance(x, y)), 2.0) / 2.0
 
 
+_MULTI_OF = {primary: multi for multi, primary in _PRIMARY.items()}
+
+
 def _scalar_value(rec: NormRecord, name: str) -> str | None:
-    multi = next((m for m, p in _PRIMARY.items() if p == name), None)
+    multi = _MULTI_OF.get(name)
     if multi is not None:
         values: tuple[str, ...] = getattr(rec, multi)
         return values[0] if values else None
     value: str | None = getattr(rec, name)
     return value or None
+
+
+def _scalar_level(kind: str, sim: float) -> int:
+    """`_levels_from_similarity` of one similarity, without building an array."""
+    if kind in ("name", "text"):
+        hi, lo = (0.9, 0.75) if kind == "name" else (0.85, 0.7)
+        return 2 if sim >= hi else 1 if sim >= lo else 0
+    return 1 if sim >= 0.5 else 0
 
 
 def pair_levels(a: NormRecord, b: NormRecord) -> I8:
@@ -211,7 +225,7 @@ def pair_levels(a: NormRecord, b: NormRecord) -> I8:
             out[0, f] = 0
         else:
             sim = _scalar_similarity(kind, x, y)
-            level = int(_levels_from_similarity(kind, np.array([sim]))[0])
+            level = _scalar_level(kind, sim)
             out[0, f] = LEVELS[kind] - 1 if name in _SWAP and sim >= 1.0 else level
     return out
 

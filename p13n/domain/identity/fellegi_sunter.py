@@ -10,6 +10,8 @@ the number of pairs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, PrivateAttr
@@ -45,8 +47,8 @@ class FSParams(BaseModel):
         w = self.weights()
         prior = min(max(self.prior, _EPS), 1 - _EPS)
         logit = sum(w[f][lv] for f, lv in enumerate(levels) if lv >= 0)
-        logit += float(np.log(prior / (1 - prior)))
-        return 1.0 / (1.0 + float(np.exp(-min(max(logit, -700.0), 700.0))))
+        logit += math.log(prior / (1 - prior))
+        return 1.0 / (1.0 + math.exp(-min(max(logit, -700.0), 700.0)))
 
 
 def default_params() -> FSParams:

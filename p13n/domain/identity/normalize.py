@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 import phonenumbers
 
@@ -29,7 +30,6 @@ __all__ = [
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PUNCT = re.compile(r"[^\w\s]")
-_SPACES = re.compile(r"\s+")
 
 ADDRESS_ABBREVIATIONS = {
     "street": "st", "str": "st", "road": "rd", "avenue": "ave", "av": "ave",
@@ -91,21 +91,25 @@ def normalize_contact_point(kind: str, value: str) -> str:
 
 def exact_text(value: str) -> str:
     """What `Exact` compares: case-folded, trimmed, inner whitespace collapsed."""
-    return _SPACES.sub(" ", value.strip().casefold())
+    return " ".join(value.casefold().split())
 
 
+@lru_cache(maxsize=1 << 16)
 def normalized_text(value: str) -> str:
     """What `Exact Normalized` compares for names and free text: accents and punctuation
-    removed, whitespace collapsed, case-folded."""
-    text = unicodedata.normalize("NFKD", value.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", _PUNCT.sub(" ", text)).strip()
+    removed, whitespace collapsed, case-folded. (Cached: names and places repeat.)"""
+    text = value.casefold()
+    if not text.isascii():  # ASCII has no accents to strip: NFKD would leave it unchanged
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_PUNCT.sub(" ", text).split())
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize_address(value: str) -> str:
     """Case, punctuation and common abbreviations (street -> st, north -> n, ...)."""
     words = normalized_text(value).split()
-    return " ".join(ADDRESS_ABBREVIATIONS.get(w, w) for w in words)
+    return " ".join([ADDRESS_ABBREVIATIONS.get(w, w) for w in words])
 
 
 def clean_birth_date(value: object) -> str | None:
@@ -122,7 +126,7 @@ def clean_birth_date(value: object) -> str | None:
     if len(digits) != 8 or not digits.isdigit():
         return None
     try:
-        datetime.strptime(digits, "%Y%m%d")
+        date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
         return None
     return digits

@@ -7,6 +7,7 @@ flagged (`email_malformed`, ...), so it never links anybody and never gets lost.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -217,6 +218,18 @@ def _opt(fn: Any, value: str | None) -> str | None:
     return fn(value) if value else None
 
 
+def _shared(value: str | None) -> str | None:
+    """One string object per distinct value of a low-cardinality field (names, cities, postal
+    codes, states, birth dates): a million records then hold a few thousand strings, not
+    millions of copies. Empty -> None."""
+    return sys.intern(value) if value else None
+
+
+def _same(exact: str | None, norm: str | None) -> str | None:
+    """The normalized value, sharing the exact one's string object when they are equal."""
+    return exact if norm == exact else norm or None
+
+
 def normalize_record(
     rec: IndividualRecord, *, default_region: str = "US", now: float = 0.0
 ) -> NormRecord:
@@ -240,32 +253,38 @@ def normalize_record(
         if birth is None:
             flags.append("birth_date_malformed")
             birth = exact_text(rec.birth_date)
-    street_n = _opt(normalize_address, rec.street)
-    city_n = _opt(normalize_address, rec.city)
-    postal = _opt(exact_text, rec.postal_code)
+    street_x = _opt(exact_text, rec.street)
+    street_n = _same(street_x, _opt(normalize_address, rec.street))
+    city_x = _shared(_opt(exact_text, rec.city))
+    city_n = _shared(_opt(normalize_address, rec.city))
+    postal = _shared(_opt(exact_text, rec.postal_code))
+    address_x = (
+        "|".join(exact_text(v or "") for v in (rec.street, rec.city, rec.postal_code))
+        if rec.street
+        else None
+    )
+    address_n = f"{street_n}|{city_n or ''}|{postal or ''}" if street_n else None
     out = NormRecord(
         key=rec.key,
         updated_at=rec.updated_at if rec.updated_at is not None else now,
-        first_x=_opt(exact_text, rec.first_name),
-        first_n=_opt(normalized_text, rec.first_name) or None,
-        last_x=_opt(exact_text, rec.last_name),
-        last_n=_opt(normalized_text, rec.last_name) or None,
+        first_x=_shared(_opt(exact_text, rec.first_name)),
+        first_n=_shared(_opt(normalized_text, rec.first_name)),
+        last_x=_shared(_opt(exact_text, rec.last_name)),
+        last_n=_shared(_opt(normalized_text, rec.last_name)),
         emails_x=(exact_text(rec.email),) if rec.email else (),
         emails_n=emails_n,
         phones_x=(exact_text(rec.phone),) if rec.phone else (),
         phones_n=phones_n,
-        street_x=_opt(exact_text, rec.street),
-        street_n=street_n or None,
-        city_x=_opt(exact_text, rec.city),
-        city_n=city_n or None,
+        street_x=street_x,
+        street_n=street_n,
+        city_x=city_x,
+        city_n=city_n,
         postal_x=postal,
-        state_x=_opt(exact_text, rec.state),
-        country_x=_opt(exact_text, rec.country),
-        address_x="|".join(exact_text(v or "") for v in (rec.street, rec.city, rec.postal_code))
-        if rec.street
-        else None,
-        address_n=f"{street_n}|{city_n or ''}|{postal or ''}" if street_n else None,
-        birth_date=birth,
+        state_x=_shared(_opt(exact_text, rec.state)),
+        country_x=_shared(_opt(exact_text, rec.country)),
+        address_x=address_x,
+        address_n=_same(address_x, address_n),
+        birth_date=_shared(birth),
         party=tuple(dict.fromkeys(p.key() for p in rec.party_identifiers)),
         party_numbers=tuple(dict.fromkeys(exact_text(p.number) for p in rec.party_identifiers)),
     )

@@ -195,11 +195,13 @@ class IdentityService:
 
     # -- batch -------------------------------------------------------------------------------
     def resolve(
-        self, *, incremental: bool = False, on_step: Callable[[str], None] | None = None
-    ) -> ResolveSummary:
+        self, *, incremental: bool = False, on_step: Callable[[str], None] | None = None,
+        on_records: Callable[[int, int], None] | None = None,
+    ) -> ResolveSummary:  # fmt: skip
         """Re-resolve the source records with every rule, fuzzy and probabilistic included.
         Incremental: only pairs touching records changed since the last run are examined, with
-        the weights of the last full run, and existing clusters are only ever joined."""
+        the weights of the last full run, and existing clusters are only ever joined.
+        `on_step(name)` follows the steps, `on_records(done, total)` the records compared."""
         engine, state = self.engine, self.state
         started = time.perf_counter()
         with engine.lock:
@@ -215,6 +217,7 @@ class IdentityService:
             outcome = resolve_records(
                 records, state.ruleset, anchors=anchors, apart=apart, params=state.params,
                 fit=focus is None, focus=focus, on_step=on_step,
+                on_records=None if on_records is None else lambda k: on_records(k, len(keys)),
             )  # fmt: skip
             plan = self._plan(keys, outcome.labels, anchor_uids, now)
             link_rows = [
