@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from p13n import __version__
 from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
-from p13n.server.bootstrap import build_engine
+from p13n.server.bootstrap import build_engine, build_recommend_service
 from p13n.server.routes import admin, events, identity, items, profiles, recommenders
 from p13n.server.settings import Settings
 
@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine or build_engine(settings)
+        app.state.recommend = build_recommend_service(app.state.engine, settings)
         if owned and settings.warm_profiles > 0:
             warmed = await run_in_threadpool(app.state.engine.warm_profiles, settings.warm_profiles)
             log.info("%d profiles loaded into the cache", warmed)

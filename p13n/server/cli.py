@@ -19,6 +19,7 @@ from p13n.domain.ingest.files import (
 )
 from p13n.domain.ingest.report import ImportSummary
 from p13n.server import cli_recommend
+from p13n.server.bootstrap import build_recommend_service
 from p13n.server.cli_common import command_engine, err, out, progress
 from p13n.server.cli_identity import identity_app, individuals_import
 from p13n.server.settings import Settings
@@ -94,7 +95,7 @@ def import_catalog(
         except InvalidInput as exc:
             rejected.append((number, exc.message))
     with command_engine() as engine, progress("items", total) as advance:
-        cli_recommend.build_recommend_service(engine, Settings())  # embeds upserted items
+        build_recommend_service(engine, Settings())  # embeds upserted items
         for start in range(0, len(items), 5000):
             advance(engine.upsert_items(items[start : start + 5000]))
     out.print(f"{len(items)} items imported, {len(rejected)} rejected")
@@ -137,7 +138,7 @@ def seed_demo(
         if if_empty and engine.store.count_events() > 0:
             out.print("the store already has events; demo not loaded again")
             return
-        service = cli_recommend.build_recommend_service(engine, Settings())  # embeds the catalog
+        service = build_recommend_service(engine, Settings())  # embeds the catalog
         with progress("demo events", None) as advance:
             summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
         model = service.train()

@@ -12,23 +12,14 @@ import orjson
 import typer
 from rich.console import Console
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput
-from p13n.domain.recommend import ItemVectors, RecommendRequest, RecommendService
-from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
-from p13n.server.bootstrap import build_engine
+from p13n.domain.recommend import RecommendRequest, RecommendService
+from p13n.server.bootstrap import build_engine, build_recommend_service
 from p13n.server.settings import Settings
 
-__all__ = ["train", "recommend", "build_recommend_service"]
+__all__ = ["train", "recommend", "build_recommend_service"]  # re-exported for cli.py
 
 err = Console(stderr=True)
-
-
-def build_recommend_service(engine: Engine, settings: Settings) -> RecommendService:
-    """The composition of the recommendation side: Chroma under P13N_HOME and MiniLM."""
-    home = settings.home
-    vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), MiniLMEmbedder())
-    return RecommendService(engine, vectors=vectors, model_dir=home / "models")
 
 
 @contextmanager
@@ -77,6 +68,10 @@ def recommend(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     output: Annotated[Path | None, typer.Option(help="Write JSON lines here.")] = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option(help="Replay: the exploration draw depends only on this id (and the config)."),
+    ] = None,
 ) -> None:
     """Recommendations for one individual (--json) or a file of them (--output FILE.jsonl)."""
     if (individual is None) == (individuals_file is None):
@@ -92,7 +87,13 @@ def recommend(
         if as_json and individual is not None:
             rec = service.recommend(
                 RecommendRequest(
-                    recommender, individual, anchor, query, limit, exclude_seen=exclude_seen
+                    recommender,
+                    individual,
+                    anchor,
+                    query,
+                    limit,
+                    exclude_seen=exclude_seen,
+                    request_id=request_id,
                 )
             )
             sys.stdout.write(
@@ -104,7 +105,13 @@ def recommend(
             for ident in ids:
                 rec = service.recommend(
                     RecommendRequest(
-                        recommender, ident, anchor, query, limit, exclude_seen=exclude_seen
+                        recommender,
+                        ident,
+                        anchor,
+                        query,
+                        limit,
+                        exclude_seen=exclude_seen,
+                        request_id=f"{request_id}:{ident}" if request_id else None,
                     )
                 )
                 line = orjson.dumps({"individual": ident, "items": rec.ids()}) + b"\n"

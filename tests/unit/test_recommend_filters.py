@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
 from _recommend_fixtures import DAY, NOW, run, snapshot
 from pydantic import ValidationError
 
+from p13n.domain.ingest.catalog import Item
 from p13n.domain.operators import Operator
-from p13n.domain.recommend import History, RecommenderConfig
+from p13n.domain.recommend import History, RecommenderConfig, build_snapshot
+from p13n.domain.recommend.config import FilterCondition, FilterGroup
+from p13n.domain.recommend.filters import FilterContext, _holds, _resolve, compile_group
 
 BY_PRICE = {"algorithm": "sort-by", "field": "price", "descending": False}  # e, b, a, c
 
@@ -147,3 +151,82 @@ def test_at_most_ten_conditions_per_group() -> None:
         RecommenderConfig.model_validate(
             {"name": "x", "recipe": BY_PRICE, "include": {"conditions": [cond] * 11}}
         )
+
+
+def _mixed_snapshot() -> Any:
+    """Values of every awkward type: numbers and numeric text, booleans, lists, blanks, dates."""
+    raw: list[Any] = [
+        5,
+        5.0,
+        "5",
+        "007",
+        "abc",
+        "ABC",
+        " ",
+        None,
+        True,
+        False,
+        "true",
+        ["abc", "x"],
+        [],
+        "2026-05-01T00:00:00Z",
+        NOW - 3 * DAY,
+        NOW + DAY,
+    ]
+    items = [
+        Item(
+            id=f"i{k:02d}",
+            name=f"n{k}",
+            brand=["Acme", "acme", "Zed", None][k % 4],
+            price=None if k % 5 == 0 else float(k),
+            attributes={"v": v},
+        )
+        for k, v in enumerate(raw)
+    ]
+    return build_snapshot({i.id: i for i in items}, {}, NOW)
+
+
+MASK_CASES: list[tuple[str, Any]] = [
+    (op.value, value)
+    for op in Operator
+    for value in (5, "5", "abc", ["abc", "5"], [1, 10], True, 3, 3.4, "2026-04-01T00:00:00Z")
+]
+
+
+@pytest.mark.parametrize("field", ["attributes.v", "price", "brand"])
+def test_vectorized_filters_agree_with_the_row_by_row_definition(field: str) -> None:
+    """Both paths of a filter (a mask per distinct value or numpy over a numeric column, and
+    `compare` per row) give the same rows, for static, anchor and history conditions."""
+
+    snap = _mixed_snapshot()
+    history = {"viewed": [0, 4, 11], "purchased": [], "cart": [7], "engaged": [2]}
+    checked = masked = 0
+    for operator, value in MASK_CASES:
+        conditions = []
+        with contextlib.suppress(ValidationError):
+            conditions.append(FilterCondition(field=field, operator=operator, value=value))
+        if value == 5:
+            for kind, extra in (
+                ("Decision Context", {"anchor_field": "attributes.v"}),
+                ("Profile Data Graph", {"profile_field": "viewed.attributes.v"}),
+                ("Profile Data Graph", {"profile_field": "purchased.brand"}),
+                ("Profile Data Graph", {"profile_field": "cart.price"}),
+            ):
+                with contextlib.suppress(ValidationError):
+                    conditions.append(
+                        FilterCondition(type=kind, field=field, operator=operator, **extra)
+                    )
+        for cond in conditions:
+            for anchor in (3, 11):
+                ctx = FilterContext(snap, NOW, anchor, {}, history)
+                group = compile_group(FilterGroup(conditions=[cond]), ctx)
+                res = _resolve(cond, ctx)
+                assert group is not None and res is not None
+                want = [_holds(res, snap.value(r, field), NOW) for r in range(len(snap))]
+                got = [group.matches(r) for r in range(len(snap))]
+                assert got == want, (cond, anchor)
+                if group.mask is not None:
+                    assert group.mask.tolist() == want, (cond, anchor)
+                    masked += 1
+                checked += 1
+    assert checked > 40 and masked > 20

@@ -69,6 +69,10 @@ class VectorLookup(Protocol):
 
     def similarity(self, vector: Vector, rows: IntArray) -> FloatArray: ...
 
+    def combine(self, rows: IntArray, weights: FloatArray) -> Vector:
+        """The weighted sum of the rows' vectors (rows without one are skipped; zeros if none)."""
+        ...
+
 
 class ExactVectors:
     """Exact numpy search over a row-aligned matrix; rows without a vector hold zeros."""
@@ -96,6 +100,13 @@ class ExactVectors:
     def similarity(self, vector: Vector, rows: IntArray) -> FloatArray:
         return (self.matrix[rows] @ vector.astype(np.float32)).astype(np.float64)
 
+    def combine(self, rows: IntArray, weights: FloatArray) -> Vector:
+        have = self.present[rows]
+        out: Vector = (weights[have].astype(np.float32) @ self.matrix[rows[have]]).astype(
+            np.float32
+        )
+        return out
+
 
 @dataclass
 class ScoreRequest:
@@ -111,11 +122,17 @@ class ScoreRequest:
 
 @dataclass
 class Scored:
-    """Dense scores over the snapshot (`-inf`: not a candidate) and a true reason per row."""
+    """Dense scores over the snapshot (`-inf`: not a candidate) and a true reason per row.
+
+    Optional shortcuts for large catalogs, which must agree with `scores`: `candidates` holds
+    every row with a finite score (any order), `order` every such row best first (ties: lower
+    row first). Top-N then reads them instead of scanning the whole snapshot."""
 
     scores: FloatArray
     reason: Callable[[int], str]
     uncertainty: FloatArray | None = None
+    candidates: IntArray | None = None
+    order: IntArray | None = None
 
 
 @runtime_checkable

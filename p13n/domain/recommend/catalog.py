@@ -47,6 +47,10 @@ class CatalogSnapshot:
     vectors: npt.NDArray[np.float32] | None = None
     has_vector: BoolArray | None = None
     _columns: dict[str, list[Any]] = field(default_factory=dict)
+    _codes: dict[str, tuple[IntArray, list[Any]]] = field(default_factory=dict)
+    _numeric: dict[str, FloatArray | None] = field(default_factory=dict)
+    _folded: dict[str, tuple[IntArray, dict[str, int]]] = field(default_factory=dict)
+    masks: dict[tuple[Any, ...], BoolArray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -81,8 +85,88 @@ class CatalogSnapshot:
                 out[r] = ts
         return out
 
+    def column_codes(self, name: str) -> tuple[IntArray, list[Any]]:
+        """The field factorized: a code per row and the distinct values (cached per snapshot),
+        so that a condition is tested once per distinct value instead of once per row."""
+        cached = self._codes.get(name)
+        if cached is None:
+            index: dict[Any, int] = {}
+            uniques: list[Any] = []
+            codes = np.empty(len(self), dtype=np.int64)
+            for r in range(len(self)):
+                v = self.value(r, name)
+                key = _key(v)
+                c = index.get(key)
+                if c is None:
+                    c = index[key] = len(uniques)
+                    uniques.append(v)
+                codes[r] = c
+            cached = (codes, uniques)
+            self._codes[name] = cached
+        return cached
+
+    def folded_codes(self, name: str) -> tuple[IntArray, dict[str, int]]:
+        """Per distinct value of the field (see `column_codes`): an id of its casefolded text,
+        -1 for values that are not non-blank text; and the casefolded text -> id map."""
+        cached = self._folded.get(name)
+        if cached is None:
+            _, uniques = self.column_codes(name)
+            index: dict[str, int] = {}
+            ids = np.full(len(uniques), -1, dtype=np.int64)
+            for k, v in enumerate(uniques):
+                if isinstance(v, str) and v.strip():
+                    ids[k] = index.setdefault(v.casefold(), len(index))
+            cached = (ids, index)
+            self._folded[name] = cached
+        return cached
+
+    def numeric_values(self, name: str) -> FloatArray | None:
+        """The field as floats (NaN where absent) when every present value is a finite int or
+        float (not a bool); else None. Cached per snapshot."""
+        if name in self._numeric:
+            return self._numeric[name]
+        out: FloatArray | None
+        if name == "price":
+            out = self.price
+        elif name == "created_at":
+            out = self.created
+        elif name.startswith("insights."):
+            out = self.insights[name[9:]]
+        else:
+            codes, uniques = self.column_codes(name)
+            vals = np.full(len(uniques), np.nan)
+            out = vals
+            for k, v in enumerate(uniques):
+                if v is None:
+                    continue
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    out = None
+                    break
+                vals[k] = float(v)
+            if out is not None:
+                out = vals[codes]
+        if out is not None and np.isinf(out).any():
+            out = None
+        self._numeric[name] = out
+        return out
+
     def rows_of(self, ids: list[str]) -> list[int]:
         return [self.row[i] for i in ids if i in self.row]
+
+
+def _key(value: Any) -> Any:
+    """A hashable key that keeps values of different types apart (True is not 1)."""
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _key(v)) for k, v in value.items())))
+    if isinstance(value, float) and math.isnan(value):
+        return ("nan",)
+    try:
+        hash(value)
+    except TypeError:
+        return ("repr", repr(value))
+    return (type(value).__name__, value)
 
 
 def _windows(graph: ItemGraph | None, today: int) -> list[float]:

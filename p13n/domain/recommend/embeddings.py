@@ -40,6 +40,8 @@ class ItemVectors:
         self.index, self.embedder = index, embedder
         self._hashes: dict[str, str] | None = None
         self._vectors: dict[str, npt.NDArray[np.float32]] | None = None
+        self.version = 0  # bumped whenever a vector was added or replaced
+        self.last_sync: dict[str, float] = {}
 
     def _load(self) -> dict[str, npt.NDArray[np.float32]]:
         if self._vectors is None:
@@ -67,9 +69,12 @@ class ItemVectors:
             if self._hashes.get(item.id) != h or item.id not in vectors:
                 todo.append((item.id, text, h))
         started = time.perf_counter()
+        embed_s = 0.0
         for start in range(0, len(todo), _BATCH):
             chunk = todo[start : start + _BATCH]
+            t = time.perf_counter()
             matrix = self.embedder.embed([t for _, t, _ in chunk])
+            embed_s += time.perf_counter() - t
             self.index.upsert([i for i, _, _ in chunk], matrix, [h for _, _, h in chunk])
             for (i, _, h), v in zip(chunk, matrix, strict=True):
                 vectors[i] = v
@@ -78,12 +83,15 @@ class ItemVectors:
                 on_progress(len(chunk))
         seconds = time.perf_counter() - started
         if todo:
+            self.version += 1
             log.info("embedded %d items in %.1fs", len(todo), seconds)
-        return {
+        self.last_sync = {
             "embedded": len(todo),
             "seconds": round(seconds, 3),
+            "embedding_seconds": round(embed_s, 3),
             "items_per_second": round(len(todo) / seconds, 1) if seconds > 0 else 0.0,
         }
+        return self.last_sync
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         vector: npt.NDArray[np.float32] = self.embedder.embed([text])[0]

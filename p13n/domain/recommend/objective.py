@@ -11,7 +11,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from p13n.domain.recommend.base import Scored, ScoreRequest, Vector, empty_scores
+from p13n.domain.recommend.base import Scored, ScoreRequest, Vector, VectorLookup, empty_scores
 from p13n.domain.recommend.catalog import CatalogSnapshot, FloatArray
 from p13n.domain.recommend.config import Objective, ObjectiveBased
 from p13n.domain.recommend.model import PURCHASE_SIGNALS, SIGNAL_WEIGHTS, TrainedModel
@@ -20,6 +20,8 @@ __all__ = ["ObjectiveRecommender", "interest_vector", "INTEREST_HALF_LIFE_DAYS"]
 
 INTEREST_HALF_LIFE_DAYS = 14.0
 RECENT_WEIGHT = 1.0
+_EXACT_SIMILARITY = 2000
+_SIMILAR_POOL = 500
 _VERBS = {"Purchase": "bought", "Add To Cart": "added to your cart"}
 
 
@@ -29,19 +31,21 @@ def interest_vector(request: ScoreRequest) -> Vector | None:
     if vectors is None:
         return None
     rate = math.log(2.0) / (INTEREST_HALF_LIFE_DAYS * 86_400.0)
-    total: Vector | None = None
-    for row, ts, act in request.history.engaged:
-        vec = vectors.vector_of(row)
-        if vec is None:
-            continue
-        w = SIGNAL_WEIGHTS.get(act, 1.0) * math.exp(-rate * max(0.0, request.now - ts))
-        total = vec * w if total is None else total + vec * w
-    for row in request.history.known[-50:]:
-        vec = vectors.vector_of(row)
-        if vec is not None:
-            total = vec * 0.2 if total is None else total + vec * 0.2
-    if total is None:
+    engaged = request.history.engaged
+    known = list(request.history.known[-50:])
+    if not engaged and not known:
         return None
+    rows = (
+        np.fromiter((r for r, _, _ in engaged), dtype=np.int64, count=len(engaged))
+        if engaged
+        else np.zeros(0, np.int64)
+    )
+    weights = [
+        SIGNAL_WEIGHTS.get(act, 1.0) * math.exp(-rate * max(0.0, request.now - ts))
+        for _, ts, act in engaged
+    ]
+    rows = np.concatenate([rows, np.asarray(known, dtype=np.int64)])
+    total = vectors.combine(rows, np.asarray(weights + [0.2] * len(known), dtype=np.float64))
     norm = float(np.linalg.norm(total))
     return (total / norm).astype(np.float32) if norm > 0 else None
 
@@ -51,6 +55,8 @@ class ObjectiveRecommender:
         self.config = config
         self.model = model
         self._rows_for: tuple[int, npt.NDArray[np.int64]] | None = None
+        self._model_of: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
+        self._known: tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None = None
 
     def train(self, snapshot: CatalogSnapshot, data: object) -> None:
         if not isinstance(data, TrainedModel):
@@ -69,6 +75,36 @@ class ObjectiveRecommender:
             self._rows_for = (id(snap), rows)
         return self._rows_for[1]
 
+    def _content_similarity(
+        self,
+        vectors: VectorLookup,
+        interest: Vector,
+        rows: npt.NDArray[np.int64],
+        near: tuple[npt.NDArray[np.int64], FloatArray],
+    ) -> FloatArray:
+        """Cosine of each model item to the interest vector. Over a large catalog only the
+        `_SIMILAR_POOL` nearest items get their own cosine and the rest that pool's lowest (a
+        floor): the blend only reorders items near the interest, at a fraction of the cost."""
+        out = np.zeros(len(rows))
+        live = np.flatnonzero(rows >= 0)
+        if len(live) <= _EXACT_SIMILARITY:
+            out[live] = vectors.similarity(interest, rows[live])
+            return out
+        cand, sims = near
+        if len(cand) == 0:
+            return out
+        if self._model_of is None or self._model_of[0] is not rows:
+            model_of = np.full(int(rows.max()) + 1 if len(rows) else 0, -1, dtype=np.int64)
+            model_of[rows[live]] = live
+            self._model_of = (rows, model_of)
+        model_of = self._model_of[1]
+        inside = cand < len(model_of)
+        j = np.full(len(cand), -1, dtype=np.int64)
+        j[inside] = model_of[cand[inside]]
+        out[live] = float(sims[-1])
+        out[j[j >= 0]] = sims[j >= 0]
+        return out
+
     def _value(
         self, model: TrainedModel, snap: CatalogSnapshot, rows: npt.NDArray[np.int64]
     ) -> FloatArray:
@@ -85,7 +121,9 @@ class ObjectiveRecommender:
         rate = sum((model.signal_rate(s).astype(np.float64) for s in PURCHASE_SIGNALS), np.zeros(m))
         value = rate * np.nan_to_num(snap.price[safe], nan=0.0)
         if cfg.objective is Objective.MAXIMIZE_REVENUE_WITH_PROMOTIONS:
-            promoted = np.array([bool(snap.value(int(r), cfg.promotion_field)) for r in safe])
+            codes, uniques = snap.column_codes(cfg.promotion_field)
+            truthy = np.array([bool(v) for v in uniques], dtype=np.bool_)
+            promoted = truthy[codes][safe] & (rows >= 0)
             value = np.where(promoted, value * cfg.promotion_factor, value)
         return value
 
@@ -102,10 +140,12 @@ class ObjectiveRecommender:
         engage = model.score_history(hist, weights).astype(np.float64)
         engage += params.popularity_weight * model.popularity
         contentsim = np.zeros(len(rows))
-        if interest is not None and request.vectors is not None and params.embedding_weight:
-            live = np.where(rows >= 0)[0]
-            contentsim[live] = request.vectors.similarity(interest, rows[live])
-            engage += params.embedding_weight * contentsim
+        near = None
+        if interest is not None and request.vectors is not None:
+            near = request.vectors.nearest(interest, _SIMILAR_POOL)
+            if params.embedding_weight:
+                contentsim = self._content_similarity(request.vectors, interest, rows, near)
+                engage += params.embedding_weight * contentsim
         value = self._value(model, snap, rows)
         if self.config.objective is not Objective.MAXIMIZE_CLICKS:
             engage = np.maximum(engage, 0.0) + 1e-6 * (model.popularity + 1.0)
@@ -114,7 +154,8 @@ class ObjectiveRecommender:
         scores[rows[alive]] = total[alive]
         uncertainty = np.zeros(len(snap))
         uncertainty[rows[alive]] = model.uncertainty()[alive]
-        self._cold_items(request, interest, scores, uncertainty, rows)
+        fresh = self._cold_items(near, scores, uncertainty, total[alive], rows)
+        candidates = np.concatenate([rows[alive], fresh])
         b = model.weights
 
         def reason(r: int) -> str:
@@ -133,7 +174,7 @@ class ObjectiveRecommender:
                 return "new item similar to your interests"
             return "popular with shoppers"
 
-        return Scored(scores, reason, uncertainty)
+        return Scored(scores, reason, uncertainty, candidates=candidates)
 
     def _history(
         self, model: TrainedModel, request: ScoreRequest
@@ -158,30 +199,36 @@ class ObjectiveRecommender:
 
     def _cold_items(
         self,
-        request: ScoreRequest,
-        interest: Vector | None,
+        near: tuple[npt.NDArray[np.int64], FloatArray] | None,
         scores: FloatArray,
         uncertainty: FloatArray,
+        model_scores: FloatArray,
         rows: npt.NDArray[np.int64],
-    ) -> None:
-        """Items the model never saw get content similarity, scaled into the model's range."""
-        if interest is None or request.vectors is None:
-            return
-        cand, sims = request.vectors.nearest(interest, 50)
-        known = np.zeros(len(scores), dtype=np.bool_)
-        known[rows[rows >= 0]] = True
-        fresh = ~known[cand]
-        if fresh.any():
-            finite = scores[np.isfinite(scores)]
-            scale = float(np.percentile(finite, 99)) if len(finite) else 1.0
-            scores[cand[fresh]] = sims[fresh] * max(scale, 1e-6) * 0.5
-            uncertainty[cand[fresh]] = 1.0
+    ) -> npt.NDArray[np.int64]:
+        """Items the model never saw among the 50 nearest to the interest vector get content
+        similarity, scaled into the model's range; returns their rows."""
+        none = np.zeros(0, dtype=np.int64)
+        if near is None:
+            return none
+        cand, sims = near[0][:50], near[1][:50]
+        if self._known is None or self._known[0] is not rows:
+            known = np.zeros(len(scores), dtype=np.bool_)
+            known[rows[rows >= 0]] = True
+            self._known = (rows, known)
+        fresh = ~self._known[1][cand]
+        if not fresh.any():
+            return none
+        finite = model_scores[np.isfinite(model_scores)]
+        scale = float(np.percentile(finite, 99)) if len(finite) else 1.0
+        scores[cand[fresh]] = sims[fresh] * max(scale, 1e-6) * 0.5
+        uncertainty[cand[fresh]] = 1.0
+        return cand[fresh]
 
     def _content_only(
         self, request: ScoreRequest, interest: Vector | None, scores: FloatArray
     ) -> Scored:
         if interest is None or request.vectors is None:
-            return Scored(scores, lambda r: "")
+            return Scored(scores, lambda r: "", candidates=np.zeros(0, np.int64))
         cand, sims = request.vectors.nearest(interest, 200)
         scores[cand] = sims
-        return Scored(scores, lambda r: "similar to items you engaged with")
+        return Scored(scores, lambda r: "similar to items you engaged with", candidates=cand)

@@ -70,6 +70,7 @@ class RuleRecipe:
 
     def __init__(self, config: RecipeConfig) -> None:
         self.config = config
+        self._static: tuple[CatalogSnapshot, Scored] | None = None
 
     def train(self, snapshot: CatalogSnapshot, data: object) -> None:
         return None
@@ -79,6 +80,26 @@ class RuleRecipe:
 
     def score(self, request: ScoreRequest) -> Scored:
         cfg, snap = self.config, request.snapshot
+        if isinstance(cfg, RecentlyViewed):
+            return self._recently_viewed(request)
+        if isinstance(cfg, CoBought | CoViewed):
+            matrix = snap.co_bought if isinstance(cfg, CoBought) else snap.co_viewed
+            verb = "bought" if isinstance(cfg, CoBought) else "viewed"
+            return _co_occurrence(request, matrix, verb)
+        if isinstance(cfg, SimilarItems):
+            return _similar(request)
+        # The rest depend on the snapshot alone: scored and ordered once per snapshot.
+        cached = self._static
+        if cached is None or cached[0] is not snap:
+            scored = self._score_static(snap)
+            finite = np.flatnonzero(np.isfinite(scored.scores))
+            scored.order = finite[np.argsort(-scored.scores[finite], kind="stable")]
+            scored.candidates = finite
+            cached = self._static = (snap, scored)
+        return cached[1]
+
+    def _score_static(self, snap: CatalogSnapshot) -> Scored:
+        cfg = self.config
         n = len(snap)
         if isinstance(cfg, TopSellers | MostViewed):
             kind = "units_sold" if isinstance(cfg, TopSellers) else "views"
@@ -116,14 +137,7 @@ class RuleRecipe:
                     else "from the catalog"
                 ),
             )
-        if isinstance(cfg, RecentlyViewed):
-            return self._recently_viewed(request)
-        if isinstance(cfg, CoBought | CoViewed):
-            matrix = snap.co_bought if isinstance(cfg, CoBought) else snap.co_viewed
-            verb = "bought" if isinstance(cfg, CoBought) else "viewed"
-            return _co_occurrence(request, matrix, verb)
-        if isinstance(cfg, SimilarItems):
-            return _similar(request)
+        assert isinstance(cfg, SortBy)
         return _sort_by(cfg, snap, n)
 
     def _recently_viewed(self, request: ScoreRequest) -> Scored:
@@ -145,20 +159,23 @@ class RuleRecipe:
 
 def _co_occurrence(request: ScoreRequest, matrix: sparse.csr_matrix, verb: str) -> Scored:
     snap = request.snapshot
-    anchors = anchors_of(request)
-    scores = empty_scores(len(snap))
+    n = len(snap)
+    total: dict[int, float] = {}
     best: dict[int, tuple[float, int]] = {}
-    for a in anchors:
+    for a in anchors_of(request):
         start, end = matrix.indptr[a], matrix.indptr[a + 1]
-        for col, val in zip(matrix.indices[start:end], matrix.data[start:end], strict=True):
-            c = int(col)
-            scores[c] = (0.0 if scores[c] == -np.inf else scores[c]) + float(val)
+        cols = matrix.indices[start:end].tolist()
+        vals = matrix.data[start:end].tolist()
+        for c, val in zip(cols, vals, strict=True):
+            total[c] = total.get(c, 0.0) + val
             if c not in best or val > best[c][0]:
-                best[c] = (float(val), a)
-    return Scored(
-        _with_ties(np.where(np.isfinite(scores), scores, 0.0), np.isfinite(scores)),
-        lambda r: f"often {verb} with {_name(snap, best[r][1])}",
-    )
+                best[c] = (val, a)
+    scores = empty_scores(n)
+    rows = np.fromiter(total, dtype=np.int64, count=len(total))
+    if len(rows):
+        values = np.fromiter(total.values(), dtype=np.float64, count=len(total))
+        scores[rows] = values - _TIE * rows / max(n, 1)
+    return Scored(scores, lambda r: f"often {verb} with {_name(snap, best[r][1])}", candidates=rows)
 
 
 def _similar(request: ScoreRequest) -> Scored:
@@ -166,7 +183,7 @@ def _similar(request: ScoreRequest) -> Scored:
     scores = empty_scores(len(snap))
     source: dict[int, int] = {}
     if vectors is None:
-        return Scored(scores, lambda r: "")
+        return Scored(scores, lambda r: "", candidates=np.zeros(0, np.int64))
     for a in anchors_of(request):
         vec = vectors.vector_of(a)
         if vec is None:
@@ -176,7 +193,8 @@ def _similar(request: ScoreRequest) -> Scored:
             if row != a and sim > scores[row]:
                 scores[row] = sim
                 source[row] = a
-    return Scored(scores, lambda r: f"similar to {_name(snap, source[r])}")
+    rows = np.fromiter(source, dtype=np.int64, count=len(source))
+    return Scored(scores, lambda r: f"similar to {_name(snap, source[r])}", candidates=rows)
 
 
 def _sort_by(cfg: SortBy, snap: CatalogSnapshot, n: int) -> Scored:

@@ -7,7 +7,7 @@ Pure functions over the snapshot: no SQL, no model load, no text embedding here.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
@@ -55,6 +55,20 @@ class Rules:
         if self.include is not None and not self.include.matches(row):
             return False
         return self.exclude is None or not self.exclude.matches(row)
+
+    @property
+    def exact(self) -> bool:
+        """True when `narrow` alone decides every row (no condition is left per row)."""
+        return (self.include is None or self.include.exact) and (
+            self.exclude is None or self.exclude.exact
+        )
+
+    def narrow(self, allowed: BoolArray) -> None:
+        """Clear the rows the vectorized part of the filters already rules out (in place)."""
+        if self.include is not None and (m := self.include.must_hold()) is not None:
+            allowed &= m
+        if self.exclude is not None and (m := self.exclude.surely_holds()) is not None:
+            allowed &= ~m
 
 
 @dataclass(frozen=True)
@@ -167,7 +181,12 @@ def rank(
     query_reasons: dict[int, str] = {}
     if query is not None:
         scores, query_reasons = _apply_query(scored, query, len(snap))
-    scores = np.where(allowed, scores, -np.inf)
+    allowed = allowed.copy()
+    for rule in rules:
+        rule.narrow(allowed)
+    candidates, order = scored.candidates, scored.order
+    if query is not None:
+        candidates, order = query.rows, None
     taken = {s.row for s in chosen}
     diversity = _Diversity(
         config.diversity.field if config.diversity else None,
@@ -175,13 +194,8 @@ def rank(
     )
     for s in chosen:
         diversity.add(snap, s.row)
-    finite = int(np.isfinite(scores).sum())
-    size = min(finite, max(_POOL_MIN, 4 * need))
-    while True:
-        passing = _filtered_pool(scores, size, rules, taken)
-        if len(passing) >= need or size >= finite:
-            break
-        size = min(finite, size * 4)
+    per_row = [rule for rule in rules if not rule.exact]
+    passing = _pool(scores, allowed, need, per_row, taken, candidates, order)
     boosted = _boost(passing, scores, rules)
     out: list[Slot] = []
     rest: list[int] = []
@@ -197,17 +211,65 @@ def rank(
     return out, rest, scored.uncertainty
 
 
-def _filtered_pool(
-    scores: FloatArray, size: int, rules: Sequence[Rules], taken: set[int]
+def _pool(
+    scores: FloatArray,
+    allowed: BoolArray,
+    need: int,
+    rules: Sequence[Rules],
+    taken: set[int],
+    candidates: IntArray | None,
+    order: IntArray | None,
 ) -> list[int]:
-    if size <= 0:
-        return []
-    top = (
-        np.argpartition(-scores, size - 1)[:size] if size < len(scores) else np.arange(len(scores))
-    )
-    top = top[np.isfinite(scores[top])]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return [r for r in top.tolist() if r not in taken and all(rule.passes(r) for rule in rules)]
+    """The best allowed rows, best first, that pass the per-row filters: the top `size` allowed
+    rows are tested, `size` growing fourfold until `need` pass or every row was tested."""
+    ranked = _ranked(scores, allowed, candidates, order)
+    size = max(_POOL_MIN, 4 * need)
+    while True:
+        top, more = ranked(size)
+        passing = [r for r in top.tolist() if r not in taken and all(x.passes(r) for x in rules)]
+        if len(passing) >= need or not more:
+            return passing
+        size *= 4
+
+
+def _ranked(
+    scores: FloatArray, allowed: BoolArray, candidates: IntArray | None, order: IntArray | None
+) -> Callable[[int], tuple[IntArray, bool]]:
+    """A function giving the `size` best allowed rows with a finite score (best first) and
+    whether there are more."""
+    if order is not None:
+        ordered = order
+
+        def from_order(size: int) -> tuple[IntArray, bool]:
+            step = max(4 * size, 4096)
+            got: list[IntArray] = []
+            have, pos = 0, 0
+            while have < size and pos < len(ordered):
+                chunk = ordered[pos : pos + step]
+                chunk = chunk[allowed[chunk]]
+                got.append(chunk)
+                have += len(chunk)
+                pos += step
+            rows = np.concatenate(got) if got else np.zeros(0, np.int64)
+            return rows[:size], have > size or pos < len(ordered)
+
+        return from_order
+    if candidates is None:
+        cand = np.flatnonzero(allowed & np.isfinite(scores))
+    else:
+        cand = candidates[allowed[candidates]]
+        cand = cand[np.isfinite(scores[cand])]
+    values = scores[cand]
+
+    def from_candidates(size: int) -> tuple[IntArray, bool]:
+        if size < len(cand):
+            top = np.argpartition(-values, size - 1)[:size]
+        else:
+            top = np.arange(len(cand))
+        top = top[np.lexsort((cand[top], -values[top]))]
+        return cand[top], size < len(cand)
+
+    return from_candidates
 
 
 def _boost(
@@ -255,40 +317,37 @@ def explore(
     (1 - epsilon) * [it was the greedy choice] + epsilon * u / sum(u)."""
     if not slots:
         return slots
-    pool = list(rest)
-    out: list[Slot] = []
     greedy = list(slots)
+    rows = np.array([s.row for s in slots] + list(rest), dtype=np.int64)
+    weight = (
+        np.ones(len(rows))
+        if uncertainty is None
+        else np.maximum(np.asarray(uncertainty, dtype=np.float64)[rows], 1e-6)
+    )
+    alive = np.ones(len(rows), dtype=np.bool_)
+    total = float(weight.sum())
+    first = 0  # the best remaining greedy slot: the first alive row (greedy rows come first)
+    out: list[Slot] = []
     for _ in range(len(slots)):
-        candidates = greedy + pool
-        weights = np.array(
-            [
-                1.0
-                if uncertainty is None
-                else max(float(uncertainty[r.row if isinstance(r, Slot) else r]), 1e-6)
-                for r in candidates
-            ]
-        )
-        probs = weights / weights.sum()
-        first = greedy[0]
+        while not alive[first]:
+            first += 1
         if epsilon > 0 and rng.random() < epsilon:
-            k = int(rng.choice(len(candidates), p=probs))
-            pick = candidates[k]
-            row = pick.row if isinstance(pick, Slot) else pick
-            is_greedy = k == 0
-            prop = (1 - epsilon) * is_greedy + epsilon * float(probs[k])
-            if isinstance(pick, Slot):
-                greedy.remove(pick)
-                slot = pick
+            probs = np.where(alive, weight, 0.0) / total
+            k = int(rng.choice(len(rows), p=probs / probs.sum()))
+            prop = (1 - epsilon) * (k == first) + epsilon * float(probs[k])
+            if k < len(slots):
+                slot = slots[k]
+                greedy.remove(slot)
             else:
-                pool.remove(pick)
-                slot = Slot(row, float("nan"), reason, first.source)
+                slot = Slot(int(rows[k]), float("nan"), reason, greedy[0].source)
             slot.explore, slot.propensity = True, round(prop, 6)
         else:
+            k = first
             slot = greedy.pop(0)
-            slot.explore, slot.propensity = (
-                False,
-                round((1 - epsilon) + epsilon * float(probs[0]), 6),
-            )
+            slot.explore = False
+            slot.propensity = round((1 - epsilon) + epsilon * float(weight[k]) / total, 6)
+        alive[k] = False
+        total -= float(weight[k])
         out.append(slot)
         if not greedy:
             break

@@ -18,7 +18,8 @@ from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend.base import Algorithm, ExactVectors, History, ScoreRequest
+from p13n.domain.recommend.ann import IvfVectors
+from p13n.domain.recommend.base import Algorithm, History, ScoreRequest
 from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
 from p13n.domain.recommend.embeddings import ItemVectors
@@ -51,6 +52,7 @@ __all__ = ["RecommendService", "KIND"]
 KIND = "recommender"
 MAX_FALLBACK_DEPTH = 3
 QUERY_POOL = 200
+SYNC_REFRESH_ROWS = 20_000
 log = logging.getLogger("p13n.recommend")
 
 
@@ -70,8 +72,10 @@ class RecommendService:
         self._lock = threading.Lock()
         self._snapshot: CatalogSnapshot | None = None
         self._vocab: QueryVocabulary | None = None
-        self._lookup: ExactVectors | None = None
-        self._stale = True
+        self._lookup: IvfVectors | None = None
+        self._lookup_key: tuple[tuple[int, int], list[str]] = ((-1, -1), [])
+        self._changes = 1  # catalog changes seen; the snapshot reflects `_built_changes` of them
+        self._built_changes = 0
         self.model: TrainedModel | None = load_model(model_dir) if model_dir else None
         self.configs: dict[str, RecommenderConfig] = {}
         self._algorithms: dict[str, Algorithm] = {}
@@ -138,7 +142,7 @@ class RecommendService:
 
     # -- heavy paths -------------------------------------------------------------------------
     def _on_items(self, items: list[Item]) -> None:
-        self._stale = True
+        self._changes += 1
         if self.vectors is not None:
             try:
                 self.vectors.sync(items)
@@ -150,33 +154,68 @@ class RecommendService:
         if self.vectors is None:
             return {"embedded": 0}
         stats = self.vectors.sync(list(self.engine.items.values()), on_progress=on_progress)
-        self._stale = True
+        self._changes += 1
         return stats
 
     def refresh(self) -> CatalogSnapshot:
         """Rebuild the catalog arrays (insights for now) and the row-aligned vectors."""
         with self._lock:
+            changes = self._changes
             snap = build_snapshot(self.engine.items, self.engine.item_graphs, self.engine.now())
-            lookup = None
-            if self.vectors is not None:
-                known = self.vectors.vectors()
-                matrix = np.zeros((len(snap), 384), dtype=np.float32)
-                present = np.zeros(len(snap), dtype=np.bool_)
-                for r, item_id in enumerate(snap.ids):
-                    v = known.get(item_id)
-                    if v is not None:
-                        matrix[r], present[r] = v, True
-                lookup = ExactVectors(matrix, present)
+            lookup = self._vector_lookup(snap)
+            self._warm_filters(snap)
             self._snapshot, self._lookup = snap, lookup
             self._vocab = QueryVocabulary(snap)
-            self._stale = False
+            self._built_changes = changes
             return snap
 
+    def _vector_lookup(self, snap: CatalogSnapshot) -> IvfVectors | None:
+        """Row-aligned vectors with their search index; reused while neither the catalog rows
+        nor the vectors changed (building the index of 100,000 vectors takes seconds)."""
+        if self.vectors is None:
+            return None
+        key = (self.vectors.version, len(snap))
+        if (
+            self._lookup is not None
+            and self._lookup_key[0] == key
+            and self._lookup_key[1] == snap.ids
+        ):
+            return self._lookup
+        known = self.vectors.vectors()
+        dim = next((len(v) for v in known.values()), 384)
+        matrix = np.zeros((len(snap), dim), dtype=np.float32)
+        present = np.zeros(len(snap), dtype=np.bool_)
+        for r, item_id in enumerate(snap.ids):
+            v = known.get(item_id)
+            if v is not None:
+                matrix[r], present[r] = v, True
+        lookup = IvfVectors(matrix, present)
+        self._lookup_key = (key, snap.ids)
+        return lookup
+
+    def _warm_filters(self, snap: CatalogSnapshot) -> None:
+        """Factorize the fields the configured filters and boosters read, off the request path."""
+        fields: set[str] = set()
+        for config in self.configs.values():
+            groups = [config.include, config.exclude, *(b.when for b in config.boosters)]
+            for group in groups:
+                for cond in group.conditions if group is not None else ():
+                    fields.add(cond.field)
+        for name in sorted(fields):
+            if snap.numeric_values(name) is None:
+                snap.column_codes(name)
+
     def snapshot(self) -> CatalogSnapshot:
+        """The current snapshot. After a catalog change, a small catalog is rebuilt before
+        answering (the change shows at once); from `SYNC_REFRESH_ROWS` items on, the previous
+        snapshot keeps serving while a new one is built in the background (seconds at 100,000
+        items). An old snapshot (`refresh_seconds`) is also rebuilt in the background."""
         snap = self._snapshot
-        if snap is None or self._stale:
+        stale = self._changes != self._built_changes
+        if snap is None or (stale and len(snap) < SYNC_REFRESH_ROWS):
             return self.refresh()
-        if self.engine.now() - snap.built_at > self.refresh_seconds and not self._lock.locked():
+        old = self.engine.now() - snap.built_at > self.refresh_seconds
+        if (stale or old) and not self._lock.locked():
             threading.Thread(target=self.refresh, daemon=True).start()  # swap when built
         return snap
 

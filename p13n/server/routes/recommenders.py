@@ -10,16 +10,16 @@ from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import RecommenderConfig, RecommendRequest, RecommendService
+from p13n.server.bootstrap import build_recommend_service
 
 router = APIRouter(tags=["recommenders"])
 
 
 def get_recommend_service(request: Request) -> RecommendService:
-    """One service per app, built on first use from the app's engine and settings."""
+    """The app's service (`app.state.recommend`, built in the lifespan by the composition
+    root); built here on first use only for an app whose lifespan does not build it."""
     service: RecommendService | None = getattr(request.app.state, "recommend", None)
     if service is None:
-        from p13n.server.cli_recommend import build_recommend_service
-
         service = build_recommend_service(request.app.state.engine, request.app.state.settings)
         request.app.state.recommend = service
     return service
