@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, case, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, and_, case, delete, event, func, select, update
 
 from p13n.domain.store.tables import (
     ConfigObject,
@@ -26,6 +26,7 @@ from p13n.domain.store.tables import (
     ProfileDoc,
     SourceRecord,
 )
+from p13n.domain.store.wal import WalCheckpointer
 
 __all__ = ["SqlStore"]
 
@@ -40,6 +41,16 @@ class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._dialect = engine.dialect.name
+        self._checkpointer: WalCheckpointer | None = None
+        database = engine.url.database
+        if self._dialect == "sqlite" and database and database != ":memory:":
+
+            @event.listens_for(engine, "connect")
+            def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+                dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
+
+            engine.dispose()  # pooled connections pick up the pragma
+            self._checkpointer = WalCheckpointer(database)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -47,6 +58,9 @@ class SqlStore:
             yield conn
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.engine.dispose()
 
     # -- bulk writes ------------------------------------------------------------------------
