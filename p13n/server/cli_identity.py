@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -18,14 +17,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import P13nError
 from p13n.domain.identity.control import IdentityControl
 from p13n.domain.identity.rules import parse_ruleset
 from p13n.domain.identity.service import IdentityService
 from p13n.domain.ingest.files import count_rows, parse_mapping, read_rows
-from p13n.server.bootstrap import build_engine
-from p13n.server.settings import Settings
+from p13n.server.cli_common import command_engine
 
 __all__ = ["identity_app", "individuals_import"]
 
@@ -55,15 +52,6 @@ def _one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-@contextmanager
-def _engine() -> Iterator[Engine]:
-    engine = build_engine(Settings())
-    try:
-        yield engine
-    finally:
-        engine.close()
-
-
 def _json(data: Any) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
@@ -81,7 +69,7 @@ def individuals_import(
     """Import source records about individuals and link them in real time (exact rules)."""
     mapping = parse_mapping(map_ or [])
     total = count_rows(file)
-    with _engine() as engine:
+    with command_engine() as engine:
         service = IdentityService(engine)
         columns = [
             TextColumn("individuals"),
@@ -120,7 +108,7 @@ def resolve(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with _engine() as engine, Progress(*columns, console=err) as progress:
+    with command_engine() as engine, Progress(*columns, console=err) as progress:
         task = progress.add_task("resolving", total=None)
         summary = IdentityService(engine).resolve(
             incremental=incremental,
@@ -138,7 +126,7 @@ def resolve(
 @_one_line_errors
 def export(file: Annotated[Path, typer.Argument(help="CSV to write.")]) -> None:
     """Write source_record_id,unified_individual_id (and source) for every source record."""
-    with _engine() as engine:
+    with command_engine() as engine:
         n = IdentityService(engine).export(file)
     out.print(f"{n} source records written to {file}")
 
@@ -149,7 +137,7 @@ def show(
     any_id: Annotated[str, typer.Argument(help="Unified id, source:record id, device, email...")],
 ) -> None:
     """The unified individual, its source records and the rule and score of each link."""
-    with _engine() as engine:
+    with command_engine() as engine:
         _json(IdentityControl(engine).lineage(any_id).model_dump())
 
 
@@ -160,7 +148,7 @@ def split(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the split log).")] = None,
 ) -> None:
     """Separate a source record from its individual and keep it apart in later runs."""
-    with _engine() as engine:
+    with command_engine() as engine:
         _json(IdentityControl(engine).split(record_id, reason=reason).model_dump())
 
 
@@ -168,7 +156,7 @@ def split(
 @_one_line_errors
 def rules_list() -> None:
     """Every ruleset, the active one first."""
-    with _engine() as engine:
+    with command_engine() as engine:
         control = IdentityControl(engine)
         active = control.active().name
         _json({"active": active, "rulesets": [r.model_dump() for r in control.rulesets()]})
@@ -184,7 +172,7 @@ def rules_put(
     if not file.exists():
         raise typer.BadParameter(f"no file '{file}'")
     ruleset = _parse(file)
-    with _engine() as engine:
+    with command_engine() as engine:
         control = IdentityControl(engine)
         version = control.put_ruleset(ruleset)
         if activate:
@@ -203,6 +191,6 @@ def _parse(file: Path) -> Any:
 @_one_line_errors
 def rules_activate(name: Annotated[str, typer.Argument()]) -> None:
     """Make a stored ruleset the active one (real-time linking uses it at once)."""
-    with _engine() as engine:
+    with command_engine() as engine:
         IdentityControl(engine).activate(name)
     out.print(f"ruleset '{name}' is active")
