@@ -21,6 +21,7 @@ from p13n.domain.operators import (
 )
 
 __all__ = [
+    "RecipeConfig",
     "FilterType",
     "FilterCondition",
     "FilterGroup",
@@ -258,7 +259,8 @@ class ObjectiveBased(_Frozen):
         return self
 
 
-AlgorithmConfig = Annotated[
+# The rule-based recipes; with the objective-based model they make every algorithm.
+RecipeConfig = (
     TopSellers
     | MostViewed
     | Trending
@@ -268,9 +270,8 @@ AlgorithmConfig = Annotated[
     | CoViewed
     | SimilarItems
     | SortBy
-    | ObjectiveBased,
-    Field(discriminator="algorithm"),
-]
+)
+AlgorithmConfig = Annotated[RecipeConfig | ObjectiveBased, Field(discriminator="algorithm")]
 
 
 class RecommenderConfig(_Frozen):

@@ -15,6 +15,7 @@ from p13n.domain.recommend.config import (
     MostViewed,
     Newest,
     RecentlyViewed,
+    RecipeConfig,
     SimilarItems,
     SortBy,
     TopSellers,
@@ -25,18 +26,6 @@ __all__ = ["RuleRecipe", "anchors_of", "ANCHOR_HISTORY"]
 
 ANCHOR_HISTORY = 5
 _TIE = 1e-9
-
-RecipeConfig = (
-    TopSellers
-    | MostViewed
-    | Trending
-    | Newest
-    | RecentlyViewed
-    | CoBought
-    | CoViewed
-    | SimilarItems
-    | SortBy
-)
 
 
 def anchors_of(request: ScoreRequest) -> list[int]:
