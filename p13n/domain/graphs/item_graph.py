@@ -8,7 +8,6 @@ for the strongest `CO_MAX` partners of each item.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -132,7 +131,3 @@ _ADAPTER: TypeAdapter[ItemGraph] = TypeAdapter(ItemGraph)
 
 def _top(table: dict[str, float]) -> list[str]:
     return [k for k, _ in sorted(table.items(), key=lambda kv: (-kv[1], kv[0]))[:CO_PUBLISHED]]
-
-
-def item_graph_public(item: dict[str, Any], graph: ItemGraph, now: float) -> dict[str, Any]:
-    return {**item, "insights": graph.insights(now).model_dump()}

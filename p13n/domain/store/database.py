@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
@@ -13,15 +12,7 @@ from p13n.domain.store.tables import SCHEMA_VERSION, Meta
 
 _META = Meta.__table__  # type: ignore[attr-defined]
 
-__all__ = ["open_engine", "sqlite_url", "is_sqlite"]
-
-
-def sqlite_url(home: Path) -> str:
-    return f"sqlite:///{(home / 'p13n.db').resolve()}"
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
+__all__ = ["open_engine"]
 
 
 def _normalize_url(url: str) -> str:

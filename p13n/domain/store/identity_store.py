@@ -10,20 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, or_, select
+from sqlalchemy import Connection, delete, or_, select
 
 from p13n.domain.store.identity_tables import IdentityPairLink, IdentitySplit, SourceRecordHistory
 from p13n.domain.store.sql_store import SqlStore
+from p13n.domain.store.sql_store import table_of as _t
 from p13n.domain.store.tables import SourceRecord
 
 __all__ = ["IdentityStore", "RULESET_KIND"]
 
 RULESET_KIND = "identity_ruleset"
 _IN_CHUNK = 500
-
-
-def _t(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
 
 
 def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
@@ -86,18 +83,8 @@ class IdentityStore:
     def load_records(self, *, batch: int = 50_000) -> Iterator[list[tuple[str, str, str]]]:
         """(id, unified id, data) of every resolvable record, in id order, in batches."""
         t = _t(SourceRecord)
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(t.c.id, t.c.unified_id, t.c.data)
-                    .where(self._resolvable(), t.c.id > last)
-                    .order_by(t.c.id)
-                    .limit(batch)
-                ).all()
-            if not rows:
-                return
-            last = rows[-1][0]
+        stmt = select(t.c.id, t.c.unified_id, t.c.data).where(self._resolvable())
+        for rows in self.store.pages(stmt, t.c.id, after="", batch=batch):
             yield [(r[0], r[1], r[2]) for r in rows]
 
     def records_of(self, unified_id: str) -> list[dict[str, Any]]:
@@ -133,18 +120,8 @@ class IdentityStore:
     def export_rows(self, *, batch: int = 50_000) -> Iterator[list[tuple[str, str, str]]]:
         """(source record id, unified id, source) of every source record, in id order."""
         t = _t(SourceRecord)
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(t.c.id, t.c.source_record_id, t.c.unified_id, t.c.source)
-                    .where(t.c.id > last)
-                    .order_by(t.c.id)
-                    .limit(batch)
-                ).all()
-            if not rows:
-                return
-            last = rows[-1][0]
+        stmt = select(t.c.id, t.c.source_record_id, t.c.unified_id, t.c.source)
+        for rows in self.store.pages(stmt, t.c.id, after="", batch=batch):
             yield [(r[1], r[2], r[3]) for r in rows]
 
     def changed_since(self, ts: float) -> list[str]:

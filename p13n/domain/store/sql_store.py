@@ -11,7 +11,21 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, case, delete, event, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
 
 from p13n.domain.store.tables import (
     ConfigObject,
@@ -28,13 +42,16 @@ from p13n.domain.store.tables import (
 )
 from p13n.domain.store.wal import WalCheckpointer
 
-__all__ = ["SqlStore"]
+__all__ = ["SqlStore", "table_of"]
 
 _IN_CHUNK = 500
 
 
 def _t(model: Any) -> Table:
     return model.__table__  # type: ignore[no-any-return]
+
+
+table_of = _t
 
 
 class SqlStore:
@@ -56,6 +73,20 @@ class SqlStore:
     def transaction(self) -> Iterator[Connection]:
         with self.engine.begin() as conn:
             yield conn
+
+    def pages(
+        self, stmt: Select[Any], key: ColumnElement[Any], *, after: Any, batch: int
+    ) -> Iterator[list[Row[Any]]]:
+        """Rows of `stmt` with `key` > `after`, in key order, in batches (keyset pagination: one
+        short connection per batch, so a long scan never holds a read transaction open).
+        `stmt` must select `key`."""
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(stmt.where(key > after).order_by(key).limit(batch)).all()
+            if not rows:
+                return
+            after = rows[-1]._mapping[key]
+            yield list(rows)
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -141,18 +172,8 @@ class SqlStore:
             ev.c.event_id,
             ev.c.unified_id,
         )
-        while True:
-            with self.engine.connect() as conn:
-                rows = [
-                    dict(r)
-                    for r in conn.execute(
-                        select(*cols).where(ev.c.seq > seq).order_by(ev.c.seq).limit(batch)
-                    ).mappings()
-                ]
-            if not rows:
-                return
-            seq = rows[-1]["seq"]
-            yield rows
+        for rows in self.pages(select(*cols), ev.c.seq, after=seq, batch=batch):
+            yield [dict(r._mapping) for r in rows]
 
     def iter_item_interactions(
         self, *, batch: int = 50_000
@@ -166,17 +187,7 @@ class SqlStore:
         )
         cols = (ev.c.seq, ev.c.unified_id, ev.c.item_id, ev.c.interaction, ev.c.ts, payload)
         where = (ev.c.item_id.is_not(None)) | (ev.c.kind == "order")
-        seq = 0
-        while True:
-            with self.engine.connect() as conn:
-                rows = list(
-                    conn.execute(
-                        select(*cols).where(where, ev.c.seq > seq).order_by(ev.c.seq).limit(batch)
-                    ).tuples()
-                )
-            if not rows:
-                return
-            seq = rows[-1][0]
+        for rows in self.pages(select(*cols).where(where), ev.c.seq, after=0, batch=batch):
             yield [(r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
@@ -275,18 +286,8 @@ class SqlStore:
     def iter_profile_docs(self, *, batch: int = 2000) -> Iterator[list[str]]:
         """All profile documents, in unified-id order, in batches."""
         t = _t(ProfileDoc)
-        last = ""
-        while True:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(t.c.unified_id, t.c.doc)
-                    .where(t.c.unified_id > last)
-                    .order_by(t.c.unified_id)
-                    .limit(batch)
-                ).all()
-            if not rows:
-                return
-            last = rows[-1][0]
+        stmt = select(t.c.unified_id, t.c.doc)
+        for rows in self.pages(stmt, t.c.unified_id, after="", batch=batch):
             yield [r[1] for r in rows]
 
     def iter_recent_profile_docs(self, limit: int, *, batch: int = 5000) -> Iterator[list[str]]:
