@@ -180,3 +180,61 @@ def test_configs_are_frozen_reject_unknown_keys_and_have_the_default_names() -> 
     cfg = DEFAULT_RECOMMENDERS[0]
     with pytest.raises(ValidationError):
         cfg.limit = 3  # type: ignore[misc]
+
+
+def _model_with_half_life(half_life: float | None, beta: float = 0.0):  # type: ignore[no-untyped-def]
+    params = ModelParams(
+        l2=1.0,
+        dropout=0.0,
+        embedding_weight=0.0,
+        history_half_life_days=half_life,
+        popularity_exponent=beta,
+    )
+    return train_model(_data(), params, now=NOW)
+
+
+def test_history_weights_halve_per_half_life_counted_from_the_latest_engagement() -> None:
+    from p13n.domain.recommend.model import history_weights
+
+    times = np.array([NOW, NOW - 86_400.0, NOW - 2 * 86_400.0])
+    assert history_weights(times, 1.0).tolist() == pytest.approx([1.0, 0.5, 0.25])
+    assert history_weights(times - 30 * 86_400.0, 1.0).tolist() == pytest.approx([1, 0.5, 0.25])
+    assert history_weights(times, None).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_with_a_history_half_life_old_engagement_fades_relative_to_the_latest() -> None:
+    snap = snapshot()
+    now_e = (snap.row["e"], NOW, "View Catalog Object")
+    old_a = (snap.row["a"], NOW - 30 * 86_400.0, "View Catalog Object")
+    cfg = RecommenderConfig.model_validate(
+        {"name": "x", "recipe": {"algorithm": "objective", "objective": "Maximize Clicks"}}
+    )
+
+    def scores(half_life: float | None, *engaged: tuple[int, float, str]) -> np.ndarray:
+        algo = ObjectiveRecommender(cfg.recipe, _model_with_half_life(half_life))  # type: ignore[arg-type]
+        req = ScoreRequest(snap, NOW, History(engaged=list(engaged)), vectors=vectors(snap))
+        return algo.score(req).scores[[snap.row["b"], snap.row["c"]]]
+
+    # Without a half-life the month-old view of a counts fully; with 1 day it is ~2^-30.
+    assert not np.allclose(scores(None, now_e, old_a), scores(None, now_e))
+    assert np.allclose(scores(1.0, now_e, old_a), scores(1.0, now_e), atol=1e-6)
+
+
+def test_the_popularity_exponent_divides_each_items_column_by_its_reach() -> None:
+    plain, debiased = _model_with_half_life(None), _model_with_half_life(None, beta=0.5)
+    reach = np.maximum(plain.counts.astype(np.float64), 1.0)
+    assert np.allclose(debiased.weights, plain.weights / np.sqrt(reach)[None, :], atol=1e-6)
+
+
+def test_the_saved_model_keeps_each_individuals_history_times(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from p13n.domain.recommend.training import load_model, save_model
+
+    model = _model_with_half_life(0.5)
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded is not None
+    assert loaded.params.history_half_life_days == 0.5
+    assert set(loaded.user_times) == set(model.user_times)
+    for u, times in model.user_times.items():
+        assert np.array_equal(loaded.user_times[u], times)
+        assert len(times) == len(model.user_history[u])

@@ -123,3 +123,21 @@ def test_boosters_multiply_the_score_of_matching_items() -> None:
 
 def test_the_output_stops_at_the_number_needed() -> None:
     assert run({"recipe": {"algorithm": "most-viewed"}}, need=2) == ["b", "a"]
+
+
+def test_cart_items_are_kept_unless_the_cart_switch_is_on() -> None:
+    (b,) = _rows("b")
+    history = History(cart=[b])
+    assert run({"recipe": {"algorithm": "most-viewed"}}, history=history)[0] == "b"
+    got = run(
+        {"recipe": {"algorithm": "most-viewed"}, "switches": {"exclude_in_cart": True}},
+        history=history,
+    )
+    assert got == ["a", "c", "e"]
+
+
+def test_the_personal_default_recommenders_exclude_cart_items() -> None:
+    from p13n.domain.recommend import DEFAULT_RECOMMENDERS
+
+    on = {c.name for c in DEFAULT_RECOMMENDERS if c.switches.exclude_in_cart}
+    assert on == {"recommended-for-you", "revenue-for-you"}

@@ -166,6 +166,10 @@ class Switches(_Frozen):
     exclude_purchased: bool = True
     exclude_viewed_days: int | None = Field(default=None, ge=1, le=365)
     in_stock_only: bool = True
+    exclude_in_cart: bool = Field(
+        default=False,
+        description="Drop items in the visitor's open cart (on for the personal defaults).",
+    )
 
 
 class Diversity(_Frozen):
@@ -309,13 +313,13 @@ DEFAULT_RECOMMENDERS: tuple[RecommenderConfig, ...] = (
     _default(
         "recommended-for-you",
         {"algorithm": "objective", "objective": "Maximize Clicks"},
-        switches={"exclude_viewed_days": 1},
+        switches={"exclude_viewed_days": 1, "exclude_in_cart": True},
         diversity={"field": "category", "max_per_value": 4},
     ),
     _default(
         "revenue-for-you",
         {"algorithm": "objective", "objective": "Maximize Revenue"},
-        switches={"exclude_viewed_days": 1},
+        switches={"exclude_viewed_days": 1, "exclude_in_cart": True},
         diversity={"field": "category", "max_per_value": 4},
     ),
 )

@@ -2,9 +2,15 @@
 
 Fit: B = argmin ||X - X B||² + ||Λ^½ B||², diag(B) = 0, with Λ = λI + d/(1-d)·diag(XᵀX)
 (the emphasized-dropout variant of EASE, which regularizes popular items harder) and user rows
-down-weighted by |u|^-α. Served score for a visitor: their history vector times B, plus a
-small popularity prior and the cosine of the item to the visitor's interest vector, then the
-objective's expected value (probability of the signal, times price for revenue).
+down-weighted by |u|^-α. Column j of B is then divided by n_j^β (n_j: individuals engaged with
+item j), which debiases the ranking from popularity; β = `popularity_exponent` (0: plain).
+
+Served score for a visitor: their history vector times B, plus a small popularity prior and the
+cosine of the item to the visitor's interest vector, then the objective's expected value
+(probability of the signal, times price for revenue). With `history_half_life_days` set, each
+history item weighs 0.5^(age / half-life), its age counted back from the visitor's own latest
+engagement (not from now): what a person did in their last session dominates, and a visitor who
+returns after a month is not reduced to nothing.
 
 Pure numpy; `train_model` is what `p13n train` and the benchmark both call.
 """
@@ -28,6 +34,7 @@ __all__ = [
     "train_model",
     "SIGNAL_WEIGHTS",
     "PURCHASE_SIGNALS",
+    "history_weights",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -58,6 +65,8 @@ class ModelParams:
     embedding_weight: float = 0.05
     max_items: int = 8000
     recency_half_life_days: float | None = None
+    popularity_exponent: float = 0.0
+    history_half_life_days: float | None = None
 
 
 @dataclass
@@ -85,6 +94,9 @@ class TrainedModel:
     trained_at: float
     seconds: float = 0.0
     index: dict[str, int] = field(default_factory=dict)
+    user_times: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    """Per individual, the latest time of each `user_history` item (same order); may be empty
+    for models saved before it existed (then every history item weighs 1)."""
 
     def __post_init__(self) -> None:
         self.index = {item: i for i, item in enumerate(self.item_ids)}
@@ -109,9 +121,33 @@ class TrainedModel:
         return np.asarray(w @ self.weights[np.asarray(rows)], dtype=np.float32)
 
 
+def history_weights(
+    times: npt.NDArray[np.float64], half_life_days: float | None
+) -> npt.NDArray[np.float64]:
+    """0.5^(age / half-life) per history item, age counted from the latest of `times`."""
+    if half_life_days is None or len(times) == 0:
+        return np.ones(len(times))
+    age = (float(times.max()) - times) / (half_life_days * 86_400.0)
+    out: npt.NDArray[np.float64] = np.exp2(-np.maximum(age, 0.0))
+    return out
+
+
+def _latest_times(
+    rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64], ts: npt.NDArray[np.float64], m: int
+) -> sparse.csr_matrix:
+    """A user x item matrix holding the latest time of each (user, item) pair."""
+    key = rows * m + cols
+    order = np.lexsort((ts, key))
+    last = np.ones(len(order), dtype=np.bool_)
+    last[:-1] = key[order][1:] != key[order][:-1]
+    pick = order[last]
+    n = int(rows.max()) + 1 if len(rows) else 0
+    return sparse.csr_matrix((ts[pick], (rows[pick], cols[pick])), shape=(n, m))
+
+
 def _matrix(
     data: Interactions, params: ModelParams, now: float
-) -> tuple[sparse.csr_matrix, list[str], list[str], dict[str, F32], F32]:
+) -> tuple[sparse.csr_matrix, list[str], list[str], dict[str, F32], F32, sparse.csr_matrix]:
     users = sorted(set(data.users))
     uidx = {u: i for i, u in enumerate(users)}
     counts: dict[str, int] = {}
@@ -120,7 +156,7 @@ def _matrix(
     ranked = sorted(counts, key=lambda i: (-counts[i], i))[: params.max_items]
     items = sorted(ranked)
     iidx = {it: i for i, it in enumerate(items)}
-    r, c, v = [], [], []
+    r, c, v, t = [], [], [], []
     sig_r: dict[str, tuple[list[int], list[int]]] = {}
     rate = None
     if params.recency_half_life_days:
@@ -136,6 +172,7 @@ def _matrix(
         r.append(i)
         c.append(j)
         v.append(w)
+        t.append(ts)
         rows, cols = sig_r.setdefault(act, ([], []))
         rows.append(i)
         cols.append(j)
@@ -152,7 +189,14 @@ def _matrix(
     binary = x.copy()
     binary.data[:] = 1.0
     engaged = np.asarray(binary.sum(axis=0), dtype=np.float32).ravel()
-    return x, users, items, signals, engaged
+    times = _latest_times(
+        np.asarray(r, dtype=np.int64),
+        np.asarray(c, dtype=np.int64),
+        np.asarray(t, dtype=np.float64),
+        len(items),
+    )
+    times.resize(shape)
+    return x, users, items, signals, engaged, times
 
 
 def train_model(data: Interactions, params: ModelParams, *, now: float) -> TrainedModel:
@@ -162,7 +206,7 @@ def train_model(data: Interactions, params: ModelParams, *, now: float) -> Train
         raise InvalidInput(
             "no item interactions to train on.", hint="Import events or wait for traffic."
         )
-    x, users, items, signals, engaged = _matrix(data, params, now)
+    x, users, items, signals, engaged, times = _matrix(data, params, now)
     if len(items) < 2:
         raise InvalidInput("fewer than two items have interactions; nothing to learn yet.")
     xw = x
@@ -176,12 +220,19 @@ def train_model(data: Interactions, params: ModelParams, *, now: float) -> Train
     p = np.linalg.inv(gram)
     b = -p / np.diag(p)
     np.fill_diagonal(b, 0.0)
+    if params.popularity_exponent:
+        b /= np.power(np.maximum(engaged.astype(np.float64), 1.0), params.popularity_exponent)
     pop = np.log1p(engaged)
     pop = pop / max(float(pop.max()), 1e-9)
     history: dict[str, npt.NDArray[np.int32]] = {}
+    user_times: dict[str, npt.NDArray[np.float64]] = {}
     xc = x.tocsr()
+    xc.sort_indices()
+    times.sort_indices()
     for i, u in enumerate(users):
-        history[u] = xc.indices[xc.indptr[i] : xc.indptr[i + 1]].astype(np.int32)
+        a, z = xc.indptr[i], xc.indptr[i + 1]
+        history[u] = xc.indices[a:z].astype(np.int32)
+        user_times[u] = times.data[times.indptr[i] : times.indptr[i + 1]].astype(np.float64)
     return TrainedModel(
         item_ids=items,
         weights=b.astype(np.float32),
@@ -192,4 +243,5 @@ def train_model(data: Interactions, params: ModelParams, *, now: float) -> Train
         params=params,
         trained_at=now,
         seconds=round(time.perf_counter() - started, 3),
+        user_times=user_times,
     )

@@ -14,7 +14,12 @@ import numpy.typing as npt
 from p13n.domain.recommend.base import Scored, ScoreRequest, Vector, VectorLookup, empty_scores
 from p13n.domain.recommend.catalog import CatalogSnapshot, FloatArray
 from p13n.domain.recommend.config import Objective, ObjectiveBased
-from p13n.domain.recommend.model import PURCHASE_SIGNALS, SIGNAL_WEIGHTS, TrainedModel
+from p13n.domain.recommend.model import (
+    PURCHASE_SIGNALS,
+    SIGNAL_WEIGHTS,
+    TrainedModel,
+    history_weights,
+)
 
 __all__ = ["ObjectiveRecommender", "interest_vector", "INTEREST_HALF_LIFE_DAYS"]
 
@@ -57,6 +62,9 @@ class ObjectiveRecommender:
         self._rows_for: tuple[int, npt.NDArray[np.int64]] | None = None
         self._model_of: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
         self._known: tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]] | None = None
+        # Per (model, snapshot): the objective's value and the item uncertainty, which do not
+        # depend on the visitor, computed once instead of on every request.
+        self._static: tuple[TrainedModel, CatalogSnapshot, FloatArray, FloatArray] | None = None
 
     def train(self, snapshot: CatalogSnapshot, data: object) -> None:
         if not isinstance(data, TrainedModel):
@@ -105,6 +113,16 @@ class ObjectiveRecommender:
         out[j[j >= 0]] = sims[j >= 0]
         return out
 
+    def _static_arrays(
+        self, model: TrainedModel, snap: CatalogSnapshot, rows: npt.NDArray[np.int64]
+    ) -> tuple[FloatArray, FloatArray]:
+        cached = self._static
+        if cached is None or cached[0] is not model or cached[1] is not snap:
+            value = self._value(model, snap, rows)
+            cached = (model, snap, value, model.uncertainty().astype(np.float64))
+            self._static = cached
+        return cached[2], cached[3]
+
     def _value(
         self, model: TrainedModel, snap: CatalogSnapshot, rows: npt.NDArray[np.int64]
     ) -> FloatArray:
@@ -146,22 +164,24 @@ class ObjectiveRecommender:
             if params.embedding_weight:
                 contentsim = self._content_similarity(request.vectors, interest, rows, near)
                 engage += params.embedding_weight * contentsim
-        value = self._value(model, snap, rows)
+        value, item_uncertainty = self._static_arrays(model, snap, rows)
         if self.config.objective is not Objective.MAXIMIZE_CLICKS:
             engage = np.maximum(engage, 0.0) + 1e-6 * (model.popularity + 1.0)
         total = engage * value
         alive = rows >= 0
         scores[rows[alive]] = total[alive]
         uncertainty = np.zeros(len(snap))
-        uncertainty[rows[alive]] = model.uncertainty()[alive]
+        uncertainty[rows[alive]] = item_uncertainty[alive]
         fresh = self._cold_items(near, scores, uncertainty, total[alive], rows)
         candidates = np.concatenate([rows[alive], fresh])
         b = model.weights
+        hist_rows = np.asarray(hist, dtype=np.int64)
+        hist_weights = np.asarray(weights, dtype=np.float32)
 
         def reason(r: int) -> str:
             j = model.index.get(snap.ids[r])
             if j is not None and hist:
-                contrib = np.asarray(weights) * b[np.asarray(hist), j]
+                contrib = hist_weights * b[hist_rows, j]
                 k = int(np.argmax(contrib))
                 if contrib[k] > 0:
                     src = snap.items[rows[hist[k]]] if rows[hist[k]] >= 0 else None
@@ -180,22 +200,36 @@ class ObjectiveRecommender:
         self, model: TrainedModel, request: ScoreRequest
     ) -> tuple[list[int], list[float], dict[int, str]]:
         """Model indices and weights: the trained history plus recent engagement, which moves
-        recommendations between trainings."""
-        acc: dict[int, float] = {}
+        recommendations between trainings. Each item is timed by its latest engagement and
+        weighed by `history_weights` (all 1 without a history half-life)."""
+        when: dict[int, float] = {}
         if request.individual is not None:
-            for j in model.user_history.get(request.individual, ()):
-                acc[int(j)] = 1.0
+            known = model.user_history.get(request.individual)
+            if known is not None:
+                times = model.user_times.get(request.individual)
+                if times is None or len(times) != len(known):
+                    times = np.full(len(known), np.nan)
+                when = dict(zip(known.tolist(), times.tolist(), strict=True))
         snap = request.snapshot
         recent: dict[int, str] = {}
-        for row, _, act in request.history.engaged:
+        for row, ts, act in request.history.engaged:
             j = model.index.get(snap.ids[row])
             if j is None:
                 continue
-            acc[j] = max(acc.get(j, 0.0), RECENT_WEIGHT)
+            prev = when.get(j)
+            if prev is None or math.isnan(prev) or ts > prev:
+                when[j] = ts
             if j not in recent or act in _VERBS:
                 recent[j] = act
-        hist = sorted(acc)
-        return hist, [acc[j] for j in hist], recent
+        if not when:
+            return [], [], recent
+        hist = sorted(when)
+        stamps = np.array([when[j] for j in hist], dtype=np.float64)
+        undated = np.isnan(stamps)
+        if undated.any():  # a model saved without times: those items count as recent
+            stamps[undated] = np.nanmax(stamps) if not undated.all() else 0.0
+        weights = history_weights(stamps, model.params.history_half_life_days)
+        return hist, (weights * RECENT_WEIGHT).tolist(), recent
 
     def _cold_items(
         self,
@@ -219,7 +253,10 @@ class ObjectiveRecommender:
         if not fresh.any():
             return none
         finite = model_scores[np.isfinite(model_scores)]
-        scale = float(np.percentile(finite, 99)) if len(finite) else 1.0
+        scale = 1.0
+        if len(finite):  # the 99th percentile (nearest rank) without a full sort
+            k = min(len(finite) - 1, int(0.99 * (len(finite) - 1) + 0.5))
+            scale = float(np.partition(finite, k)[k])
         scores[cand[fresh]] = sims[fresh] * max(scale, 1e-6) * 0.5
         uncertainty[cand[fresh]] = 1.0
         return cand[fresh]

@@ -8,6 +8,7 @@ from typing import Any
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend.config import MAX_LIMIT
+from p13n.domain.recommend.item_filter import ItemFilter
 
 __all__ = [
     "RecommendRequest",
@@ -60,6 +61,7 @@ class RecommendRequest:
     variables: Mapping[str, Any] = field(default_factory=dict)
     exclude_seen: bool = False
     exclude_items: Sequence[str] = ()
+    item_filter: ItemFilter | None = None  # AND-ed with the recommender's own filters
     request_id: str | None = None
 
 

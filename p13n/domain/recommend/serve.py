@@ -132,6 +132,8 @@ def allowed_rows(
         ok &= snap.in_stock
     if switches.exclude_purchased and history.purchased:
         ok[list(history.purchased)] = False
+    if switches.exclude_in_cart and history.cart:
+        ok[list(history.cart)] = False
     if switches.exclude_viewed_days is not None:
         horizon = now - switches.exclude_viewed_days * 86_400.0
         seen = [r for r, ts in history.viewed if ts >= horizon]
@@ -285,16 +287,22 @@ def _boost(
         return [(r, float(v), None) for r, v in zip(rows, values.tolist(), strict=True)]
     low, high = float(values.min()), float(values.max())
     positive = values if low > 0 else values - low + max(high - low, 1e-6) * 0.01
-    out: list[tuple[int, float, str | None]] = []
-    for r, v in zip(rows, positive.tolist(), strict=True):
-        label = None
-        for group, factor, name in boosters:
-            if group.matches(r):
-                v *= factor
-                label = name or label
-        out.append((r, v, label))
-    out.sort(key=lambda t: -t[1])
-    return out
+    idx = np.asarray(rows, dtype=np.int64)
+    labels: list[str | None] = [None] * len(rows)
+    for group, factor, name in boosters:
+        if group.exact and group.mask is not None:  # one vectorized test for the whole pool
+            hit = group.mask[idx]
+        else:
+            hit = np.fromiter((group.matches(r) for r in rows), dtype=np.bool_, count=len(rows))
+        if not hit.any():
+            continue
+        positive = np.where(hit, positive * factor, positive)
+        if name:
+            for k in np.flatnonzero(hit).tolist():
+                labels[k] = name
+    order = np.argsort(-positive, kind="stable")
+    values_out = positive.tolist()
+    return [(rows[k], values_out[k], labels[k]) for k in order.tolist()]
 
 
 def request_rng(seed: int, request_id: str) -> np.random.Generator:

@@ -24,6 +24,7 @@ from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
 from p13n.domain.recommend.embeddings import ItemVectors
 from p13n.domain.recommend.filters import FilterContext
+from p13n.domain.recommend.item_filter import ItemFilter
 from p13n.domain.recommend.model import ModelParams, TrainedModel, train_model
 from p13n.domain.recommend.objective import ObjectiveRecommender
 from p13n.domain.recommend.query import QueryVocabulary, parse_query
@@ -219,6 +220,11 @@ class RecommendService:
             threading.Thread(target=self.refresh, daemon=True).start()  # swap when built
         return snap
 
+    def serving_state(self) -> tuple[CatalogSnapshot, IvfVectors | None, QueryVocabulary | None]:
+        """The current snapshot with its row-aligned vector index and query vocabulary (search)."""
+        snap = self.snapshot()
+        return snap, self._lookup, self._vocab
+
     def train(self, *, params: ModelParams | None = None) -> TrainedModel:
         """Fit on the whole event log; on failure the previous model keeps serving."""
         params = params or self.params
@@ -294,7 +300,7 @@ class RecommendService:
             vectors=self._lookup,
             individual=uid,
         )
-        query_pool, mask = self._query_pool(request.query, snap)
+        query_pool, mask = self._query_pool(request.query, snap, request.item_filter)
         ctx = FilterContext(snap, now, anchor_row, request.variables, history.sources())
         excluded = [snap.row[i] for i in request.exclude_items if i in snap.row]
         request_id = request.request_id or uuid.uuid4().hex
@@ -337,12 +343,15 @@ class RecommendService:
         )
 
     def _query_pool(
-        self, query: str | None, snap: CatalogSnapshot
+        self, query: str | None, snap: CatalogSnapshot, item_filter: ItemFilter | None = None
     ) -> tuple[QueryPool | None, np.ndarray | None]:
+        base = item_filter.mask(snap) if item_filter is not None else None
         if not query or not query.strip():
-            return None, None
+            return None, base
         parsed = parse_query(query, self._vocab)
         mask = parsed.mask(snap, self._vocab) if self._vocab is not None else None
+        if base is not None:
+            mask = base if mask is None else mask & base
         if self.vectors is None or self._lookup is None:
             raise InvalidInput(
                 "semantic queries need item embeddings, which are not configured here.",

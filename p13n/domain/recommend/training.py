@@ -68,6 +68,10 @@ def save_model(model: TrainedModel, folder: Path) -> Path:
     flat = (
         np.concatenate([model.user_history[u] for u in users]) if users else np.zeros(0, np.int32)
     )
+    timed = bool(users) and all(u in model.user_times for u in users)
+    flat_times = (
+        np.concatenate([model.user_times[u] for u in users]) if timed else np.zeros(0, np.float64)
+    )
     signals = sorted(model.signal_counts)
     meta: dict[str, object] = {
         "item_ids": model.item_ids,
@@ -88,6 +92,7 @@ def save_model(model: TrainedModel, folder: Path) -> Path:
         else np.zeros((0, len(model.item_ids)), np.float32),
         lengths=lengths,
         flat=flat,
+        flat_times=flat_times,
         meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
     )
     target = folder / "objective.npz"
@@ -111,11 +116,17 @@ def load_model(folder: Path) -> TrainedModel | None:
     history = {
         u: flat[offsets[k] : offsets[k + 1]].astype(np.int32) for k, u in enumerate(meta["users"])
     }
+    times: dict[str, np.ndarray] = {}
+    if "flat_times" in data.files and len(data["flat_times"]) == len(flat):
+        flat_times = data["flat_times"]
+        times = {
+            u: flat_times[offsets[k] : offsets[k + 1]].astype(np.float64)
+            for k, u in enumerate(meta["users"])
+        }
     params = meta["params"]
-    if params.get("recency_half_life_days") is not None and math.isnan(
-        params["recency_half_life_days"]
-    ):
-        params["recency_half_life_days"] = None
+    for key in ("recency_half_life_days", "history_half_life_days"):
+        if params.get(key) is not None and math.isnan(params[key]):
+            params[key] = None
     return TrainedModel(
         item_ids=meta["item_ids"],
         weights=data["weights"],
@@ -126,4 +137,5 @@ def load_model(folder: Path) -> TrainedModel | None:
         params=ModelParams(**params),
         trained_at=meta["trained_at"],
         seconds=meta["seconds"],
+        user_times=times,
     )
