@@ -26,15 +26,22 @@ install: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(BIN)/p13n seed demo --if-empty
+	$(BIN)/p13n keys demo
 	$(BIN)/p13n serve
 
-lint: $(VENV)/.installed-test
-	$(BIN)/ruff check p13n tests bench
-	$(BIN)/ruff format --check p13n tests bench
-	$(BIN)/mypy p13n/domain
+# The real MCP clients the e2e tests drive (Inspector CLI, conformance suite) and the Node 22
+# they run on, pinned in package.json / package-lock.json; reinstalled when the lock changes.
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
-test: lint
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check p13n tests bench examples
+	$(BIN)/ruff format --check p13n tests bench examples
+	$(BIN)/mypy p13n/domain p13n/tools
+
+test: lint node_modules/.installed
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .p13n .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .p13n .pytest_cache .mypy_cache .ruff_cache node_modules

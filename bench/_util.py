@@ -127,6 +127,7 @@ def post_batches(
     *,
     clients: int,
     on_batch: Callable[[], None],
+    headers: dict[str, str] | None = None,
 ) -> tuple[float, list[int]]:
     """POST each (JSON body, events in it) to `path` from `clients` threads, one httpx.Client
     each, started together; returns (wall seconds, nanoseconds per call). A status other than
@@ -141,7 +142,7 @@ def post_batches(
 
     def worker() -> None:
         try:
-            _client_loop(base_url, path, jobs, ready, samples, errors, lock, on_batch)
+            _client_loop(base_url, path, jobs, ready, samples, errors, lock, on_batch, headers)
         except Exception as exc:  # reported by the main thread, never lost in a thread
             with lock:
                 errors.append(f"{type(exc).__name__}: {exc}")
@@ -170,9 +171,10 @@ def _client_loop(
     errors: list[str],
     lock: threading.Lock,
     on_batch: Callable[[], None],
+    extra_headers: dict[str, str] | None = None,
 ) -> None:
     """One client: take bodies until none are left or any client has failed."""
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **(extra_headers or {})}
     mine: list[int] = []
     with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as client:
         client.get("/health")  # open the connection before the clock starts

@@ -50,10 +50,12 @@ from bench._util import (
     post_batches,
     server_env,
 )
+from p13n.domain.access import ApiKeys, KeysStore
 from p13n.domain.engine import Engine
 from p13n.domain.ingest import ImportSummary
 from p13n.domain.ingest.catalog import Item
 from p13n.domain.ingest.files import read_rows
+from p13n.domain.store import open_engine
 from p13n.seed.simulator import simulate_flat
 
 TARGETS: dict[str, float] = {
@@ -330,6 +332,9 @@ def run_http(home: Path, events: list[dict[str, Any]], *, timeout_s: float) -> d
     port = free_port()
     argv = [p13n_script(), "serve", "--port", str(port)]
     log = home / "server.log"
+    db = open_engine(f"sqlite:///{home / 'p13n.db'}")
+    key = ApiKeys(KeysStore(db)).create(["public"], label="bench.ingest").key  # /events needs it
+    db.dispose()
     with ServerProcess(argv, env=server_env(home), log_path=log) as server:
         start_s = server.wait_healthy(f"http://127.0.0.1:{port}/health", timeout_s=timeout_s)
         err.print(f"server up on port {port} in {start_s:.2f} s (log: {log})")
@@ -342,6 +347,7 @@ def run_http(home: Path, events: list[dict[str, Any]], *, timeout_s: float) -> d
                     bodies,
                     clients=HTTP_CLIENTS,
                     on_batch=lambda: bar.advance(task, 1),
+                    headers={"Authorization": f"Bearer {key}"},
                 )
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}\nserver log:\n{server.log_tail()}") from None

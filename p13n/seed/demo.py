@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import resources
 
+import yaml
+
+from p13n.domain.decisions.bundle import ApplyReport, apply_bundle, parse_bundle
+from p13n.domain.decisions.service import DecisionService
 from p13n.domain.engine import Engine
 from p13n.domain.ingest.report import ImportSummary
 from p13n.seed.catalog import load_mercari
 from p13n.seed.simulator import simulate
 
-__all__ = ["load_demo"]
+__all__ = ["load_demo", "apply_demo_decisioning", "DEMO_DECISIONING"]
+
+DEMO_DECISIONING = "data/decisioning.yaml"
 
 
 def load_demo(
@@ -28,3 +35,10 @@ def load_demo(
     engine.upsert_items(items)
     events = simulate(items, shoppers=shoppers, days=days, end=now, seed=seed)
     return engine.import_events(events, on_progress=on_progress)
+
+
+def apply_demo_decisioning(service: DecisionService) -> ApplyReport:
+    """The demo's points, decisions and experiment (`seed/data/decisioning.yaml`), applied like
+    `p13n config apply` (idempotent)."""
+    text = resources.files("p13n.seed").joinpath(DEMO_DECISIONING).read_text(encoding="utf-8")
+    return apply_bundle(service, parse_bundle(yaml.safe_load(text)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,8 +15,26 @@ from starlette.concurrency import run_in_threadpool
 from p13n import __version__
 from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
-from p13n.server.bootstrap import build_engine, build_recommend_service
-from p13n.server.routes import admin, events, identity, items, profiles, recommenders
+from p13n.server.auth import install_auth
+from p13n.server.bootstrap import (
+    build_access,
+    build_decision_service,
+    build_engine,
+    build_jwt_verifier,
+    build_recommend_service,
+)
+from p13n.server.mcp_http import mount_mcp, run_mcp
+from p13n.server.routes import (
+    actions,
+    admin,
+    decisioning_admin,
+    decisions,
+    events,
+    identity,
+    items,
+    profiles,
+    recommenders,
+)
 from p13n.server.settings import Settings
 
 __all__ = ["create_app"]
@@ -37,18 +56,30 @@ def _status(exc: P13nError) -> int:
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
+    jwt_verifier = build_jwt_verifier(settings)  # a bad JWT setup fails here, before serving
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = engine is None
         app.state.engine = engine or build_engine(settings)
+        app.state.access = build_access(app.state.engine, jwt_verifier)
         app.state.recommend = build_recommend_service(app.state.engine, settings)
+        app.state.decisions = build_decision_service(
+            app.state.engine, app.state.recommend, reload_seconds=10.0
+        )
         if owned and settings.warm_profiles > 0:
             warmed = await run_in_threadpool(app.state.engine.warm_profiles, settings.warm_profiles)
             log.info("%d profiles loaded into the cache", warmed)
+        if owned:
+            # Long-lived state (caches, snapshots, models) leaves the cyclic GC's scans, so
+            # request-path collections stay short (the p99 tail of decisions).
+            gc.collect()
+            gc.freeze()
         try:
-            yield
+            async with run_mcp(app, settings):  # MCP over HTTP at /mcp (server/mcp_http.py)
+                yield
         finally:
+            await run_in_threadpool(app.state.decisions.close)  # writes out the decision log
             if owned:
                 app.state.engine.close()
 
@@ -58,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         description="Self-hosted personalization engine: events, profiles, items, insights, segments.",
         lifespan=lifespan,
     )
+    install_auth(app)  # before any route: every route checks its scope (p13n/server/auth.py)
     app.state.settings = settings
 
     @app.exception_handler(P13nError)
@@ -89,7 +121,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    routers = (events, profiles, items, admin, identity, recommenders)
+    routers = (
+        events,
+        profiles,
+        items,
+        admin,
+        identity,
+        recommenders,
+        decisions,
+        decisioning_admin,
+        actions,
+    )
     for module in routers:
         app.include_router(module.router)
+    mount_mcp(app)
     return app

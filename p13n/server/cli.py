@@ -18,10 +18,12 @@ from p13n.domain.ingest.files import (
     read_rows,
 )
 from p13n.domain.ingest.report import ImportSummary
-from p13n.server import cli_recommend
+from p13n.server import cli_mcp, cli_recommend
 from p13n.server.bootstrap import build_recommend_service
 from p13n.server.cli_common import command_engine, err, out, progress
+from p13n.server.cli_decide import config_app, decide
 from p13n.server.cli_identity import identity_app, individuals_import
+from p13n.server.cli_keys import keys_app
 from p13n.server.settings import Settings
 
 app = typer.Typer(
@@ -42,9 +44,13 @@ app.add_typer(insights_app, name="insights")
 app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(identity_app, name="identity")
+app.add_typer(keys_app, name="keys")
 import_app.command("individuals")(individuals_import)
 app.command("train")(cli_recommend.train)
 app.command("recommend")(cli_recommend.recommend)
+app.command("mcp")(cli_mcp.mcp)
+app.command("decide")(decide)
+app.add_typer(config_app, name="config")
 
 
 def _print_summary(summary: ImportSummary) -> None:
@@ -75,6 +81,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        timeout_graceful_shutdown=5,  # open MCP event streams (/mcp) never end by themselves
     )
 
 
@@ -132,7 +139,8 @@ def seed_demo(
     ] = False,
 ) -> None:
     """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers."""
-    from p13n.seed.demo import load_demo
+    from p13n.seed.demo import apply_demo_decisioning, load_demo
+    from p13n.server.bootstrap import build_decision_service
 
     with command_engine() as engine:
         if if_empty and engine.store.count_events() > 0:
@@ -142,8 +150,14 @@ def seed_demo(
         with progress("demo events", None) as advance:
             summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
         model = service.train()
+        decisions = build_decision_service(engine, service)
+        try:
+            decisioning = apply_demo_decisioning(decisions)
+        finally:
+            decisions.close()
     _print_summary(summary)
     out.print(f"recommendation model trained on {len(model.item_ids)} items")
+    out.print(f"decisioning: {decisioning.summary()}")
 
 
 @insights_app.command("recompute")

@@ -33,6 +33,33 @@ class Settings(BaseSettings):
     sqlite_synchronous: str = Field(
         default="FULL", description="FULL: a 2xx means the event is on disk."
     )
+    # Bearer JWTs (besides API keys): all off unless issuer, audience and one key source are set.
+    jwt_issuer: str | None = Field(default=None, description="Required `iss` of accepted JWTs.")
+    jwt_audience: str | None = Field(default=None, description="Required `aud` of accepted JWTs.")
+    jwt_public_key: str | None = Field(
+        default=None, description="PEM public key of the issuer (RS256 or ES256)."
+    )
+    jwt_secret: str | None = Field(default=None, description="Shared HS256 secret (≥ 32 bytes).")
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="A JWKS document saved from the issuer (keys chosen by kid)."
+    )
+    # MCP over HTTP at /mcp (p13n/server/mcp_http.py).
+    public_url: str | None = Field(
+        default=None,
+        description="How clients reach this server (e.g. https://p13n.example.com): names the /mcp resource in its OAuth metadata and allows that Host. Default: from each request.",
+    )
+    mcp_allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated Host values /mcp accepts besides loopback (`name:*` for any port).",
+    )
+    mcp_allowed_origins: str = Field(
+        default="",
+        description="Comma-separated Origin values /mcp accepts besides loopback (`https://name:*`).",
+    )
+    mcp_stateless: bool = Field(
+        default=False,
+        description="Serve /mcp without sessions, so any of several API processes can answer.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

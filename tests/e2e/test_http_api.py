@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from _client import api_client
 from fastapi.testclient import TestClient
 
 from p13n.server.app import create_app
@@ -16,7 +17,7 @@ from p13n.server.settings import Settings
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(home=tmp_path)), raise_server_exceptions=False) as c:
+    with api_client(create_app(Settings(home=tmp_path))) as c:
         c.put(
             "/items/a",
             json={"id": "a", "name": "Top", "category": "Women/Tops", "brand": "Nike", "price": 20},

@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 import typer
+from _client import api_client
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -23,7 +24,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.delenv("P13N_DATABASE_URL", raising=False)
     app = create_app(Settings(home=tmp_path))
     app.include_router(identity.router)
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with api_client(app) as c:
         yield c
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _client import api_client
 from fastapi.testclient import TestClient
 
 from p13n.server.app import create_app
@@ -45,7 +46,7 @@ def _view(person: str, item: str, n: int) -> dict[str, Any]:
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(home=tmp_path)), raise_server_exceptions=False) as c:
+    with api_client(create_app(Settings(home=tmp_path))) as c:
         assert c.get("/admin/recommenders").status_code == 200  # the service listens from here
         r = c.post("/items:batch", json={"items": [_item(*x) for x in CATALOG + FILLER]})
         assert r.status_code == 200, r.text

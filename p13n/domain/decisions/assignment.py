@@ -1,0 +1,149 @@
+"""The experiment assignment API (`POST /experimentation/v1/authenticated/assignment`).
+
+Each named experiment (name or id) that is Started and whose targeting holds gives one
+`variableAssignments` entry: `variableId` is the cohort id, `data` says what the cohort serves
+(decision, recommender or deferToDecisions) and `attributes` are the cohort decision's content
+with merge fields resolved. `experimentsOverride` forces cohorts, and only in `TestMode`.
+Assignments are not written to the personalization log (decisions are).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from p13n.domain.decisions.merge import render
+from p13n.domain.decisions.registry import Registry
+from p13n.domain.decisions.request import (
+    DecisionContext,
+    Diagnostic,
+    ExecutionFlag,
+    diagnostic,
+)
+from p13n.domain.decisions.targeting import TargetingFacts, evaluate_targeting, parse_request_url
+from p13n.domain.errors import InvalidInput
+from p13n.domain.experiments.assign import assign
+from p13n.domain.graphs.profile import ProfileGraph
+
+__all__ = [
+    "ExperimentOverride",
+    "AssignmentRequest",
+    "VariableAssignment",
+    "AssignmentResponse",
+    "assign_experiments",
+]
+
+
+class ExperimentOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: str = Field(min_length=1, max_length=64)
+    cohortId: str = Field(min_length=1, max_length=64)
+
+
+class AssignmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    context: DecisionContext = Field(default_factory=DecisionContext)
+    experiments: list[str] = Field(min_length=1, max_length=25)
+    profile: dict[str, Any] | None = None
+    experimentsOverride: list[ExperimentOverride] = Field(default_factory=list, max_length=25)
+    executionFlags: list[ExecutionFlag] = Field(default_factory=list)
+    requestId: str | None = Field(default=None, max_length=64)
+
+
+class VariableAssignment(BaseModel):
+    variableId: str
+    experimentId: str
+    experimentName: str
+    data: dict[str, Any]
+    attributes: dict[str, str]
+
+
+class AssignmentResponse(BaseModel):
+    variableAssignments: list[VariableAssignment]
+    diagnostics: list[Diagnostic]
+    requestId: str
+
+
+def assign_experiments(
+    registry: Registry,
+    request: AssignmentRequest,
+    profile: ProfileGraph | None,
+    now: float,
+    diagnostics: list[Diagnostic],
+) -> AssignmentResponse:
+    if request.experimentsOverride and "TestMode" not in request.executionFlags:
+        raise InvalidInput(
+            "experimentsOverride is only accepted with the TestMode execution flag.",
+            hint='Add "executionFlags": ["TestMode"], or remove experimentsOverride.',
+        )
+    overrides = {o.experiment: o.cohortId for o in request.experimentsOverride}
+    ctx = request.context
+    facts = TargetingFacts(
+        profile=profile,
+        now=now,
+        page_type=ctx.pageType,
+        channel=ctx.channel,
+        locale=ctx.locale,
+        url=parse_request_url(ctx.requestUrl),
+        variables=ctx.variables(),
+    )
+    key = ctx.unifiedIndividualId or ctx.individualId
+    out: list[VariableAssignment] = []
+    for wanted in request.experiments:
+        experiment = registry.experiments.get(wanted) or registry.experiments_by_id.get(wanted)
+        if experiment is None:
+            diagnostics.append(diagnostic(522, f"No experiment '{wanted}'."))
+            continue
+        forced = overrides.get(experiment.name, overrides.get(experiment.id))
+        if forced is not None:
+            cohort = next((c for c in experiment.cohorts if c.id == forced), None)
+            if cohort is None:
+                raise InvalidInput(
+                    f"experiment '{experiment.name}' has no cohort '{forced}'.",
+                    hint=f"Its cohorts: {', '.join(c.id for c in experiment.cohorts)}.",
+                )
+        else:
+            if experiment.status != "Started":
+                diagnostics.append(
+                    diagnostic(522, f"Experiment '{experiment.name}' is {experiment.status}.")
+                )
+                continue
+            if not key:
+                diagnostics.append(
+                    diagnostic(522, "No individualId or unifiedIndividualId to assign by.")
+                )
+                continue
+            if not evaluate_targeting(experiment.targeting, facts):
+                continue
+            cohort = assign(experiment, key)
+        decision = registry.decisions.get(cohort.decision) if cohort.decision else None
+        attributes = (
+            {k: render(v, profile, facts.variables) for k, v in decision.attributes.items()}
+            if decision is not None
+            else {}
+        )
+        out.append(
+            VariableAssignment(
+                variableId=cohort.id,
+                experimentId=experiment.id,
+                experimentName=experiment.name,
+                data={
+                    "cohortId": cohort.id,
+                    "decision": cohort.decision,
+                    "recommender": cohort.recommender,
+                    "deferToDecisions": cohort.defer_to_decisions,
+                },
+                attributes=attributes,
+            )
+        )
+    if all(d.code != 512 for d in diagnostics):
+        diagnostics.insert(0, diagnostic(200))
+    return AssignmentResponse(
+        variableAssignments=out,
+        diagnostics=diagnostics,
+        requestId=request.requestId or str(uuid.uuid4()),
+    )

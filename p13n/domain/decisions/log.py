@@ -1,0 +1,165 @@
+"""The personalization log, off the request path: `record` appends an entry to a bounded
+in-memory queue and returns (no lock, no wake-up of another thread); one writer thread wakes
+every `linger` seconds and writes everything queued in batches, one transaction per batch.
+`close` (app shutdown, end of a CLI command) writes out everything still queued, so a clean
+shutdown loses nothing.
+
+When the queue is full (the store is far behind), `record` drops the entry and counts it in
+`dropped` rather than stall requests or grow without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from p13n.domain.store import SqlStore
+from p13n.domain.store.personalization_log import COLUMNS, PersonalizationLogStore
+
+__all__ = ["LoggedContent", "LogEntry", "PersonalizationLog"]
+
+log = logging.getLogger("p13n.decisions.log")
+
+
+@dataclass(slots=True)
+class LoggedContent:
+    contentId: str
+    id: str | None
+    rank: int
+
+
+@dataclass(slots=True, kw_only=True)
+class LogEntry:
+    """One decision instance (one point of one request). Timings are milliseconds; `status` is
+    the point's diagnostic code (200 content, 201 nothing qualified, ...); `source` says who
+    asked (`api`, `cli`, `agent`, `batch`)."""
+
+    personalization_id: str
+    request_id: str
+    ts: float
+    point: str | None = None
+    point_id: str | None = None
+    decision: str | None = None
+    recommender: str | None = None
+    experiment: str | None = None
+    cohort: str | None = None
+    individual_id: str | None = None
+    unified_id: str | None = None
+    channel: str | None = None
+    source: str = "api"
+    status: int = 200
+    content: list[LoggedContent] = field(default_factory=list)
+    augmenting_ms: float = 0.0
+    qualifying_ms: float = 0.0
+    personalizing_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+def _row(entry: LogEntry) -> tuple[Any, ...]:
+    """The entry as a row of the log table, in `COLUMNS` order."""
+    content = orjson.dumps(
+        [{"contentId": c.contentId, "id": c.id, "rank": c.rank} for c in entry.content]
+    ).decode()
+    return tuple(content if f == "content" else getattr(entry, f) for f in COLUMNS)
+
+
+class PersonalizationLog:
+    def __init__(
+        self,
+        store: SqlStore,
+        *,
+        capacity: int = 100_000,
+        batch: int = 2000,
+        linger: float = 0.25,
+    ) -> None:
+        self.rows = PersonalizationLogStore(store)
+        self.capacity, self.batch, self.linger = capacity, batch, linger
+        self._queue: deque[LogEntry] = deque()
+        self._wake = threading.Event()
+        self._flushed = threading.Condition()
+        self._cycles = 0
+        self.dropped = 0
+        self.written = 0
+        self.failed = 0
+        self._closed = False
+        self._thread = threading.Thread(
+            target=self._run, name="p13n-personalization-log", daemon=True
+        )
+        self._thread.start()
+
+    def record(self, entry: LogEntry) -> bool:
+        """Queue an entry; False when it was dropped (closed, or the queue is full)."""
+        if self._closed or len(self._queue) >= self.capacity:
+            self.dropped += 1
+            return False
+        self._queue.append(entry)  # deque.append is atomic: no lock on the request path
+        return True
+
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until everything queued so far is written (tests, CLI commands)."""
+        if not self._thread.is_alive():
+            return
+        with self._flushed:
+            target = self._cycles + 2  # a cycle that started after this call has ended
+            self._wake.set()
+            self._flushed.wait_for(
+                lambda: self._cycles >= target or not self._thread.is_alive(), timeout
+            )
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Write everything queued, then stop the writer. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.linger)
+            self._wake.clear()
+            closing = self._closed
+            self._write_queued()
+            with self._flushed:
+                self._cycles += 1
+                self._flushed.notify_all()
+            if closing:
+                self._write_queued()  # entries a racing `record` added meanwhile
+                return
+
+    def _write_queued(self) -> None:
+        while self._queue:
+            entries: list[LogEntry] = []
+            while self._queue and len(entries) < self.batch:
+                entries.append(self._queue.popleft())
+            self._write(entries)
+
+    def _write(self, entries: list[LogEntry]) -> None:
+        try:
+            rows: list[tuple[Any, ...]] = []
+            for start in range(0, len(entries), 64):
+                rows.extend(_row(e) for e in entries[start : start + 64])
+                time.sleep(0)  # hand the GIL to request threads between small chunks
+            self.rows.append(rows)
+            self.written += len(entries)
+        except Exception:  # the writer must outlive a store hiccup; the count says what was lost
+            self.failed += len(entries)
+            log.exception("writing %d personalization log entries failed", len(entries))
+
+    # -- reads -------------------------------------------------------------------------------
+    def entry(self, personalization_id: str) -> dict[str, Any] | None:
+        """The logged decision with the engagement events that name it (for attribution)."""
+        found = self.rows.get(personalization_id)
+        if found is None:
+            return None
+        found["engagements"] = self.rows.engagements(personalization_id)
+        return found

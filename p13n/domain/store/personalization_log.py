@@ -1,0 +1,140 @@
+"""The personalization log table and its queries: one row per decision instance (per point
+per request), and the engagement events that name it, ready for attribution.
+
+Contracts as in `sql_store`: a missing id reads as None; times are UTC epoch seconds; lists come
+back in time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import Column, Float, Index, Text, func, select
+from sqlmodel import Field, SQLModel
+
+from p13n.domain.store.sql_store import SqlStore
+from p13n.domain.store.sql_store import table_of as _t
+from p13n.domain.store.tables import EventRow
+
+__all__ = ["PersonalizationLogRow", "PersonalizationLogStore", "ENGAGEMENT_INTERACTIONS", "COLUMNS"]
+
+ENGAGEMENT_INTERACTIONS = ("personalization-view", "personalization-click", "catalog-object-click")
+
+
+class PersonalizationLogRow(SQLModel, table=True):
+    """One decision instance. `content` is a JSON list of {contentId, id, rank}."""
+
+    __tablename__ = "personalization_log"
+    __table_args__ = (Index("ix_personalization_log_ts", "ts"),)
+    personalization_id: str = Field(primary_key=True)
+    request_id: str = Field(index=True)
+    ts: float = Field(sa_column=Column(Float, nullable=False))
+    point: str | None = None
+    point_id: str | None = None
+    decision: str | None = None
+    recommender: str | None = None
+    experiment: str | None = None
+    cohort: str | None = None
+    individual_id: str | None = None
+    unified_id: str | None = Field(default=None, index=True)
+    channel: str | None = None
+    source: str = "api"
+    status: int = 200
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    augmenting_ms: float = 0.0
+    qualifying_ms: float = 0.0
+    personalizing_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+# Engagement events are found by the personalization id they carry.
+_EVENTS_BY_PERSONALIZATION = Index(
+    "ix_events_personalization_id", _t(EventRow).c.personalization_id
+)
+COLUMNS = tuple(c.name for c in _t(PersonalizationLogRow).columns)
+
+
+class PersonalizationLogStore:
+    def __init__(self, store: SqlStore) -> None:
+        self.store = store
+        engine = store.engine
+        _t(PersonalizationLogRow).create(engine, checkfirst=True)
+        _EVENTS_BY_PERSONALIZATION.create(engine, checkfirst=True)
+
+    def append(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert log rows, each a tuple of every column in `COLUMNS` order (`content` as JSON
+        text), in one transaction; a repeated personalization id is ignored (at-least-once
+        writers). Rows go to the driver in small batches: the driver releases the GIL while
+        SQLite works, so request threads of the same process keep running."""
+        if not rows:
+            return
+        mark = "?" if self.store.engine.dialect.name == "sqlite" else "%s"
+        sql = (
+            f"INSERT INTO {_t(PersonalizationLogRow).name} ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT DO NOTHING"
+        )
+        with self.store.transaction() as conn:
+            for start in range(0, len(rows), 128):
+                conn.exec_driver_sql(sql, list(rows[start : start + 128]))
+
+    def get(self, personalization_id: str) -> dict[str, Any] | None:
+        t = _t(PersonalizationLogRow)
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(t).where(t.c.personalization_id == personalization_id)
+            ).first()
+        if row is None:
+            return None
+        entry = dict(row._mapping)
+        entry["content"] = orjson.loads(entry["content"])
+        return entry
+
+    def of_request(self, request_id: str) -> list[dict[str, Any]]:
+        t = _t(PersonalizationLogRow)
+        with self.store.engine.connect() as conn:
+            ids = conn.execute(
+                select(t.c.personalization_id).where(t.c.request_id == request_id).order_by(t.c.ts)
+            ).scalars()
+            wanted = list(ids)
+        return [e for e in (self.get(i) for i in wanted) if e is not None]
+
+    def count(self) -> int:
+        t = _t(PersonalizationLogRow)
+        with self.store.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+
+    def engagements(self, personalization_id: str) -> list[dict[str, Any]]:
+        """Events carrying this personalization id, oldest first, with the content id they name."""
+        t = _t(EventRow)
+        stmt = (
+            select(
+                t.c.event_id,
+                t.c.ts,
+                t.c.interaction,
+                t.c.item_id,
+                t.c.unified_id,
+                t.c.value,
+                t.c.payload,
+            )
+            .where(t.c.personalization_id == personalization_id)
+            .order_by(t.c.ts, t.c.seq)
+        )
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        out = []
+        for row in rows:
+            payload = orjson.loads(row.payload)
+            out.append(
+                {
+                    "eventId": row.event_id,
+                    "ts": row.ts,
+                    "interaction": row.interaction,
+                    "itemId": row.item_id,
+                    "unifiedIndividualId": row.unified_id,
+                    "value": row.value,
+                    "personalizationContentId": payload.get("personalizationContentId"),
+                }
+            )
+        return out

@@ -1,0 +1,75 @@
+"""`p13n mcp`: the agent tools, prompts and resources over stdio, for desktop MCP clients.
+
+Built through the composition root like `p13n serve`. stdout carries the protocol only: logs go
+to stderr, and building the services runs with Python's stdout pointed at stderr too. A local
+stdio caller has every scope except `pii` (personal data stays masked) unless `--pii` is given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import threading
+from typing import Annotated, Any
+
+import anyio
+import typer
+
+from p13n.domain.errors import P13nError
+from p13n.server.bootstrap import (
+    build_decision_service,
+    build_engine,
+    build_recommend_service,
+    shared_embedder,
+)
+from p13n.server.settings import Settings
+
+__all__ = ["mcp"]
+
+
+def _warm_embedder() -> None:
+    """Load MiniLM off the request path, so the first query is not the one that waits for it."""
+    try:
+        shared_embedder().embed(["warm up"])
+    except Exception:  # the first query will report the problem
+        logging.getLogger("p13n.mcp").exception("loading the embedding model failed")
+
+
+def mcp(
+    pii: Annotated[
+        bool, typer.Option("--pii", help="Show emails, phones and addresses unmasked.")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
+) -> None:
+    """Serve the agent tools over stdio (MCP): point a desktop MCP client at `p13n mcp`."""
+    from p13n.tools import LocalCaller, ToolContext
+    from p13n.tools.mcp import build_mcp_server, run_stdio
+
+    logging.basicConfig(stream=sys.stderr, level=log_level.upper())
+    settings = Settings()
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            engine = build_engine(settings)
+            recommend = build_recommend_service(engine, settings)
+            decisions = build_decision_service(engine, recommend)
+            engine.warm_profiles(settings.warm_profiles)
+            recommend.snapshot()
+    except P13nError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        raise typer.Exit(2) from None
+    threading.Thread(target=_warm_embedder, name="p13n-warm-embedder", daemon=True).start()
+    context = ToolContext(
+        engine=engine, recommend=recommend, caller=LocalCaller(pii=pii), decisions=decisions
+    )
+
+    def factory(_: Any) -> ToolContext:
+        return context
+
+    try:
+        anyio.run(run_stdio, build_mcp_server(factory))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        decisions.close()
+        engine.close()

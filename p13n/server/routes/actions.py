@@ -1,0 +1,81 @@
+"""POST /actions/{name}: the agent actions of `p13n/tools` over plain HTTP (scope `agent`).
+
+The body is the action's input (validated by its pydantic model; a bad field is a 400 naming
+it), the answer its output. `GET /actions` lists the actions with their schemas and hints.
+Personal data is masked unless the caller's key has the `pii` scope, as over MCP.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from p13n.domain.access import Principal
+from p13n.domain.errors import InvalidInput
+from p13n.server.auth import current_principal
+from p13n.server.routes.deps import json_response
+from p13n.tools import ACTIONS, LocalCaller, ToolContext, get_action
+
+router = APIRouter(tags=["actions"])
+
+
+@router.get("/actions")
+def list_actions() -> dict[str, Any]:
+    """Every action with its description, input and output JSON schemas, and hints."""
+    return {
+        "actions": [
+            {
+                "name": a.name,
+                "title": a.title,
+                "description": a.description,
+                "input_schema": a.input_model.model_json_schema(),
+                "output_schema": a.output_model.model_json_schema(mode="serialization"),
+                "hints": a.hints.model_dump(),
+            }
+            for a in ACTIONS
+        ]
+    }
+
+
+@router.post(
+    "/actions/{name}",
+    responses={
+        400: {
+            "description": "invalid arguments, or something the caller can fix (the message says what)"
+        },
+        404: {"description": "no such action, person or item"},
+    },
+)
+async def run_action(
+    name: str,
+    request: Request,
+    principal: Annotated[Principal | None, Depends(current_principal)],
+) -> Response:
+    """Run one action with the JSON body as its arguments (`GET /actions` has the schemas)."""
+    action = get_action(name)
+    raw = await request.body()
+    try:
+        body = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"the body is not valid JSON ({exc.msg} at position {exc.pos}).",
+            hint="Send a JSON object with the action's arguments.",
+        ) from None
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            f"the body must be a JSON object of arguments, got {type(body).__name__}.",
+            hint='Send e.g. {"individual": "..."}; GET /actions lists each action\'s fields.',
+        )
+    state = request.app.state
+    ctx = ToolContext(
+        engine=state.engine,
+        recommend=state.recommend,
+        caller=principal if principal is not None else LocalCaller(),
+        decisions=getattr(state, "decisions", None),
+    )
+    out = await run_in_threadpool(action.invoke, ctx, body)
+    return json_response(out.model_dump(mode="json"))

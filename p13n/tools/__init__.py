@@ -1,0 +1,17 @@
+"""The agent actions, each defined once (pydantic input, pydantic output, one function over the
+domain), listed in a registry that `mcp.py`, `langchain.py` and `POST /actions/{name}` adapt."""
+
+from p13n.tools.actions import ACTIONS, action_names, get_action
+from p13n.tools.context import Caller, LocalCaller, ToolContext
+from p13n.tools.registry import Action, ToolHints
+
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "Caller",
+    "LocalCaller",
+    "ToolContext",
+    "ToolHints",
+    "action_names",
+    "get_action",
+]

@@ -1,0 +1,52 @@
+"""What every action runs with: the engine, the services, and who is calling.
+
+The caller is anything with `allows(scope)` and `can_see_pii` — the access package's
+`Principal` fits, and so does `LocalCaller`, the trust given to someone running `p13n mcp`
+on their own machine (stdio has no credentials; masking still applies unless `--pii`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from p13n.domain.decisions.service import DecisionService
+from p13n.domain.engine import Engine
+from p13n.domain.recommend.service import RecommendService
+
+__all__ = ["Caller", "LocalCaller", "ToolContext"]
+
+
+class Caller(Protocol):
+    """The scopes of whoever calls a tool (structurally, `p13n.domain.access.Principal`)."""
+
+    def allows(self, scope: Any) -> bool: ...
+
+    @property
+    def can_see_pii(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class LocalCaller:
+    """A local, credential-less caller (stdio, scripts): every scope except `pii` unless given."""
+
+    pii: bool = False
+
+    def allows(self, scope: Any) -> bool:
+        return str(scope) != "pii" or self.pii
+
+    @property
+    def can_see_pii(self) -> bool:
+        return self.pii
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """One call's dependencies. `decisions` is the decision service when one is configured."""
+
+    engine: Engine
+    recommend: RecommendService
+    caller: Caller = LocalCaller()
+    decisions: DecisionService | None = None
+    channel: str = "agent"
+    share_first_name: bool = True  # tenant policy: first names without the `pii` scope

@@ -1,0 +1,231 @@
+"""The MCP face of the registry: tools, prompts and resources on the SDK's low-level `Server`.
+
+The low-level server is used (not `MCPServer`) because the registry already owns the schemas:
+each tool's input and output schema is its pydantic model's JSON schema, verbatim. A call
+validates arguments with the input model, runs the action in a worker thread (the domain is
+synchronous) and answers with structured content plus the same JSON as a text block. Errors the
+caller can fix (`P13nError`) and anything unexpected come back as `isError` results with one
+readable line, never a traceback.
+
+`build_mcp_server(context_factory)` serves stdio (`p13n mcp`) and streamable HTTP alike: the
+factory gets the SDK's per-request context (`ctx.request` is the HTTP request when there is
+one) and returns the `ToolContext` for that call, so the caller's principal (and with it PII
+masking) can differ per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+import anyio.to_thread
+import mcp_types as types
+import orjson
+from mcp.server import Server, ServerRequestContext
+from mcp.server.stdio import stdio_server
+from mcp.shared.exceptions import MCPError
+from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
+from pydantic import BaseModel
+
+from p13n import __version__
+from p13n.domain.errors import NotFound, P13nError
+from p13n.prompts import PROMPTS, get_prompt, render
+from p13n.tools.actions import ACTIONS, get_action
+from p13n.tools.context import ToolContext
+from p13n.tools.registry import Action
+from p13n.tools.resources import categories_resource, item_resource, profile_resource
+
+__all__ = ["ContextFactory", "build_mcp_server", "run_stdio", "RESOURCE_NOT_FOUND"]
+
+log = logging.getLogger("p13n.mcp")
+
+ContextFactory = Callable[[ServerRequestContext[Any, Any]], ToolContext]
+RESOURCE_NOT_FOUND = -32002
+UNEXPECTED = "unexpected error in the p13n server; nothing was changed by this call. Retry once, and report it if it repeats."
+INSTRUCTIONS = (
+    "p13n personalization tools. Start with get_context for the person you talk to, use "
+    "get_recommendations (with their words as `query` and filters) to pick items, "
+    "search_catalog to look items up, and record_interaction to report what you showed and "
+    "what they said they prefer. Errors say what to change."
+)
+_CATEGORIES_URI = "p13n://catalog/categories"
+_TEMPLATES = (
+    ("p13n://profiles/", "profile", "A person's context (masked unless the caller has `pii`)."),
+    ("p13n://items/", "item", "A catalog item's fields and insights (views, sales, trending)."),
+)
+
+
+def _tool(action: Action[Any, Any]) -> types.Tool:
+    hints = action.hints
+    return types.Tool(
+        name=action.name,
+        title=action.title,
+        description=action.description,
+        input_schema=action.input_model.model_json_schema(),
+        output_schema=action.output_model.model_json_schema(mode="serialization"),
+        annotations=types.ToolAnnotations(
+            title=action.title,
+            read_only_hint=hints.read_only,
+            idempotent_hint=hints.idempotent,
+            destructive_hint=hints.destructive,
+            open_world_hint=hints.open_world,
+        ),
+    )
+
+
+def _json(data: Any) -> str:
+    return orjson.dumps(data).decode()
+
+
+def _error(message: str) -> types.CallToolResult:
+    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+
+
+def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> Server[Any]:
+    """The MCP server over the registry; `context_factory` builds each call's `ToolContext`."""
+    tools = [_tool(a) for a in ACTIONS]
+    schemas = {t.name: t.input_schema for t in tools}
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=tools)
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        try:
+            action = get_action(params.name)
+            tool_ctx = context_factory(ctx)
+            out: BaseModel = await anyio.to_thread.run_sync(
+                action.invoke, tool_ctx, params.arguments
+            )
+        except P13nError as exc:
+            return _error(str(exc))
+        except Exception:
+            log.exception("tool %r failed unexpectedly", params.name)
+            return _error(UNEXPECTED)
+        data = out.model_dump(mode="json")
+        return types.CallToolResult(
+            content=[types.TextContent(text=_json(data))], structured_content=data
+        )
+
+    async def list_prompts(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        return types.ListPromptsResult(
+            prompts=[
+                types.Prompt(
+                    name=p.name,
+                    title=p.title,
+                    description=p.description,
+                    arguments=[
+                        types.PromptArgument(
+                            name=a.name, description=a.description, required=a.required
+                        )
+                        for a in p.arguments
+                    ],
+                )
+                for p in PROMPTS
+            ]
+        )
+
+    async def get_prompt_(
+        ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        try:
+            spec = get_prompt(params.name)
+            text = render(params.name, params.arguments)
+        except P13nError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from None
+        return types.GetPromptResult(
+            description=spec.description,
+            messages=[types.PromptMessage(role="user", content=types.TextContent(text=text))],
+        )
+
+    async def list_resources(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(
+                    uri=_CATEGORIES_URI,
+                    name="catalog-categories",
+                    title="Catalog categories",
+                    description="The category tree with item counts (in-stock items).",
+                    mime_type="application/json",
+                )
+            ]
+        )
+
+    async def list_templates(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourceTemplatesResult:
+        return types.ListResourceTemplatesResult(
+            resource_templates=[
+                types.ResourceTemplate(
+                    uri_template=prefix + "{id}",
+                    name=kind,
+                    title=f"{kind.title()} by id",
+                    description=description,
+                    mime_type="application/json",
+                )
+                for prefix, kind, description in _TEMPLATES
+            ]
+        )
+
+    def _read(tool_ctx: ToolContext, uri: str) -> Any:
+        if uri == _CATEGORIES_URI:
+            return categories_resource(tool_ctx)
+        for prefix, kind, _ in _TEMPLATES:
+            if uri.startswith(prefix) and len(uri) > len(prefix):
+                key = unquote(uri[len(prefix) :])
+                if kind == "profile":
+                    return profile_resource(tool_ctx, key)
+                return item_resource(tool_ctx, key)
+        raise NotFound(
+            f"no resource '{uri}'.",
+            hint="Use p13n://profiles/{id}, p13n://items/{id} or p13n://catalog/categories.",
+        )
+
+    async def read_resource(
+        ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        uri = str(params.uri)
+        try:
+            data = await anyio.to_thread.run_sync(_read, context_factory(ctx), uri)
+        except NotFound as exc:
+            raise MCPError(code=RESOURCE_NOT_FOUND, message=str(exc), data={"uri": uri}) from None
+        except P13nError as exc:
+            raise MCPError(code=INVALID_PARAMS, message=str(exc), data={"uri": uri}) from None
+        except Exception:
+            log.exception("resource %r failed unexpectedly", uri)
+            raise MCPError(code=INTERNAL_ERROR, message=UNEXPECTED, data={"uri": uri}) from None
+        return types.ReadResourceResult(
+            contents=[
+                types.TextResourceContents(uri=uri, mime_type="application/json", text=_json(data))
+            ]
+        )
+
+    return Server(
+        name,
+        version=__version__,
+        title="p13n personalization",
+        instructions=INSTRUCTIONS,
+        get_tool_input_schema=schemas.get,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt_,
+        on_list_resources=list_resources,
+        on_list_resource_templates=list_templates,
+        on_read_resource=read_resource,
+    )
+
+
+async def run_stdio(server: Server[Any]) -> None:
+    """Serve one client over this process's stdin/stdout until it disconnects."""
+    async with stdio_server() as (read_stream, write_stream):
+        await server.run(read_stream, write_stream, server.create_initialization_options())

@@ -1,0 +1,396 @@
+"""The MCP server of `p13n/tools` through the SDK's in-process client: every tool, prompt and
+resource, with schemas, annotations, structured output, error results and masking by scope."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import anyio
+import jsonschema
+import orjson
+import pytest
+from _tools_tenant import AVA_EMAIL, AVA_PHONE, build
+from mcp import Client
+from mcp.shared.exceptions import MCPError
+
+from p13n.domain.engine import Engine
+from p13n.domain.recommend import RecommendService
+from p13n.server.bootstrap import build_decision_service, shared_embedder
+from p13n.tools import ACTIONS, LocalCaller, ToolContext
+from p13n.tools.mcp import build_mcp_server
+
+Tenant = tuple[Engine, RecommendService]
+
+
+@pytest.fixture(scope="module")
+def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
+    home = tmp_path_factory.mktemp("mcp")
+    engine, service = build(f"sqlite:///{home / 'p13n.db'}", home, shared_embedder())
+    yield engine, service
+    engine.close()
+
+
+def _context(tenant: Tenant, *, pii: bool = False) -> ToolContext:
+    engine, service = tenant
+    return ToolContext(engine=engine, recommend=service, caller=LocalCaller(pii=pii))
+
+
+def run(tenant: Tenant, body: Callable[[Client], Awaitable[Any]], *, pii: bool = False) -> Any:
+    ctx = _context(tenant, pii=pii)
+    server = build_mcp_server(lambda _: ctx)
+
+    async def main() -> Any:
+        async with Client(server) as client:
+            return await body(client)
+
+    try:
+        return anyio.run(main)
+    except BaseExceptionGroup as group:  # the in-process client's task group wraps errors
+        raise _leaf(group) from None
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def call(tenant: Tenant, name: str, arguments: dict[str, Any], *, pii: bool = False) -> Any:
+    async def body(client: Client) -> Any:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        result = await client.call_tool(name, arguments)
+        return tools.get(name), result
+
+    return run(tenant, body, pii=pii)
+
+
+def structured(tenant: Tenant, name: str, arguments: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    tool, result = call(tenant, name, arguments, **kw)
+    assert not result.is_error, result.content
+    jsonschema.validate(result.structured_content, tool.output_schema)
+    assert orjson.loads(result.content[0].text) == result.structured_content
+    data: dict[str, Any] = result.structured_content
+    return data
+
+
+def error_text(tenant: Tenant, name: str, arguments: dict[str, Any]) -> str:
+    _, result = call(tenant, name, arguments)
+    assert result.is_error
+    assert result.structured_content is None
+    text: str = result.content[0].text
+    assert "Traceback" not in text
+    return text
+
+
+# -- listing -----------------------------------------------------------------------------------
+def test_every_action_is_a_tool_with_input_and_output_schemas_and_annotations(
+    tenant: Tenant,
+) -> None:
+    tools = run(tenant, lambda c: c.list_tools()).tools
+    assert [t.name for t in tools] == [a.name for a in ACTIONS]
+    for tool in tools:
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema is not None and tool.output_schema["type"] == "object"
+        assert len(tool.description or "") > 150
+        ann = tool.annotations
+        assert ann is not None
+        for hint in ("read_only_hint", "idempotent_hint", "destructive_hint", "open_world_hint"):
+            assert isinstance(getattr(ann, hint), bool), (tool.name, hint)
+    by_name = {t.name: t.annotations for t in tools}
+    assert by_name["get_context"].read_only_hint and by_name["get_context"].idempotent_hint
+    assert not by_name["record_interaction"].read_only_hint
+    assert not by_name["record_interaction"].destructive_hint
+
+
+def test_every_tool_parameter_is_described(tenant: Tenant) -> None:
+    for tool in run(tenant, lambda c: c.list_tools()).tools:
+        schema = tool.input_schema
+        objects = [schema, *schema.get("$defs", {}).values()]
+        for obj in objects:
+            for field, spec in obj.get("properties", {}).items():
+                assert spec.get("description"), f"{tool.name}.{field} has no description"
+
+
+# -- get_recommendations -----------------------------------------------------------------------
+def test_recommendations_come_as_structured_content_with_attribution_ids(tenant: Tenant) -> None:
+    data = structured(tenant, "get_recommendations", {"individual": AVA_EMAIL, "limit": 3})
+    assert data["individual"].startswith("u-")
+    assert 1 <= len(data["items"]) <= 3
+    pid = data["personalizationId"]
+    for k, item in enumerate(data["items"]):
+        assert item["personalizationContentId"] == f"{pid}:{k}"
+        assert item["url"].endswith(item["id"]) and item["image_url"] and item["reason"]
+        assert item["id"] != "boot-1"  # purchased items are not recommended again
+
+
+def test_a_query_with_a_price_filter_finds_the_boots_under_the_limit(tenant: Tenant) -> None:
+    data = structured(
+        tenant,
+        "get_recommendations",
+        {"query": "hiking boots", "filters": {"max_price": 150}, "limit": 6},
+    )
+    ids = [i["id"] for i in data["items"]]
+    assert ids and ids[0] == "boot-1"
+    assert "boot-2" not in ids  # 180 is over the limit
+    assert all(i["price"] <= 150 for i in data["items"])
+
+
+def test_category_and_brand_filters_narrow_the_recommendations(tenant: Tenant) -> None:
+    data = structured(
+        tenant,
+        "get_recommendations",
+        {"filters": {"categories": ["outdoors"], "brands": ["Summit"]}, "recommender": "newest"},
+    )
+    assert {i["id"] for i in data["items"]} == {"boot-2", "lamp-1"}
+
+
+def test_an_unknown_person_is_an_error_result_that_says_what_to_do(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_recommendations", {"individual": "nobody@example.com"})
+    assert "no person known as 'nobody@example.com'" in text
+    assert "without `individual`" in text
+
+
+def test_an_unknown_anchor_item_is_an_error_result(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_recommendations", {"anchor_item_id": "nope"})
+    assert "no item 'nope'" in text and "search_catalog" in text
+
+
+def test_filters_that_match_nothing_are_an_error_result_with_a_way_out(tenant: Tenant) -> None:
+    text = error_text(
+        tenant, "get_recommendations", {"filters": {"brands": ["Glow"], "min_price": 500}}
+    )
+    assert "no item matches the filters" in text and "Widen" in text
+
+
+def test_invalid_arguments_are_an_error_result_naming_the_field(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_recommendations", {"limit": 99})
+    assert "limit" in text and "24" in text
+    text = error_text(tenant, "get_recommendations", {"recommender": "x", "objective": "clicks"})
+    assert "either recommender or objective" in text
+
+
+def test_an_unknown_recommender_lists_the_known_ones(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_recommendations", {"recommender": "best-ever"})
+    assert "top-sellers" in text
+
+
+# -- get_context -------------------------------------------------------------------------------
+def test_context_masks_personal_data_without_the_pii_scope(tenant: Tenant) -> None:
+    data = structured(tenant, "get_context", {"individual": "tools-device-1"})
+    assert data["known"] is True and data["first_name"] == "Ava"
+    assert data["contact"]["masked"] is True
+    assert data["contact"]["emails"] == ["a***@e***.com"]
+    assert data["contact"]["phones"][0].endswith("01") and "555" not in data["contact"]["phones"][0]
+    assert AVA_EMAIL not in orjson.dumps(data).decode()
+    assert "lastName" not in data["attributes"]
+    assert data["insights"]["orders"] == 1 and data["insights"]["lifetime_revenue"] == 120.0
+    assert [c["item_id"] for c in data["cart"]] == ["tent-1"]
+    assert data["affinities"]["brand"][0]["value"] == "TrailCo"
+    assert "1 item(s) in the cart" in data["engagement"]["summary"]
+
+
+def test_context_shows_personal_data_to_a_caller_with_pii(tenant: Tenant) -> None:
+    data = structured(tenant, "get_context", {"individual": AVA_EMAIL}, pii=True)
+    assert data["contact"]["masked"] is False
+    assert data["contact"]["emails"] == [AVA_EMAIL]
+    assert data["contact"]["phones"] == [AVA_PHONE]
+    assert data["attributes"]["lastName"] == "Martin"
+
+
+def test_an_anonymous_visitor_has_context_without_a_name(tenant: Tenant) -> None:
+    data = structured(tenant, "get_context", {"individual": "tools-device-2"})
+    assert data["known"] is False and data["first_name"] is None
+    assert [r["item_id"] for r in data["engagement"]["recently_viewed"]] == ["mug-2", "mug-1"]
+
+
+def test_context_stays_under_its_size_bound_and_says_what_was_left_out(tenant: Tenant) -> None:
+    full = structured(tenant, "get_context", {"individual": AVA_EMAIL})
+    assert len(orjson.dumps(full)) <= 4096 and full["omitted"] == []
+    small = structured(tenant, "get_context", {"individual": AVA_EMAIL, "max_bytes": 1024})
+    assert len(orjson.dumps({k: v for k, v in small.items()})) <= 1024
+    assert small["omitted"], "something had to be cut"
+    assert any("kept" in o or "left out" in o for o in small["omitted"])
+
+
+# -- search_catalog ----------------------------------------------------------------------------
+def test_search_pages_through_results_with_next_cursor(tenant: Tenant) -> None:
+    args: dict[str, Any] = {"filters": {"brands": ["trailco"]}, "limit": 2}
+    first = structured(tenant, "search_catalog", args)
+    assert first["matched"] == 3 and len(first["items"]) == 2 and first["next_cursor"]
+    second = structured(tenant, "search_catalog", {**args, "cursor": first["next_cursor"]})
+    assert len(second["items"]) == 1 and second["next_cursor"] is None
+    seen = {i["id"] for i in first["items"] + second["items"]}
+    assert seen == {"boot-1", "sock-1", "tent-1"}
+
+
+def test_semantic_search_orders_by_meaning_with_scores(tenant: Tenant) -> None:
+    data = structured(tenant, "search_catalog", {"query": "something to drink tea from"})
+    assert data["items"][0]["id"] in {"mug-1", "mug-2"}
+    scores = [i["score"] for i in data["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_a_cursor_from_another_search_is_an_error_result(tenant: Tenant) -> None:
+    first = structured(tenant, "search_catalog", {"limit": 1})
+    text = error_text(
+        tenant, "search_catalog", {"query": "mug", "limit": 1, "cursor": first["next_cursor"]}
+    )
+    assert "different search" in text
+    assert "not one this tool returned" in error_text(tenant, "search_catalog", {"cursor": "%%"})
+
+
+# -- record_interaction ------------------------------------------------------------------------
+def test_a_stated_preference_updates_the_profile_at_once(tenant: Tenant) -> None:
+    data = structured(
+        tenant,
+        "record_interaction",
+        {
+            "individual": AVA_EMAIL,
+            "kind": "stated_preference",
+            "preference": "prefers vegan products",
+        },
+    )
+    assert data["status"] == "accepted" and data["tracked"] is True
+    assert "prefers vegan products" in data["stated_preferences"]
+    context = structured(tenant, "get_context", {"individual": "ava-1"})
+    assert "prefers vegan products" in context["attributes"]["statedPreferences"]
+
+
+def test_an_item_added_to_cart_shows_in_the_cart_and_repeats_are_duplicates(
+    tenant: Tenant,
+) -> None:
+    args = {
+        "individual": "tools-device-2",
+        "kind": "item_added_to_cart",
+        "item_id": "mug-2",
+        "interaction_id": "chat-7-cart",
+    }
+    assert structured(tenant, "record_interaction", args)["status"] == "accepted"
+    assert structured(tenant, "record_interaction", args)["status"] == "duplicate"
+    cart = structured(tenant, "get_context", {"individual": "tools-device-2"})["cart"]
+    assert [c["item_id"] for c in cart] == ["mug-2"] and cart[0]["quantity"] == 1
+
+
+def test_recording_an_unknown_item_or_a_missing_field_is_an_error_result(tenant: Tenant) -> None:
+    args = {"individual": AVA_EMAIL, "kind": "item_clicked", "item_id": "ghost"}
+    assert "no item 'ghost'" in error_text(tenant, "record_interaction", args)
+    args = {"individual": AVA_EMAIL, "kind": "item_clicked"}
+    assert "needs `item_id`" in error_text(tenant, "record_interaction", args)
+
+
+# -- get_personalization_decisions -------------------------------------------------------------
+def test_decisions_for_an_unconfigured_point_report_diagnostic_401(tenant: Tenant) -> None:
+    engine, service = tenant
+    decisions = build_decision_service(engine, service)
+    ctx = ToolContext(engine=engine, recommend=service, decisions=decisions)
+    server = build_mcp_server(lambda _: ctx)
+
+    async def main() -> Any:
+        async with Client(server) as client:
+            return await client.call_tool(
+                "get_personalization_decisions", {"points": ["agent_home"], "individual": "ava-1"}
+            )
+
+    try:
+        result = anyio.run(main)
+    finally:
+        decisions.close()
+    assert not result.is_error, result.content
+    [point] = result.structured_content["decisions"]
+    assert point["items"] == [] and point["diagnostics"][0]["code"] == 401
+
+
+def test_decisions_without_a_decision_service_are_an_error_result(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_personalization_decisions", {"points": ["x"]})
+    assert "not configured" in text
+
+
+# -- failures ----------------------------------------------------------------------------------
+def test_an_unexpected_failure_is_an_error_result_without_a_traceback(tenant: Tenant) -> None:
+    def broken(_: Any) -> ToolContext:
+        raise RuntimeError("secret internals")
+
+    async def main() -> Any:
+        async with Client(build_mcp_server(broken)) as client:
+            return await client.call_tool("get_context", {"individual": "ava-1"})
+
+    result = anyio.run(main)
+    assert result.is_error
+    text = result.content[0].text
+    assert text.startswith("unexpected error") and "secret" not in text
+
+
+def test_an_unknown_tool_is_an_error_result_listing_the_tools(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_everything", {})
+    assert "get_recommendations" in text
+
+
+# -- prompts -----------------------------------------------------------------------------------
+def test_the_three_prompts_are_listed_with_their_arguments(tenant: Tenant) -> None:
+    prompts = run(tenant, lambda c: c.list_prompts()).prompts
+    by_name = {p.name: p for p in prompts}
+    assert set(by_name) == {"personal_shopper", "understand_user_intent", "service_agent_context"}
+    assert [a.name for a in by_name["understand_user_intent"].arguments] == ["message"]
+    assert by_name["understand_user_intent"].arguments[0].required is True
+
+
+def test_prompts_render_with_their_arguments(tenant: Tenant) -> None:
+    shopper = run(tenant, lambda c: c.get_prompt("personal_shopper", {"individual": "ava-1"}))
+    text = shopper.messages[0].content.text
+    assert "ava-1" in text and "get_context" in text and "record_interaction" in text
+    intent = run(
+        tenant,
+        lambda c: c.get_prompt("understand_user_intent", {"message": "red Nike shoes under 80"}),
+    )
+    text = intent.messages[0].content.text
+    assert "red Nike shoes under 80" in text and '"max_price"' in text and "{{" not in text
+    brief = run(tenant, lambda c: c.get_prompt("service_agent_context", {"individual": "x"}))
+    assert "get_context" in brief.messages[0].content.text
+
+
+def test_a_prompt_missing_a_required_argument_is_a_protocol_error(tenant: Tenant) -> None:
+    with pytest.raises(MCPError, match="needs the argument 'message'"):
+        run(tenant, lambda c: c.get_prompt("understand_user_intent", {}))
+
+
+# -- resources ---------------------------------------------------------------------------------
+def test_resources_and_templates_are_listed(tenant: Tenant) -> None:
+    resources = run(tenant, lambda c: c.list_resources()).resources
+    assert [str(r.uri) for r in resources] == ["p13n://catalog/categories"]
+    templates = run(tenant, lambda c: c.list_resource_templates()).resource_templates
+    assert {t.uri_template for t in templates} == {"p13n://profiles/{id}", "p13n://items/{id}"}
+
+
+def _read(tenant: Tenant, uri: str, *, pii: bool = False) -> Any:
+    result = run(tenant, lambda c: c.read_resource(uri), pii=pii)
+    [content] = result.contents
+    assert content.mime_type == "application/json"
+    return orjson.loads(content.text)
+
+
+def test_the_categories_resource_counts_items_per_category(tenant: Tenant) -> None:
+    data = _read(tenant, "p13n://catalog/categories")
+    top = {c["name"]: c for c in data["categories"]}
+    assert top["Outdoors"]["items"] == 5 and top["Home"]["items"] == 2
+    assert {"name": "Outdoors/Footwear", "items": 3} in top["Outdoors"]["subcategories"]
+
+
+def test_the_profile_resource_is_masked_by_scope(tenant: Tenant) -> None:
+    masked = _read(tenant, "p13n://profiles/ava-1")
+    assert masked["contact"]["emails"] == ["a***@e***.com"]
+    clear = _read(tenant, "p13n://profiles/ava.martin%40example.com", pii=True)
+    assert clear["contact"]["emails"] == [AVA_EMAIL]
+
+
+def test_the_item_resource_has_fields_and_insights(tenant: Tenant) -> None:
+    data = _read(tenant, "p13n://items/boot-1")
+    assert data["name"] == "Waterproof hiking boots" and data["insights"]["units_sold_total"] == 1
+
+
+def test_an_unknown_resource_is_a_not_found_protocol_error(tenant: Tenant) -> None:
+    with pytest.raises(MCPError, match="no item 'ghost'") as exc:
+        run(tenant, lambda c: c.read_resource("p13n://items/ghost"))
+    assert exc.value.code == -32002
+    with pytest.raises(MCPError, match="no person known"):
+        run(tenant, lambda c: c.read_resource("p13n://profiles/nobody"))
