@@ -6,8 +6,11 @@
 without it the demo is seeded into a temporary directory first (minutes: 3,000 items embedded).
 Each call is timed from `call_tool` to its parsed result with `perf_counter_ns`, after a
 warm-up (the stdio server is already started and has answered a query, so its model is
-loaded). Shoppers and queries rotate through the demo's five personas. Sizes are the JSON
-text block of each tool's answer (the structured content is the same JSON); tokens ≈ bytes/4.
+loaded). Shoppers and queries rotate through the demo's five personas; every timed query text
+is new (a counter is appended), so the query figures include embedding it, and the
+`get_recommendations_query_cached` case repeats five texts to show a query-vector cache hit.
+Sizes are the JSON text block of each tool's answer (the structured content is the same JSON);
+tokens ≈ bytes/4.
 
 Last line: one JSON object.
 """
@@ -15,6 +18,7 @@ Last line: one JSON object.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
@@ -50,15 +54,26 @@ QUERIES = [
 ]
 
 
+_distinct = itertools.count()
+
+
+def _fresh(k: int) -> str:
+    """A query text never sent before in this process (the embedder caches query vectors by
+    text, and the headline figures must include embedding the query)."""
+    return f"{QUERIES[k % 5]} {next(_distinct)}"
+
+
 def _cases() -> dict[str, Callable[[int], dict[str, Any]]]:
     return {
         "get_context": lambda k: {"individual": SHOPPERS[k % 5]},
         "get_recommendations": lambda k: {"individual": SHOPPERS[k % 5]},
-        "get_recommendations_query": lambda k: {
+        "get_recommendations_query": lambda k: {"individual": SHOPPERS[k % 5], "query": _fresh(k)},
+        "search_catalog": lambda k: {"query": _fresh(k)},
+        # The same five queries again and again: their vectors come from the cache.
+        "get_recommendations_query_cached": lambda k: {
             "individual": SHOPPERS[k % 5],
             "query": QUERIES[k % 5],
         },
-        "search_catalog": lambda k: {"query": QUERIES[k % 5]},
     }
 
 

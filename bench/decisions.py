@@ -1,20 +1,32 @@
 """Decision latency in process and over HTTP, against a trivial endpoint of the same server.
 
     python -m bench.decisions [--profiles 1000000] [--items 100000] [--events N]
-                              [--requests 5000] [--http-requests 20000] [--clients 8]
+                              [--requests 5000] [--http-seconds 15] [--clients 8]
+                              [--load-generator auto|wrk|python] [--home DIR [--reuse]]
 
 Build: `--items` synthetic items (leaf categories of 50), `--events` flat events (default two
 per profile) for `--profiles` individuals through `Engine.import_events`, then one
 recommendations point (12 items, a co-viewed recommender anchored on the item being viewed,
 with two Static filters on context variables: `price <= {!maxPrice}` and brand not
 `{!hideBrand}`) and one manual-content point whose live decisions target a segment, a page type
-and a scheduling window, with a default.
+and a scheduling window, with a default. The 1,000,000-profile build takes about 16 minutes on
+two shared cores; `--home DIR --reuse` keeps it and skips it the next time (same sizes only).
 
 In process: `DecisionService.decide` for one request naming both points, a random profile and
 anchor each time, the personalization log on (its queue drained by the background writer).
-Over HTTP: `p13n serve` on loopback, `--clients` threads each with one keep-alive connection
-POSTing the same kind of request to `/personalization/decisions`; the floor is `GET /health`
-(a fixed JSON answer) measured the same way in the same run.
+
+Over HTTP: `p13n serve --no-access-log` on 127.0.0.1 (uvloop + httptools, one process), loaded by
+wrk (https://github.com/wg/wrk; Debian/Ubuntu: `apt-get install -y wrk`): `-t 2 -c 8` (the
+`--clients` connections over two threads), `-d --http-seconds`, `--latency`, with a Lua script
+that POSTs to `/personalization/decisions` with the public API key, rotating over
+`--http-requests` distinct bodies (random individuals and anchors) and printing its figures as
+JSON from `done()`. Any failed request (connect/read/timeout error, status >= 400) fails the
+run. A 2-second warm-up precedes the measurement. The floor is `GET /health` (an async route
+answering fixed JSON, through the same middleware and app-level auth dependency, which returns
+at once for open paths) measured by wrk the same way right after, on the same server. Without
+wrk on PATH, Python client threads (httpx, one keep-alive connection each, `--http-requests`
+requests) do the same; they share the CPU with the server, so their figures are client-bound.
+`load_generator` in the JSON says which was used. The server stops with the run.
 
 Last line: one JSON object with inproc_p50_ms, inproc_p99_ms, http_p99_ms, http_rps, floor_rps.
 """
@@ -22,7 +34,11 @@ Last line: one JSON object with inproc_p50_ms, inproc_p99_ms, http_p99_ms, http_
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +51,7 @@ import orjson
 
 from bench._util import (
     ServerProcess,
+    code_fingerprint,
     free_port,
     machine_facts,
     p13n_script,
@@ -184,6 +201,25 @@ def build(home: Path, profiles: int, n_items: int, events: int) -> dict[str, Any
     }
 
 
+_BUILT = "bench-decisions.json"
+
+
+def _reused(home: Path, profiles: int, n_items: int, events: int) -> dict[str, Any] | None:
+    """The facts of an earlier build in `home` with the same sizes, or None (build again)."""
+    try:
+        facts: dict[str, Any] = orjson.loads((home / _BUILT).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if (facts.pop("profiles"), facts.pop("items"), facts.pop("events")) != (
+        profiles,
+        n_items,
+        events,
+    ) or not (home / "p13n.db").exists():
+        return None
+    facts["reused"] = True
+    return facts
+
+
 def in_process(home: Path, profiles: int, n_items: int, requests: int) -> dict[str, Any]:
     engine = Engine.open(
         f"sqlite:///{home / 'p13n.db'}", EngineOptions(profile_cache_size=profiles + 1000)
@@ -261,31 +297,187 @@ def _load(
     return wall, samples
 
 
-def over_http(
-    home: Path, key: str, profiles: int, n_items: int, requests: int, clients: int
+_WRK_DONE = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_JSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p90_us\\": %d, "
+    .. "\\"p99_us\\": %d, \\"max_us\\": %d, \\"errors\\": {\\"connect\\": %d, \\"read\\": %d, "
+    .. "\\"write\\": %d, \\"status\\": %d, \\"timeout\\": %d}}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def _wrk_script(method: str, path: str, key: str, bodies: list[bytes]) -> str:
+    """A wrk Lua script: each request takes the next body of `bodies` (each wrk thread starts
+    at its own offset, so threads do not send the same sequence), with the API key header;
+    `done` prints one `WRK_JSON {...}` line with the counts and latency percentiles (us)."""
+    for b in bodies:
+        if b"]==]" in b:
+            raise ValueError("a body contains the Lua long-string terminator")
+    table = ",\n".join(f"[==[{b.decode()}]==]" for b in bodies) if bodies else '""'
+    return f"""
+local bodies = {{ {table} }}
+local headers = {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer {key}"}}
+local counter = 0
+local started = 0
+function setup(thread)
+  thread:set("offset", started * 7919)
+  started = started + 1
+end
+function init(args)
+  counter = offset or 0
+end
+function request()
+  counter = counter + 1
+  local body = nil
+  if "{method}" == "POST" then body = bodies[(counter % #bodies) + 1] end
+  return wrk.format("{method}", "{path}", headers, body)
+end
+{_WRK_DONE}
+"""
+
+
+def _wrk(
+    base: str,
+    method: str,
+    path: str,
+    key: str,
+    bodies: list[bytes],
+    *,
+    clients: int,
+    seconds: float,
+    script_path: Path,
 ) -> dict[str, Any]:
+    """One bounded wrk run (`clients` connections over 2 threads, `seconds` long); raises when
+    any request failed (connect/read/write/timeout errors or a status >= 400)."""
+    script_path.write_text(_wrk_script(method, path, key, bodies))
+    argv = [
+        "wrk",
+        "-t",
+        str(min(2, clients)),
+        "-c",
+        str(clients),
+        "-d",
+        f"{max(1, round(seconds))}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(script_path),
+        base + path,
+    ]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
+    if out.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({out.returncode}): {out.stderr[-500:]}{out.stdout[-500:]}")
+    got: dict[str, Any] = orjson.loads(line.removeprefix("WRK_JSON "))
+    failed = {k: v for k, v in got["errors"].items() if v}
+    if failed or not got["requests"]:
+        raise RuntimeError(f"wrk: {method} {path} had failed requests {failed}:\n{out.stdout}")
+    return got
+
+
+def _wrk_figures(got: dict[str, Any]) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) of one wrk run."""
+    rps = got["requests"] / (got["duration_us"] / 1e6)
+    return round(rps, 1), round(got["p50_us"] / 1000, 3), round(got["p99_us"] / 1000, 3)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process `pid` so far (Linux /proc; 0.0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _first_requests(url: str, key: str, bodies: list[bytes]) -> float:
+    """One at a time, with a long timeout: the first decisions of a large store build lazy
+    state (item snapshot, compiled filters) for seconds, which would eat a timed warm-up.
+    Returns the seconds the first one took."""
+    first = 0.0
+    headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
+    with httpx.Client(timeout=600.0, headers=headers) as client:
+        for body in bodies:
+            t0 = time.perf_counter()
+            r = client.post(url, content=body)
+            first = first or time.perf_counter() - t0
+            if r.status_code != 200:
+                raise RuntimeError(f"warm-up request failed: {r.status_code} {r.text[:300]}")
+    return round(first, 3)
+
+
+def over_http(
+    home: Path,
+    key: str,
+    profiles: int,
+    n_items: int,
+    requests: int,
+    clients: int,
+    *,
+    generator: str,
+    seconds: float,
+) -> dict[str, Any]:
+    """`p13n serve` on loopback (access log off), loaded by wrk or, without wrk, Python threads;
+    the floor is `GET /health` measured the same way right after, on the same server."""
     port = free_port()
     env = server_env(home)
     env["P13N_PROFILE_CACHE_SIZE"] = str(profiles + 1000)
     env["P13N_WARM_PROFILES"] = str(profiles + 1000)
     base = f"http://127.0.0.1:{port}"
-    argv = [p13n_script(), "serve", "--port", str(port)]
+    path = "/personalization/decisions"
+    argv = [p13n_script(), "serve", "--port", str(port), "--no-access-log"]
+    rng = random.Random(SEED + 1)
+    bodies = [orjson.dumps(_body(rng, profiles, n_items)) for _ in range(requests)]
     with ServerProcess(argv, env=env, log_path=home / "server.log") as server:
-        startup = server.wait_healthy(f"{base}/health", timeout_s=600)
-        rng = random.Random(SEED + 1)
-        bodies = [orjson.dumps(_body(rng, profiles, n_items)) for _ in range(requests)]
-        _load(f"{base}/personalization/decisions", "POST", bodies[:400], clients, key)  # warm up
-        wall, samples = _load(f"{base}/personalization/decisions", "POST", bodies, clients, key)
-        floor_wall, floor = _load(f"{base}/health", "GET", [b""] * requests, clients, key)
-    rps, floor_rps = len(samples) / wall, len(floor) / floor_wall
+        startup = server.wait_healthy(f"{base}/health", timeout_s=900)
+        if generator == "wrk":
+            script = home / "wrk-bench.lua"
+            run = functools.partial(_wrk, base, key=key, clients=clients, script_path=script)
+            first_s = _first_requests(base + path, key, bodies[:50])
+            run("POST", path, bodies=bodies, seconds=3)  # warm-up
+            assert server.proc is not None
+            pid = server.proc.pid
+            cpu0 = _cpu_s(pid)
+            got = run("POST", path, bodies=bodies, seconds=seconds)
+            cpu1 = _cpu_s(pid)
+            floor_got = run("GET", "/health", bodies=[], seconds=seconds)
+            cpu2 = _cpu_s(pid)
+            rps, p50, p99 = _wrk_figures(got)
+            floor_rps, _, floor_p99 = _wrk_figures(floor_got)
+            counted = {
+                "first_request_s": first_s,
+                # Server CPU per request (user + system, all its threads): what the machine's
+                # other load cannot inflate much; 1000 / this = requests/s one free core allows.
+                "server_cpu_ms_per_decision": round((cpu1 - cpu0) * 1000 / got["requests"], 3),
+                "server_cpu_ms_per_floor": round((cpu2 - cpu1) * 1000 / floor_got["requests"], 3),
+                "http_requests": got["requests"],
+                "floor_requests": floor_got["requests"],
+            }
+        else:
+            url = base + path
+            _load(url, "POST", bodies[:400], clients, key)  # warm up
+            wall, samples = _load(url, "POST", bodies, clients, key)
+            floor_wall, floor = _load(f"{base}/health", "GET", [b""] * requests, clients, key)
+            rps, floor_rps = round(len(samples) / wall, 1), round(len(floor) / floor_wall, 1)
+            p50, p99 = percentile_ms(samples, 50), percentile_ms(samples, 99)
+            floor_p99 = percentile_ms(floor, 99)
+            counted = {"http_requests": len(samples), "floor_requests": len(floor)}
     return {
+        "load_generator": generator,
         "server_start_s": round(startup, 1),
-        "http_p50_ms": percentile_ms(samples, 50),
-        "http_p99_ms": percentile_ms(samples, 99),
-        "http_rps": round(rps, 1),
-        "floor_p99_ms": percentile_ms(floor, 99),
-        "floor_rps": round(floor_rps, 1),
+        "http_p50_ms": p50,
+        "http_p99_ms": p99,
+        "http_rps": rps,
+        "floor_p99_ms": floor_p99,
+        "floor_rps": floor_rps,
         "rps_ratio_to_floor": round(rps / floor_rps, 3),
+        **counted,
+        "load_avg_1m_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -295,19 +487,50 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=None, help="default: 2 per profile")
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--http-requests", type=int, default=20_000)
+    parser.add_argument(
+        "--http-requests",
+        type=int,
+        default=20_000,
+        help="wrk: distinct bodies it rotates over; Python threads: requests sent",
+    )
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--load-generator",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="auto: wrk when it is on PATH, else Python client threads",
+    )
+    parser.add_argument("--http-seconds", type=float, default=15.0, help="each wrk run")
     parser.add_argument("--home", type=Path, default=None, help="keep the store here")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --home: skip the build when that home holds one of the same size",
+    )
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     events = args.events if args.events is not None else 2 * args.profiles
     with tempfile.TemporaryDirectory(prefix="p13n-bench-decisions-") as tmp:
         home = args.home or Path(tmp)
         home.mkdir(parents=True, exist_ok=True)
-        _err(f"building {args.profiles} profiles ({events} events), {args.items} items ...")
-        built = build(home, args.profiles, args.items, events)
+        built = _reused(home, args.profiles, args.items, events) if args.reuse else None
+        if built is None:
+            if (home / "p13n.db").exists():
+                parser.error(
+                    f"{home} already holds a store (of other sizes, or a build that did not "
+                    "finish); choose an empty --home, or remove it"
+                )
+            _err(f"building {args.profiles} profiles ({events} events), {args.items} items ...")
+            built = build(home, args.profiles, args.items, events)
+            (home / _BUILT).write_bytes(
+                orjson.dumps(
+                    {"profiles": args.profiles, "items": args.items, "events": events, **built}
+                )
+            )
+        else:
+            _err(f"reusing the store in {home} (built in {built['build_s']} s)")
         key = built.pop("key")
-        _err(f"built in {built['build_s']} s; in-process requests ...")
+        _err("in-process requests ...")
         result: dict[str, Any] = {
             "profiles": args.profiles,
             "items": args.items,
@@ -317,12 +540,27 @@ def main() -> None:
         }
         if not args.skip_http:
             _err("HTTP ...")
+            generator = args.load_generator
+            if generator == "auto":
+                generator = "wrk" if shutil.which("wrk") else "python"
+            elif generator == "wrk" and not shutil.which("wrk"):
+                parser.error("wrk is not on PATH (Debian/Ubuntu: apt-get install -y wrk)")
             result.update(
-                over_http(home, key, args.profiles, args.items, args.http_requests, args.clients)
+                over_http(
+                    home,
+                    key,
+                    args.profiles,
+                    args.items,
+                    args.http_requests,
+                    args.clients,
+                    generator=generator,
+                    seconds=args.http_seconds,
+                )
             )
         result["clients"] = args.clients
         result["peak_rss_mb"] = peak_rss_mb()
         result["machine"] = machine_facts()
+        result["code"] = code_fingerprint()
     print(orjson.dumps(result).decode())
 
 

@@ -277,8 +277,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         best: tuple[float, ModelParams | None] = (-1.0, None)
         tried = []
         keys = [engine.resolve(u) or u for u in space.users]
-        for l2, dropout in ((300.0, 0.5), (600.0, 0.5), (1000.0, 0.25)):
-            p = ModelParams(l2=l2, dropout=dropout, embedding_weight=0.0)
+        # Session co-occurrence γs (sessions cut at 0.01 days; γs = 1 beat 0.5 / 2 and gaps of
+        # 0.001 / 0.04 days on random-protocol valid in an exploration run) and transitions γt
+        # (γt = 3 beat 1 and 10 on temporal valid, also with the test's gap mimicked by dropping
+        # each user's last train items; on random valid any γt > 0 lost).
+        for l2, dropout, gamma_s, gamma_t in (
+            (600.0, 0.5, 0.0, 0.0),
+            (300.0, 0.5, 1.0, 0.0),
+            (600.0, 0.5, 1.0, 0.0),
+            (1000.0, 0.5, 1.0, 0.0),
+            (600.0, 0.5, 0.0, 1.0),
+            (600.0, 0.5, 0.0, 3.0),
+            (600.0, 0.5, 1.0, 3.0),
+        ):
+            p = ModelParams(
+                l2=l2,
+                dropout=dropout,
+                embedding_weight=0.0,
+                session_weight=gamma_s,
+                transition_weight=gamma_t,
+            )
             m = train_model(data, p, now=engine.now())
             for beta in (0.0, 0.05, 0.1):
                 # History half-lives (0.01-0.05 days) won on valid under `temporal` but lost

@@ -17,6 +17,7 @@ deployment can never be left open by a forgotten flag.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -99,8 +100,10 @@ def is_open(path: str) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in OPEN_PATHS)
 
 
+@functools.lru_cache(maxsize=4096)
 def scope_for(path: str, method: str) -> Scope | None:
-    """The scope a request needs; None for open paths. Unmapped paths need `admin`."""
+    """The scope a request needs; None for open paths. Unmapped paths need `admin`. Cached:
+    it runs on every request, and a hot path asks the same question each time."""
     if is_open(path):
         return None
     for row in _ORDERED:
@@ -154,6 +157,8 @@ async def _principal(request: Request) -> Principal | None:
 async def check(request: Request, scope: Scope) -> Principal:
     """The caller, if it holds `scope`; else AuthError (401 or 403)."""
     principal = await _principal(request)
+    if principal is not None and principal.allows(scope):
+        return principal  # the common case, without building the messages below
     where = f"{request.method} {request.url.path}"
     if principal is None:
         if bearer_token(request) is None:
@@ -191,7 +196,7 @@ def require(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
 
 async def authorize(request: Request) -> None:
     """The app-level dependency: the scope of `ROUTE_SCOPES` for this path and method."""
-    needed = scope_for(request.url.path, request.method)
+    needed = scope_for(request.scope["path"], request.scope["method"])  # no URL object built
     if needed is not None:
         await check(request, needed)
 

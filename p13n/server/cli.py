@@ -69,6 +69,9 @@ def _print_summary(summary: ImportSummary) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (off for load tests: it costs CPU).")
+    ] = True,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs)."""
     import uvicorn
@@ -81,6 +84,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        access_log=access_log,
         timeout_graceful_shutdown=5,  # open MCP event streams (/mcp) never end by themselves
     )
 

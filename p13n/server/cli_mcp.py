@@ -8,6 +8,7 @@ stdio caller has every scope except `pii` (personal data stays masked) unless `-
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import sys
 import threading
@@ -55,6 +56,8 @@ def mcp(
             decisions = build_decision_service(engine, recommend)
             engine.warm_profiles(settings.warm_profiles)
             recommend.snapshot()
+            gc.collect()
+            gc.freeze()  # as `p13n serve` does: long-lived state leaves the GC's scans
     except P13nError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise typer.Exit(2) from None

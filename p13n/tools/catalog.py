@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend.search import search_items
 from p13n.tools.context import ToolContext
-from p13n.tools.models import ItemCard, ItemFilters, item_card
+from p13n.tools.models import ItemCard, ItemFilters, card_fields
 
 __all__ = ["SearchCatalogInput", "SearchCatalogOutput", "SearchResult", "search_catalog"]
 
@@ -99,7 +99,7 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
             hint="Widen the price range or drop a category or brand.",
         )
     return SearchCatalogOutput(
-        items=[SearchResult(**item_card(h.item).model_dump(), score=h.score) for h in page.hits],
+        items=[SearchResult(**card_fields(h.item), score=h.score) for h in page.hits],
         matched=page.matched,
         next_cursor=None if page.next_offset is None else _encode(page.next_offset, fingerprint),
     )

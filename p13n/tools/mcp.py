@@ -36,6 +36,7 @@ from p13n.tools.actions import ACTIONS, get_action
 from p13n.tools.context import ToolContext
 from p13n.tools.registry import Action
 from p13n.tools.resources import categories_resource, item_resource, profile_resource
+from p13n.tools.schema import output_schema
 
 __all__ = ["ContextFactory", "build_mcp_server", "run_stdio", "RESOURCE_NOT_FOUND"]
 
@@ -64,7 +65,7 @@ def _tool(action: Action[Any, Any]) -> types.Tool:
         title=action.title,
         description=action.description,
         input_schema=action.input_model.model_json_schema(),
-        output_schema=action.output_model.model_json_schema(mode="serialization"),
+        output_schema=output_schema(action.output_model),
         annotations=types.ToolAnnotations(
             title=action.title,
             read_only_hint=hints.read_only,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from p13n.domain.ingest.catalog import Item
 from p13n.domain.recommend.item_filter import ItemFilter
 
-__all__ = ["ItemFilters", "ItemCard", "item_card"]
+__all__ = ["ItemFilters", "ItemCard", "item_card", "card_fields"]
 
 
 class ItemFilters(BaseModel):
@@ -76,15 +78,20 @@ class ItemCard(BaseModel):
     in_stock: bool = Field(description="Whether the item can be bought now.")
 
 
+def card_fields(item: Item) -> dict[str, Any]:
+    """An item's `ItemCard` fields, for building a card or a subclass of it in one step."""
+    return {
+        "id": item.id,
+        "name": item.name,
+        "price": item.price,
+        "currency": item.currency,
+        "url": item.url,
+        "image_url": item.image_url,
+        "category": item.category,
+        "brand": item.brand,
+        "in_stock": item.in_stock,
+    }
+
+
 def item_card(item: Item) -> ItemCard:
-    return ItemCard(
-        id=item.id,
-        name=item.name,
-        price=item.price,
-        currency=item.currency,
-        url=item.url,
-        image_url=item.image_url,
-        category=item.category,
-        brand=item.brand,
-        in_stock=item.in_stock,
-    )
+    return ItemCard(**card_fields(item))

@@ -256,6 +256,8 @@ def _size(out: GetContextOutput) -> int:
 
 def _fit(out: GetContextOutput, max_bytes: int) -> GetContextOutput:
     """Halve the least useful lists until the JSON fits, then say what was cut in `omitted`."""
+    if not out.omitted and _size(out) <= max_bytes:  # the usual case: one measurement
+        return out
     cut: dict[str, tuple[int, list[Any]]] = {}
 
     def halve(label: str, values: list[Any]) -> bool:

@@ -21,7 +21,7 @@ from p13n.domain.decisions.log import LogEntry, LoggedContent
 from p13n.domain.errors import InvalidInput, NotFound
 from p13n.domain.recommend.request import RecommendRequest
 from p13n.tools.context import ToolContext
-from p13n.tools.models import ItemCard, ItemFilters, item_card
+from p13n.tools.models import ItemCard, ItemFilters, card_fields
 from p13n.tools.people import resolve_person
 
 __all__ = [
@@ -134,11 +134,9 @@ def get_recommendations(
         )
     items = []
     for rec in result.items:
-        item = ctx.engine.items[rec.id]
-        card = item_card(item)
         items.append(
             RecommendedItemCard(
-                **card.model_dump(),
+                **card_fields(ctx.engine.items[rec.id]),
                 rank=rec.rank,
                 reason=rec.reason,
                 personalizationContentId=f"{personalization_id}:{rec.rank - 1}",

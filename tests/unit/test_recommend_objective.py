@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from _recommend_fixtures import NOW, snapshot, vectors
@@ -19,7 +21,10 @@ from p13n.domain.recommend import (
 from p13n.domain.recommend.request import effective_limit
 from p13n.domain.recommend.serve import Slot, explore, request_rng
 
-PARAMS = ModelParams(l2=1.0, dropout=0.0, embedding_weight=0.0)
+# The plain EASE of these hand-built cases: every extra term off unless a test turns it on.
+PARAMS = ModelParams(
+    l2=1.0, dropout=0.0, embedding_weight=0.0, popularity_exponent=0.0, session_weight=0.0
+)
 
 
 def _data() -> Interactions:
@@ -238,3 +243,87 @@ def test_the_saved_model_keeps_each_individuals_history_times(tmp_path) -> None:
     for u, times in model.user_times.items():
         assert np.array_equal(loaded.user_times[u], times)
         assert len(times) == len(model.user_history[u])
+
+
+DAY = 86_400.0
+
+
+def test_the_session_gram_counts_only_items_engaged_with_in_one_sitting() -> None:
+    from scipy import sparse
+
+    from p13n.domain.recommend.model import session_gram
+
+    # one visitor: a then b a minute later (one session), c ten days later (another session);
+    # a second visitor: b and c, 2.0 each, two minutes apart (one session).
+    x = sparse.csr_matrix(np.array([[1.0, 1.0, 1.0], [0.0, 2.0, 2.0]]))
+    times = sparse.csr_matrix(np.array([[10.0, 70.0, 10.0 * DAY], [0.0, 500.0, 620.0]]))
+    g = session_gram(x, times, gap_days=0.01)
+    assert g.tolist() == [[1.0, 1.0, 0.0], [1.0, 5.0, 4.0], [0.0, 4.0, 5.0]]
+    # the diagonal equals that of XᵀX, so λ and the dropout keep their meaning
+    assert np.diag(g).tolist() == np.diag((x.T @ x).toarray()).tolist()
+    # a gap longer than everything makes each visitor one session: SᵀS = XᵀX
+    assert session_gram(x, times, gap_days=30.0).tolist() == (x.T @ x).toarray().tolist()
+
+
+def test_session_weight_relates_items_of_one_sitting_more_than_items_months_apart() -> None:
+    rows = []
+    for u in range(6):  # a, then b a minute later, then c thirty days later
+        rows += [(f"u{u}", "a", NOW), (f"u{u}", "b", NOW + 60.0), (f"u{u}", "c", NOW + 30 * DAY)]
+    rows += [("v", "b", NOW), ("v", "c", NOW + 60.0), ("w", "d", NOW), ("w", "a", NOW + 60.0)]
+    data = Interactions(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        ["View Catalog Object"] * len(rows),
+        [r[2] for r in rows],
+    )
+    plain = train_model(data, PARAMS, now=NOW)
+    a, b, c = (plain.index[i] for i in "abc")
+    assert plain.weights[a, b] == pytest.approx(plain.weights[a, c], rel=1e-5)
+    sess = train_model(data, replace(PARAMS, session_weight=1.0), now=NOW)
+    assert sess.weights[a, b] > 1.5 * sess.weights[a, c]
+
+
+def test_the_saved_model_keeps_the_session_and_transition_weights(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from p13n.domain.recommend.training import load_model, save_model
+
+    params = replace(PARAMS, session_weight=0.5, session_gap_days=0.02, transition_weight=2.0)
+    save_model(train_model(_data(), params, now=NOW), tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded is not None
+    assert loaded.params == params
+
+
+def test_halves_cut_each_visitors_engagements_in_time_at_their_middle() -> None:
+    from scipy import sparse
+
+    from p13n.domain.recommend.model import halves
+
+    x = sparse.csr_matrix(np.array([[1.0, 2.0, 1.0, 0.0], [0.0, 0.0, 0.0, 3.0]]))
+    times = sparse.csr_matrix(np.array([[30.0, 10.0, 20.0, 0.0], [0.0, 0.0, 0.0, 5.0]]))
+    early, late = halves(x, times)
+    # first visitor in time: item 1, item 2 | item 0; the lone engagement stays in the earlier half
+    assert early.toarray().tolist() == [[0.0, 2.0, 1.0, 0.0], [0.0, 0.0, 0.0, 3.0]]
+    assert late.toarray().tolist() == [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+
+
+def test_transition_weight_learns_which_item_people_engage_with_next() -> None:
+    rows = []
+    for u in range(8):  # eight people engage with a, then with b a week later
+        rows += [(f"u{u}", "a", NOW), (f"u{u}", "b", NOW + 7 * DAY)]
+    for u in range(8):  # eight others engage with c, then with a a week later
+        rows += [(f"v{u}", "c", NOW), (f"v{u}", "a", NOW + 7 * DAY)]
+    data = Interactions(
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        ["View Catalog Object"] * len(rows),
+        [r[2] for r in rows],
+    )
+    plain = train_model(data, PARAMS, now=NOW)
+    a, b, c = (plain.index[i] for i in "abc")
+    # without transitions, b and c are alike to someone who engaged with a
+    assert plain.weights[a, b] == pytest.approx(plain.weights[a, c], rel=1e-5)
+    seq = train_model(data, replace(PARAMS, transition_weight=1.0), now=NOW)
+    # with them, b (what people did after a) beats c (what they did before it)
+    assert seq.weights[a, b] > 1.5 * seq.weights[a, c]
+    assert seq.weights[c, a] > seq.weights[b, a]
+    assert np.all(np.diag(seq.weights) == 0.0)

@@ -13,6 +13,7 @@ import numpy as np
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest.catalog import Item
+from p13n.domain.recommend.blas import single_threaded_blas
 from p13n.domain.recommend.item_filter import ItemFilter
 from p13n.domain.recommend.query import parse_query
 from p13n.domain.recommend.service import RecommendService
@@ -49,6 +50,17 @@ def search_items(
             f"offset must be ≥ 0 and limit ≥ 1, got {offset} and {limit}.",
             hint="Start at offset 0 (no cursor) and ask for at least one item.",
         )
+    with single_threaded_blas():
+        return _search(service, query, item_filter, offset, limit)
+
+
+def _search(
+    service: RecommendService,
+    query: str | None,
+    item_filter: ItemFilter | None,
+    offset: int,
+    limit: int,
+) -> SearchPage:
     snap, lookup, vocab = service.serving_state()
     mask = item_filter.mask(snap) if item_filter is not None else None
     if query and query.strip():

@@ -20,6 +20,7 @@ from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.ingest.catalog import Item
 from p13n.domain.recommend.ann import IvfVectors
 from p13n.domain.recommend.base import Algorithm, History, ScoreRequest
+from p13n.domain.recommend.blas import single_threaded_blas
 from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
 from p13n.domain.recommend.embeddings import ItemVectors
@@ -274,6 +275,11 @@ class RecommendService:
         )
 
     def recommend(self, request: RecommendRequest) -> Recommendations:
+        """Top-N for one request; BLAS runs on one thread meanwhile (see `blas.py`)."""
+        with single_threaded_blas():
+            return self._recommend(request)
+
+    def _recommend(self, request: RecommendRequest) -> Recommendations:
         config = self.get_config(request.recommender)
         limit, diagnostics = effective_limit(request.limit, config.limit)
         snap = self.snapshot()

@@ -1,9 +1,20 @@
-"""Text embeddings behind one small interface; the real one is all-MiniLM-L6-v2 on CPU."""
+"""Text embeddings behind one small interface; the real one is all-MiniLM-L6-v2 on CPU.
+
+Two paths through the same weights. Batches (item import) go through sentence-transformers'
+`encode` on every core torch was given. A few texts (a search query: the request path) skip
+`encode`'s per-call machinery (switching every module to eval mode, batching by length,
+conversions: about 2 ms of CPU per call here) and run tokenizer → BERT → mean pooling → unit
+length directly under `torch.inference_mode` on one thread; the vectors are the same to float
+rounding (tested against `encode`). Query vectors are kept in a bounded LRU cache keyed by the
+exact text: an agent or a shop often repeats a query, and a hit costs microseconds instead of
+about 10 ms of CPU. `cache_info()` counts hits and misses; benchmarks time distinct texts.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from typing import Any, Protocol
 
 import numpy as np
@@ -13,6 +24,9 @@ __all__ = ["Embedder", "MiniLMEmbedder", "MAX_TOKENS"]
 
 MAX_TOKENS = 128
 _FEW = 4
+_QUERY_CACHE = 1024
+
+Vector = npt.NDArray[np.float32]
 
 
 class Embedder(Protocol):
@@ -33,11 +47,18 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2/128"  # part of each item's text hash: a change re-embeds
     dim = 384
 
-    def __init__(self, *, batch_size: int = 128) -> None:
+    def __init__(self, *, batch_size: int = 128, cache_size: int = _QUERY_CACHE) -> None:
         self.batch_size = batch_size
+        self.cache_size = cache_size
         self._model: Any = None
+        self._tokenizer: Any = None
+        self._transformer: Any = None
         self._threads = 1
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
 
     def _load(self) -> Any:
         with self._lock:
@@ -51,9 +72,12 @@ class MiniLMEmbedder:
                 # The length the model was trained on; the default 256 embeds long item
                 # descriptions about half as fast for little gain in retrieval.
                 model.max_seq_length = MAX_TOKENS
+                model.eval()
                 import torch
 
                 self._threads = torch.get_num_threads()
+                self._tokenizer = model.tokenizer
+                self._transformer = model[0].auto_model
                 self._model = model
         return self._model
 
@@ -62,21 +86,72 @@ class MiniLMEmbedder:
         thread, which is faster for a dozen tokens and does not stall when the cores are busy."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if len(texts) <= _FEW:
+            return self._embed_few(texts)
         model = self._load()
+        out = model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(out, dtype=np.float32)
+
+    def cache_info(self) -> dict[str, int]:
+        """Query-vector cache counters (hits, misses, entries)."""
+        with self._cache_lock:
+            return {"hits": self._hits, "misses": self._misses, "entries": len(self._cache)}
+
+    def _embed_few(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: list[int] = []
+        with self._cache_lock:
+            for k, text in enumerate(texts):
+                hit = self._cache.get(text)
+                if hit is None:
+                    missing.append(k)
+                else:
+                    self._cache.move_to_end(text)
+                    out[k] = hit
+            self._hits += len(texts) - len(missing)
+            self._misses += len(missing)
+        if not missing:
+            return out
+        fresh = self._forward([texts[k] for k in missing])
+        with self._cache_lock:
+            for k, vector in zip(missing, fresh, strict=True):
+                out[k] = vector
+                if self.cache_size > 0:
+                    kept = vector.copy()
+                    kept.flags.writeable = False
+                    self._cache[texts[k]] = kept
+                    self._cache.move_to_end(texts[k])
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def _forward(self, texts: list[str]) -> npt.NDArray[np.float32]:
+        """What `encode` computes for these texts (tokenize with padding and truncation at
+        `MAX_TOKENS`, BERT, mean over real tokens, unit length), on one thread."""
+        self._load()
         import torch
 
-        few = len(texts) <= _FEW
-        if few:
-            torch.set_num_threads(1)
+        torch.set_num_threads(1)
         try:
-            out = model.encode(
-                texts,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            with torch.inference_mode():
+                features = self._tokenizer(
+                    texts,
+                    padding=True,
+                    truncation="longest_first",
+                    max_length=MAX_TOKENS,
+                    return_tensors="pt",
+                )
+                hidden = self._transformer(**features).last_hidden_state
+                mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                unit = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                result: npt.NDArray[np.float32] = unit.numpy().astype(np.float32, copy=True)
         finally:
-            if few:
-                torch.set_num_threads(self._threads)
-        return np.asarray(out, dtype=np.float32)
+            torch.set_num_threads(self._threads)
+        return result

@@ -1,0 +1,41 @@
+"""The one-text path of the real MiniLM embedder gives what sentence-transformers' `encode` gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from p13n.domain.vectors import MiniLMEmbedder
+from p13n.server.bootstrap import shared_embedder
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLMEmbedder:
+    return shared_embedder()
+
+
+TEXTS = [
+    "waterproof hiking boots under 150",
+    "  Lululemon   leggings, size 6!  ",
+    "Ünïcödé café crème brûlée 日本語のテキスト",
+    "x",
+    "",
+    "long description " * 200,  # beyond 128 tokens: truncated the same way
+]
+
+
+def test_a_single_query_vector_matches_encode(embedder: MiniLMEmbedder) -> None:
+    model = embedder._load()
+    expected = model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    for k, text in enumerate(TEXTS):
+        got = embedder._forward([text])[0]
+        assert np.allclose(got, expected[k], atol=1e-5), text[:30]
+        assert abs(float(np.linalg.norm(got)) - 1.0) < 1e-5
+
+
+def test_a_few_texts_padded_together_match_encode(embedder: MiniLMEmbedder) -> None:
+    model = embedder._load()
+    texts = TEXTS[:4]
+    expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.allclose(embedder._forward(texts), expected, atol=1e-5)
+    assert np.allclose(embedder.embed(texts), expected, atol=1e-5)

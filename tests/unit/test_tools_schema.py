@@ -1,0 +1,72 @@
+"""Flattened output schemas accept and reject exactly what pydantic's schemas do."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import jsonschema
+import pytest
+from pydantic import BaseModel, Field
+
+from p13n.tools.actions import ACTIONS
+from p13n.tools.schema import flatten_schema, output_schema
+
+
+class Leaf(BaseModel):
+    name: str | None = Field(description="a name")
+    score: float | int | None = None
+
+
+class Tree(BaseModel):
+    label: str
+    leaves: list[Leaf]
+    children: list[Tree] = []
+    extra: dict[str, Leaf] = {}
+
+
+def _valid(schema: dict[str, Any], doc: Any) -> bool:
+    return jsonschema.Draft202012Validator(schema).is_valid(doc)
+
+
+def test_every_tool_output_schema_is_flat_and_keeps_its_descriptions() -> None:
+    for action in ACTIONS:
+        schema = output_schema(action.output_model)
+        text = str(schema)
+        assert "$ref" not in text and "$defs" not in text, action.name
+        assert schema["type"] == "object"
+        jsonschema.Draft202012Validator.check_schema(schema)
+        original = action.output_model.model_json_schema(mode="serialization")
+        assert text.count("'description'") >= str(original).count("'description'") - 1
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"label": "a", "leaves": [{"name": None}]},
+        {
+            "label": "a",
+            "leaves": [{"name": "x", "score": 2}],
+            "children": [{"label": "b", "leaves": []}],
+        },
+        {"label": "a", "leaves": [{"name": 3}]},
+        {"label": "a", "leaves": [{"name": "x", "score": "high"}]},
+        {"label": "a", "leaves": [], "children": [{"label": 1, "leaves": []}]},
+        {"label": "a", "leaves": [], "extra": {"k": {"name": None, "score": 1.5}}},
+        {"label": "a", "leaves": [], "extra": {"k": {"score": 1.5}}},
+        {"leaves": []},
+    ],
+)
+def test_a_flattened_schema_accepts_and_rejects_the_same_documents(doc: dict[str, Any]) -> None:
+    original = Tree.model_json_schema(mode="serialization")
+    flat = flatten_schema(copy.deepcopy(original))
+    assert _valid(flat, doc) == _valid(original, doc)
+    assert flat["$defs"].keys() == {"Tree"}  # the recursive model stays a reference
+    assert "#/$defs/Leaf" not in str(flat)  # the others are inlined
+
+
+def test_nullable_fields_become_a_list_of_types() -> None:
+    flat = flatten_schema(Leaf.model_json_schema())
+    assert flat["properties"]["name"]["type"] == ["string", "null"]
+    assert flat["properties"]["name"]["description"] == "a name"
+    assert flat["properties"]["score"]["type"] == ["number", "integer", "null"]
