@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from p13n import __version__
+from p13n.domain.access import RateLimiter
 from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
 from p13n.server.auth import install_auth
@@ -65,7 +66,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.state.access = build_access(app.state.engine, jwt_verifier)
         app.state.recommend = build_recommend_service(app.state.engine, settings)
         app.state.decisions = build_decision_service(
-            app.state.engine, app.state.recommend, reload_seconds=10.0
+            app.state.engine,
+            app.state.recommend,
+            reload_seconds=10.0,
+            budget_ms=settings.decision_budget_ms,
+        )
+        app.state.decision_limiter = (
+            RateLimiter(settings.decisions_per_second) if settings.decisions_per_second else None
         )
         if owned and settings.warm_profiles > 0:
             warmed = await run_in_threadpool(app.state.engine.warm_profiles, settings.warm_profiles)

@@ -91,12 +91,18 @@ def build_access(engine: Engine, jwt: JwtVerifier | None = None) -> Authenticato
 
 
 def build_decision_service(
-    engine: Engine, recommend: RecommendService, *, reload_seconds: float | None = None
+    engine: Engine,
+    recommend: RecommendService,
+    *,
+    reload_seconds: float | None = None,
+    budget_ms: float | None = None,
 ) -> DecisionService:
     """Decisions over `engine` and `recommend`, logging to the store through a background
     writer. `reload_seconds` re-reads the configuration periodically (a server sets it, so a
     `p13n config apply` beside it shows). Close it to write out the log."""
-    service = DecisionService(engine, recommend, log=PersonalizationLog(engine.store))
+    service = DecisionService(
+        engine, recommend, log=PersonalizationLog(engine.store), budget_ms=budget_ms
+    )
     if reload_seconds:
         service.start_auto_reload(reload_seconds)
     return service

@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = Field(
         default=None, description="A JWKS document saved from the issuer (keys chosen by kid)."
     )
+    # Decisions: a time budget per request (502 TIMEOUT for points past it, HTTP 503 when no
+    # point was answered in time) and a rate per credential (406 TOO_MANY_REQUESTS, HTTP 429).
+    decision_budget_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Milliseconds a decision request may take before its remaining points answer 502 TIMEOUT; unset: no budget.",
+    )
+    decisions_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="Decision requests per second per API key or JWT subject (bursts of one second's worth); unset: no limit.",
+    )
     # MCP over HTTP at /mcp (p13n/server/mcp_http.py).
     public_url: str | None = Field(
         default=None,

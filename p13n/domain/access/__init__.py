@@ -12,6 +12,7 @@ from p13n.domain.access.keys import (
     hash_key,
 )
 from p13n.domain.access.principal import Principal
+from p13n.domain.access.rate_limit import RateLimiter
 from p13n.domain.access.scopes import ALL_SCOPES, IMPLIED, Scope, effective_scopes, parse_scopes
 from p13n.domain.access.tokens import JwtConfig, JwtVerifier, scopes_from_claims
 from p13n.domain.store.keys_store import KeysStore
@@ -28,6 +29,7 @@ __all__ = [
     "JwtVerifier",
     "KeysStore",
     "Principal",
+    "RateLimiter",
     "Scope",
     "effective_scopes",
     "hash_key",

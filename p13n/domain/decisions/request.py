@@ -152,6 +152,8 @@ class DecisionResponse(BaseModel):
     personalizations: list[Personalization]
     diagnostics: list[Diagnostic] | None = None
     requestId: str
+    # Every point ran out of the time budget (502): the faces answer HTTP 503. Not in the JSON.
+    timed_out: bool = Field(default=False, exclude=True)
 
     def public(self) -> dict[str, Any]:
         """The JSON answer: `diagnostics` and `trace` are left out where they are off; every

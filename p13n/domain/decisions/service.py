@@ -108,8 +108,12 @@ class DecisionService:
         recommend: RecommendService,
         *,
         log: PersonalizationLog | None = None,
+        budget_ms: float | None = None,
     ) -> None:
         self.engine, self.recommend, self.log = engine, recommend, log
+        # A request past its budget answers its remaining points with 502 TIMEOUT instead of
+        # personalizing them (a decision runs to the end of the point it is in; None: no budget).
+        self.budget_ms = budget_ms
         self.registry = Registry(
             store=engine.store,
             recommenders=lambda: recommend.configs.keys(),
@@ -187,15 +191,19 @@ class DecisionService:
         augmenting_ms = (time.perf_counter() - started) * 1000
         key = ctx.unifiedIndividualId or ctx.individualId
         personalizations: list[Personalization] = []
+        statuses: list[int] = []
         for ref in refs:
             pid = new_id()
             point, refusal = self._point(registry, ref, authenticated)
             if point is None:
                 outcome = _Outcome(status=refusal, diagnostics=[diagnostic(refusal)])
+            elif self._over_budget(started):
+                outcome = _Outcome(status=502, diagnostics=[diagnostic(502)])
             else:
                 outcome = self._one_point(
                     registry, point, ref, facts, key, uid, variables, request_id, pid, ctx.anchorId
                 )
+            statuses.append(outcome.status)
             personalizations.append(
                 self._personalization(pid, ref, point, outcome, authenticated, flags, augmenting_ms)
             )
@@ -232,7 +240,13 @@ class DecisionService:
             personalizations=personalizations,
             diagnostics=top if authenticated else None,
             requestId=request_id,
+            timed_out=bool(statuses) and all(status == 502 for status in statuses),
         )
+
+    def _over_budget(self, started: float) -> bool:
+        if self.budget_ms is None:
+            return False
+        return (time.perf_counter() - started) * 1000 >= self.budget_ms
 
     @staticmethod
     def _check_shape(refs: list[PointRequest], *, authenticated: bool) -> None:

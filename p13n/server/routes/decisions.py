@@ -17,6 +17,7 @@ dict-then-model parsing costing about as much as a cached decision itself.
 
 from __future__ import annotations
 
+import math
 import uuid
 from typing import Annotated, Any
 
@@ -27,8 +28,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from p13n.domain.access import Principal, RateLimiter
 from p13n.domain.decisions.assignment import AssignmentRequest
-from p13n.domain.decisions.request import DecisionRequest
+from p13n.domain.decisions.request import DecisionRequest, diagnostic
 from p13n.domain.decisions.service import DecisionRejected, DecisionService
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.server.routes.deps import json_response
@@ -119,7 +121,33 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
+def _too_many(request: Request) -> Response | None:
+    """406 TOO_MANY_REQUESTS (HTTP 429) when the caller is past `P13N_DECISIONS_PER_SECOND`."""
+    limiter: RateLimiter | None = getattr(request.app.state, "decision_limiter", None)
+    if limiter is None:
+        return None
+    principal: Principal | None = getattr(request.state, "principal", None)
+    caller = principal.subject if principal is not None else "anonymous"
+    if limiter.allow(caller):
+        return None
+    wait = max(1, math.ceil(limiter.retry_after(caller)))
+    answer = json_response(
+        {
+            "error": f"too many decision requests for this credential; retry in {wait} s.",
+            "personalizations": [],
+            "diagnostics": [diagnostic(406).model_dump()],
+            "requestId": str(uuid.uuid4()),
+        },
+        status_code=429,
+    )
+    answer.headers["Retry-After"] = str(wait)
+    return answer
+
+
 async def _decide(request: Request, authenticated: bool) -> Response:
+    refused = _too_many(request)
+    if refused is not None:
+        return refused
     body = _parse(await _limited_body(request))
     service = await get_decision_service(request)
     try:
@@ -136,7 +164,7 @@ async def _decide(request: Request, authenticated: bool) -> Response:
             },
             status_code=400,
         )
-    return json_response(response.public())
+    return json_response(response.public(), status_code=503 if response.timed_out else 200)
 
 
 @router.post("/personalization/decisions", openapi_extra=_BODY_DOC)
