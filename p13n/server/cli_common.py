@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,13 +21,30 @@ from rich.progress import (
 )
 
 from p13n.domain.engine import Engine
+from p13n.domain.errors import P13nError
 from p13n.server.bootstrap import build_engine
 from p13n.server.settings import Settings
 
-__all__ = ["command_engine", "progress", "print_json", "out", "err"]
+__all__ = ["command_engine", "progress", "print_json", "out", "err", "one_line_errors"]
 
 out = Console()
 err = Console(stderr=True)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """A command that fails with a P13nError prints one line on stderr and exits 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except P13nError as exc:
+            err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+            raise typer.Exit(code=1) from None
+
+    return wrapper
 
 
 @contextmanager

@@ -6,23 +6,19 @@ one line on stderr and exit 1.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from p13n.domain.errors import P13nError
 from p13n.domain.identity.control import IdentityControl
 from p13n.domain.identity.rules import parse_ruleset
 from p13n.domain.identity.service import IdentityService
 from p13n.domain.ingest.files import count_rows, parse_mapping, read_rows
-from p13n.server.cli_common import command_engine
+from p13n.server.cli_common import command_engine, err, one_line_errors, out
 
 __all__ = ["identity_app", "individuals_import"]
 
@@ -34,29 +30,12 @@ rules_app = typer.Typer(
 )
 identity_app.add_typer(rules_app, name="rules")
 
-out = Console()
-err = Console(stderr=True)
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except P13nError as exc:
-            err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-            raise typer.Exit(code=1) from None
-
-    return wrapper
-
 
 def _json(data: Any) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-@_one_line_errors
+@one_line_errors
 def individuals_import(
     file: Annotated[Path, typer.Argument(help="A .csv, .jsonl or .parquet file of individuals.")],
     map_: Annotated[
@@ -95,7 +74,7 @@ def individuals_import(
 
 
 @identity_app.command("resolve")
-@_one_line_errors
+@one_line_errors
 def resolve(
     incremental: Annotated[
         bool, typer.Option(help="Only re-examine records changed since the last run.")
@@ -123,7 +102,7 @@ def resolve(
 
 
 @identity_app.command("export")
-@_one_line_errors
+@one_line_errors
 def export(file: Annotated[Path, typer.Argument(help="CSV to write.")]) -> None:
     """Write source_record_id,unified_individual_id (and source) for every source record."""
     with command_engine() as engine:
@@ -132,7 +111,7 @@ def export(file: Annotated[Path, typer.Argument(help="CSV to write.")]) -> None:
 
 
 @identity_app.command("show")
-@_one_line_errors
+@one_line_errors
 def show(
     any_id: Annotated[str, typer.Argument(help="Unified id, source:record id, device, email...")],
 ) -> None:
@@ -142,7 +121,7 @@ def show(
 
 
 @identity_app.command("split")
-@_one_line_errors
+@one_line_errors
 def split(
     record_id: Annotated[str, typer.Argument(help="source:source_record_id")],
     reason: Annotated[str | None, typer.Option(help="Why (kept in the split log).")] = None,
@@ -153,7 +132,7 @@ def split(
 
 
 @rules_app.command("list")
-@_one_line_errors
+@one_line_errors
 def rules_list() -> None:
     """Every ruleset, the active one first."""
     with command_engine() as engine:
@@ -163,7 +142,7 @@ def rules_list() -> None:
 
 
 @rules_app.command("put")
-@_one_line_errors
+@one_line_errors
 def rules_put(
     file: Annotated[Path, typer.Argument(help="A ruleset as YAML or JSON.")],
     activate: Annotated[bool, typer.Option(help="Make it the active ruleset.")] = False,
@@ -182,13 +161,13 @@ def rules_put(
     )
 
 
-@_one_line_errors
+@one_line_errors
 def _parse(file: Path) -> Any:
     return parse_ruleset(file.read_text(encoding="utf-8"))
 
 
 @rules_app.command("activate")
-@_one_line_errors
+@one_line_errors
 def rules_activate(name: Annotated[str, typer.Argument()]) -> None:
     """Make a stored ruleset the active one (real-time linking uses it at once)."""
     with command_engine() as engine:

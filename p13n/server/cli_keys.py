@@ -7,18 +7,16 @@ and `demo` mints a fresh labelled public + admin pair on every call.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated
 
 import typer
 
 from p13n.domain.access import ApiKeyInfo, ApiKeys, CreatedKey, KeysStore, Scope
-from p13n.domain.errors import P13nError
 from p13n.domain.store import open_engine
-from p13n.server.cli_common import err, print_json
+from p13n.server.cli_common import one_line_errors, print_json
 from p13n.server.settings import Settings
 
 __all__ = ["keys_app"]
@@ -27,21 +25,7 @@ keys_app = typer.Typer(
     help="API keys with scopes: public, decide, admin, agent, pii.", no_args_is_help=True
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
 _SCOPES = ", ".join(s.value for s in Scope)
-
-
-def _one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except P13nError as exc:
-            err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-            raise typer.Exit(code=1) from None
-
-    return wrapper
 
 
 @contextmanager
@@ -72,7 +56,7 @@ def _base_url() -> str:
 
 
 @keys_app.command("create")
-@_one_line_errors
+@one_line_errors
 def create(
     scope: Annotated[
         list[str],
@@ -89,7 +73,7 @@ def create(
 
 
 @keys_app.command("list")
-@_one_line_errors
+@one_line_errors
 def list_keys(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -106,7 +90,7 @@ def list_keys(
 
 
 @keys_app.command("revoke")
-@_one_line_errors
+@one_line_errors
 def revoke(key_id: Annotated[str, typer.Argument(help="The key's id (`key_…`).")]) -> None:
     """Revoke a key: a server refuses it at once if it revoked it itself, else within 30 s."""
     with _keys() as keys:
@@ -122,7 +106,7 @@ def _demo_pair() -> tuple[CreatedKey, CreatedKey]:
 
 
 @keys_app.command("demo")
-@_one_line_errors
+@one_line_errors
 def demo() -> None:
     """Mint a fresh, labelled public and admin key for the demo and print them with a curl
     example (earlier demo keys stay valid until revoked; `keys list` shows them)."""

@@ -22,7 +22,7 @@ from p13n.domain.decisions.request import (
     ExecutionFlag,
     diagnostic,
 )
-from p13n.domain.decisions.targeting import TargetingFacts, evaluate_targeting, parse_request_url
+from p13n.domain.decisions.targeting import evaluate_targeting, facts_for
 from p13n.domain.errors import InvalidInput
 from p13n.domain.experiments.assign import assign
 from p13n.domain.graphs.profile import ProfileGraph
@@ -82,15 +82,7 @@ def assign_experiments(
         )
     overrides = {o.experiment: o.cohortId for o in request.experimentsOverride}
     ctx = request.context
-    facts = TargetingFacts(
-        profile=profile,
-        now=now,
-        page_type=ctx.pageType,
-        channel=ctx.channel,
-        locale=ctx.locale,
-        url=parse_request_url(ctx.requestUrl),
-        variables=ctx.variables(),
-    )
+    facts = facts_for(ctx, profile, now)
     key = ctx.unifiedIndividualId or ctx.individualId
     out: list[VariableAssignment] = []
     for wanted in request.experiments:

@@ -27,7 +27,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +55,7 @@ from p13n.domain.decisions.request import (
     PointRequest,
     diagnostic,
 )
-from p13n.domain.decisions.targeting import TargetingFacts, evaluate_targeting, parse_request_url
+from p13n.domain.decisions.targeting import TargetingFacts, evaluate_targeting, facts_for
 from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from p13n.domain.experiments.assign import assign
@@ -178,16 +178,8 @@ class DecisionService:
         uid, profile, top = self.augment(
             ctx.individualId, request.profile, context_only="ContextOnly" in flags
         )
-        variables = ctx.variables()
-        facts = TargetingFacts(
-            profile=profile,
-            now=now,
-            page_type=ctx.pageType,
-            channel=ctx.channel,
-            locale=ctx.locale,
-            url=parse_request_url(ctx.requestUrl),
-            variables=variables,
-        )
+        facts = facts_for(ctx, profile, now)
+        variables = facts.variables
         augmenting_ms = (time.perf_counter() - started) * 1000
         key = ctx.unifiedIndividualId or ctx.individualId
         personalizations: list[Personalization] = []
@@ -291,7 +283,7 @@ class DecisionService:
         facts: TargetingFacts,
         key: str | None,
         uid: str | None,
-        variables: dict[str, Any],
+        variables: Mapping[str, Any],
         request_id: str,
         pid: str,
         anchor: str | None,
@@ -370,7 +362,7 @@ class DecisionService:
         point: PersonalizationPoint,
         facts: TargetingFacts,
         uid: str | None,
-        variables: dict[str, Any],
+        variables: Mapping[str, Any],
         request_id: str,
         pid: str,
         anchor: str | None,

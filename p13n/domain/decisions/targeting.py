@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from p13n.domain.decisions.request import DecisionContext
 from p13n.domain.errors import InvalidInput
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.operators import Operator, compare, validate_operand
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_TARGETING_DEPTH",
     "ALWAYS",
     "evaluate_targeting",
+    "facts_for",
     "parse_request_url",
     "referenced_segments_of",
     "count_conditions",
@@ -249,6 +251,19 @@ class TargetingFacts:
     locale: str | None = None
     url: ParsedUrl = ParsedUrl()
     variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+def facts_for(ctx: DecisionContext, profile: ProfileGraph | None, now: float) -> TargetingFacts:
+    """The facts of one request (decisions and experiment assignment read the same ones)."""
+    return TargetingFacts(
+        profile=profile,
+        now=now,
+        page_type=ctx.pageType,
+        channel=ctx.channel,
+        locale=ctx.locale,
+        url=parse_request_url(ctx.requestUrl),
+        variables=ctx.variables(),
+    )
 
 
 # An anonymous visitor reads as an empty profile: no attributes, no engagement, no segments.
