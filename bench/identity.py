@@ -30,12 +30,11 @@ import orjson
 
 from bench._util import current_rss_mb, machine_facts, peak_rss_mb, percentile_ms
 from bench.identity_data import febrl_rows, generated_rows, truth_of
-from p13n.domain.engine import Engine
 from p13n.domain.identity.batch import resolve_records
 from p13n.domain.identity.identify import Identifier, IdentityLinks
 from p13n.domain.identity.records import normalize_record, record_from_row
 from p13n.domain.identity.rules import DEFAULT_RULESET
-from p13n.domain.identity.service import IdentityService
+from p13n.domain.services import Engine, IdentityService
 
 __all__ = ["pairwise_scores", "main"]
 
@@ -69,7 +68,9 @@ def run_dataset(name: str, records: int, seed: int) -> dict[str, Any]:
             started = time.perf_counter()
             summary = service.resolve()
             seconds = time.perf_counter() - started
-            owners = {k: engine.identity.owner(k) or "" for k in engine.identity.index.records}
+            owners = {
+                k: engine.state.identity.owner(k) or "" for k in engine.state.identity.index.records
+            }
         finally:
             engine.close()
     keys = [f"febrl:{r['source_record_id']}" for r in rows]

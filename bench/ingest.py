@@ -51,10 +51,10 @@ from bench._util import (
     server_env,
 )
 from p13n.domain.access import ApiKeys, KeysStore
-from p13n.domain.engine import Engine
 from p13n.domain.ingest import ImportSummary
-from p13n.domain.ingest.catalog import Item
 from p13n.domain.ingest.files import read_rows
+from p13n.domain.ingest.items import Item
+from p13n.domain.services import Engine
 from p13n.domain.store import open_engine
 from p13n.seed.simulator import simulate_flat
 

@@ -27,8 +27,7 @@ import pandas as pd
 from scipy import sparse
 
 from bench._util import peak_rss_mb
-from p13n.domain.engine import Engine
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import (
     ItemVectors,
     ModelParams,
@@ -38,6 +37,7 @@ from p13n.domain.recommend import (
 )
 from p13n.domain.recommend.model import TrainedModel, history_weights, train_model
 from p13n.domain.recommend.training import interactions_from_log
+from p13n.domain.services import Engine
 
 K = 10
 SEED = 2020

@@ -34,8 +34,7 @@ import numpy as np
 import orjson
 
 from bench._util import machine_facts, peak_rss_mb, percentile_ms
-from p13n.domain.engine import Engine
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import (
     DEFAULT_RECOMMENDERS,
     ItemVectors,
@@ -46,6 +45,7 @@ from p13n.domain.recommend import (
 from p13n.domain.recommend.ann import IvfVectors
 from p13n.domain.recommend.blas import single_threaded_blas
 from p13n.domain.recommend.embeddings import item_text, text_hash
+from p13n.domain.services import Engine
 from p13n.domain.vectors import InMemoryVectorIndex
 from p13n.seed.simulator import simulate_flat
 
@@ -236,7 +236,7 @@ def part_catalog(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     t = time.perf_counter()
     snap = service.refresh()
     out["refresh_s"] = round(time.perf_counter() - t, 2)
-    graphs = engine.item_graphs
+    graphs = engine.state.item_graphs
     out["item_graphs"] = {
         "with_co_viewed": sum(1 for g in graphs.values() if g.co_viewed),
         "with_co_bought": sum(1 for g in graphs.values() if g.co_bought),

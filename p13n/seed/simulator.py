@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.timeutil import DAY, to_iso
 from p13n.seed.catalog import SHOP_URL
 

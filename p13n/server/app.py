@@ -14,8 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from p13n import __version__
 from p13n.domain.access import RateLimiter
-from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
+from p13n.domain.services import Engine
 from p13n.server.auth import install_auth
 from p13n.server.bootstrap import (
     build_access,

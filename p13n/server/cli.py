@@ -176,7 +176,7 @@ def insights_recompute() -> None:
 def insights_list() -> None:
     """Print the insight definitions as JSON."""
     with command_engine() as engine:
-        out.print_json(orjson.dumps([d.model_dump() for d in engine.insights]).decode())
+        out.print_json(orjson.dumps([d.model_dump() for d in engine.state.insights]).decode())
 
 
 @segments_app.command("recompute")
@@ -191,7 +191,7 @@ def segments_recompute() -> None:
 def segments_list() -> None:
     """Print the segment definitions as JSON."""
     with command_engine() as engine:
-        out.print_json(orjson.dumps([d.model_dump() for d in engine.segments]).decode())
+        out.print_json(orjson.dumps([d.model_dump() for d in engine.state.segments]).decode())
 
 
 @profiles_app.command("show")

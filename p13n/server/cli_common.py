@@ -20,8 +20,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import P13nError
+from p13n.domain.services import Engine
 from p13n.server.bootstrap import build_engine
 from p13n.server.settings import Settings
 

@@ -14,10 +14,9 @@ import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from p13n.domain.identity.control import IdentityControl
 from p13n.domain.identity.rules import parse_ruleset
-from p13n.domain.identity.service import IdentityService
 from p13n.domain.ingest.files import count_rows, parse_mapping, read_rows
+from p13n.domain.services import IdentityControl, IdentityService
 from p13n.server.cli_common import command_engine, err, one_line_errors, out
 
 __all__ = ["identity_app", "individuals_import"]

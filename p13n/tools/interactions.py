@@ -105,7 +105,7 @@ def record_interaction(ctx: ToolContext, data: RecordInteractionInput) -> Record
     uid = resolve_person(ctx, data.individual)
     profile = ctx.engine.get_profile(uid)
     interaction = _INTERACTIONS[data.kind]
-    if data.item_id is not None and data.item_id not in ctx.engine.items:
+    if data.item_id is not None and data.item_id not in ctx.engine.state.items:
         raise NotFound(
             f"no item '{data.item_id}'.",
             hint="Use the id of an item returned by get_recommendations or search_catalog.",
@@ -127,7 +127,7 @@ def record_interaction(ctx: ToolContext, data: RecordInteractionInput) -> Record
     else:
         event["itemId"] = data.item_id
         if data.kind == "item_added_to_cart":
-            item = ctx.engine.items[str(data.item_id)]
+            item = ctx.engine.state.items[str(data.item_id)]
             event["quantity"] = data.quantity
             if item.price is not None:
                 event["price"] = item.price

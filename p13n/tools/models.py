@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend.item_filter import ItemFilter
 
 __all__ = ["ItemFilters", "ItemCard", "item_card", "card_fields"]

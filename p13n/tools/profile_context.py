@@ -166,7 +166,7 @@ def _engagement(ctx: ToolContext, profile: ProfileGraph) -> Engagement:
             sessions_days.add(int(e.ts // 86_400))
     recent = []
     for v in reversed(profile.recently_viewed[-_RECENT_ITEMS:]):
-        item = ctx.engine.items.get(v.item_id)
+        item = ctx.engine.state.items.get(v.item_id)
         recent.append(RecentItem(item_id=v.item_id, name=item.name if item else None))
     if counts:
         listed = ", ".join(f"{n} {label}" for label, n in counts.most_common(4))
@@ -212,7 +212,7 @@ def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
     }
     cart = []
     for line in profile.cart:
-        item = ctx.engine.items.get(line.item_id)
+        item = ctx.engine.state.items.get(line.item_id)
         cart.append(
             CartItem(
                 item_id=line.item_id,

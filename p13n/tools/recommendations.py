@@ -107,7 +107,7 @@ def get_recommendations(
 ) -> GetRecommendationsOutput:
     started = time.perf_counter()
     uid = resolve_person(ctx, data.individual) if data.individual else None
-    if data.anchor_item_id is not None and data.anchor_item_id not in ctx.engine.items:
+    if data.anchor_item_id is not None and data.anchor_item_id not in ctx.engine.state.items:
         raise NotFound(
             f"no item '{data.anchor_item_id}' to use as the anchor.",
             hint="Use search_catalog to find the item's id, or call without anchor_item_id.",
@@ -136,7 +136,7 @@ def get_recommendations(
     for rec in result.items:
         items.append(
             RecommendedItemCard(
-                **card_fields(ctx.engine.items[rec.id]),
+                **card_fields(ctx.engine.state.items[rec.id]),
                 rank=rec.rank,
                 reason=rec.reason,
                 personalizationContentId=f"{personalization_id}:{rec.rank - 1}",

@@ -33,7 +33,7 @@ def item_resource(ctx: ToolContext, item_id: str) -> dict[str, Any]:
 def categories_resource(ctx: ToolContext) -> dict[str, Any]:
     tops: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
-    for item in ctx.engine.items.values():
+    for item in ctx.engine.state.items.values():
         if not item.category or not item.in_stock or item.placeholder:
             continue
         parts = item.category.split("/")

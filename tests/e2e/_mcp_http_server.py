@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from p13n.domain.access import api_keys
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.server.bootstrap import build_engine
 from p13n.server.settings import Settings
 

@@ -12,8 +12,8 @@ from _client import api_client
 from fastapi.testclient import TestClient
 
 from p13n.domain.access import RateLimiter
-from p13n.domain.engine import Engine
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
+from p13n.domain.services import Engine
 from p13n.server.app import create_app
 from p13n.server.settings import Settings
 

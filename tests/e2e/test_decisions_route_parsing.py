@@ -11,7 +11,7 @@ import pytest
 from _client import api_client
 from fastapi.testclient import TestClient
 
-from p13n.domain.engine import Engine
+from p13n.domain.services import Engine
 from p13n.server.app import create_app
 from p13n.server.settings import Settings
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _tools_tenant import AVA_EMAIL, build
 
-from p13n.domain.engine import Engine
+from p13n.domain.services import Engine
 from p13n.tools import ToolContext, action_names
 from p13n.tools.langchain import get_tools
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from p13n.domain.engine import Engine
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.insights import insight_values, recompute_insights
+from p13n.domain.services import Engine
 from p13n.seed.catalog import load_mercari
 from p13n.seed.simulator import simulate
 
@@ -32,7 +32,7 @@ def test_graphs_left_pending_by_a_crash_are_rebuilt_from_the_log(
     half = len(events) // 2
     crashed.import_events(events[:half])  # checkpointed at the end
     crashed.ingest(events[half:], defer=True)  # committed, graphs only in memory...
-    expected = {uid: p.model_copy(deep=True) for uid, p in crashed.pending_profiles.items()}
+    expected = {uid: p.model_copy(deep=True) for uid, p in crashed.state.pending_profiles.items()}
     crashed.store.close()  # ...and the process dies before the checkpoint
     assert expected
     reopened = Engine.open(database_url, clock=clock)
@@ -44,7 +44,7 @@ def test_graphs_left_pending_by_a_crash_are_rebuilt_from_the_log(
             assert got.engagement == want.engagement
             assert got.cart == want.cart
             assert got.state["insights"] == want.state["insights"]
-        views = sum(g.views_total for g in reopened.item_graphs.values())
+        views = sum(g.views_total for g in reopened.state.item_graphs.values())
         logged_views = sum(
             1
             for e in events
@@ -65,12 +65,17 @@ def test_insights_online_equal_insights_recomputed_as_sql(
         engine.upsert_items(items)
         summary = engine.import_events(events, chunk=700, checkpoint_every=2000)
         assert summary.rejected == 0 and summary.accepted == len(events)
-        batch = recompute_insights(engine.store.engine, engine.insights, NOW)
+        batch = recompute_insights(
+            engine.state.insights,
+            NOW,
+            unified_ids=engine.store.event_unified_ids(),
+            aggregate=engine.store.insight_aggregates,
+        )
         compared = 0
         for docs in engine.store.iter_profile_docs():
             for doc in docs:
                 profile = ProfileGraph.model_validate_json(doc)
-                online = insight_values(profile.state, engine.insights, NOW)
+                online = insight_values(profile.state, engine.state.insights, NOW)
                 sql = batch.get(profile.unified_id, {})
                 assert online.keys() == sql.keys(), profile.unified_id
                 for name, value in online.items():

@@ -14,11 +14,11 @@ from p13n.domain.decisions.assignment import AssignmentRequest
 from p13n.domain.decisions.log import PersonalizationLog
 from p13n.domain.decisions.request import DecisionRequest, DecisionResponse
 from p13n.domain.decisions.service import DecisionRejected, DecisionService
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.domain.experiments import Experiment
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import RecommendService
+from p13n.domain.services import Engine
 from p13n.domain.store.personalization_log import PersonalizationLogStore
 
 NOW = 1_780_000_000.0
@@ -196,7 +196,7 @@ def test_recommendations_come_back_in_the_schema_fields_with_content_ids(world: 
         f"{p.personalizationId}:{k}" for k in range(5)
     ]
     assert list(p.data[0]) == ["personalizationContentId", "id", "name", "price", "imageUrl"]
-    first = world.engine.items[p.data[0]["id"]]
+    first = world.engine.state.items[p.data[0]["id"]]
     assert p.data[0]["name"] == first.name and p.data[0]["imageUrl"] == first.image_url
 
 

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from p13n.domain.engine import Engine, EngineOptions
 from p13n.domain.errors import NotFound, StoreVersionTooNew
-from p13n.domain.ingest.catalog import Item
-from p13n.domain.pipeline import replay_profile
+from p13n.domain.ingest.items import Item
+from p13n.domain.services import Engine, EngineOptions, replay_profile
 from p13n.domain.store import open_engine
 
 NOW = 1_800_000_000.0
@@ -96,7 +95,7 @@ def test_without_a_tracking_opt_in_an_sdk_event_is_only_a_consent_record(engine:
     ]
     with pytest.raises(NotFound):
         engine.get_profile("d1")
-    with engine.store.engine.connect() as conn:
+    with engine.store.db.connect() as conn:
         assert conn.execute(text("select count(*) from consent_records")).scalar() == 2
         assert conn.execute(text("select count(*) from events")).scalar() == 0
     # Opting in once is remembered for later events of the device; opting out stops tracking.
@@ -191,7 +190,7 @@ def test_replaying_the_log_rebuilds_the_same_profile(engine: Engine) -> None:
     engine.ingest(events)
     online = engine.get_profile("d1")
     with engine.store.transaction() as conn:
-        rebuilt = replay_profile(engine, conn, online.unified_id)
+        rebuilt = replay_profile(engine.state, engine.store, conn, online.unified_id, engine.now())
     for field in (
         "engagement",
         "cart",
@@ -218,9 +217,9 @@ def test_warming_loads_the_most_recent_profiles_into_the_cache(
     engine.close()
     fresh = Engine.open(database_url, clock=clock, options=EngineOptions(profile_cache_size=3))
     try:
-        assert len(fresh.profiles) == 0
+        assert len(fresh.state.profiles) == 0
         assert fresh.warm_profiles() == 3
-        assert len(fresh.profiles) == 3
+        assert len(fresh.state.profiles) == 3
         assert fresh.warm_profiles() == 0  # already cached
         assert fresh.get_profile("d0").event_count == 1  # not warmed, read from the store
     finally:

@@ -10,11 +10,9 @@ from typing import Any
 
 import pytest
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput
-from p13n.domain.identity.control import IdentityControl
 from p13n.domain.identity.rules import parse_ruleset
-from p13n.domain.identity.service import IdentityService
+from p13n.domain.services import Engine, IdentityControl, IdentityService
 
 NOW = 1_800_000_000.0
 
@@ -50,7 +48,7 @@ def contact(event_id: str, device: str, **attrs: str) -> dict[str, Any]:
 
 
 def owner(engine: Engine, srid: str, source: str = "crm") -> str | None:
-    return engine.identity.owner(f"{source}:{srid}")
+    return engine.state.identity.owner(f"{source}:{srid}")
 
 
 def test_records_sharing_a_normalized_email_and_name_link_in_real_time_with_lineage(
@@ -88,7 +86,7 @@ def test_a_bridging_record_merges_two_individuals_the_oldest_survives_the_other_
     assert owner(engine, "b") == owner(engine, "c") == first
     assert second is not None and IdentityControl(engine).unified_id_of(second) == first
     engine.reload()  # persisted: aliases, owners
-    assert owner(engine, "b") == first and engine.identity.resolve(second) == first
+    assert owner(engine, "b") == first and engine.state.identity.resolve(second) == first
 
 
 def test_an_anonymous_device_that_logs_in_joins_the_known_person_with_its_history(
@@ -135,7 +133,7 @@ def test_identity_events_become_source_records(engine: Engine) -> None:
     (record,) = lineage.source_records
     assert record["id"] == "events:d7" and lineage.individual["first_name"] == "Zoe"
     engine.reload()
-    assert "events:d7" in engine.identity.index.records
+    assert "events:d7" in engine.state.identity.index.records
 
 
 def test_duplicated_source_record_ids_last_update_wins_and_both_stay_in_history(
@@ -218,8 +216,8 @@ def test_on_exact_rules_batch_and_real_time_give_the_same_clusters(engine: Engin
 
     def partition() -> set[frozenset[str]]:
         groups: dict[str, set[str]] = {}
-        for key in engine.identity.index.records:
-            groups.setdefault(engine.identity.owner(key) or "", set()).add(key)
+        for key in engine.state.identity.index.records:
+            groups.setdefault(engine.state.identity.owner(key) or "", set()).add(key)
         return {frozenset(g) for g in groups.values()}
 
     real_time = partition()
@@ -260,10 +258,19 @@ def test_a_split_record_gets_its_own_id_stays_apart_in_later_runs_and_is_logged(
 
 def test_incremental_resolution_examines_only_changed_records(engine: Engine) -> None:
     service = IdentityService(engine)
-    base = [person(str(k), first_name=f, last_name=ln, birth_date=d, postal_code=pc) for k, (f, ln, d, pc) in enumerate([
-        ("john", "smith", "19700101", "2000"), ("mary", "jones", "19810203", "3000"), ("peter", "brown", "19920304", "4000"),
-    ])]  # fmt: skip
-    service.import_records(base)
+    people = [
+        ("john", "smith", "19700101", "2000"),
+        ("mary", "jones", "19810203", "3000"),
+        ("mary", "jones", "19810203", "3000"),  # a pair that has nothing to do with the change
+        ("peter", "brown", "19920304", "4000"),
+        ("petra", "brown", "19920304", "4000"),
+    ]
+    service.import_records(
+        [
+            person(str(k), first_name=f, last_name=ln, birth_date=d, postal_code=pc)
+            for k, (f, ln, d, pc) in enumerate(people)
+        ]
+    )
     service.resolve()
     engine.now = lambda: NOW + 100
     service.import_records(
@@ -277,8 +284,16 @@ def test_incremental_resolution_examines_only_changed_records(engine: Engine) ->
             )
         ]
     )
-    summary = service.resolve(incremental=True)
-    assert summary.incremental and owner(engine, "new") == owner(engine, "0")
+    incremental = service.resolve(incremental=True)
+    assert incremental.incremental and owner(engine, "new") == owner(engine, "0")
+    engine.now = lambda: NOW + 200
+    unchanged = service.resolve(incremental=True)
+    assert unchanged.incremental and unchanged.candidate_pairs == 0  # nothing changed since
+    full = service.resolve()
+    assert not full.incremental and full.records == incremental.records == len(people) + 1
+    # Only the pairs touching the one new record were examined, not the population's pairs.
+    assert 0 < incremental.candidate_pairs < full.candidate_pairs
+    assert owner(engine, "1") == owner(engine, "2") and owner(engine, "new") == owner(engine, "0")
 
 
 def test_an_invalid_ruleset_changes_nothing(engine: Engine) -> None:

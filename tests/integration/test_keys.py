@@ -27,7 +27,7 @@ def test_a_new_key_is_returned_once_and_only_its_hash_is_stored(store: KeysStore
     created = ApiKeys(store).create(["admin", "pii"], label="ops laptop")
     assert created.key.startswith(KEY_PREFIX) and len(created.key) > 40
     assert created.scopes == [Scope.ADMIN, Scope.PII] and created.label == "ops laptop"
-    with store.engine.connect() as conn:
+    with store.db.connect() as conn:
         dump = " ".join(str(v) for row in conn.execute(text("SELECT * FROM api_keys")) for v in row)
     assert created.key not in dump and created.key[len(KEY_PREFIX) :] not in dump
     assert hash_key(created.key) in dump

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from _tools_tenant import AVA_EMAIL, build
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.services import Engine
 from p13n.tools import LocalCaller, ToolContext, get_action
 
 

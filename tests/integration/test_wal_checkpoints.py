@@ -13,7 +13,7 @@ def test_commits_leave_the_wal_to_the_background_checkpointer(tmp_path: Path) ->
     path = tmp_path / "p13n.db"
     store = SqlStore(open_engine(f"sqlite:///{path}"))
     try:
-        with store.engine.connect() as conn:
+        with store.db.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
         before = os.path.getsize(path)
         rows = [{"unified_id": f"u{i}", "doc": "x" * 4000, "updated_at": 0.0} for i in range(2000)]

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from p13n.domain.graphs.item_graph import ItemGraph
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import (
     ExactVectors,
     History,

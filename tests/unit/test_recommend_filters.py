@@ -9,7 +9,7 @@ import pytest
 from _recommend_fixtures import DAY, NOW, run, snapshot
 from pydantic import ValidationError
 
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.operators import Operator
 from p13n.domain.recommend import History, RecommenderConfig, build_snapshot
 from p13n.domain.recommend.config import FilterCondition, FilterGroup

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.ingest.validate import parse_event
 from p13n.domain.timeutil import DAY, to_ts
 from p13n.seed.simulator import NAMED_SHOPPERS, simulate, simulate_flat

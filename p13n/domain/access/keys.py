@@ -25,8 +25,8 @@ from pydantic import BaseModel, Field
 
 from p13n.domain.access.principal import Principal
 from p13n.domain.access.scopes import Scope, parse_scopes
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.services import Engine, sql_store
 from p13n.domain.store.keys_store import ApiKeyRow, KeysStore
 from p13n.domain.timeutil import now_ts
 
@@ -169,6 +169,6 @@ def api_keys(engine: Engine) -> ApiKeys:
     with _BY_ENGINE_LOCK:
         keys = _BY_ENGINE.get(engine)
         if keys is None:
-            keys = ApiKeys(KeysStore(engine.store.engine))
+            keys = ApiKeys(KeysStore(sql_store(engine).db))
             _BY_ENGINE[engine] = keys
         return keys

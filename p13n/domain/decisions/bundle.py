@@ -190,9 +190,9 @@ def apply_bundle(
     engine, recommend = service.engine, service.recommend
     report = ApplyReport()
     try:
-        insights = _merged(engine.insights, bundle.insights)
+        insights = _merged(engine.state.insights, bundle.insights)
         validate_insight_set(insights)
-        segments = _merged(engine.segments, bundle.segments)
+        segments = _merged(engine.state.segments, bundle.segments)
         validate_segment_set(segments)
         _check_recommenders(recommend.configs, bundle.recommenders)
         recommender_names = set(recommend.configs) | {r.name for r in bundle.recommenders}
@@ -216,8 +216,8 @@ def apply_bundle(
             changed.append(obj)
         return changed
 
-    by_insight = {d.name: d for d in engine.insights}
-    by_segment = {d.name: d for d in engine.segments}
+    by_insight = {d.name: d for d in engine.state.insights}
+    by_segment = {d.name: d for d in engine.state.segments}
     registry = service.registry
     new_insights = diff("insight", bundle.insights, by_insight.get)
     new_segments = diff("segment", bundle.segments, by_segment.get)
@@ -258,8 +258,8 @@ def export_bundle(service: DecisionService) -> dict[str, Any]:
         return [o.model_dump(mode="json", by_alias=True) for o in objects]
 
     out: dict[str, Any] = {
-        "insights": dump(sorted(engine.insights, key=lambda d: d.name)),
-        "segments": dump(sorted(engine.segments, key=lambda d: d.name)),
+        "insights": dump(sorted(engine.state.insights, key=lambda d: d.name)),
+        "segments": dump(sorted(engine.state.segments, key=lambda d: d.name)),
         "recommenders": dump(sorted(recommend.configs.values(), key=lambda c: c.name)),
     }
     out.update(service.registry.export())

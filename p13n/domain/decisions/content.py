@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from p13n.domain.decisions.config import RecommendationsSchema
 from p13n.domain.errors import InvalidInput
 from p13n.domain.graphs.profile import ProfileGraph, SegmentMembership
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 
 __all__ = ["profile_from_document", "data_item"]
 

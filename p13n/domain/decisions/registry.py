@@ -20,7 +20,7 @@ from p13n.domain.decisions.config import (
 from p13n.domain.decisions.targeting import TargetingGroup, referenced_segments_of
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.experiments.model import Experiment, transition
-from p13n.domain.store import SqlStore
+from p13n.domain.store import Store
 
 __all__ = ["Registry", "POINT_KIND", "DECISION_KIND", "EXPERIMENT_KIND"]
 
@@ -33,7 +33,7 @@ class Registry:
     def __init__(
         self,
         *,
-        store: SqlStore | None,
+        store: Store | None,
         recommenders: Callable[[], Collection[str]],
         segments: Callable[[], Collection[str]],
         clock: Callable[[], float],

@@ -56,13 +56,13 @@ from p13n.domain.decisions.request import (
     diagnostic,
 )
 from p13n.domain.decisions.targeting import TargetingFacts, evaluate_targeting, facts_for
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from p13n.domain.experiments.assign import assign
 from p13n.domain.experiments.model import Cohort, Experiment
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.recommend.request import RecommendRequest
 from p13n.domain.recommend.service import RecommendService
+from p13n.domain.services import Engine
 
 __all__ = ["DecisionService", "DecisionRejected", "profile_from_document", "new_id"]
 
@@ -117,7 +117,7 @@ class DecisionService:
         self.registry = Registry(
             store=engine.store,
             recommenders=lambda: recommend.configs.keys(),
-            segments=lambda: [s.name for s in engine.segments],
+            segments=lambda: [s.name for s in engine.state.segments],
             clock=engine.now,
         )
         self.registry.load()
@@ -406,7 +406,7 @@ class DecisionService:
                     request_id=request_id,
                 )
             )
-        items = self.engine.items
+        items = self.engine.state.items
         outcome.data = [
             data_item(f"{pid}:{k}", items.get(r.id), r.id, schema) for k, r in enumerate(recs.items)
         ]

@@ -1,9 +1,10 @@
 """Identify: map every event and source record to one unified individual.
 
-The seam (`Identifier`, `IdentityLinks`, `LinkChange`) is imported by the pipeline; the rest
-is imported by module: `records` (source records), `rules` (rulesets), `batch` (batch
-resolution), `realtime` (blocking indexes), `fellegi_sunter`, `reconcile`, `service`
-(imports, resolve, export over the store), `control` (lineage, split, rulesets), `state`.
+Pure logic: no store, no engine. The seam (`Identifier`, `IdentityLinks`, `LinkChange`) is
+used by ingest; the rest is imported by module: `records` (source records), `rules`
+(rulesets), `batch` (batch resolution), `realtime` (blocking indexes), `fellegi_sunter`,
+`reconcile`. Orchestration over the store (imports, resolve, export, lineage, split, rulesets)
+is in `domain/services` (`IdentityService`, `IdentityControl`).
 """
 
 from p13n.domain.identity.identify import Identifier, IdentityLinks, LinkChange

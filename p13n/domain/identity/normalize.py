@@ -32,13 +32,37 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _PUNCT = re.compile(r"[^\w\s]")
 
 ADDRESS_ABBREVIATIONS = {
-    "street": "st", "str": "st", "road": "rd", "avenue": "ave", "av": "ave",
-    "boulevard": "blvd", "drive": "dr", "lane": "ln", "court": "ct", "place": "pl",
-    "crescent": "cres", "circuit": "cct", "terrace": "tce", "highway": "hwy",
-    "parade": "pde", "close": "cl", "square": "sq", "parkway": "pkwy", "way": "wy",
-    "apartment": "apt", "suite": "ste", "unit": "u", "floor": "fl", "building": "bldg",
-    "north": "n", "south": "s", "east": "e", "west": "w", "mount": "mt", "saint": "st",
-}  # fmt: skip
+    "street": "st",
+    "str": "st",
+    "road": "rd",
+    "avenue": "ave",
+    "av": "ave",
+    "boulevard": "blvd",
+    "drive": "dr",
+    "lane": "ln",
+    "court": "ct",
+    "place": "pl",
+    "crescent": "cres",
+    "circuit": "cct",
+    "terrace": "tce",
+    "highway": "hwy",
+    "parade": "pde",
+    "close": "cl",
+    "square": "sq",
+    "parkway": "pkwy",
+    "way": "wy",
+    "apartment": "apt",
+    "suite": "ste",
+    "unit": "u",
+    "floor": "fl",
+    "building": "bldg",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "mount": "mt",
+    "saint": "st",
+}
 
 
 def normalize_email(value: str) -> str:

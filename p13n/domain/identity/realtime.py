@@ -46,9 +46,13 @@ def _values(rec: NormRecord, attr: str) -> tuple[str, ...]:
 
 
 def evaluate_rule(
-    rule: MatchRule, a: NormRecord, b: NormRecord, *, params: FSParams | None = None,
+    rule: MatchRule,
+    a: NormRecord,
+    b: NormRecord,
+    *,
+    params: FSParams | None = None,
     confirm_threshold: float = 0.0,
-) -> float | None:  # fmt: skip
+) -> float | None:
     """The rule's score for the pair (lowest criterion score), or None when it does not match."""
     score = 1.0
     for crit in rule.criteria:
@@ -166,9 +170,12 @@ class RecordIndex:
                     if key == rec.key or key in found or key in apart:
                         continue
                     score = evaluate_rule(
-                        rule, rec, self.records[key], params=params,
+                        rule,
+                        rec,
+                        self.records[key],
+                        params=params,
                         confirm_threshold=ruleset.probabilistic.confirm_threshold,
-                    )  # fmt: skip
+                    )
                     if score is not None:
                         found[key] = (rule.name, score)
         return found

@@ -19,8 +19,15 @@ from p13n.domain.identity.rules import FieldReconciliation, Reconciliation
 __all__ = ["SourceValues", "reconcile_field", "reconcile", "contact_points", "RECONCILED_FIELDS"]
 
 RECONCILED_FIELDS = (
-    "first_name", "last_name", "birth_date", "street", "city", "postal_code", "state", "country",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "birth_date",
+    "street",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+)
 
 
 @dataclass(frozen=True)
@@ -86,10 +93,20 @@ def contact_points(
         f = rec.fields
         if not _empty(f.get("email")):
             norm = clean_email(str(f["email"]))
-            add(emails, norm or f"raw:{f['email']}", {"value": f["email"], "normalized": norm, "malformed": norm is None}, rec.source)  # fmt: skip
+            add(
+                emails,
+                norm or f"raw:{f['email']}",
+                {"value": f["email"], "normalized": norm, "malformed": norm is None},
+                rec.source,
+            )
         if not _empty(f.get("phone")):
             e164 = phone_e164(str(f["phone"]), default_region=default_region)
-            add(phones, e164 or f"raw:{f['phone']}", {"value": f["phone"], "normalized": e164, "malformed": e164 is None}, rec.source)  # fmt: skip
+            add(
+                phones,
+                e164 or f"raw:{f['phone']}",
+                {"value": f["phone"], "normalized": e164, "malformed": e164 is None},
+                rec.source,
+            )
         if not _empty(f.get("street")):
             parts = {k: f.get(k) for k in ("street", "city", "postal_code", "state", "country")}
             key = normalize_address(" ".join(str(v) for v in parts.values() if v))

@@ -38,9 +38,17 @@ __all__ = [
 ]
 
 RECORD_FIELDS = (
-    "first_name", "last_name", "email", "phone", "street", "city", "postal_code", "state",
-    "country", "birth_date",
-)  # fmt: skip
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+    "birth_date",
+)
 IDENTIFYING_FIELDS = ("email", "phone", "street", "birth_date", "party_identifiers", "last_name")
 
 
@@ -206,9 +214,13 @@ class NormRecord:
 
     def has_identifying_value(self) -> bool:
         return bool(
-            self.emails_x or self.phones_x or self.street_x or self.birth_date or self.party
+            self.emails_x
+            or self.phones_x
+            or self.street_x
+            or self.birth_date
+            or self.party
             or (self.first_x and self.last_x)
-        )  # fmt: skip
+        )
 
 
 _NORM_FIELDS = tuple(f.name for f in fields(NormRecord))

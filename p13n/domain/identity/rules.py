@@ -41,24 +41,47 @@ __all__ = [
 Method = Literal["Exact", "Exact Normalized", "Fuzzy", "Party Identifier"]
 Precision = Literal["High", "Medium", "Low"]
 MatchField = Literal[
-    "first_name", "last_name", "email", "phone", "address", "street", "city", "postal_code",
-    "state", "country", "birth_date", "party_identifier",
-]  # fmt: skip
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "street",
+    "city",
+    "postal_code",
+    "state",
+    "country",
+    "birth_date",
+    "party_identifier",
+]
 FUZZY_THRESHOLDS: dict[str, float] = {"High": 0.95, "Medium": 0.9, "Low": 0.8}
 _FUZZY_FIELDS = {"first_name", "last_name", "street", "city", "address"}
 BLOCKING_METHODS = ("Exact", "Exact Normalized", "Party Identifier")
 
 EXACT_ATTR = {
-    "first_name": "first_x", "last_name": "last_x", "email": "emails_x", "phone": "phones_x",
-    "address": "address_x", "street": "street_x", "city": "city_x", "postal_code": "postal_x",
-    "state": "state_x", "country": "country_x", "birth_date": "birth_date",
+    "first_name": "first_x",
+    "last_name": "last_x",
+    "email": "emails_x",
+    "phone": "phones_x",
+    "address": "address_x",
+    "street": "street_x",
+    "city": "city_x",
+    "postal_code": "postal_x",
+    "state": "state_x",
+    "country": "country_x",
+    "birth_date": "birth_date",
     "party_identifier": "party",
-}  # fmt: skip
+}
 NORM_ATTR = {
     **EXACT_ATTR,
-    "first_name": "first_n", "last_name": "last_n", "email": "emails_n", "phone": "phones_n",
-    "address": "address_n", "street": "street_n", "city": "city_n",
-}  # fmt: skip
+    "first_name": "first_n",
+    "last_name": "last_n",
+    "email": "emails_n",
+    "phone": "phones_n",
+    "address": "address_n",
+    "street": "street_n",
+    "city": "city_n",
+}
 
 
 class _Strict(BaseModel):

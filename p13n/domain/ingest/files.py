@@ -11,7 +11,7 @@ import orjson
 from pydantic import ValidationError
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.ingest.validate import UnreadableRow, describe_validation_error
 
 __all__ = ["read_rows", "count_rows", "parse_mapping", "item_from_row", "flat_event_from_csv_row"]
@@ -26,9 +26,21 @@ _FORMATS = {
 _ITEM_FIELDS = set(Item.model_fields) - {"attributes"}
 _FLAT_NUMERIC = {"quantity", "price"}
 _FLAT_FIELDS = {
-    "eventId", "individualId", "deviceId", "sessionId", "interaction", "itemId", "quantity",
-    "price", "orderId", "currency", "dateTime", "channel", "personalizationId", "personalizationContentId",
-}  # fmt: skip
+    "eventId",
+    "individualId",
+    "deviceId",
+    "sessionId",
+    "interaction",
+    "itemId",
+    "quantity",
+    "price",
+    "orderId",
+    "currency",
+    "dateTime",
+    "channel",
+    "personalizationId",
+    "personalizationContentId",
+}
 
 
 def _format(path: Path) -> str:

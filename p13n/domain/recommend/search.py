@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend.blas import single_threaded_blas
 from p13n.domain.recommend.item_filter import ItemFilter
 from p13n.domain.recommend.query import parse_query

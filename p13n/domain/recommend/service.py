@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.graphs.profile import ProfileGraph
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.recommend.ann import IvfVectors
 from p13n.domain.recommend.base import Algorithm, History, ScoreRequest
 from p13n.domain.recommend.blas import single_threaded_blas
@@ -48,6 +47,7 @@ from p13n.domain.recommend.serve import (
     request_rng,
 )
 from p13n.domain.recommend.training import interactions_from_log, load_model, save_model
+from p13n.domain.services import Engine
 
 __all__ = ["RecommendService", "KIND"]
 
@@ -155,7 +155,7 @@ class RecommendService:
         """Embed every item whose text changed since it was embedded (catch-up)."""
         if self.vectors is None:
             return {"embedded": 0}
-        stats = self.vectors.sync(list(self.engine.items.values()), on_progress=on_progress)
+        stats = self.vectors.sync(list(self.engine.state.items.values()), on_progress=on_progress)
         self._changes += 1
         return stats
 
@@ -163,7 +163,9 @@ class RecommendService:
         """Rebuild the catalog arrays (insights for now) and the row-aligned vectors."""
         with self._lock:
             changes = self._changes
-            snap = build_snapshot(self.engine.items, self.engine.item_graphs, self.engine.now())
+            snap = build_snapshot(
+                self.engine.state.items, self.engine.state.item_graphs, self.engine.now()
+            )
             lookup = self._vector_lookup(snap)
             self._warm_filters(snap)
             self._snapshot, self._lookup = snap, lookup
@@ -286,7 +288,7 @@ class RecommendService:
         now = self.engine.now()
         anchor_row = None
         if request.anchor is not None:
-            if request.anchor not in self.engine.items or request.anchor not in snap.row:
+            if request.anchor not in self.engine.state.items or request.anchor not in snap.row:
                 raise NotFound(
                     f"no item '{request.anchor}' to use as the anchor.",
                     hint="Pass the id of an imported catalog item, or no anchor.",

@@ -1,7 +1,29 @@
-"""The fence around the relational store: only this package talks SQL."""
+"""The fence around the relational store: only this package talks SQL.
+
+`Store` (port.py) is the port the services use; `SqlStore` implements it over SQLite or
+PostgreSQL, `MemoryStore` in plain Python for unit tests.
+"""
 
 from p13n.domain.store.database import open_engine
-from p13n.domain.store.identity_store import IdentityStore  # importing it registers its tables
+from p13n.domain.store.identity_store import (  # importing it registers its tables
+    RULESET_KIND,
+    IdentityStore,
+)
+from p13n.domain.store.memory_store import MemoryStore
+from p13n.domain.store.port import Store, Transaction
 from p13n.domain.store.sql_store import SqlStore
 
-__all__ = ["SqlStore", "IdentityStore", "open_engine"]
+__all__ = [
+    "Store",
+    "Transaction",
+    "SqlStore",
+    "MemoryStore",
+    "IdentityStore",
+    "RULESET_KIND",
+    "open_engine",
+]
+
+
+def _implements_the_port(sql: SqlStore, memory: MemoryStore) -> tuple[Store, Store]:
+    """Never called: mypy checks here that both stores implement the port."""
+    return sql, memory

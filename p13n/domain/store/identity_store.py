@@ -31,7 +31,7 @@ def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
 class IdentityStore:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        self.engine = store.engine
+        self.db = store.db
 
     # -- source records ---------------------------------------------------------------------
     def upsert_records(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -45,17 +45,11 @@ class IdentityStore:
         if not owners:
             return
         t = _t(SourceRecord)
-        mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
+        mark = "?" if self.db.dialect.name == "sqlite" else "%s"
         conn.exec_driver_sql(
             f"UPDATE {t.name} SET unified_id = {mark} WHERE id = {mark}",
             [(uid, key) for key, uid in owners],
         )
-
-    def _resolvable(self) -> Any:
-        """Records with a normalized form: imported ones and identity-event subjects (the
-        event identifier rows `device:...`, `email:...` of the identify seam are not)."""
-        t = _t(SourceRecord)
-        return or_(t.c.source != "events", t.c.id.like("events:%"))
 
     def mark_merged(
         self, conn: Connection, merges: Sequence[tuple[str, str]], *, were_survivors: set[str]
@@ -65,7 +59,7 @@ class IdentityStore:
         others: `were_survivors`), now point at the survivor."""
         if not merges:
             return
-        mark = "?" if self.engine.dialect.name == "sqlite" else "%s"
+        mark = "?" if self.db.dialect.name == "sqlite" else "%s"
         conn.exec_driver_sql(
             f"UPDATE individuals SET merged_into = {mark} WHERE unified_id = {mark}",
             [(survivor, loser) for loser, survivor in merges],
@@ -82,14 +76,11 @@ class IdentityStore:
 
     def load_records(self, *, batch: int = 50_000) -> Iterator[list[tuple[str, str, str]]]:
         """(id, unified id, data) of every resolvable record, in id order, in batches."""
-        t = _t(SourceRecord)
-        stmt = select(t.c.id, t.c.unified_id, t.c.data).where(self._resolvable())
-        for rows in self.store.pages(stmt, t.c.id, after="", batch=batch):
-            yield [(r[0], r[1], r[2]) for r in rows]
+        return self.store.iter_resolution_records(batch=batch)
 
     def records_of(self, unified_id: str) -> list[dict[str, Any]]:
         t = _t(SourceRecord)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 select(t).where(t.c.unified_id == unified_id).order_by(t.c.id)
             ).mappings()
@@ -97,13 +88,13 @@ class IdentityStore:
 
     def record(self, record_id: str) -> dict[str, Any] | None:
         t = _t(SourceRecord)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(select(t).where(t.c.id == record_id)).mappings().first()
         return None if row is None else dict(row)
 
     def records_by_source_id(self, source_record_id: str) -> list[dict[str, Any]]:
         t = _t(SourceRecord)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 select(t).where(t.c.source_record_id == source_record_id)
             ).mappings()
@@ -111,7 +102,7 @@ class IdentityStore:
 
     def history(self, record_id: str) -> list[dict[str, Any]]:
         t = _t(SourceRecordHistory)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(
                 select(t).where(t.c.record_id == record_id).order_by(t.c.seq)
             ).mappings()
@@ -127,7 +118,7 @@ class IdentityStore:
     def changed_since(self, ts: float) -> list[str]:
         """Ids of records received (imports) or updated (identity events) after `ts`."""
         h, t = _t(SourceRecordHistory), _t(SourceRecord)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             imported = conn.execute(select(h.c.record_id).where(h.c.received_at > ts)).scalars()
             found = set(imported)
             found.update(
@@ -156,7 +147,7 @@ class IdentityStore:
     def pair_links_of(self, record_ids: Sequence[str]) -> list[dict[str, Any]]:
         t = _t(IdentityPairLink)
         out: list[dict[str, Any]] = []
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             for chunk in _chunks(record_ids):
                 rows = conn.execute(
                     select(t).where(or_(t.c.record_a.in_(chunk), t.c.record_b.in_(chunk)))
@@ -169,6 +160,4 @@ class IdentityStore:
         self.store._write_many(conn, IdentitySplit, [row])
 
     def load_splits(self) -> list[dict[str, Any]]:
-        t = _t(IdentitySplit)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(t).order_by(t.c.seq)).mappings()]
+        return self.store.load_splits()

@@ -7,15 +7,15 @@ between the domain and the database stays one-directional.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Select, Table, distinct, func, select
 
+from p13n.domain.store.port import AggregateMeasure
 from p13n.domain.store.tables import EventRow
 
 __all__ = ["AggregateMeasure", "AggregateRow", "aggregate_events", "event_unified_ids"]
 
-AggregateMeasure = Literal["count", "sum", "min", "max", "avg", "distinct_count", "last"]
 AggregateRow = tuple[str, str | None, Any]
 _TEXT_COLUMNS = frozenset(
     {"item_id", "order_id", "session_id", "category", "brand", "channel", "interaction"}
@@ -28,16 +28,16 @@ def _events() -> Table:
     return table
 
 
-def event_unified_ids(engine: Engine) -> list[str]:
+def event_unified_ids(db: Engine) -> list[str]:
     """Every unified id with at least one event in the log, sorted."""
     events = _events()
     stmt = select(events.c.unified_id).distinct().order_by(events.c.unified_id)
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return [row[0] for row in conn.execute(stmt)]
 
 
 def aggregate_events(
-    engine: Engine,
+    db: Engine,
     *,
     measure: AggregateMeasure,
     field: str | None,
@@ -56,7 +56,7 @@ def aggregate_events(
     if dimension is not None and dimension not in _TEXT_COLUMNS:
         raise ValueError(f"dimension must be a text column, got {dimension!r}")
     stmt = _statement(measure, field, tuple(interactions), since, dimension)
-    with engine.connect() as conn:
+    with db.connect() as conn:
         return [
             (row[0], row[1] if dimension is not None else None, row[-1])
             for row in conn.execute(stmt)

@@ -36,33 +36,33 @@ def _row(r: Any) -> ApiKeyRow:
 
 
 class KeysStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        _T.create(engine, checkfirst=True)
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+        _T.create(db, checkfirst=True)
 
     def insert(self, row: ApiKeyRow) -> None:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(_T.insert().values(**row.model_dump()))
 
     def by_hash(self, key_hash: str) -> ApiKeyRow | None:
         """The key whose secret hashes to `key_hash` (revoked or not), or None."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             r = conn.execute(select(_T).where(_T.c.key_hash == key_hash)).first()
         return None if r is None else _row(r)
 
     def get(self, key_id: str) -> ApiKeyRow | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             r = conn.execute(select(_T).where(_T.c.id == key_id)).first()
         return None if r is None else _row(r)
 
     def list(self) -> list[ApiKeyRow]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             rows = conn.execute(select(_T).order_by(_T.c.created_at, _T.c.id)).all()
         return [_row(r) for r in rows]
 
     def revoke(self, key_id: str, at: float) -> bool:
         """Mark the key revoked; False when no such key. Revoking twice keeps the first time."""
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             found = conn.execute(select(_T.c.revoked).where(_T.c.id == key_id)).first()
             if found is None:
                 return False

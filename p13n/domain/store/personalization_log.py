@@ -59,9 +59,9 @@ COLUMNS = tuple(c.name for c in _t(PersonalizationLogRow).columns)
 class PersonalizationLogStore:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
-        engine = store.engine
-        _t(PersonalizationLogRow).create(engine, checkfirst=True)
-        _EVENTS_BY_PERSONALIZATION.create(engine, checkfirst=True)
+        db = store.db
+        _t(PersonalizationLogRow).create(db, checkfirst=True)
+        _EVENTS_BY_PERSONALIZATION.create(db, checkfirst=True)
 
     def append(self, rows: Sequence[Sequence[Any]]) -> None:
         """Insert log rows, each a tuple of every column in `COLUMNS` order (`content` as JSON
@@ -70,7 +70,7 @@ class PersonalizationLogStore:
         SQLite works, so request threads of the same process keep running."""
         if not rows:
             return
-        mark = "?" if self.store.engine.dialect.name == "sqlite" else "%s"
+        mark = "?" if self.store.db.dialect.name == "sqlite" else "%s"
         sql = (
             f"INSERT INTO {_t(PersonalizationLogRow).name} ({', '.join(COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT DO NOTHING"
@@ -81,7 +81,7 @@ class PersonalizationLogStore:
 
     def get(self, personalization_id: str) -> dict[str, Any] | None:
         t = _t(PersonalizationLogRow)
-        with self.store.engine.connect() as conn:
+        with self.store.db.connect() as conn:
             row = conn.execute(
                 select(t).where(t.c.personalization_id == personalization_id)
             ).first()
@@ -93,7 +93,7 @@ class PersonalizationLogStore:
 
     def of_request(self, request_id: str) -> list[dict[str, Any]]:
         t = _t(PersonalizationLogRow)
-        with self.store.engine.connect() as conn:
+        with self.store.db.connect() as conn:
             ids = conn.execute(
                 select(t.c.personalization_id).where(t.c.request_id == request_id).order_by(t.c.ts)
             ).scalars()
@@ -102,7 +102,7 @@ class PersonalizationLogStore:
 
     def count(self) -> int:
         t = _t(PersonalizationLogRow)
-        with self.store.engine.connect() as conn:
+        with self.store.db.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
 
     def engagements(self, personalization_id: str) -> list[dict[str, Any]]:
@@ -121,7 +121,7 @@ class PersonalizationLogStore:
             .where(t.c.personalization_id == personalization_id)
             .order_by(t.c.ts, t.c.seq)
         )
-        with self.store.engine.connect() as conn:
+        with self.store.db.connect() as conn:
             rows = conn.execute(stmt).all()
         out = []
         for row in rows:

@@ -1,8 +1,9 @@
-"""The relational store behind small methods; the only module (with insight_sql) that writes SQL.
+"""The relational store behind small methods: the SQL implementation of the `Store` port.
 
-Contracts: reads of a missing key return None (never raise); lists come back in insertion
-(`seq`) order unless said otherwise; times are UTC epoch seconds. Every write method takes the
-open connection of the caller's transaction so that one batch of events commits atomically.
+The contracts are the port's (`port.py`): reads of a missing key return None (never raise);
+lists come back in insertion (`seq`) order unless said otherwise; times are UTC epoch seconds.
+Every write method takes the open connection of the caller's transaction (the port's opaque
+`Transaction`) so that one batch of events commits atomically. `db` is the SQLAlchemy engine.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    or_,
     select,
     update,
 )
 
+from p13n.domain.store.identity_tables import IdentitySplit
+from p13n.domain.store.insight_sql import AggregateMeasure, aggregate_events, event_unified_ids
 from p13n.domain.store.tables import (
     ConfigObject,
     ConsentRecord,
@@ -55,23 +59,23 @@ table_of = _t
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._dialect = engine.dialect.name
+    def __init__(self, db: Engine) -> None:
+        self.db = db
+        self._dialect = db.dialect.name
         self._checkpointer: WalCheckpointer | None = None
-        database = engine.url.database
+        database = db.url.database
         if self._dialect == "sqlite" and database and database != ":memory:":
 
-            @event.listens_for(engine, "connect")
+            @event.listens_for(db, "connect")
             def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
                 dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
-            engine.dispose()  # pooled connections pick up the pragma
+            db.dispose()  # pooled connections pick up the pragma
             self._checkpointer = WalCheckpointer(database)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             yield conn
 
     def pages(
@@ -81,7 +85,7 @@ class SqlStore:
         short connection per batch, so a long scan never holds a read transaction open).
         `stmt` must select `key`."""
         while True:
-            with self.engine.connect() as conn:
+            with self.db.connect() as conn:
                 rows = conn.execute(stmt.where(key > after).order_by(key).limit(batch)).all()
             if not rows:
                 return
@@ -92,7 +96,7 @@ class SqlStore:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
-        self.engine.dispose()
+        self.db.dispose()
 
     # -- bulk writes ------------------------------------------------------------------------
     # Written as plain SQL through the driver's executemany: the hot path of ingest inserts
@@ -192,7 +196,7 @@ class SqlStore:
 
     def get_meta(self, key: str) -> str | None:
         t = _t(Meta)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(select(t.c.value).where(t.c.key == key)).scalar()
 
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
@@ -202,7 +206,7 @@ class SqlStore:
         conn.execute(delete(_t(Meta)).where(_t(Meta).c.key == key))
 
     def count_events(self) -> int:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_t(EventRow))).scalar() or 0)
 
     # -- consent ----------------------------------------------------------------------------
@@ -211,7 +215,7 @@ class SqlStore:
 
     def load_consent_state(self) -> dict[str, str]:
         t = _t(ConsentStateRow)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {s: st for s, st in conn.execute(select(t.c.subject, t.c.status))}
 
     # -- identity ---------------------------------------------------------------------------
@@ -227,7 +231,7 @@ class SqlStore:
     def load_identity(self) -> tuple[dict[tuple[str, str], str], dict[str, str], dict[str, float]]:
         """(links, aliases loser -> survivor, creation times)."""
         links_t, ind_t = _t(IdentityLink), _t(IndividualRow)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             links = {
                 (k, v): u
                 for k, v, u in conn.execute(
@@ -262,20 +266,36 @@ class SqlStore:
         )
         conn.execute(delete(_t(ProfileDoc)).where(_t(ProfileDoc).c.unified_id.in_(list(losers))))
 
+    def iter_resolution_records(
+        self, *, batch: int = 50_000
+    ) -> Iterator[list[tuple[str, str, str]]]:
+        """(id, unified id, data) of every resolvable record (imported ones and identity-event
+        subjects; not the `device:...` identifier rows), in id order, in batches."""
+        t = _t(SourceRecord)
+        resolvable = or_(t.c.source != "events", t.c.id.like("events:%"))
+        stmt = select(t.c.id, t.c.unified_id, t.c.data).where(resolvable)
+        for rows in self.pages(stmt, t.c.id, after="", batch=batch):
+            yield [(r[0], r[1], r[2]) for r in rows]
+
+    def load_splits(self) -> list[dict[str, Any]]:
+        t = _t(IdentitySplit)
+        with self.db.connect() as conn:
+            return [dict(r) for r in conn.execute(select(t).order_by(t.c.seq)).mappings()]
+
     # -- profiles ---------------------------------------------------------------------------
     def upsert_profiles(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         self._upsert(conn, ProfileDoc, rows, ["unified_id"])
 
     def get_profile_doc(self, unified_id: str) -> str | None:
         t = _t(ProfileDoc)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return conn.execute(select(t.c.doc).where(t.c.unified_id == unified_id)).scalar()
 
     def get_profile_docs(self, unified_ids: Sequence[str]) -> list[str]:
         """Documents of those ids that exist, in no particular order."""
         t = _t(ProfileDoc)
         docs: list[str] = []
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             for start in range(0, len(unified_ids), _IN_CHUNK):
                 chunk = list(unified_ids[start : start + _IN_CHUNK])
                 docs.extend(
@@ -293,7 +313,7 @@ class SqlStore:
     def iter_recent_profile_docs(self, limit: int, *, batch: int = 5000) -> Iterator[list[str]]:
         """Up to `limit` profile documents, most recently updated first, in batches."""
         t = _t(ProfileDoc)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             result = conn.execute(
                 select(t.c.doc).order_by(t.c.updated_at.desc()).limit(limit)
             ).scalars()
@@ -301,7 +321,7 @@ class SqlStore:
                 yield list(chunk)
 
     def count_profiles(self) -> int:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(_t(ProfileDoc))).scalar() or 0)
 
     # -- items ------------------------------------------------------------------------------
@@ -314,7 +334,7 @@ class SqlStore:
 
     def load_items(self) -> list[str]:
         t = _t(ItemRow)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return list(conn.execute(select(t.c.doc)).scalars())
 
     def upsert_item_graphs(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
@@ -322,7 +342,7 @@ class SqlStore:
 
     def load_item_graphs(self) -> list[str]:
         t = _t(ItemGraphDoc)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return list(conn.execute(select(t.c.doc)).scalars())
 
     # -- configuration ----------------------------------------------------------------------
@@ -352,7 +372,7 @@ class SqlStore:
 
     def list_config(self, kind: str) -> list[str]:
         t = _t(ConfigObject)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return list(
                 conn.execute(select(t.c.doc).where(t.c.kind == kind).order_by(t.c.name)).scalars()
             )
@@ -371,3 +391,25 @@ class SqlStore:
                 for n, d in docs
             ]
             self._write_many(conn, ConfigObject, rows, on_conflict="ignore")
+
+    # -- batch insights ---------------------------------------------------------------------
+    def insight_aggregates(
+        self,
+        *,
+        measure: AggregateMeasure,
+        field: str | None,
+        interactions: Sequence[str] = (),
+        since: float | None = None,
+        dimension: str | None = None,
+    ) -> list[tuple[str, str | None, Any]]:
+        return aggregate_events(
+            self.db,
+            measure=measure,
+            field=field,
+            interactions=interactions,
+            since=since,
+            dimension=dimension,
+        )
+
+    def event_unified_ids(self) -> list[str]:
+        return event_unified_ids(self.db)

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound
 from p13n.domain.insights import InsightDefinition
 from p13n.domain.segments import SegmentDefinition
+from p13n.domain.services import Engine
 from p13n.server.routes.deps import get_engine
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -26,12 +26,12 @@ def _same_name(path: str, body: str) -> None:
 
 @router.get("/insights")
 def list_insights(engine: EngineDep) -> list[InsightDefinition]:
-    return engine.insights
+    return engine.state.insights
 
 
 @router.get("/insights/{name}")
 def get_insight(name: str, engine: EngineDep) -> InsightDefinition:
-    for d in engine.insights:
+    for d in engine.state.insights:
         if d.name == name:
             return d
     raise NotFound(f"no insight '{name}'.", hint="GET /admin/insights lists them.")
@@ -61,12 +61,12 @@ async def recompute_insights(engine: EngineDep) -> dict[str, Any]:
 
 @router.get("/segments")
 def list_segments(engine: EngineDep) -> list[SegmentDefinition]:
-    return engine.segments
+    return engine.state.segments
 
 
 @router.get("/segments/{name}")
 def get_segment(name: str, engine: EngineDep) -> SegmentDefinition:
-    for d in engine.segments:
+    for d in engine.state.segments:
         if d.name == name:
             return d
     raise NotFound(f"no segment '{name}'.", hint="GET /admin/segments lists them.")

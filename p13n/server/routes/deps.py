@@ -8,7 +8,7 @@ import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
-from p13n.domain.engine import Engine
+from p13n.domain.services import Engine
 
 __all__ = ["get_engine", "json_response"]
 

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.domain.ingest.report import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
+from p13n.domain.services import Engine
 from p13n.server.routes.deps import get_engine, json_response
 
 router = APIRouter(tags=["events"])

@@ -8,12 +8,17 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput
-from p13n.domain.identity.control import IdentityControl, Lineage, SplitDone
 from p13n.domain.identity.records import record_key
 from p13n.domain.identity.rules import Ruleset
-from p13n.domain.identity.service import IdentityService, ResolveSummary
+from p13n.domain.services import (
+    Engine,
+    IdentityControl,
+    IdentityService,
+    Lineage,
+    ResolveSummary,
+    SplitDone,
+)
 from p13n.server.routes.deps import get_engine
 
 router = APIRouter(tags=["identity"])

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
+from p13n.domain.services import Engine
 from p13n.server.routes.deps import get_engine
 
 router = APIRouter(tags=["items"])

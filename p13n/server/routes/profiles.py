@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from p13n.domain.engine import Engine
+from p13n.domain.services import Engine
 from p13n.server.routes.deps import get_engine
 
 router = APIRouter(tags=["profiles"])

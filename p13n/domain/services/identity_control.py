@@ -1,8 +1,11 @@
-"""Lineage and control: who a unified individual is made of and why; splits; rulesets."""
+"""Lineage and control: who a unified individual is made of and why; splits; rulesets.
+
+Needs a `SqlStore` (lineage and splits are in the SQL-only `IdentityStore`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, Field
@@ -12,12 +15,9 @@ from p13n.domain.identity.identify import EVENTS_SOURCE, new_unified_id
 from p13n.domain.identity.normalize import clean_email, phone_e164
 from p13n.domain.identity.reconcile import SourceValues, contact_points, reconcile
 from p13n.domain.identity.rules import DEFAULT_RULESET, Ruleset
-from p13n.domain.identity.state import ACTIVE_RULESET_KEY
-from p13n.domain.store import IdentityStore
-from p13n.domain.store.identity_store import RULESET_KIND
-
-if TYPE_CHECKING:
-    from p13n.domain.engine import Engine
+from p13n.domain.services.engine import Engine, sql_store
+from p13n.domain.services.identity_state import ACTIVE_RULESET_KEY
+from p13n.domain.store import RULESET_KIND, IdentityStore
 
 __all__ = ["IdentityControl", "Lineage", "SplitDone"]
 
@@ -45,8 +45,8 @@ class SplitDone(BaseModel):
 class IdentityControl:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.store = IdentityStore(engine.store)
-        self.state = engine.identity
+        self.store = IdentityStore(sql_store(engine))
+        self.state = engine.state.identity
 
     def unified_id_of(self, any_id: str) -> str:
         """A unified id, alias, record id (`source:source_record_id`), source record id,
@@ -81,11 +81,14 @@ class IdentityControl:
                 continue
             records.append(
                 {
-                    "id": row["id"], "source": row["source"],
-                    "source_record_id": row["source_record_id"], "updated_at": row["updated_at"],
-                    "flags": doc["norm"].get("flags", []), "record": doc["record"],
+                    "id": row["id"],
+                    "source": row["source"],
+                    "source_record_id": row["source_record_id"],
+                    "updated_at": row["updated_at"],
+                    "flags": doc["norm"].get("flags", []),
+                    "record": doc["record"],
                 }
-            )  # fmt: skip
+            )
             values.append(SourceValues(row["source"], row["updated_at"], doc["record"]))
         keys = [r["id"] for r in records]
         links = sorted(self.store.pair_links_of(keys), key=lambda r: (r["record_a"], r["record_b"]))
@@ -97,8 +100,12 @@ class IdentityControl:
             identifiers=identifiers,
             source_records=records,
             links=links,
-            splits=[s for s in self.store.load_splits() if s["record_id"] in keys or s["from_unified_id"] == uid],
-        )  # fmt: skip
+            splits=[
+                s
+                for s in self.store.load_splits()
+                if s["record_id"] in keys or s["from_unified_id"] == uid
+            ],
+        )
 
     def split(self, record_id: str, *, reason: str | None = None) -> SplitDone:
         """Take a source record out of its cluster into a new individual, kept apart from the
@@ -129,10 +136,17 @@ class IdentityControl:
                 )
                 self.store.set_owners(conn, [(record_id, uid)])
                 self.store.replace_pair_links(conn, [record_id], [])
-                self.store.add_split(conn, {
-                    "record_id": record_id, "from_unified_id": old, "to_unified_id": uid,
-                    "apart_from": orjson.dumps(sorted(others)).decode(), "reason": reason, "split_at": now,
-                })  # fmt: skip
+                self.store.add_split(
+                    conn,
+                    {
+                        "record_id": record_id,
+                        "from_unified_id": old,
+                        "to_unified_id": uid,
+                        "apart_from": orjson.dumps(sorted(others)).decode(),
+                        "reason": reason,
+                        "split_at": now,
+                    },
+                )
             state.created[uid] = now
             index.members[old] = others
             index.members[uid] = [record_id]

@@ -1,6 +1,7 @@
 """Identity resolution over the engine's store: import source records (real-time path),
-batch resolution (`resolve`), export. Merges follow the identify seam's contract: the losers'
-history is relinked to the survivor and the survivor's profile is rebuilt from the log.
+batch resolution (`resolve`), export. Merges take the one merge path (`graph_writes`): the
+losers' history is relinked to the survivor and the survivor's profile is rebuilt from the log.
+Needs a `SqlStore`: the resolution tables (`IdentityStore`) are outside the store port.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import csv
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -19,16 +20,17 @@ from p13n.domain.identity.batch import EVENT_IDENTIFIER, resolve_records
 from p13n.domain.identity.identify import EVENTS_SOURCE, new_unified_id, source_row
 from p13n.domain.identity.realtime import event_links
 from p13n.domain.identity.records import NormRecord, normalize_record, record_from_row
-from p13n.domain.identity.state import LAST_RUN_KEY, PARAMS_KEY
-from p13n.domain.pipeline import replay_profile, write_graphs
-from p13n.domain.store import IdentityStore
+from p13n.domain.services.engine import Engine, sql_store
+from p13n.domain.services.graph_writes import merge_individuals, write_graphs
+from p13n.domain.services.identity_state import LAST_RUN_KEY, PARAMS_KEY
+from p13n.domain.store import IdentityStore, Transaction
 
-if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
-    from p13n.domain.engine import Engine
-
-__all__ = ["IdentityService", "ImportIndividualsSummary", "ResolveSummary", "RESERVED_SOURCES"]
+__all__ = [
+    "IdentityService",
+    "ImportIndividualsSummary",
+    "ResolveSummary",
+    "RESERVED_SOURCES",
+]
 
 RESERVED_SOURCES = frozenset({"device", "individual", "email", "phone", "party", EVENTS_SOURCE})
 _MAX_LISTED = 100
@@ -60,8 +62,8 @@ class ResolveSummary(BaseModel):
 class IdentityService:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.store = IdentityStore(engine.store)
-        self.state = engine.identity
+        self.store = IdentityStore(sql_store(engine))
+        self.state = engine.state.identity
 
     # -- import (real-time path) ------------------------------------------------------------
     def import_records(
@@ -104,10 +106,14 @@ class IdentityService:
                 raise
 
     def _link_rows(
-        self, conn: Connection, rows: list[Any], default_source: str,
-        summary: ImportIndividualsSummary, now: float,
-    ) -> None:  # fmt: skip
-        state, ident = self.state, self.engine.identifier
+        self,
+        conn: Transaction,
+        rows: list[Any],
+        default_source: str,
+        summary: ImportIndividualsSummary,
+        now: float,
+    ) -> None:
+        state, ident = self.state, self.engine.state.identifier
         current: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
         individuals: list[dict[str, Any]] = []
@@ -132,7 +138,14 @@ class IdentityService:
             summary.accepted += 1
             summary.flagged += bool(norm.flags)
             data = source_row(record, norm, "")
-            history.append({"record_id": record.key, "data": data["data"], "updated_at": norm.updated_at, "received_at": now})  # fmt: skip
+            history.append(
+                {
+                    "record_id": record.key,
+                    "data": data["data"],
+                    "updated_at": norm.updated_at,
+                    "received_at": now,
+                }
+            )
             known = state.index.records.get(record.key)
             if known is not None and known.updated_at > norm.updated_at:
                 summary.superseded += 1  # an older version: history only, the newer one stays
@@ -146,9 +159,15 @@ class IdentityService:
                 merges.append((link.unified_id, link.merged))
             current.append({**data, "unified_id": link.unified_id})
             links.extend(
-                {"record_a": record.key, "record_b": other, "rule": rule, "score": float(score), "linked_at": now}
+                {
+                    "record_a": record.key,
+                    "record_b": other,
+                    "rule": rule,
+                    "score": float(score),
+                    "linked_at": now,
+                }
                 for other, rule, score in link.pairs
-            )  # fmt: skip
+            )
         latest = {r["id"]: r for r in current}  # the same record twice in a chunk: the last wins
         self.store.upsert_records(conn, list(latest.values()))
         self.store.append_history(conn, history)
@@ -159,45 +178,39 @@ class IdentityService:
 
     # -- merges ------------------------------------------------------------------------------
     def apply_merges(
-        self, conn: Connection, merges: Sequence[tuple[str, list[str]]], now: float
+        self, conn: Transaction, merges: Sequence[tuple[str, list[str]]], now: float
     ) -> None:
         """Relink the losers' events, links and records to the survivor (aliases stay
         resolvable) and rebuild the survivor's profile when either side had one."""
         if not merges:
             return
-        engine = self.engine
-        rebuild: set[str] = set()
+        state, store = self.engine.state, self.engine.store
         with_events = {self.state.resolve(u) for u in self.state.links.values()}
         quiet: list[tuple[str, str]] = []  # individuals known only from source records
+        relinked: list[tuple[str, list[str]]] = []
         for survivor, losers in merges:
             if not with_events & {survivor, *losers} and not any(
-                u in engine.pending_profiles for u in (survivor, *losers)
+                u in state.pending_profiles for u in (survivor, *losers)
             ):
                 quiet.extend((loser, survivor) for loser in losers)
-                continue
-            had_profile = any(engine.load_profile(u) is not None or u in engine.pending_profiles for u in [survivor, *losers])  # fmt: skip
-            engine.store.merge_individuals(conn, losers, survivor)
-            for loser in losers:
-                engine.profiles.discard(loser)
-                engine.pending_profiles.pop(loser, None)
-                rebuild.discard(loser)
-            if had_profile:
-                rebuild.add(self.state.resolve(survivor))
+            else:
+                relinked.append((survivor, losers))
+        rebuilt = merge_individuals(state, store, conn, relinked, now, only_with_profiles=True)
         if quiet:
             targets = set(self.state.aliases.values())
             self.store.mark_merged(conn, quiet, were_survivors=targets)
-        for uid in sorted(rebuild):
-            profile = replay_profile(engine, conn, uid)
-            engine.profiles.put(uid, profile)
-            engine.pending_profiles[uid] = profile
-        if rebuild:
-            write_graphs(engine, conn, now)
+        if rebuilt:
+            state.pending_profiles.update(rebuilt)
+            write_graphs(state, store, conn, now)
 
     # -- batch -------------------------------------------------------------------------------
     def resolve(
-        self, *, incremental: bool = False, on_step: Callable[[str], None] | None = None,
+        self,
+        *,
+        incremental: bool = False,
+        on_step: Callable[[str], None] | None = None,
         on_records: Callable[[int, int], None] | None = None,
-    ) -> ResolveSummary:  # fmt: skip
+    ) -> ResolveSummary:
         """Re-resolve the source records with every rule, fuzzy and probabilistic included.
         Incremental: only pairs touching records changed since the last run are examined, with
         the weights of the last full run, and existing clusters are only ever joined.
@@ -210,23 +223,53 @@ class IdentityService:
             records = [state.index.records[k] for k in keys]
             position = {k: n for n, k in enumerate(keys)}
             anchors, anchor_uids = self._anchors(records)
-            apart = [(position[a], position[b]) for a, others in state.index.apart.items() for b in others if a < b and a in position and b in position]  # fmt: skip
+            apart = [
+                (position[a], position[b])
+                for a, others in state.index.apart.items()
+                for b in others
+                if a < b and a in position and b in position
+            ]
             focus = self._touched(keys) if incremental and state.params is not None else None
             if focus is not None:
                 anchors += self._current_clusters(keys, anchor_uids)
             outcome = resolve_records(
-                records, state.ruleset, anchors=anchors, apart=apart, params=state.params,
-                fit=focus is None, focus=focus, on_step=on_step,
+                records,
+                state.ruleset,
+                anchors=anchors,
+                apart=apart,
+                params=state.params,
+                fit=focus is None,
+                focus=focus,
+                on_step=on_step,
                 on_records=None if on_records is None else lambda k: on_records(k, len(keys)),
-            )  # fmt: skip
+            )
             plan = self._plan(keys, outcome.labels, anchor_uids, now)
+            pairs = zip(
+                outcome.link_i.tolist(),
+                outcome.link_j.tolist(),
+                outcome.link_rule,
+                outcome.link_score.tolist(),
+                strict=True,
+            )
             link_rows = [
-                {"record_a": keys[i], "record_b": keys[j], "rule": r, "score": float(s), "linked_at": now}
-                for i, j, r, s in zip(outcome.link_i.tolist(), outcome.link_j.tolist(), outcome.link_rule, outcome.link_score.tolist(), strict=True)
+                {
+                    "record_a": keys[i],
+                    "record_b": keys[j],
+                    "rule": r,
+                    "score": float(s),
+                    "linked_at": now,
+                }
+                for i, j, r, s in pairs
             ] + [
-                {"record_a": keys[i], "record_b": ident, "rule": EVENT_IDENTIFIER, "score": 1.0, "linked_at": now}
+                {
+                    "record_a": keys[i],
+                    "record_b": ident,
+                    "rule": EVENT_IDENTIFIER,
+                    "score": 1.0,
+                    "linked_at": now,
+                }
                 for i, ident in self._event_pairs(records)
-            ]  # fmt: skip
+            ]
             try:
                 with engine.store.transaction() as conn:
                     self._write_plan(conn, plan, now)
@@ -240,10 +283,16 @@ class IdentityService:
                 raise
             state.params = outcome.params
         return ResolveSummary(
-            records=len(keys), clusters=len(set(plan["owner"].values())), links=len(link_rows),
-            merges=len(plan["merges"]), moved=len(plan["moved"]), candidate_pairs=outcome.candidate_pairs,
-            incremental=focus is not None, seconds=round(time.perf_counter() - started, 3), steps=outcome.seconds,
-        )  # fmt: skip
+            records=len(keys),
+            clusters=len(set(plan["owner"].values())),
+            links=len(link_rows),
+            merges=len(plan["merges"]),
+            moved=len(plan["moved"]),
+            candidate_pairs=outcome.candidate_pairs,
+            incremental=focus is not None,
+            seconds=round(time.perf_counter() - started, 3),
+            steps=outcome.seconds,
+        )
 
     def _anchors(self, records: list[NormRecord]) -> tuple[list[tuple[int, int]], list[str]]:
         """Ties to individuals known from events: an event identifier a record carries, and an
@@ -328,7 +377,7 @@ class IdentityService:
         moved = [(key, uid) for key, uid in owner.items() if state.owner(key) != uid]
         return {"owner": owner, "merges": merges, "new": new, "moved": moved}
 
-    def _write_plan(self, conn: Connection, plan: dict[str, Any], now: float) -> None:
+    def _write_plan(self, conn: Transaction, plan: dict[str, Any], now: float) -> None:
         state = self.state
         self.engine.store.insert_individuals(
             conn, [{"unified_id": u, "created_at": now, "merged_into": None} for u in plan["new"]]

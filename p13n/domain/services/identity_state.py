@@ -1,18 +1,16 @@
-"""Load and save the identity state that lives beside the identify seam's links: the source
-records with their blocking indexes, splits, the active ruleset and the matcher's weights."""
+"""Load the identity state that lives beside the identify seam's links: the source records with
+their blocking indexes, splits, the active ruleset and the matcher's weights (from the store)."""
 
 from __future__ import annotations
 
 import orjson
 
 from p13n.domain.errors import NotFound
+from p13n.domain.identity import DEFAULT_RULESET, IdentityLinks, NormRecord, Ruleset
 from p13n.domain.identity.fellegi_sunter import FSParams
-from p13n.domain.identity.identify import EVENTS_SOURCE, IdentityLinks
+from p13n.domain.identity.identify import EVENTS_SOURCE
 from p13n.domain.identity.realtime import RecordIndex
-from p13n.domain.identity.records import NormRecord
-from p13n.domain.identity.rules import DEFAULT_RULESET, Ruleset
-from p13n.domain.store import IdentityStore, SqlStore
-from p13n.domain.store.identity_store import RULESET_KIND
+from p13n.domain.store import RULESET_KIND, Store
 
 __all__ = [
     "load_resolution_state",
@@ -27,7 +25,7 @@ PARAMS_KEY = "identity.fs_params"
 LAST_RUN_KEY = "identity.last_resolve_at"
 
 
-def active_ruleset(store: SqlStore) -> Ruleset:
+def active_ruleset(store: Store) -> Ruleset:
     name = store.get_meta(ACTIVE_RULESET_KEY) or DEFAULT_RULESET.name
     for doc in store.list_config(RULESET_KIND):
         ruleset = Ruleset.model_validate_json(doc)
@@ -38,15 +36,14 @@ def active_ruleset(store: SqlStore) -> Ruleset:
     return DEFAULT_RULESET
 
 
-def load_resolution_state(store: SqlStore, state: IdentityLinks) -> None:
+def load_resolution_state(store: Store, state: IdentityLinks) -> None:
     """Fill `state` (whose links, aliases and creation times are loaded) with the records,
     indexes, splits, ruleset and weights from the store."""
-    ids = IdentityStore(store)
     ruleset = active_ruleset(store)
     index = RecordIndex()
     index.configure(ruleset)
     subjects = {}
-    for rows in ids.load_records():
+    for rows in store.iter_resolution_records():
         for key, uid, data in rows:
             doc = orjson.loads(data)
             if "norm" not in doc:
@@ -54,7 +51,7 @@ def load_resolution_state(store: SqlStore, state: IdentityLinks) -> None:
             index.put(NormRecord.from_json(doc["norm"]), uid)
             if key.startswith(f"{EVENTS_SOURCE}:"):
                 subjects[key] = doc["record"]
-    for split in ids.load_splits():
+    for split in store.load_splits():
         record = split["record_id"]
         for other in orjson.loads(split["apart_from"]):
             index.apart.setdefault(record, set()).add(other)

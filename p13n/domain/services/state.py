@@ -1,0 +1,54 @@
+"""What a running process keeps hot: one `HotState` the engine and the other services share.
+
+The decision path reads these structures without a lock; every write goes through the
+engine, which holds the write lock (`Engine.lock`, not here: the state is plain data so that a
+batch worker can build one without an engine). Profiles are a bounded LRU cache over the store
+(write-through); items, item graphs, identity links and consent are held whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from p13n.domain.caches import LruCache
+from p13n.domain.graphs import ItemGraph, ProfileGraph
+from p13n.domain.identity import Identifier, IdentityLinks
+from p13n.domain.ingest import Item
+from p13n.domain.insights import InsightDefinition
+from p13n.domain.segments import SegmentDefinition
+
+__all__ = ["EngineOptions", "HotState"]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Tenant policy and cache sizes (built from settings by the composition root)."""
+
+    require_consent_sdk: bool = True
+    require_consent_flat: bool = False
+    profile_cache_size: int = 100_000
+
+
+class HotState:
+    """The in-process caches of the hot path and the writes pending for the next checkpoint."""
+
+    def __init__(self, profile_cache_size: int) -> None:
+        self.profiles: LruCache[ProfileGraph] = LruCache(profile_cache_size)
+        self.items: dict[str, Item] = {}
+        self.item_graphs: dict[str, ItemGraph] = {}
+        self.identity = IdentityLinks()
+        self.identifier = Identifier(self.identity)
+        self.consent: dict[str, str] = {}
+        # Graphs changed by deferred batches (bulk import), written at the next checkpoint.
+        self.pending_profiles: dict[str, ProfileGraph] = {}
+        self.pending_items: set[str] = set()
+        # None while the graphs reflect the whole log; else the log seq they reflect (bulk import).
+        self.synced_seq: int | None = None
+        self.insights: list[InsightDefinition] = []
+        self.segments: list[SegmentDefinition] = []
+
+    def clear_profiles(self) -> None:
+        """Forget cached and pending profiles (before a reload from the store)."""
+        self.profiles.clear()
+        self.pending_profiles.clear()
+        self.pending_items.clear()
