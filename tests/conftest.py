@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -41,3 +42,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL not configured: set P13N_TEST_POSTGRES_URL (CI does)")
     yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An empty implementation of the store port: SqlStore on SQLite and on PostgreSQL (when
+    configured), and MemoryStore."""
+    from p13n.domain.store import MemoryStore, SqlStore, open_engine
+
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'p13n.db'}"])
+    elif not POSTGRES_URL:
+        pytest.skip("PostgreSQL not configured: set P13N_TEST_POSTGRES_URL (CI does)")
+    else:
+        urls = _postgres_database()
+    for url in urls:
+        store = SqlStore(open_engine(url))
+        try:
+            yield store
+        finally:
+            store.close()
