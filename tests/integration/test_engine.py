@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from p13n.domain.errors import NotFound, StoreVersionTooNew
 from p13n.domain.ingest.items import Item
-from p13n.domain.services import Engine, EngineOptions, replay_profile
+from p13n.domain.services import Engine, EngineOptions, replay_profile, sql_store
 from p13n.domain.store import open_engine
 
 NOW = 1_800_000_000.0
@@ -95,7 +95,7 @@ def test_without_a_tracking_opt_in_an_sdk_event_is_only_a_consent_record(engine:
     ]
     with pytest.raises(NotFound):
         engine.get_profile("d1")
-    with engine.store.db.connect() as conn:
+    with sql_store(engine).db.connect() as conn:
         assert conn.execute(text("select count(*) from consent_records")).scalar() == 2
         assert conn.execute(text("select count(*) from events")).scalar() == 0
     # Opting in once is remembered for later events of the device; opting out stops tracking.

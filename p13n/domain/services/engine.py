@@ -37,7 +37,7 @@ from p13n.domain.services.graph_writes import (
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch, prefetch_profiles
 from p13n.domain.services.state import EngineOptions, HotState
-from p13n.domain.store import SqlStore, Store, open_engine
+from p13n.domain.store import SqlStore, Store, Transaction, open_engine
 from p13n.domain.timeutil import now_ts
 
 __all__ = ["Engine", "sql_store"]
@@ -100,7 +100,7 @@ class Engine:
         ]
         self._catch_up()
 
-    def _batch(self, conn: Any, now: float, *, defer: bool) -> IngestBatch:
+    def _batch(self, conn: Transaction, now: float, *, defer: bool) -> IngestBatch:
         return IngestBatch(self.state, self.store, conn, now, options=self.options, defer=defer)
 
     def _catch_up(self) -> int:
