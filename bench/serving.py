@@ -336,7 +336,7 @@ def _queries(
 
 def part_mercari(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
-    from p13n.seed.catalog import load_mercari
+    from p13n.seed.mercari import load_mercari
 
     engine = Engine.open(f"sqlite:///{home / 'mercari.db'}")
     out: dict[str, Any] = {"items": args.mercari_items}

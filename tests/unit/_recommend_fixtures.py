@@ -16,10 +16,10 @@ from p13n.domain.recommend import (
     ScoreRequest,
     build_snapshot,
 )
-from p13n.domain.recommend.catalog import CatalogSnapshot
 from p13n.domain.recommend.filters import FilterContext
+from p13n.domain.recommend.ranking import allowed_rows, compile_rules, rank
 from p13n.domain.recommend.recipes import RuleRecipe
-from p13n.domain.recommend.serve import allowed_rows, compile_rules, rank
+from p13n.domain.recommend.snapshot import CatalogSnapshot
 
 NOW = 1_780_000_000.0
 DAY = 86_400.0

@@ -18,8 +18,8 @@ from p13n.domain.recommend import (
     ScoreRequest,
     train_model,
 )
+from p13n.domain.recommend.ranking import Slot, explore, request_rng
 from p13n.domain.recommend.request import effective_limit
-from p13n.domain.recommend.serve import Slot, explore, request_rng
 
 # The plain EASE of these hand-built cases: every extra term off unless a test turns it on.
 PARAMS = ModelParams(

@@ -2,7 +2,6 @@
 filters, candidate merging, diversity, boosters, reasons and fallback."""
 
 from p13n.domain.recommend.base import Algorithm, ExactVectors, History, Scored, ScoreRequest
-from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.config import (
     DEFAULT_LIMIT,
     DEFAULT_RECOMMENDERS,
@@ -23,6 +22,7 @@ from p13n.domain.recommend.query import parse_query
 from p13n.domain.recommend.recipes import RuleRecipe
 from p13n.domain.recommend.request import Recommendations, RecommendedItem, RecommendRequest
 from p13n.domain.recommend.service import RecommendService
+from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
 
 __all__ = [
     "Algorithm",

@@ -2,7 +2,7 @@
 
 Every model rejects unknown keys and is immutable; randomness (exploration) comes only from
 `seed`. The algorithm part is a tagged union on `algorithm`; filters, switches, output rules,
-diversity and boosters are shared by every algorithm and applied outside it (`serve.py`).
+diversity and boosters are shared by every algorithm and applied outside it (`ranking.py`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,6 @@ from p13n.domain.ingest.catalog import Item
 from p13n.domain.recommend.ann import IvfVectors
 from p13n.domain.recommend.base import Algorithm, History, ScoreRequest
 from p13n.domain.recommend.blas import single_threaded_blas
-from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
 from p13n.domain.recommend.embeddings import ItemVectors
 from p13n.domain.recommend.filters import FilterContext
@@ -29,15 +28,7 @@ from p13n.domain.recommend.item_filter import ItemFilter
 from p13n.domain.recommend.model import ModelParams, TrainedModel, train_model
 from p13n.domain.recommend.objective import ObjectiveRecommender
 from p13n.domain.recommend.query import QueryVocabulary, parse_query
-from p13n.domain.recommend.recipes import RuleRecipe
-from p13n.domain.recommend.request import (
-    Recommendations,
-    RecommendedItem,
-    RecommendRequest,
-    diagnostic,
-    effective_limit,
-)
-from p13n.domain.recommend.serve import (
+from p13n.domain.recommend.ranking import (
     QueryPool,
     Rules,
     Slot,
@@ -47,6 +38,15 @@ from p13n.domain.recommend.serve import (
     rank,
     request_rng,
 )
+from p13n.domain.recommend.recipes import RuleRecipe
+from p13n.domain.recommend.request import (
+    Recommendations,
+    RecommendedItem,
+    RecommendRequest,
+    diagnostic,
+    effective_limit,
+)
+from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.training import interactions_from_log, load_model, save_model
 
 __all__ = ["RecommendService", "KIND"]
