@@ -66,7 +66,8 @@ from p13n.domain.decisions.request import DecisionRequest
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.engine import Engine, EngineOptions
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend import RecommenderConfig, RecommendService
+from p13n.domain.recommend import RecommenderConfig
+from p13n.domain.services import RecommendService
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5

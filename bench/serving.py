@@ -39,13 +39,14 @@ from p13n.domain.ingest.catalog import Item
 from p13n.domain.recommend import (
     DEFAULT_RECOMMENDERS,
     ItemVectors,
+    IvfVectors,
     RecommenderConfig,
     RecommendRequest,
-    RecommendService,
+    item_text,
+    single_threaded_blas,
 )
-from p13n.domain.recommend.ann import IvfVectors
-from p13n.domain.recommend.blas import single_threaded_blas
-from p13n.domain.recommend.embeddings import item_text, text_hash
+from p13n.domain.recommend.embeddings import text_hash
+from p13n.domain.services import RecommendService
 from p13n.domain.vectors import InMemoryVectorIndex
 from p13n.seed.simulator import simulate_flat
 

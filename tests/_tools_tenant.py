@@ -11,7 +11,8 @@ from pathlib import Path
 
 from p13n.domain.engine import Engine
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend import ItemVectors, ModelParams, RecommendService
+from p13n.domain.recommend import ItemVectors, ModelParams
+from p13n.domain.services import RecommendService
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 
 NOW = 1_780_000_000.0

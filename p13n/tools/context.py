@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.engine import Engine
-from p13n.domain.recommend.service import RecommendService
+from p13n.domain.services import RecommendService
 
 __all__ = ["Caller", "LocalCaller", "ToolContext"]
 

@@ -9,7 +9,7 @@ from p13n.domain.decisions.request import DecisionRequest
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.engine import Engine
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend import RecommendService
+from p13n.domain.services import RecommendService
 from p13n.seed.demo import apply_demo_decisioning
 
 POINTS = [

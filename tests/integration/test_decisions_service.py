@@ -18,7 +18,7 @@ from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.domain.experiments import Experiment
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend import RecommendService
+from p13n.domain.services import RecommendService
 from p13n.domain.store.personalization_log import PersonalizationLogStore
 
 NOW = 1_780_000_000.0

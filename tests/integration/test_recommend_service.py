@@ -10,7 +10,8 @@ import pytest
 from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend import ItemVectors, ModelParams, RecommendRequest, RecommendService
+from p13n.domain.recommend import ItemVectors, ModelParams, RecommendRequest
+from p13n.domain.services import RecommendService
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.server.bootstrap import shared_embedder
 

@@ -232,7 +232,7 @@ def test_the_popularity_exponent_divides_each_items_column_by_its_reach() -> Non
 
 
 def test_the_saved_model_keeps_each_individuals_history_times(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from p13n.domain.recommend.training import load_model, save_model
+    from p13n.domain.services.training import load_model, save_model
 
     model = _model_with_half_life(0.5)
     save_model(model, tmp_path)
@@ -284,7 +284,7 @@ def test_session_weight_relates_items_of_one_sitting_more_than_items_months_apar
 
 
 def test_the_saved_model_keeps_the_session_and_transition_weights(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from p13n.domain.recommend.training import load_model, save_model
+    from p13n.domain.services.training import load_model, save_model
 
     params = replace(PARAMS, session_weight=0.5, session_gap_days=0.02, transition_weight=2.0)
     save_model(train_model(_data(), params, now=NOW), tmp_path)

@@ -62,7 +62,7 @@ from p13n.domain.experiments.assign import assign
 from p13n.domain.experiments.model import Cohort, Experiment
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.recommend.request import RecommendRequest
-from p13n.domain.recommend.service import RecommendService
+from p13n.domain.services import RecommendService
 
 __all__ = ["DecisionService", "DecisionRejected", "profile_from_document", "new_id"]
 

@@ -18,36 +18,42 @@ from p13n.domain.engine import Engine
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.ingest.catalog import Item
-from p13n.domain.recommend.ann import IvfVectors
-from p13n.domain.recommend.base import Algorithm, History, ScoreRequest
-from p13n.domain.recommend.blas import single_threaded_blas
-from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
-from p13n.domain.recommend.embeddings import ItemVectors
-from p13n.domain.recommend.filters import FilterContext
-from p13n.domain.recommend.item_filter import ItemFilter
-from p13n.domain.recommend.model import ModelParams, TrainedModel, train_model
-from p13n.domain.recommend.objective import ObjectiveRecommender
-from p13n.domain.recommend.query import QueryVocabulary, parse_query
-from p13n.domain.recommend.ranking import (
+from p13n.domain.recommend import (
+    DEFAULT_RECOMMENDERS,
+    Algorithm,
+    CatalogSnapshot,
+    FilterContext,
+    History,
+    ItemFilter,
+    ItemVectors,
+    IvfVectors,
+    ModelParams,
+    ObjectiveBased,
+    ObjectiveRecommender,
     QueryPool,
-    Rules,
-    Slot,
-    allowed_rows,
-    compile_rules,
-    explore,
-    rank,
-    request_rng,
-)
-from p13n.domain.recommend.recipes import RuleRecipe
-from p13n.domain.recommend.request import (
+    QueryVocabulary,
     Recommendations,
     RecommendedItem,
+    RecommenderConfig,
     RecommendRequest,
+    RuleRecipe,
+    Rules,
+    ScoreRequest,
+    Slot,
+    TrainedModel,
+    allowed_rows,
+    build_snapshot,
+    compile_rules,
     diagnostic,
     effective_limit,
+    explore,
+    parse_query,
+    rank,
+    request_rng,
+    single_threaded_blas,
+    train_model,
 )
-from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
-from p13n.domain.recommend.training import interactions_from_log, load_model, save_model
+from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = ["RecommendService", "KIND"]
 
