@@ -320,12 +320,15 @@ class RecommendService:
         rules: list[Rules] = []
         name: str | None = config.name
         depth = 0
+        switches = config.switches
         while name is not None and len(slots) < limit and depth <= MAX_FALLBACK_DEPTH:
             cfg = self.get_config(name)
-            rules.append(compile_rules(cfg, ctx))
+            rules.append(compile_rules(cfg, ctx))  # a fallback keeps the filters before it
+            if depth > 0:  # ... and the switches: its own and those of the chain before it
+                switches = switches.stricter(cfg.switches)
             allowed = allowed_rows(
                 snap,
-                cfg.switches if depth == 0 else config.switches,
+                switches,
                 history,
                 now,
                 anchor_row=anchor_row,
