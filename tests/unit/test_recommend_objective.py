@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from _recommend_fixtures import NOW, snapshot, vectors
+from _recommend_fixtures import NOW, interactions, snapshot, vectors
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import (
@@ -27,22 +27,6 @@ PARAMS = ModelParams(
 )
 
 
-def _data() -> Interactions:
-    """Whoever views a views b; c goes with e; a and c are bought; e is often carted."""
-    rows: list[tuple[str, str, str]] = []
-    for u in range(8):
-        rows += [(f"u{u}", "a", "View Catalog Object"), (f"u{u}", "b", "View Catalog Object")]
-    for u in range(8, 14):
-        rows += [(f"u{u}", "c", "View Catalog Object"), (f"u{u}", "e", "View Catalog Object")]
-        rows += [(f"u{u}", "e", "Add To Cart")]
-    rows += [("u0", "c", "View Catalog Object"), ("u1", "c", "View Catalog Object")]
-    rows += [("u8", "c", "Purchase"), ("u9", "c", "Purchase")]
-    rows += [("u9", "b", "View Catalog Object"), ("u10", "b", "Purchase")]
-    return Interactions(
-        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [NOW] * len(rows)
-    )
-
-
 def _scores(
     objective: dict[str, object], history: History, individual: str | None = None
 ) -> dict[str, float]:
@@ -50,7 +34,7 @@ def _scores(
     cfg = RecommenderConfig.model_validate(
         {"name": "x", "recipe": {"algorithm": "objective", **objective}}
     )
-    algo = ObjectiveRecommender(cfg.recipe, train_model(_data(), PARAMS, now=NOW))  # type: ignore[arg-type]
+    algo = ObjectiveRecommender(cfg.recipe, train_model(interactions(), PARAMS, now=NOW))  # type: ignore[arg-type]
     req = ScoreRequest(snap, NOW, history, vectors=vectors(snap), individual=individual)
     scored = algo.score(req)
     return {i: float(scored.scores[snap.row[i]]) for i in snap.ids}
@@ -241,7 +225,7 @@ def _model_with_half_life(half_life: float | None, beta: float = 0.0):  # type: 
         history_half_life_days=half_life,
         popularity_exponent=beta,
     )
-    return train_model(_data(), params, now=NOW)
+    return train_model(interactions(), params, now=NOW)
 
 
 def test_history_weights_halve_per_half_life_counted_from_the_latest_engagement() -> None:
@@ -333,7 +317,7 @@ def test_the_saved_model_keeps_the_session_and_transition_weights(tmp_path) -> N
     from p13n.domain.services.training import load_model, save_model
 
     params = replace(PARAMS, session_weight=0.5, session_gap_days=0.02, transition_weight=2.0)
-    save_model(train_model(_data(), params, now=NOW), tmp_path)
+    save_model(train_model(interactions(), params, now=NOW), tmp_path)
     loaded = load_model(tmp_path)
     assert loaded is not None
     assert loaded.params == params
