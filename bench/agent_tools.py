@@ -31,8 +31,8 @@ import orjson
 from mcp import Client, StdioServerParameters
 
 from bench._util import machine_facts, p13n_script, percentile_ms, server_env
-from p13n.domain.recommend import ItemVectors, RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.recommend import ItemVectors
+from p13n.domain.services import Engine, RecommendService
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.seed.demo import load_demo
 from p13n.tools import ToolContext

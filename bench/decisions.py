@@ -65,8 +65,8 @@ from p13n.domain.decisions.log import PersonalizationLog
 from p13n.domain.decisions.request import DecisionRequest
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import RecommenderConfig, RecommendService
-from p13n.domain.services import Engine, EngineOptions
+from p13n.domain.recommend import RecommenderConfig
+from p13n.domain.services import Engine, EngineOptions, RecommendService
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5

@@ -33,11 +33,11 @@ from p13n.domain.recommend import (
     ModelParams,
     RecommenderConfig,
     RecommendRequest,
-    RecommendService,
+    TrainedModel,
+    train_model,
 )
-from p13n.domain.recommend.model import TrainedModel, history_weights, train_model
-from p13n.domain.recommend.training import interactions_from_log
-from p13n.domain.services import Engine
+from p13n.domain.recommend.model import history_weights
+from p13n.domain.services import Engine, RecommendService, interactions_from_log
 
 K = 10
 SEED = 2020

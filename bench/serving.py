@@ -38,14 +38,14 @@ from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import (
     DEFAULT_RECOMMENDERS,
     ItemVectors,
+    IvfVectors,
     RecommenderConfig,
     RecommendRequest,
-    RecommendService,
+    item_text,
+    single_threaded_blas,
 )
-from p13n.domain.recommend.ann import IvfVectors
-from p13n.domain.recommend.blas import single_threaded_blas
-from p13n.domain.recommend.embeddings import item_text, text_hash
-from p13n.domain.services import Engine
+from p13n.domain.recommend.embeddings import text_hash
+from p13n.domain.services import Engine, RecommendService
 from p13n.domain.vectors import InMemoryVectorIndex
 from p13n.seed.simulator import simulate_flat
 
@@ -336,7 +336,7 @@ def _queries(
 
 def part_mercari(args: argparse.Namespace, home: Path) -> dict[str, Any]:
     from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
-    from p13n.seed.catalog import load_mercari
+    from p13n.seed.mercari import load_mercari
 
     engine = Engine.open(f"sqlite:///{home / 'mercari.db'}")
     out: dict[str, Any] = {"items": args.mercari_items}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import ItemVectors, ModelParams, RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.recommend import ItemVectors, ModelParams
+from p13n.domain.services import Engine, RecommendService
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 
 NOW = 1_780_000_000.0

@@ -11,7 +11,7 @@ from p13n.domain.decisions.bundle import ApplyReport, apply_bundle, parse_bundle
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.ingest.report import ImportSummary
 from p13n.domain.services import Engine
-from p13n.seed.catalog import load_mercari
+from p13n.seed.mercari import load_mercari
 from p13n.seed.simulator import simulate
 
 __all__ = ["load_demo", "apply_demo_decisioning", "DEMO_DECISIONING"]

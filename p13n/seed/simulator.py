@@ -20,7 +20,7 @@ import numpy as np
 from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest.items import Item
 from p13n.domain.timeutil import DAY, to_iso
-from p13n.seed.catalog import SHOP_URL
+from p13n.seed.mercari import SHOP_URL
 
 __all__ = ["simulate", "simulate_flat", "NAMED_SHOPPERS", "CONSENTS", "SHOP_URL", "TRENDING_DAYS"]
 

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.recommend import RecommendRequest, RecommendService
+from p13n.domain.recommend import RecommendRequest
+from p13n.domain.services import RecommendService
 from p13n.server.bootstrap import build_engine, build_recommend_service
 from p13n.server.settings import Settings
 

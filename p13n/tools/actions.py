@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from p13n.tools.catalog import SearchCatalogInput, SearchCatalogOutput, search_catalog
 from p13n.tools.decisions import (
     GetDecisionsInput,
     GetDecisionsOutput,
@@ -22,6 +21,7 @@ from p13n.tools.recommendations import (
     get_recommendations,
 )
 from p13n.tools.registry import Action, ToolHints, unknown_action
+from p13n.tools.search_catalog import SearchCatalogInput, SearchCatalogOutput, search_catalog
 
 __all__ = ["ACTIONS", "get_action", "action_names"]
 

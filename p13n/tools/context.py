@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from p13n.domain.decisions.service import DecisionService
-from p13n.domain.recommend.service import RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.services import Engine, RecommendService
 
 __all__ = ["Caller", "LocalCaller", "ToolContext"]
 

@@ -14,8 +14,7 @@ from _tools_tenant import AVA_EMAIL, AVA_PHONE, build
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from p13n.domain.recommend import RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.services import Engine, RecommendService
 from p13n.server.bootstrap import build_decision_service, shared_embedder
 from p13n.tools import ACTIONS, LocalCaller, ToolContext
 from p13n.tools.mcp import build_mcp_server

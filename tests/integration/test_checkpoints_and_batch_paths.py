@@ -7,7 +7,7 @@ import pytest
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.insights import insight_values, recompute_insights
 from p13n.domain.services import Engine
-from p13n.seed.catalog import load_mercari
+from p13n.seed.mercari import load_mercari
 from p13n.seed.simulator import simulate
 
 NOW = 1_800_000_000.0

@@ -8,8 +8,7 @@ from p13n.domain.decisions.log import PersonalizationLog
 from p13n.domain.decisions.request import DecisionRequest
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.services import Engine, RecommendService
 from p13n.seed.demo import apply_demo_decisioning
 
 POINTS = [

@@ -17,8 +17,7 @@ from p13n.domain.decisions.service import DecisionRejected, DecisionService
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.domain.experiments import Experiment
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.services import Engine, RecommendService
 from p13n.domain.store.personalization_log import PersonalizationLogStore
 
 NOW = 1_780_000_000.0

@@ -9,8 +9,8 @@ import pytest
 
 from p13n.domain.errors import InvalidInput, NotFound
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import ItemVectors, ModelParams, RecommendRequest, RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.recommend import ItemVectors, ModelParams, RecommenderConfig, RecommendRequest
+from p13n.domain.services import Engine, RecommendService
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.server.bootstrap import shared_embedder
 
@@ -166,3 +166,37 @@ def test_the_fallback_fills_empty_slots_without_duplicates(setup) -> None:  # ty
     assert got.ids()[0] == "lip-1"
     assert len(got.ids()) == len(set(got.ids())) == 4
     assert {i.recommender for i in got.items[1:]} == {"newest"}
+
+
+def test_each_recommender_in_the_fallback_chain_applies_its_own_switches(tmp_path: Path) -> None:
+    """The primary lists out-of-stock items and drops what the visitor viewed today; its
+    fallback lists in-stock items only. So the fallback must skip the out-of-stock tent (its
+    own switch) and the boots viewed today (the primary's switch): both sets apply."""
+    engine = Engine.open(f"sqlite:///{tmp_path / 'p13n.db'}", clock=lambda: NOW)
+    try:
+        service = RecommendService(engine)
+        out = {"mug-1", "tent-1"}
+        engine.upsert_items(
+            [
+                Item(id=i, name=n, brand=b, category=c, price=p, in_stock=i not in out)
+                for i, n, b, c, p in CATALOG
+            ]
+        )
+        engine.ingest([_view("w", "mug-1", 0, NOW - 2 * 86_400), _view("v", "boot-2", 0, NOW)])
+        primary = {
+            "name": "viewed-any-stock",
+            "recipe": {"algorithm": "most-viewed"},
+            "switches": {"in_stock_only": False, "exclude_viewed_days": 1},
+            "fallback": "newest",
+        }
+        service.put_config(RecommenderConfig.model_validate(primary))
+        got = service.recommend(RecommendRequest("viewed-any-stock", individual="v", limit=6))
+    finally:
+        engine.close()
+    by = {i.id: i.recommender for i in got.items}
+    assert by == {
+        "mug-1": "viewed-any-stock",  # out of stock, which the primary allows
+        "boot-1": "newest",
+        "mug-2": "newest",
+        "lip-1": "newest",  # not tent-1 (out of stock), not boot-2 (viewed today)
+    }

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from p13n.domain.ingest.items import Item
-from p13n.seed.catalog import load_mercari, mercari_path
+from p13n.seed.mercari import load_mercari, mercari_path
 
 NOW = 1_750_000_000.0
 

@@ -12,14 +12,15 @@ from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import (
     ExactVectors,
     History,
+    Interactions,
     RecommenderConfig,
     ScoreRequest,
     build_snapshot,
 )
-from p13n.domain.recommend.catalog import CatalogSnapshot
 from p13n.domain.recommend.filters import FilterContext
+from p13n.domain.recommend.ranking import allowed_rows, compile_rules, rank
 from p13n.domain.recommend.recipes import RuleRecipe
-from p13n.domain.recommend.serve import allowed_rows, compile_rules, rank
+from p13n.domain.recommend.snapshot import CatalogSnapshot
 
 NOW = 1_780_000_000.0
 DAY = 86_400.0
@@ -109,6 +110,22 @@ def vectors(snap: CatalogSnapshot) -> ExactVectors:
     m = np.array([raw[i] for i in snap.ids], dtype=np.float32)
     m /= np.linalg.norm(m, axis=1, keepdims=True)
     return ExactVectors(m, np.ones(len(snap.ids), dtype=np.bool_))
+
+
+def interactions() -> Interactions:
+    """Whoever views a views b; c goes with e; a and c are bought; e is often carted."""
+    rows: list[tuple[str, str, str]] = []
+    for u in range(8):
+        rows += [(f"u{u}", "a", "View Catalog Object"), (f"u{u}", "b", "View Catalog Object")]
+    for u in range(8, 14):
+        rows += [(f"u{u}", "c", "View Catalog Object"), (f"u{u}", "e", "View Catalog Object")]
+        rows += [(f"u{u}", "e", "Add To Cart")]
+    rows += [("u0", "c", "View Catalog Object"), ("u1", "c", "View Catalog Object")]
+    rows += [("u8", "c", "Purchase"), ("u9", "c", "Purchase")]
+    rows += [("u9", "b", "View Catalog Object"), ("u10", "b", "Purchase")]
+    return Interactions(
+        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [NOW] * len(rows)
+    )
 
 
 def run(

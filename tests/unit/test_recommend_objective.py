@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from _recommend_fixtures import NOW, snapshot, vectors
+from _recommend_fixtures import NOW, interactions, snapshot, vectors
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import (
@@ -18,29 +18,13 @@ from p13n.domain.recommend import (
     ScoreRequest,
     train_model,
 )
+from p13n.domain.recommend.ranking import Slot, explore, request_rng
 from p13n.domain.recommend.request import effective_limit
-from p13n.domain.recommend.serve import Slot, explore, request_rng
 
 # The plain EASE of these hand-built cases: every extra term off unless a test turns it on.
 PARAMS = ModelParams(
     l2=1.0, dropout=0.0, embedding_weight=0.0, popularity_exponent=0.0, session_weight=0.0
 )
-
-
-def _data() -> Interactions:
-    """Whoever views a views b; c goes with e; a and c are bought; e is often carted."""
-    rows: list[tuple[str, str, str]] = []
-    for u in range(8):
-        rows += [(f"u{u}", "a", "View Catalog Object"), (f"u{u}", "b", "View Catalog Object")]
-    for u in range(8, 14):
-        rows += [(f"u{u}", "c", "View Catalog Object"), (f"u{u}", "e", "View Catalog Object")]
-        rows += [(f"u{u}", "e", "Add To Cart")]
-    rows += [("u0", "c", "View Catalog Object"), ("u1", "c", "View Catalog Object")]
-    rows += [("u8", "c", "Purchase"), ("u9", "c", "Purchase")]
-    rows += [("u9", "b", "View Catalog Object"), ("u10", "b", "Purchase")]
-    return Interactions(
-        [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [NOW] * len(rows)
-    )
 
 
 def _scores(
@@ -50,7 +34,7 @@ def _scores(
     cfg = RecommenderConfig.model_validate(
         {"name": "x", "recipe": {"algorithm": "objective", **objective}}
     )
-    algo = ObjectiveRecommender(cfg.recipe, train_model(_data(), PARAMS, now=NOW))  # type: ignore[arg-type]
+    algo = ObjectiveRecommender(cfg.recipe, train_model(interactions(), PARAMS, now=NOW))  # type: ignore[arg-type]
     req = ScoreRequest(snap, NOW, history, vectors=vectors(snap), individual=individual)
     scored = algo.score(req)
     return {i: float(scored.scores[snap.row[i]]) for i in snap.ids}
@@ -118,37 +102,83 @@ def test_training_without_interactions_is_a_clear_error() -> None:
         train_model(Interactions([], [], [], []), PARAMS, now=NOW)
 
 
-def test_exploration_logs_exact_propensities_and_is_replayable() -> None:
-    slots = [Slot(r, 1.0 - r / 10, "r", "x") for r in range(3)]
-    unc = np.array([0.1, 0.1, 0.1, 1.0, 1.0])
-    no = explore(
-        [Slot(s.row, s.score, s.reason, s.source) for s in slots],
-        [3, 4],
-        unc,
-        0.0,
-        request_rng(1, "q"),
-    )
-    assert [s.row for s in no] == [0, 1, 2] and all(
-        s.propensity == 1.0 and not s.explore for s in no
-    )
-    runs = [
-        [
-            (s.row, s.explore, s.propensity)
-            for s in explore(
-                [Slot(s.row, s.score, s.reason, s.source) for s in slots],
-                [3, 4],
-                unc,
-                0.5,
-                request_rng(7, "req-1"),
-            )
-        ]
-        for _ in range(2)
+def _slots(n: int = 3) -> list[Slot]:
+    return [Slot(r, 1.0 - r / 10, "r", "x") for r in range(n)]
+
+
+def _explore(epsilon: float, request_id: str, unc: np.ndarray | None) -> list[Slot]:
+    """Three greedy slots (rows 0, 1, 2) and two more candidates (rows 3, 4)."""
+    return explore(_slots(), [3, 4], unc, epsilon, request_rng(7, request_id))
+
+
+def _policy_propensities(out: list[Slot], epsilon: float, weight: np.ndarray) -> list[float]:
+    """What the policy implies, computed independently: slot j's row r is picked with
+    (1 - epsilon) * [r is the best greedy row left] + epsilon * w[r] / sum(w of rows left)."""
+    left, want = list(range(len(weight))), []
+    for slot in out:
+        greedy = (1 - epsilon) * (slot.row == left[0])
+        want.append(round(greedy + epsilon * weight[slot.row] / weight[left].sum(), 6))
+        left.remove(slot.row)
+    return want
+
+
+def test_without_exploration_every_slot_is_greedy_with_propensity_one() -> None:
+    out = _explore(0.0, "q", np.array([0.1, 0.1, 0.1, 1.0, 1.0]))
+    assert [(s.row, s.explore, s.propensity) for s in out] == [
+        (0, False, 1.0),
+        (1, False, 1.0),
+        (2, False, 1.0),
     ]
-    assert runs[0] == runs[1]
-    for _, explored, p in runs[0]:
-        assert p is not None and 0 < p <= 1
-        if not explored:
-            assert p >= 0.5
+
+
+def test_always_exploring_uniformly_gives_one_over_the_rows_left() -> None:
+    for request_id in ("a", "b", "c"):
+        out = _explore(1.0, request_id, None)
+        assert all(s.explore for s in out)
+        assert [s.propensity for s in out] == [0.2, 0.25, 0.333333]  # pools of 5, 4, 3
+
+
+def test_greedy_slots_under_uniform_exploration_have_the_exact_mixed_propensity() -> None:
+    seen = set()
+    for k in range(40):
+        out = _explore(0.5, f"r{k}", None)
+        for j, slot in enumerate(out):
+            if not slot.explore:  # the best greedy row left: 0.5 + 0.5 / rows left
+                assert slot.propensity == round(0.5 + 0.5 / (5 - j), 6)
+                seen.add(j)
+        assert [s.propensity for s in out] == _policy_propensities(out, 0.5, np.ones(5))
+    assert seen == {0, 1, 2}
+
+
+def test_exploration_propensities_are_the_policys_and_replayable() -> None:
+    unc = np.array([0.1, 0.1, 0.1, 1.0, 1.0])
+    explored = 0
+    for k in range(40):
+        out = _explore(0.5, f"req-{k}", unc)
+        explored += sum(s.explore for s in out)
+        assert [s.propensity for s in out] == _policy_propensities(out, 0.5, unc)
+        again = _explore(0.5, f"req-{k}", unc)
+        assert [(s.row, s.explore, s.propensity) for s in again] == [
+            (s.row, s.explore, s.propensity) for s in out
+        ]
+    assert explored > 0
+    # the first slot: greedy row 0 with 0.5 + 0.5 * 0.1 / 2.3; an explored row 3 with 0.5 / 2.3
+    first = {s[0].row: s[0].propensity for s in (_explore(0.5, f"f{k}", unc) for k in range(60))}
+    assert first[0] == round(0.5 + 0.05 / 2.3, 6) and first[3] == round(0.5 / 2.3, 6)
+
+
+def test_first_slot_propensities_match_how_often_each_row_is_shown_first() -> None:
+    unc = np.array([0.1, 0.1, 0.1, 1.0, 1.0])
+    counts, claimed = np.zeros(5), np.zeros(5)
+    runs = 4000
+    for k in range(runs):
+        slot = _explore(0.3, f"s{k}", unc)[0]
+        counts[slot.row] += 1
+        claimed[slot.row] = slot.propensity
+    # exact: row 0 = 0.7 + 0.3 * 0.1 / 2.3, rows 1-2 = 0.3 * 0.1 / 2.3, rows 3-4 = 0.3 / 2.3
+    want = np.array([0.7 + 0.03 / 2.3, 0.03 / 2.3, 0.03 / 2.3, 0.3 / 2.3, 0.3 / 2.3])
+    assert claimed.tolist() == [round(float(w), 6) for w in want]
+    assert np.abs(counts / runs - want).max() < 0.03  # ~4 standard errors at 4000 runs
 
 
 def test_limits_default_truncate_with_533_and_reject_below_one() -> None:
@@ -195,7 +225,7 @@ def _model_with_half_life(half_life: float | None, beta: float = 0.0):  # type: 
         history_half_life_days=half_life,
         popularity_exponent=beta,
     )
-    return train_model(_data(), params, now=NOW)
+    return train_model(interactions(), params, now=NOW)
 
 
 def test_history_weights_halve_per_half_life_counted_from_the_latest_engagement() -> None:
@@ -232,7 +262,7 @@ def test_the_popularity_exponent_divides_each_items_column_by_its_reach() -> Non
 
 
 def test_the_saved_model_keeps_each_individuals_history_times(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from p13n.domain.recommend.training import load_model, save_model
+    from p13n.domain.services.training import load_model, save_model
 
     model = _model_with_half_life(0.5)
     save_model(model, tmp_path)
@@ -284,10 +314,10 @@ def test_session_weight_relates_items_of_one_sitting_more_than_items_months_apar
 
 
 def test_the_saved_model_keeps_the_session_and_transition_weights(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from p13n.domain.recommend.training import load_model, save_model
+    from p13n.domain.services.training import load_model, save_model
 
     params = replace(PARAMS, session_weight=0.5, session_gap_days=0.02, transition_weight=2.0)
-    save_model(train_model(_data(), params, now=NOW), tmp_path)
+    save_model(train_model(interactions(), params, now=NOW), tmp_path)
     loaded = load_model(tmp_path)
     assert loaded is not None
     assert loaded.params == params

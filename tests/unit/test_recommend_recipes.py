@@ -141,3 +141,15 @@ def test_the_personal_default_recommenders_exclude_cart_items() -> None:
 
     on = {c.name for c in DEFAULT_RECOMMENDERS if c.switches.exclude_in_cart}
     assert on == {"recommended-for-you", "revenue-for-you"}
+
+
+def test_stricter_switches_keep_whatever_either_set_excludes() -> None:
+    from p13n.domain.recommend import Switches
+
+    loose = Switches(in_stock_only=False, exclude_purchased=False, exclude_viewed_days=1)
+    tight = Switches(exclude_in_cart=True, exclude_viewed_days=7)
+    both = Switches(
+        in_stock_only=True, exclude_purchased=True, exclude_in_cart=True, exclude_viewed_days=7
+    )
+    assert loose.stricter(tight) == both and tight.stricter(loose) == both
+    assert loose.stricter(Switches(in_stock_only=False, exclude_purchased=False)) == loose

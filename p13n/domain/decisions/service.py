@@ -61,8 +61,7 @@ from p13n.domain.experiments.assign import assign
 from p13n.domain.experiments.model import Cohort, Experiment
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.recommend.request import RecommendRequest
-from p13n.domain.recommend.service import RecommendService
-from p13n.domain.services import Engine
+from p13n.domain.services import Engine, RecommendService
 
 __all__ = ["DecisionService", "DecisionRejected", "profile_from_document", "new_id"]
 
@@ -117,7 +116,7 @@ class DecisionService:
         self.registry = Registry(
             store=engine.store,
             recommenders=lambda: recommend.configs.keys(),
-            segments=lambda: [s.name for s in engine.state.segments],
+            segments=lambda: [s.name for s in engine.segments],
             clock=engine.now,
         )
         self.registry.load()
@@ -406,7 +405,7 @@ class DecisionService:
                     request_id=request_id,
                 )
             )
-        items = self.engine.state.items
+        items = self.engine.items
         outcome.data = [
             data_item(f"{pid}:{k}", items.get(r.id), r.id, schema) for k, r in enumerate(recs.items)
         ]

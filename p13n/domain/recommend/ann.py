@@ -17,7 +17,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from p13n.domain.recommend.catalog import FloatArray, IntArray
+from p13n.domain.recommend.snapshot import FloatArray, IntArray
 
 __all__ = ["IvfVectors"]
 

@@ -2,7 +2,7 @@
 
 An algorithm scores the whole catalog snapshot (a dense float array, `-inf` = not a
 candidate) and explains any row it scored. Candidate merging, filters, switches, diversity,
-boosters, top-N and fallback live once, outside the algorithms (`serve.py`).
+boosters, top-N and fallback live once, outside the algorithms (`ranking.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from p13n.domain.recommend.catalog import CatalogSnapshot, FloatArray, IntArray
+from p13n.domain.recommend.snapshot import CatalogSnapshot, FloatArray, IntArray
 
 __all__ = [
     "History",

@@ -2,7 +2,7 @@
 
 Every model rejects unknown keys and is immutable; randomness (exploration) comes only from
 `seed`. The algorithm part is a tagged union on `algorithm`; filters, switches, output rules,
-diversity and boosters are shared by every algorithm and applied outside it (`serve.py`).
+diversity and boosters are shared by every algorithm and applied outside it (`ranking.py`).
 """
 
 from __future__ import annotations
@@ -170,6 +170,17 @@ class Switches(_Frozen):
         default=False,
         description="Drop items in the visitor's open cart (on for the personal defaults).",
     )
+
+    def stricter(self, other: Switches) -> Switches:
+        """Both at once (what either excludes stays excluded): a fallback runs under its own
+        switches and those of every recommender before it in the chain."""
+        days = [d for d in (self.exclude_viewed_days, other.exclude_viewed_days) if d is not None]
+        return Switches.model_construct(  # both are valid already
+            exclude_purchased=self.exclude_purchased or other.exclude_purchased,
+            exclude_viewed_days=max(days) if days else None,
+            in_stock_only=self.in_stock_only or other.in_stock_only,
+            exclude_in_cart=self.exclude_in_cart or other.exclude_in_cart,
+        )
 
 
 class Diversity(_Frozen):

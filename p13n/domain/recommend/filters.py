@@ -22,8 +22,8 @@ from p13n.domain.operators import (
     compare,
     has_value,
 )
-from p13n.domain.recommend.catalog import BoolArray, CatalogSnapshot, FloatArray
 from p13n.domain.recommend.config import FilterCondition, FilterGroup, FilterType
+from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot, FloatArray
 
 __all__ = ["FilterContext", "CompiledGroup", "compile_group", "variable_name"]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from p13n.domain.recommend.catalog import BoolArray, CatalogSnapshot
+from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot
 
 __all__ = ["ItemFilter"]
 

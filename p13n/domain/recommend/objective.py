@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from p13n.domain.recommend.base import Scored, ScoreRequest, Vector, VectorLookup, empty_scores
-from p13n.domain.recommend.catalog import CatalogSnapshot, FloatArray
 from p13n.domain.recommend.config import Objective, ObjectiveBased
 from p13n.domain.recommend.model import (
     PURCHASE_SIGNALS,
@@ -20,6 +19,7 @@ from p13n.domain.recommend.model import (
     TrainedModel,
     history_weights,
 )
+from p13n.domain.recommend.snapshot import CatalogSnapshot, FloatArray
 
 __all__ = ["ObjectiveRecommender", "interest_vector", "INTEREST_HALF_LIFE_DAYS"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from p13n.domain.recommend.catalog import BoolArray, CatalogSnapshot
+from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot
 
 __all__ = ["ParsedQuery", "parse_query", "QueryVocabulary"]
 

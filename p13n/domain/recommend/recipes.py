@@ -8,7 +8,6 @@ import numpy as np
 from scipy import sparse
 
 from p13n.domain.recommend.base import Scored, ScoreRequest, empty_scores
-from p13n.domain.recommend.catalog import CatalogSnapshot, FloatArray
 from p13n.domain.recommend.config import (
     CoBought,
     CoViewed,
@@ -21,6 +20,7 @@ from p13n.domain.recommend.config import (
     TopSellers,
     Trending,
 )
+from p13n.domain.recommend.snapshot import CatalogSnapshot, FloatArray
 
 __all__ = ["RuleRecipe", "anchors_of", "ANCHOR_HISTORY"]
 

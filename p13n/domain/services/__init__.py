@@ -3,9 +3,11 @@ and the orchestrators that drive the pure steps over the store port.
 
 `Engine` (ingest, reads, configuration) with its population batch paths (`population`), graph
 writes and the one merge path (`graph_writes`), identity resolution (`IdentityService`) and
-control (`IdentityControl`). The step packages never import this package.
+control (`IdentityControl`), recommendations (`RecommendService`, catalog search, training).
+The step packages never import this package (tested in `tests/unit/test_layers.py`).
 """
 
+from p13n.domain.services.catalog_search import SearchHit, SearchPage, search_items
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
@@ -24,26 +26,35 @@ from p13n.domain.services.identity_service import (
 )
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
+from p13n.domain.services.recommend_service import RecommendService
 from p13n.domain.services.state import EngineOptions, HotState
+from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [
     "Engine",
     "EngineOptions",
-    "HotState",
-    "IngestBatch",
     "GRAPHS_SYNCED_KEY",
+    "HotState",
+    "IdentityControl",
+    "IdentityService",
+    "ImportIndividualsSummary",
+    "IngestBatch",
+    "Lineage",
+    "RESERVED_SOURCES",
+    "RecommendService",
+    "ResolveSummary",
+    "SearchHit",
+    "SearchPage",
+    "SplitDone",
     "compute_profile",
     "event_from_log",
+    "interactions_from_log",
+    "load_model",
+    "load_resolution_state",
     "merge_individuals",
     "replay_profile",
-    "write_graphs",
-    "IdentityService",
-    "IdentityControl",
-    "ImportIndividualsSummary",
-    "ResolveSummary",
-    "Lineage",
-    "SplitDone",
-    "RESERVED_SOURCES",
-    "load_resolution_state",
+    "save_model",
+    "search_items",
     "sql_store",
+    "write_graphs",
 ]

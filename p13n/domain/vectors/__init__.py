@@ -2,7 +2,12 @@
 sentence-transformers, torch or chromadb; the rest of the domain calls these interfaces."""
 
 from p13n.domain.vectors.embedder import Embedder, MiniLMEmbedder
-from p13n.domain.vectors.index import ChromaVectorIndex, InMemoryVectorIndex, VectorIndex
+from p13n.domain.vectors.index import (
+    ChromaVectorIndex,
+    DimensionMismatch,
+    InMemoryVectorIndex,
+    VectorIndex,
+)
 
 __all__ = [
     "Embedder",
@@ -10,4 +15,5 @@ __all__ = [
     "VectorIndex",
     "ChromaVectorIndex",
     "InMemoryVectorIndex",
+    "DimensionMismatch",
 ]

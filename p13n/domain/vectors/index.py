@@ -1,22 +1,42 @@
 """Item vectors with a content hash each: Chroma on disk, or in memory for unit tests.
 
-Contract: ids are item ids; `hashes()` gives the stored content hash per id (to embed only
-changed items); `load()` returns every (id, vector) sorted by id; `upsert` replaces by id;
-`delete` ignores unknown ids. Vectors are unit-length float32; similarity is cosine.
+Contract (pinned by `tests/_vector_index_contract.py` for every implementation): ids are item
+ids; `hashes()` gives the stored content hash per id (to embed only changed items); `load()`
+returns every (id, vector) sorted by id, and `([], an empty 0-row matrix)` when empty; `upsert`
+replaces by id; `delete` ignores unknown ids; `query` returns at most k (id, cosine similarity)
+pairs, best first, and `[]` when empty. Vectors are unit-length float32. One index holds one
+dimension: a vector of another raises `DimensionMismatch` (for Chroma, the dimension of the
+first vector stored; in memory, the one given at construction).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["VectorIndex", "ChromaVectorIndex", "InMemoryVectorIndex"]
+from p13n.domain.errors import InvalidInput
+
+__all__ = ["VectorIndex", "ChromaVectorIndex", "InMemoryVectorIndex", "DimensionMismatch"]
 
 Matrix = npt.NDArray[np.float32]
 _BATCH = 5000
+
+
+class DimensionMismatch(InvalidInput):
+    """A vector's length differs from the index's dimension (another embedding model?)."""
+
+    def __init__(self, expected: int | str, got: int) -> None:
+        super().__init__(
+            f"the vector index holds vectors of dimension {expected}, got {got}.",
+            hint="Embed with the model the index was built with, or rebuild the index "
+            "(delete P13N_HOME/vectors and run `p13n train`).",
+        )
 
 
 class VectorIndex(Protocol):
@@ -34,6 +54,8 @@ class VectorIndex(Protocol):
 
 
 class InMemoryVectorIndex:
+    """Exact cosine search over a dict of vectors: for unit tests and benchmarks of pure logic."""
+
     def __init__(self, dim: int = 384) -> None:
         self.dim = dim
         self.vectors: dict[str, Matrix] = {}
@@ -43,6 +65,8 @@ class InMemoryVectorIndex:
         return dict(self._hashes)
 
     def upsert(self, ids: list[str], vectors: Matrix, hashes: list[str]) -> None:
+        if len(ids) and np.shape(vectors)[-1] != self.dim:
+            raise DimensionMismatch(self.dim, int(np.shape(vectors)[-1]))
         for i, v, h in zip(ids, vectors, hashes, strict=True):
             self.vectors[i] = np.asarray(v, dtype=np.float32)
             self._hashes[i] = h
@@ -59,11 +83,14 @@ class InMemoryVectorIndex:
         return ids, np.stack([self.vectors[i] for i in ids])
 
     def query(self, vector: Matrix, k: int) -> list[tuple[str, float]]:
+        if np.shape(vector)[-1] != self.dim:
+            raise DimensionMismatch(self.dim, int(np.shape(vector)[-1]))
         ids, m = self.load()
         if not ids:
             return []
-        sims = m @ vector
-        order = np.argsort(-sims)[:k]
+        norms = np.linalg.norm(m, axis=1) * float(np.linalg.norm(vector))
+        sims = (m @ vector) / np.maximum(norms, 1e-12)  # cosine, as Chroma's space
+        order = np.argsort(-sims, kind="stable")[:k]
         return [(ids[i], float(sims[i])) for i in order]
 
 
@@ -107,11 +134,12 @@ class ChromaVectorIndex:
     def upsert(self, ids: list[str], vectors: Matrix, hashes: list[str]) -> None:
         for start in range(0, len(ids), _BATCH):
             end = start + _BATCH
-            self.collection.upsert(
-                ids=ids[start:end],
-                embeddings=np.asarray(vectors[start:end], dtype=np.float32),
-                metadatas=[{"hash": h} for h in hashes[start:end]],
-            )
+            with _dimension_errors(np.shape(vectors)[-1]):
+                self.collection.upsert(
+                    ids=ids[start:end],
+                    embeddings=np.asarray(vectors[start:end], dtype=np.float32),
+                    metadatas=[{"hash": h} for h in hashes[start:end]],
+                )
 
     def delete(self, ids: list[str]) -> None:
         if ids:
@@ -139,11 +167,26 @@ class ChromaVectorIndex:
         count = self.collection.count()
         if count == 0:
             return []
-        got = self.collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, count),
-            include=["distances"],
-        )
+        with _dimension_errors(np.shape(vector)[-1]):
+            got = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=min(k, count),
+                include=["distances"],
+            )
         return [
             (i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]
+
+
+@contextmanager
+def _dimension_errors(got: int) -> Iterator[None]:
+    """Chroma's dimension error as ours (the same contract as the in-memory index)."""
+    from chromadb.errors import InvalidArgumentError
+
+    try:
+        yield
+    except InvalidArgumentError as exc:
+        if "dimension" not in str(exc):
+            raise
+        found = re.search(r"dimension of (\d+)", str(exc))
+        raise DimensionMismatch(found.group(1) if found else "another", int(got)) from None

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.recommend import RecommenderConfig, RecommendRequest, RecommendService
+from p13n.domain.recommend import RecommenderConfig, RecommendRequest
+from p13n.domain.services import RecommendService
 from p13n.server.bootstrap import build_recommend_service
 
 router = APIRouter(tags=["recommenders"])

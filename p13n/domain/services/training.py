@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.recommend.model import Interactions, ModelParams, TrainedModel
+from p13n.domain.recommend import Interactions, ModelParams, TrainedModel
 
 __all__ = ["interactions_from_log", "save_model", "load_model"]
 

@@ -17,37 +17,43 @@ import numpy as np
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend.ann import IvfVectors
-from p13n.domain.recommend.base import Algorithm, History, ScoreRequest
-from p13n.domain.recommend.blas import single_threaded_blas
-from p13n.domain.recommend.catalog import CatalogSnapshot, build_snapshot
-from p13n.domain.recommend.config import DEFAULT_RECOMMENDERS, ObjectiveBased, RecommenderConfig
-from p13n.domain.recommend.embeddings import ItemVectors
-from p13n.domain.recommend.filters import FilterContext
-from p13n.domain.recommend.item_filter import ItemFilter
-from p13n.domain.recommend.model import ModelParams, TrainedModel, train_model
-from p13n.domain.recommend.objective import ObjectiveRecommender
-from p13n.domain.recommend.query import QueryVocabulary, parse_query
-from p13n.domain.recommend.recipes import RuleRecipe
-from p13n.domain.recommend.request import (
+from p13n.domain.recommend import (
+    DEFAULT_RECOMMENDERS,
+    Algorithm,
+    CatalogSnapshot,
+    FilterContext,
+    History,
+    ItemFilter,
+    ItemVectors,
+    IvfVectors,
+    ModelParams,
+    ObjectiveBased,
+    ObjectiveRecommender,
+    QueryPool,
+    QueryVocabulary,
     Recommendations,
     RecommendedItem,
+    RecommenderConfig,
     RecommendRequest,
+    RuleRecipe,
+    Rules,
+    ScoreRequest,
+    Slot,
+    TrainedModel,
+    allowed_rows,
+    build_snapshot,
+    compile_rules,
     diagnostic,
     effective_limit,
-)
-from p13n.domain.recommend.serve import (
-    QueryPool,
-    Rules,
-    Slot,
-    allowed_rows,
-    compile_rules,
     explore,
+    parse_query,
     rank,
     request_rng,
+    single_threaded_blas,
+    train_model,
 )
-from p13n.domain.recommend.training import interactions_from_log, load_model, save_model
-from p13n.domain.services import Engine
+from p13n.domain.services.engine import Engine
+from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = ["RecommendService", "KIND"]
 
@@ -316,12 +322,15 @@ class RecommendService:
         rules: list[Rules] = []
         name: str | None = config.name
         depth = 0
+        switches = config.switches
         while name is not None and len(slots) < limit and depth <= MAX_FALLBACK_DEPTH:
             cfg = self.get_config(name)
-            rules.append(compile_rules(cfg, ctx))
+            rules.append(compile_rules(cfg, ctx))  # a fallback keeps the filters before it
+            if depth > 0:  # ... and the switches: its own and those of the chain before it
+                switches = switches.stricter(cfg.switches)
             allowed = allowed_rows(
                 snap,
-                cfg.switches if depth == 0 else config.switches,
+                switches,
                 history,
                 now,
                 anchor_row=anchor_row,

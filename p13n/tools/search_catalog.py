@@ -13,7 +13,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.recommend.search import search_items
+from p13n.domain.services import search_items
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemCard, ItemFilters, card_fields
 

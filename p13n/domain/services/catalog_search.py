@@ -13,10 +13,8 @@ import numpy as np
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend.blas import single_threaded_blas
-from p13n.domain.recommend.item_filter import ItemFilter
-from p13n.domain.recommend.query import parse_query
-from p13n.domain.recommend.service import RecommendService
+from p13n.domain.recommend import ItemFilter, parse_query, single_threaded_blas
+from p13n.domain.services.recommend_service import RecommendService
 
 __all__ = ["SearchHit", "SearchPage", "search_items", "MAX_RESULTS"]
 

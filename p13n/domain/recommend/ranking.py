@@ -14,9 +14,9 @@ from dataclasses import field as dc_field
 import numpy as np
 
 from p13n.domain.recommend.base import Algorithm, History, Scored, ScoreRequest
-from p13n.domain.recommend.catalog import BoolArray, CatalogSnapshot, FloatArray, IntArray
 from p13n.domain.recommend.config import RecommenderConfig, Switches
 from p13n.domain.recommend.filters import CompiledGroup, FilterContext, compile_group
+from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot, FloatArray, IntArray
 
 __all__ = [
     "Slot",
