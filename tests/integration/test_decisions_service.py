@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from p13n.domain.decisions import Decision, PersonalizationPoint
+from p13n.domain.decisions import Decision, Experiment, PersonalizationPoint
 from p13n.domain.decisions.assignment import AssignmentRequest
 from p13n.domain.decisions.log import PersonalizationLog
 from p13n.domain.decisions.request import DecisionRequest, DecisionResponse
 from p13n.domain.decisions.service import DecisionRejected, DecisionService
 from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
-from p13n.domain.experiments import Experiment
 from p13n.domain.ingest.catalog import Item
 from p13n.domain.recommend import RecommendService
 from p13n.domain.store.personalization_log import PersonalizationLogStore

@@ -8,10 +8,16 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from p13n.domain.decisions import Decision, PersonalizationPoint
+from p13n.domain.decisions import (
+    Decision,
+    Experiment,
+    PersonalizationPoint,
+    assign,
+    bucket,
+    transition,
+)
 from p13n.domain.decisions.registry import Registry
 from p13n.domain.errors import Conflict, InvalidInput
-from p13n.domain.experiments import Experiment, assign, bucket, transition
 
 
 def experiment(**kw: Any) -> Experiment:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from p13n.domain.decisions.cohorts import assign
 from p13n.domain.decisions.merge import render
 from p13n.domain.decisions.registry import Registry
 from p13n.domain.decisions.request import (
@@ -24,7 +25,6 @@ from p13n.domain.decisions.request import (
 )
 from p13n.domain.decisions.targeting import evaluate_targeting, facts_for
 from p13n.domain.errors import InvalidInput
-from p13n.domain.experiments.assign import assign
 from p13n.domain.graphs.profile import ProfileGraph
 
 __all__ = [

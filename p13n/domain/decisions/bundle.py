@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from p13n.domain.decisions.config import Decision, PersonalizationPoint
+from p13n.domain.decisions.experiments import Experiment
 from p13n.domain.decisions.registry import (
     DECISION_KIND,
     EXPERIMENT_KIND,
@@ -27,7 +28,6 @@ from p13n.domain.decisions.registry import (
 )
 from p13n.domain.decisions.service import DecisionService
 from p13n.domain.errors import InvalidInput, P13nError
-from p13n.domain.experiments.model import Experiment
 from p13n.domain.insights import InsightDefinition, validate_insight_set
 from p13n.domain.recommend.config import RecommenderConfig
 from p13n.domain.segments import SegmentDefinition, validate_segment_set

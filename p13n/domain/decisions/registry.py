@@ -17,9 +17,9 @@ from p13n.domain.decisions.config import (
     ManualContentSchema,
     PersonalizationPoint,
 )
+from p13n.domain.decisions.experiments import Experiment, transition
 from p13n.domain.decisions.targeting import TargetingGroup, referenced_segments_of
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
-from p13n.domain.experiments.model import Experiment, transition
 from p13n.domain.store import SqlStore
 
 __all__ = ["Registry", "POINT_KIND", "DECISION_KIND", "EXPERIMENT_KIND"]

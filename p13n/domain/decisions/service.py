@@ -36,6 +36,7 @@ from p13n.domain.decisions.assignment import (
     AssignmentResponse,
     assign_experiments,
 )
+from p13n.domain.decisions.cohorts import assign
 from p13n.domain.decisions.config import (
     MAX_ITEMS,
     Decision,
@@ -43,6 +44,7 @@ from p13n.domain.decisions.config import (
     PersonalizationPoint,
 )
 from p13n.domain.decisions.content import data_item, profile_from_document
+from p13n.domain.decisions.experiments import Cohort, Experiment
 from p13n.domain.decisions.log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.decisions.merge import render
 from p13n.domain.decisions.registry import Registry
@@ -58,8 +60,6 @@ from p13n.domain.decisions.request import (
 from p13n.domain.decisions.targeting import TargetingFacts, evaluate_targeting, facts_for
 from p13n.domain.engine import Engine
 from p13n.domain.errors import InvalidInput, NotFound, PayloadTooLarge
-from p13n.domain.experiments.assign import assign
-from p13n.domain.experiments.model import Cohort, Experiment
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.recommend.request import RecommendRequest
 from p13n.domain.recommend.service import RecommendService

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from p13n.domain.decisions import ACTIONS, Experiment
 from p13n.domain.decisions.config import Decision, PersonalizationPoint
 from p13n.domain.decisions.registry import Registry
 from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.experiments.model import ACTIONS, Experiment
 from p13n.server.routes.decisions import ServiceDep
 
 __all__ = ["router"]
