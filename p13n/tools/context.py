@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from p13n.domain.decisions.service import DecisionService
 from p13n.domain.engine import Engine
 from p13n.domain.recommend.service import RecommendService
+from p13n.domain.services import DecisionService
 
 __all__ = ["Caller", "LocalCaller", "ToolContext"]
 

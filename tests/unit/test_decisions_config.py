@@ -1,5 +1,5 @@
 """Points, decisions and merge fields: limits of REFERENCE.md and cross-object checks, with
-the registry run without a store (what `config apply` validates on)."""
+the configuration run without a store (what `config apply` validates on)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pydantic import ValidationError
 
 from p13n.domain.decisions import Decision, PersonalizationPoint, render
 from p13n.domain.decisions.merge import merge_fields
-from p13n.domain.decisions.registry import Registry
 from p13n.domain.errors import Conflict, InvalidInput
 from p13n.domain.graphs.profile import ProfileGraph, SegmentMembership
+from p13n.domain.services import DecisionConfigs
 
 
-def registry() -> Registry:
-    return Registry(
+def scratch_configs() -> DecisionConfigs:
+    return DecisionConfigs(
         store=None,
         recommenders=lambda: {"top-sellers", "most-viewed"},
         segments=lambda: {"big_spenders"},
@@ -67,7 +67,7 @@ def test_a_recommendations_schema_refuses_unknown_item_fields() -> None:
 
 
 def test_first_created_decision_has_the_highest_priority_and_updates_keep_theirs() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     for name in ("first", "second", "third"):
         reg.put_decision(decision(name, attributes={"header": name}))
@@ -80,7 +80,7 @@ def test_first_created_decision_has_the_highest_priority_and_updates_keep_theirs
 
 
 def test_a_point_has_at_most_25_decisions() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     for k in range(25):
         reg.put_decision(decision(f"d{k}"))
@@ -90,7 +90,7 @@ def test_a_point_has_at_most_25_decisions() -> None:
 
 
 def test_decision_content_must_fit_the_point_schema() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     reg.put_point(carousel())
     with pytest.raises(InvalidInput, match="does not have"):
@@ -119,7 +119,7 @@ def test_decision_content_must_fit_the_point_schema() -> None:
 
 
 def test_a_point_in_use_cannot_be_deleted_nor_change_schema_under_its_decisions() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     reg.put_decision(decision("hello", attributes={"header": "Hi"}))
     with pytest.raises(Conflict, match="used by hello"):

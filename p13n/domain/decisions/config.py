@@ -3,7 +3,7 @@
 Limits of REFERENCE.md: API names of at most 40 characters, max items 12 by default and 24 at
 most, 25 decisions per point, 50 targeting conditions and 10 merge fields per decision.
 Checks that need more than one object (the point of a decision exists, its content fits the
-point's schema, its recommender exists) are in `registry.py`.
+point's schema, its recommender exists) are in `services/decision_configs.py`.
 """
 
 from __future__ import annotations

@@ -8,10 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.decisions import ACTIONS, Experiment
-from p13n.domain.decisions.config import Decision, PersonalizationPoint
-from p13n.domain.decisions.registry import Registry
+from p13n.domain.decisions import ACTIONS, Decision, Experiment, PersonalizationPoint
 from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.services import DecisionConfigs
 from p13n.server.routes.decisions import ServiceDep
 
 __all__ = ["router"]
@@ -34,19 +33,19 @@ def _dump(obj: Any) -> dict[str, Any]:
 # -- points ----------------------------------------------------------------------------------
 @router.get("/admin/points")
 def list_points(service: ServiceDep) -> list[dict[str, Any]]:
-    return [_dump(p) for p in sorted(service.registry.points.values(), key=lambda p: p.name)]
+    return [_dump(p) for p in sorted(service.configs.points.values(), key=lambda p: p.name)]
 
 
 @router.get("/admin/points/{name}")
 def get_point(name: str, service: ServiceDep) -> dict[str, Any]:
-    return _dump(service.registry.get_point(name))
+    return _dump(service.configs.get_point(name))
 
 
 @router.put("/admin/points/{name}")
 def put_point(name: str, point: PersonalizationPoint, service: ServiceDep) -> dict[str, Any]:
     _same_name(name, point.name)
     version = service.change(lambda r: r.put_point(point))
-    return {"name": name, "version": version, "point": _dump(service.registry.get_point(name))}
+    return {"name": name, "version": version, "point": _dump(service.configs.get_point(name))}
 
 
 @router.delete("/admin/points/{name}")
@@ -58,17 +57,17 @@ def delete_point(name: str, service: ServiceDep) -> dict[str, Any]:
 # -- decisions -------------------------------------------------------------------------------
 @router.get("/admin/decisions")
 def list_decisions(service: ServiceDep, point: str | None = None) -> list[dict[str, Any]]:
-    registry = service.registry
+    configs = service.configs
     if point is not None:
-        registry.get_point(point)
-        return [_dump(d) for d in registry.decisions_by_point.get(point, [])]
-    ordered = sorted(registry.decisions.values(), key=lambda d: (d.point, d.priority or 0, d.name))
+        configs.get_point(point)
+        return [_dump(d) for d in configs.decisions_by_point.get(point, [])]
+    ordered = sorted(configs.decisions.values(), key=lambda d: (d.point, d.priority or 0, d.name))
     return [_dump(d) for d in ordered]
 
 
 @router.get("/admin/decisions/{name}")
 def get_decision(name: str, service: ServiceDep) -> dict[str, Any]:
-    return _dump(service.registry.get_decision(name))
+    return _dump(service.configs.get_decision(name))
 
 
 @router.put("/admin/decisions/{name}")
@@ -78,7 +77,7 @@ def put_decision(name: str, decision: Decision, service: ServiceDep) -> dict[str
     return {
         "name": name,
         "version": version,
-        "decision": _dump(service.registry.get_decision(name)),
+        "decision": _dump(service.configs.get_decision(name)),
     }
 
 
@@ -91,13 +90,13 @@ def delete_decision(name: str, service: ServiceDep) -> dict[str, Any]:
 # -- experiments -----------------------------------------------------------------------------
 @router.get("/admin/experiments")
 def list_experiments(service: ServiceDep) -> list[dict[str, Any]]:
-    experiments = service.registry.experiments.values()
+    experiments = service.configs.experiments.values()
     return [_dump(e) for e in sorted(experiments, key=lambda e: e.name)]
 
 
 @router.get("/admin/experiments/{name}")
 def get_experiment(name: str, service: ServiceDep) -> dict[str, Any]:
-    return _dump(service.registry.get_experiment(name))
+    return _dump(service.configs.get_experiment(name))
 
 
 @router.put("/admin/experiments/{name}")
@@ -107,7 +106,7 @@ def put_experiment(name: str, experiment: Experiment, service: ServiceDep) -> di
     return {
         "name": name,
         "version": version,
-        "experiment": _dump(service.registry.get_experiment(name)),
+        "experiment": _dump(service.configs.get_experiment(name)),
     }
 
 
@@ -121,8 +120,8 @@ def move_experiment(name: str, action: str, service: ServiceDep) -> dict[str, An
             f"no experiment action '{action}'.", hint=f"Use one of: {', '.join(ACTIONS)}."
         )
 
-    def move(registry: Registry) -> Experiment:
-        return registry.move_experiment(name, status)
+    def move(configs: DecisionConfigs) -> Experiment:
+        return configs.move_experiment(name, status)
 
     return _dump(service.change(move))
 

@@ -29,10 +29,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from p13n.domain.access import Principal, RateLimiter
-from p13n.domain.decisions.assignment import AssignmentRequest
-from p13n.domain.decisions.request import DecisionRequest, diagnostic
-from p13n.domain.decisions.service import DecisionRejected, DecisionService
-from p13n.domain.errors import InvalidInput, PayloadTooLarge
+from p13n.domain.decisions import AssignmentRequest, DecisionRequest, diagnostic
+from p13n.domain.errors import DecisionRejected, InvalidInput, PayloadTooLarge
+from p13n.domain.services import DecisionService
 from p13n.server.routes.deps import json_response
 
 __all__ = ["router", "get_decision_service", "MAX_BODY_BYTES"]
@@ -159,7 +158,7 @@ async def _decide(request: Request, authenticated: bool) -> Response:
             {
                 "error": str(exc),
                 "personalizations": [],
-                "diagnostics": [exc.diagnostic.model_dump()],
+                "diagnostics": [diagnostic(exc.code).model_dump()],
                 "requestId": body.requestId or str(uuid.uuid4()),
             },
             status_code=400,
