@@ -157,3 +157,24 @@ def test_a_decision_uses_at_most_ten_merge_fields_and_no_malformed_ones() -> Non
         decision("x", attributes={"header": "Hi {{{firstName}}"})
     with pytest.raises(ValidationError, match="unknown source 'cookie'"):
         decision("x", attributes={"header": "Hi {{{cookie.id}}}"})
+
+
+def test_a_content_schema_returns_every_catalog_field_in_the_api_spelling() -> None:
+    """One list of item fields: each catalog field (bar created_at) is content, camelCased."""
+    from p13n.domain.decisions import RecommendationsSchema, data_item
+    from p13n.domain.ingest import ITEM_FIELDS, Item
+
+    names = ["id", "type", "name", "description", "category", "brand", "price", "currency"]
+    schema = RecommendationsSchema.model_validate(
+        {"type": "Recommendations", "itemFields": [*names, "url", "imageUrl", "inStock"]}
+    )
+    item = Item(id="m-1", name="Mug", description="d", category="A/B", brand="b", price=2.0)
+    item = item.model_copy(update={"currency": "EUR", "url": "/m", "image_url": "/i.png"})
+    row = data_item("c-1", item, "m-1", schema)
+    assert row["imageUrl"] == "/i.png" and row["inStock"] is True and row["category"] == "A/B"
+    assert {k: row[k] for k in names} == {k: getattr(item, k) for k in names}
+    assert "created_at" in ITEM_FIELDS  # filterable by recommenders, not content
+    with pytest.raises(ValidationError, match="unknown item field 'createdAt'"):
+        RecommendationsSchema.model_validate(
+            {"type": "Recommendations", "itemFields": ["createdAt"]}
+        )
