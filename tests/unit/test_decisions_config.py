@@ -8,10 +8,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from p13n.domain.decisions import Decision, PersonalizationPoint, render
+from p13n.domain.decisions import (
+    Decision,
+    PersonalizationPoint,
+    RecommendationsSchema,
+    data_item,
+    render,
+)
 from p13n.domain.decisions.merge import merge_fields
 from p13n.domain.errors import Conflict, InvalidInput
 from p13n.domain.graphs.profile import ProfileGraph, SegmentMembership
+from p13n.domain.ingest import ITEM_FIELDS, Item
 from p13n.domain.services import DecisionConfigs
 
 
@@ -161,9 +168,6 @@ def test_a_decision_uses_at_most_ten_merge_fields_and_no_malformed_ones() -> Non
 
 def test_a_content_schema_returns_every_catalog_field_in_the_api_spelling() -> None:
     """One list of item fields: each catalog field (bar created_at) is content, camelCased."""
-    from p13n.domain.decisions import RecommendationsSchema, data_item
-    from p13n.domain.ingest import ITEM_FIELDS, Item
-
     names = ["id", "type", "name", "description", "category", "brand", "price", "currency"]
     schema = RecommendationsSchema.model_validate(
         {"type": "Recommendations", "itemFields": [*names, "url", "imageUrl", "inStock"]}
