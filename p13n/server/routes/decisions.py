@@ -33,6 +33,7 @@ from p13n.domain.decisions import AssignmentRequest, DecisionRequest, diagnostic
 from p13n.domain.errors import DecisionRejected, InvalidInput, PayloadTooLarge
 from p13n.domain.services import DecisionService
 from p13n.server.routes.deps import json_response
+from p13n.tools.schema import inline_refs
 
 __all__ = ["router", "get_decision_service", "MAX_BODY_BYTES"]
 
@@ -86,35 +87,11 @@ def _parse(body: bytes) -> DecisionRequest:
         ) from None
 
 
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """A model's JSON schema with its `$defs` substituted in place (no `#/$defs/...` refs), so
-    that it can sit inside an OpenAPI operation (the models have no recursive references)."""
-    defs: dict[str, Any] = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(
-                    {
-                        **defs[ref.removeprefix("#/$defs/")],
-                        **{k: v for k, v in node.items() if k != "$ref"},
-                    }
-                )
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": _inline_refs(DecisionRequest.model_json_schema())}
+            "application/json": {"schema": inline_refs(DecisionRequest.model_json_schema())}
         },
     }
 }
