@@ -1,4 +1,5 @@
-"""Services: what a running process holds and the orchestrators that use it (see ARCHITECTURE)."""
+"""Services: what a running process holds and the orchestrators that use it; the step packages
+stay pure logic over their models and never import this package."""
 
 from p13n.domain.services.assignment import assign_experiments
 from p13n.domain.services.config_bundles import (
