@@ -60,13 +60,10 @@ from bench._util import (
     server_env,
 )
 from p13n.domain.access import api_keys
-from p13n.domain.decisions import Decision, PersonalizationPoint
-from p13n.domain.decisions.log import PersonalizationLog
-from p13n.domain.decisions.request import DecisionRequest
-from p13n.domain.decisions.service import DecisionService
+from p13n.domain.decisions import Decision, DecisionRequest, PersonalizationPoint
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import RecommenderConfig
-from p13n.domain.services import Engine, EngineOptions, RecommendService
+from p13n.domain.recommend import RecommenderConfig, RecommendService
+from p13n.domain.services import DecisionService, Engine, EngineOptions, PersonalizationLog
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5
@@ -187,9 +184,9 @@ def build(home: Path, profiles: int, n_items: int, events: int) -> dict[str, Any
     recommend.put_config(RecommenderConfig.model_validate(CO_VIEWED))
     service = DecisionService(engine, recommend)
     for p in POINTS:
-        service.registry.put_point(PersonalizationPoint.model_validate(p))
+        service.configs.put_point(PersonalizationPoint.model_validate(p))
     for d in DECISIONS:
-        service.registry.put_decision(Decision.model_validate(d))
+        service.configs.put_decision(Decision.model_validate(d))
     key = api_keys(engine).create(["public", "decide"], label="bench.decisions").key
     stored = engine.store.count_profiles()
     engine.close()

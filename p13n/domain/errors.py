@@ -1,4 +1,22 @@
-"""One error hierarchy: every error says what was wrong and what to do."""
+"""One error hierarchy: every error says what was wrong and what to do.
+
+The tree (every error class in p13n; HTTP status as `server/app.py` maps it, MCP and LangChain
+answer each `P13nError` as an error result, the CLI as one line on stderr and exit 1):
+
+    Exception
+    ├── P13nError                 p13n/domain/errors.py   (base; unmapped kinds answer 400)
+    │   ├── InvalidInput          400 (422 for a body of the wrong shape, raised by FastAPI)
+    │   │   ├── PayloadTooLarge   413
+    │   │   └── DecisionRejected  400, with the Decisioning API's diagnostic `code` (403, 408)
+    │   ├── NotFound              404
+    │   ├── Conflict              409
+    │   └── StoreVersionTooNew    refused at start-up (the store is from a newer p13n)
+    └── AuthError                 p13n/server/auth.py     401 / 403 with WWW-Authenticate
+
+`AuthError` is a face-level error, deliberately outside `P13nError`: only the HTTP face raises
+it (its auth dependency), it carries an HTTP status and header that no other face has, and its
+own handler answers it; the domain never raises it (an unknown credential is `None` there).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +27,7 @@ __all__ = [
     "Conflict",
     "StoreVersionTooNew",
     "PayloadTooLarge",
+    "DecisionRejected",
 ]
 
 
@@ -35,6 +54,15 @@ class Conflict(P13nError):
 
 class PayloadTooLarge(InvalidInput):
     """A batch exceeds the per-call limits (HTTP 413)."""
+
+
+class DecisionRejected(InvalidInput):
+    """A whole decision request is refused (HTTP 400); `code` is its diagnostic code of
+    REFERENCE.md (403 no points, 408 a forced decision on the unauthenticated endpoint)."""
+
+    def __init__(self, code: int, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
 
 
 class StoreVersionTooNew(P13nError):

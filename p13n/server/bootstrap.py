@@ -5,11 +5,15 @@ from __future__ import annotations
 import functools
 
 from p13n.domain.access import Authenticator, JwtConfig, JwtVerifier, api_keys
-from p13n.domain.decisions.log import PersonalizationLog
-from p13n.domain.decisions.service import DecisionService
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import ItemVectors
-from p13n.domain.services import Engine, EngineOptions, RecommendService
+from p13n.domain.services import (
+    DecisionService,
+    Engine,
+    EngineOptions,
+    PersonalizationLog,
+    RecommendService,
+)
 from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.server.settings import Settings

@@ -13,10 +13,9 @@ import orjson
 import typer
 import yaml
 
-from p13n.domain.decisions.bundle import apply_bundle, export_bundle, parse_bundle
-from p13n.domain.decisions.request import DecisionRequest
-from p13n.domain.decisions.service import DecisionRejected, DecisionService
-from p13n.domain.errors import InvalidInput
+from p13n.domain.decisions import DecisionRequest
+from p13n.domain.errors import DecisionRejected, InvalidInput
+from p13n.domain.services import DecisionService, apply_bundle, export_bundle, parse_bundle
 from p13n.server.bootstrap import build_decision_service, build_engine, build_recommend_service
 from p13n.server.cli_common import out, print_json
 from p13n.server.settings import Settings

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from p13n.domain.decisions.service import DecisionService
-from p13n.domain.services import Engine, RecommendService
+from p13n.domain.services import DecisionService, Engine, RecommendService
 
 __all__ = ["Caller", "LocalCaller", "ToolContext"]
 

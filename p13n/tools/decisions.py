@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from p13n.domain.decisions.request import DecisionContext, DecisionRequest, PointRequest
+from p13n.domain.decisions import DecisionContext, DecisionRequest, PointRequest
 from p13n.domain.errors import InvalidInput
 from p13n.tools.context import ToolContext
 from p13n.tools.people import resolve_person

@@ -6,6 +6,9 @@ behind `$ref`s and spell `str | None` as `anyOf: [{type: string}, {type: null}]`
 references and trying branches is most of that check's cost. Here references are inlined and
 such an `anyOf` of bare types becomes one `type: [string, null]`: the same documents pass and
 fail (tested), and checking a `get_recommendations` answer took 1.4 instead of 2.3 ms.
+
+`inline_refs` is the same inlining alone: the one `$ref` inliner, also used by the server to put
+a request model's schema inside an OpenAPI operation.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["output_schema", "flatten_schema"]
+__all__ = ["output_schema", "flatten_schema", "inline_refs"]
 
 _REF = "#/$defs/"
 
@@ -27,6 +30,13 @@ def output_schema(model: type[BaseModel]) -> dict[str, Any]:
 def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """Inline `$defs` references (a recursive one stays a reference) and merge `anyOf`s of
     bare types into a `type` list."""
+    return inline_refs(schema, merge_types=True)
+
+
+def inline_refs(schema: dict[str, Any], *, merge_types: bool = False) -> dict[str, Any]:
+    """The schema with its `$defs` references substituted in place; a recursive reference stays
+    a reference (with the definitions it needs kept). `merge_types`: also merge `anyOf`s of
+    bare types into a `type` list. The input is not changed."""
     defs: dict[str, Any] = schema.get("$defs", {})
     used: set[str] = set()
 
@@ -46,7 +56,7 @@ def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
             return {**target, **rest}
         out = {k: walk(v, stack) for k, v in node.items() if k != "$defs"}
         options = out.get("anyOf")
-        if isinstance(options, list) and _merge(options) and "type" not in out:
+        if merge_types and isinstance(options, list) and _merge(options) and "type" not in out:
             del out["anyOf"]
             out["type"] = [o["type"] for o in options]
         return out

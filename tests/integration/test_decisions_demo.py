@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from p13n.domain.decisions.log import PersonalizationLog
-from p13n.domain.decisions.request import DecisionRequest
-from p13n.domain.decisions.service import DecisionService
+from p13n.domain.decisions import DecisionRequest
 from p13n.domain.ingest.items import Item
-from p13n.domain.services import Engine, RecommendService
+from p13n.domain.services import DecisionService, Engine, PersonalizationLog, RecommendService
 from p13n.seed.demo import apply_demo_decisioning
 
 POINTS = [

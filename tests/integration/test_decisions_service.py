@@ -9,15 +9,17 @@ from typing import Any
 
 import pytest
 
-from p13n.domain.decisions import Decision, PersonalizationPoint
-from p13n.domain.decisions.assignment import AssignmentRequest
-from p13n.domain.decisions.log import PersonalizationLog
-from p13n.domain.decisions.request import DecisionRequest, DecisionResponse
-from p13n.domain.decisions.service import DecisionRejected, DecisionService
-from p13n.domain.errors import InvalidInput, PayloadTooLarge
-from p13n.domain.experiments import Experiment
+from p13n.domain.decisions import (
+    AssignmentRequest,
+    Decision,
+    DecisionRequest,
+    DecisionResponse,
+    Experiment,
+    PersonalizationPoint,
+)
+from p13n.domain.errors import DecisionRejected, InvalidInput, PayloadTooLarge
 from p13n.domain.ingest.items import Item
-from p13n.domain.services import Engine, RecommendService
+from p13n.domain.services import DecisionService, Engine, PersonalizationLog, RecommendService
 from p13n.domain.store.personalization_log import PersonalizationLogStore
 
 NOW = 1_780_000_000.0
@@ -188,7 +190,7 @@ def test_recommendations_come_back_in_the_schema_fields_with_content_ids(world: 
     p = _one(response)
     assert (
         p.personalizationPointName == "shoes"
-        and p.personalizationPointId == world.service.registry.points["shoes"].id
+        and p.personalizationPointId == world.service.configs.points["shoes"].id
     )
     assert len(p.data) == 5 and p.attributes == {"title": "Just in"}
     assert [d["personalizationContentId"] for d in p.data] == [
@@ -244,7 +246,7 @@ def test_unknown_and_unidentified_points_get_401_and_402_and_the_rest_still_answ
             "personalizationPoints": [
                 {"name": "nowhere"},
                 {},
-                {"id": world.service.registry.points["home_banner"].id},
+                {"id": world.service.configs.points["home_banner"].id},
             ]
         }
     )
@@ -262,13 +264,13 @@ def test_requests_without_points_or_with_forced_decisions_unauthenticated_are_re
 ) -> None:
     with pytest.raises(DecisionRejected) as no_points:
         world.decide({"context": {"individualId": "ava"}, "personalizationPoints": []})
-    assert no_points.value.diagnostic.code == 403
+    assert no_points.value.code == 403
     with pytest.raises(DecisionRejected) as forced:
         world.decide(
             {"personalizationPoints": [{"name": "home_banner", "decisionId": "vip_banner"}]},
             authenticated=False,
         )
-    assert forced.value.diagnostic.code == 408
+    assert forced.value.code == 408
     with pytest.raises(PayloadTooLarge):
         world.decide({"personalizationPoints": [{"name": "home_banner"}] * 26})
 
@@ -276,7 +278,7 @@ def test_requests_without_points_or_with_forced_decisions_unauthenticated_are_re
 def test_a_forced_decision_is_served_whatever_its_targeting_and_an_unknown_one_is_407(
     world: World,
 ) -> None:
-    forced_id = world.service.registry.decisions["vip_banner"].id
+    forced_id = world.service.configs.decisions["vip_banner"].id
     p = _one(
         world.decide(
             {
@@ -534,7 +536,7 @@ def test_closing_writes_out_everything_queued(database_url: str) -> None:
         assert PersonalizationLogStore(reopened.store).count() == 1500
         # and the configuration survived too: stored, versioned objects
         again = DecisionService(reopened, RecommendService(reopened))
-        assert again.registry.decisions["hello"].priority == 1
+        assert again.configs.decisions["hello"].priority == 1
         assert again.decide(request, authenticated=False).personalizations[0].attributes == {
             "header": "Hi"
         }
@@ -598,7 +600,7 @@ def test_a_point_whose_personalizing_fails_answers_500_while_the_others_answer(
 
 
 def test_a_full_log_queue_drops_and_counts_instead_of_blocking_requests(database_url: str) -> None:
-    from p13n.domain.decisions.log import LogEntry
+    from p13n.domain.services import LogEntry
 
     engine = Engine.open(database_url, clock=lambda: NOW)
     log = PersonalizationLog(engine.store, capacity=5, linger=60.0)

@@ -1,5 +1,5 @@
 """Points, decisions and merge fields: limits of REFERENCE.md and cross-object checks, with
-the registry run without a store (what `config apply` validates on)."""
+the configuration run without a store (what `config apply` validates on)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,22 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from p13n.domain.decisions import Decision, PersonalizationPoint, render
+from p13n.domain.decisions import (
+    Decision,
+    PersonalizationPoint,
+    RecommendationsSchema,
+    data_item,
+    render,
+)
 from p13n.domain.decisions.merge import merge_fields
-from p13n.domain.decisions.registry import Registry
 from p13n.domain.errors import Conflict, InvalidInput
 from p13n.domain.graphs.profile import ProfileGraph, SegmentMembership
+from p13n.domain.ingest import ITEM_FIELDS, Item
+from p13n.domain.services import DecisionConfigs
 
 
-def registry() -> Registry:
-    return Registry(
+def scratch_configs() -> DecisionConfigs:
+    return DecisionConfigs(
         store=None,
         recommenders=lambda: {"top-sellers", "most-viewed"},
         segments=lambda: {"big_spenders"},
@@ -67,7 +74,7 @@ def test_a_recommendations_schema_refuses_unknown_item_fields() -> None:
 
 
 def test_first_created_decision_has_the_highest_priority_and_updates_keep_theirs() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     for name in ("first", "second", "third"):
         reg.put_decision(decision(name, attributes={"header": name}))
@@ -80,7 +87,7 @@ def test_first_created_decision_has_the_highest_priority_and_updates_keep_theirs
 
 
 def test_a_point_has_at_most_25_decisions() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     for k in range(25):
         reg.put_decision(decision(f"d{k}"))
@@ -90,7 +97,7 @@ def test_a_point_has_at_most_25_decisions() -> None:
 
 
 def test_decision_content_must_fit_the_point_schema() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     reg.put_point(carousel())
     with pytest.raises(InvalidInput, match="does not have"):
@@ -119,7 +126,7 @@ def test_decision_content_must_fit_the_point_schema() -> None:
 
 
 def test_a_point_in_use_cannot_be_deleted_nor_change_schema_under_its_decisions() -> None:
-    reg = registry()
+    reg = scratch_configs()
     reg.put_point(banner())
     reg.put_decision(decision("hello", attributes={"header": "Hi"}))
     with pytest.raises(Conflict, match="used by hello"):
@@ -157,3 +164,21 @@ def test_a_decision_uses_at_most_ten_merge_fields_and_no_malformed_ones() -> Non
         decision("x", attributes={"header": "Hi {{{firstName}}"})
     with pytest.raises(ValidationError, match="unknown source 'cookie'"):
         decision("x", attributes={"header": "Hi {{{cookie.id}}}"})
+
+
+def test_a_content_schema_returns_every_catalog_field_in_the_api_spelling() -> None:
+    """One list of item fields: each catalog field (bar created_at) is content, camelCased."""
+    names = ["id", "type", "name", "description", "category", "brand", "price", "currency"]
+    schema = RecommendationsSchema.model_validate(
+        {"type": "Recommendations", "itemFields": [*names, "url", "imageUrl", "inStock"]}
+    )
+    item = Item(id="m-1", name="Mug", description="d", category="A/B", brand="b", price=2.0)
+    item = item.model_copy(update={"currency": "EUR", "url": "/m", "image_url": "/i.png"})
+    row = data_item("c-1", item, "m-1", schema)
+    assert row["imageUrl"] == "/i.png" and row["inStock"] is True and row["category"] == "A/B"
+    assert {k: row[k] for k in names} == {k: getattr(item, k) for k in names}
+    assert "created_at" in ITEM_FIELDS  # filterable by recommenders, not content
+    with pytest.raises(ValidationError, match="unknown item field 'createdAt'"):
+        RecommendationsSchema.model_validate(
+            {"type": "Recommendations", "itemFields": ["createdAt"]}
+        )

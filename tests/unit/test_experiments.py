@@ -8,10 +8,16 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from p13n.domain.decisions import Decision, PersonalizationPoint
-from p13n.domain.decisions.registry import Registry
+from p13n.domain.decisions import (
+    Decision,
+    Experiment,
+    PersonalizationPoint,
+    assign,
+    bucket,
+    transition,
+)
 from p13n.domain.errors import Conflict, InvalidInput
-from p13n.domain.experiments import Experiment, assign, bucket, transition
+from p13n.domain.services import DecisionConfigs
 
 
 def experiment(**kw: Any) -> Experiment:
@@ -91,8 +97,8 @@ def test_two_experiments_split_the_same_people_independently() -> None:
     assert 0.45 < same / 4000 < 0.55
 
 
-def _registry() -> Registry:
-    reg = Registry(
+def _configs() -> DecisionConfigs:
+    reg = DecisionConfigs(
         store=None,
         recommenders=lambda: {"most-viewed", "top-sellers"},
         segments=lambda: set(),
@@ -117,7 +123,7 @@ def _registry() -> Registry:
 
 
 def test_one_started_experiment_per_point_and_a_run_experiment_keeps_its_design() -> None:
-    reg = _registry()
+    reg = _configs()
     reg.put_experiment(experiment())
     reg.move_experiment("recs_test", "Started")
     reg.put_experiment(experiment(name="second"))
@@ -149,7 +155,7 @@ def test_one_started_experiment_per_point_and_a_run_experiment_keeps_its_design(
 
 
 def test_cohorts_must_name_decisions_of_the_point_and_existing_recommenders() -> None:
-    reg = _registry()
+    reg = _configs()
     with pytest.raises(InvalidInput, match="not a decision of point"):
         reg.put_experiment(
             experiment(

@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from p13n.tools.actions import ACTIONS
-from p13n.tools.schema import flatten_schema, output_schema
+from p13n.tools.schema import flatten_schema, inline_refs, output_schema
 
 
 class Leaf(BaseModel):
@@ -70,3 +70,26 @@ def test_nullable_fields_become_a_list_of_types() -> None:
     assert flat["properties"]["name"]["type"] == ["string", "null"]
     assert flat["properties"]["name"]["description"] == "a name"
     assert flat["properties"]["score"]["type"] == ["number", "integer", "null"]
+
+
+def test_inline_refs_only_inlines_and_leaves_its_input_alone() -> None:
+    """The one `$ref` inliner (the OpenAPI request schema uses it): no `$ref` or `$defs` left for
+    a non-recursive model, `anyOf`s kept as pydantic wrote them, the original untouched."""
+
+    class Holder(BaseModel):
+        leaf: Leaf
+        leaves: list[Leaf] = []
+
+    schema = Holder.model_json_schema()
+    before = copy.deepcopy(schema)
+    inlined = inline_refs(schema)
+    assert schema == before
+    assert "$ref" not in str(inlined) and "$defs" not in inlined
+    assert inlined["properties"]["leaf"]["properties"]["name"]["anyOf"] == [
+        {"type": "string"},
+        {"type": "null"},
+    ]
+    assert flatten_schema(schema)["properties"]["leaf"]["properties"]["name"]["type"] == [
+        "string",
+        "null",
+    ]

@@ -1,11 +1,11 @@
-"""Decide: personalization points, decisions with targeting and merge fields, the decision
-pipeline and the personalization log.
+"""Decide: personalization points, decisions with targeting and merge fields, content shapes,
+the Decisioning API's request and response models, and experiments with sticky cohorts.
 
-The configuration models are exported here; the service lives in `decisions.service`
-(`DecisionService`) and the log in `decisions.log` (`PersonalizationLog`), imported from their
-modules so that `experiments` can use these models without an import cycle.
+Pure logic over these models: the decision pipeline, its configuration, the personalization
+log and the assignment API are services (`p13n.domain.services`).
 """
 
+from p13n.domain.decisions.cohorts import BUCKETS, assign, bucket
 from p13n.domain.decisions.config import (
     API_NAME_PATTERN,
     DEFAULT_MAX_ITEMS,
@@ -18,7 +18,31 @@ from p13n.domain.decisions.config import (
     RecommendationsSchema,
     stable_id,
 )
+from p13n.domain.decisions.content import data_item, profile_from_document
+from p13n.domain.decisions.experiments import (
+    ACTIONS,
+    TRANSITIONS,
+    Cohort,
+    Experiment,
+    ExperimentStatus,
+    Metric,
+    transition,
+)
 from p13n.domain.decisions.merge import MAX_MERGE_FIELDS, render
+from p13n.domain.decisions.request import (
+    MAX_POINTS_PER_REQUEST,
+    AssignmentRequest,
+    AssignmentResponse,
+    DecisionContext,
+    DecisionRequest,
+    DecisionResponse,
+    Diagnostic,
+    ExperimentOverride,
+    Personalization,
+    PointRequest,
+    VariableAssignment,
+    diagnostic,
+)
 from p13n.domain.decisions.targeting import (
     ALWAYS,
     MAX_TARGETING_CONDITIONS,
@@ -27,26 +51,52 @@ from p13n.domain.decisions.targeting import (
     TargetingFacts,
     TargetingGroup,
     evaluate_targeting,
+    facts_for,
 )
 
 __all__ = [
+    "ACTIONS",
     "ALWAYS",
     "API_NAME_PATTERN",
+    "assign",
+    "AssignmentRequest",
+    "AssignmentResponse",
+    "bucket",
+    "BUCKETS",
+    "Cohort",
     "ContentSchema",
-    "DEFAULT_MAX_ITEMS",
+    "data_item",
     "Decision",
+    "DecisionContext",
+    "DecisionRequest",
+    "DecisionResponse",
+    "DEFAULT_MAX_ITEMS",
+    "Diagnostic",
+    "diagnostic",
+    "evaluate_targeting",
+    "Experiment",
+    "ExperimentOverride",
+    "ExperimentStatus",
+    "facts_for",
+    "ManualContentSchema",
     "MAX_DECISIONS_PER_POINT",
     "MAX_ITEMS",
     "MAX_MERGE_FIELDS",
+    "MAX_POINTS_PER_REQUEST",
     "MAX_TARGETING_CONDITIONS",
-    "ManualContentSchema",
+    "Metric",
+    "Personalization",
     "PersonalizationPoint",
+    "PointRequest",
+    "profile_from_document",
     "RecommendationsSchema",
+    "render",
     "RequestCondition",
     "ScheduleCondition",
+    "stable_id",
     "TargetingFacts",
     "TargetingGroup",
-    "evaluate_targeting",
-    "render",
-    "stable_id",
+    "transition",
+    "TRANSITIONS",
+    "VariableAssignment",
 ]

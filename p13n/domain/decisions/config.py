@@ -3,7 +3,7 @@
 Limits of REFERENCE.md: API names of at most 40 characters, max items 12 by default and 24 at
 most, 25 decisions per point, 50 targeting conditions and 10 merge fields per decision.
 Checks that need more than one object (the point of a decision exists, its content fits the
-point's schema, its recommender exists) are in `registry.py`.
+point's schema, its recommender exists) are in `services/decision_configs.py`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from p13n.domain.decisions.merge import MAX_MERGE_FIELDS, merge_fields
 from p13n.domain.decisions.targeting import ALWAYS, TargetingGroup
+from p13n.domain.ingest import ITEM_CONTENT_FIELDS
 
 __all__ = [
     "API_NAME_PATTERN",
     "DEFAULT_MAX_ITEMS",
     "MAX_ITEMS",
     "MAX_DECISIONS_PER_POINT",
-    "ITEM_FIELDS",
     "RecommendationsSchema",
     "ManualContentSchema",
     "ContentSchema",
@@ -35,22 +35,6 @@ DEFAULT_MAX_ITEMS = 12
 MAX_ITEMS = 24
 MAX_DECISIONS_PER_POINT = 25
 MAX_ATTRIBUTES = 20
-# Item fields a Recommendations schema may return in `data` (besides `attributes.<key>`).
-ITEM_FIELDS = frozenset(
-    {
-        "id",
-        "type",
-        "name",
-        "description",
-        "category",
-        "brand",
-        "price",
-        "currency",
-        "url",
-        "imageUrl",
-        "inStock",
-    }
-)
 _NAMESPACE = uuid.UUID("6f6e2a0e-5b1c-4a8e-9c1e-70e13a9d7a11")
 ApiName = Annotated[
     str,
@@ -89,9 +73,9 @@ class RecommendationsSchema(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> RecommendationsSchema:
         for name in self.item_fields:
-            if name not in ITEM_FIELDS and not name.startswith("attributes."):
+            if name not in ITEM_CONTENT_FIELDS and not name.startswith("attributes."):
                 raise ValueError(
-                    f"unknown item field {name!r}; use {', '.join(sorted(ITEM_FIELDS))} "
+                    f"unknown item field {name!r}; use {', '.join(sorted(ITEM_CONTENT_FIELDS))} "
                     "or attributes.<key>"
                 )
         if len(set(self.item_fields)) != len(self.item_fields):

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from p13n.domain.decisions.config import RecommendationsSchema
 from p13n.domain.errors import InvalidInput
 from p13n.domain.graphs.profile import ProfileGraph, SegmentMembership
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import ITEM_CONTENT_FIELDS, Item
 
 __all__ = ["profile_from_document", "data_item"]
 
@@ -42,9 +42,6 @@ def profile_from_document(doc: dict[str, Any], now: float) -> ProfileGraph:
         ) from None
 
 
-_ITEM_FIELD = {"imageUrl": "image_url", "inStock": "in_stock"}
-
-
 def data_item(
     content_id: str, item: Item | None, item_id: str, schema: RecommendationsSchema
 ) -> dict[str, Any]:
@@ -56,5 +53,5 @@ def data_item(
         elif name.startswith("attributes."):
             out[name] = item.attributes.get(name.split(".", 1)[1])
         else:
-            out[name] = getattr(item, _ITEM_FIELD.get(name, name))
+            out[name] = getattr(item, ITEM_CONTENT_FIELDS[name])
     return out

@@ -1,4 +1,5 @@
-"""The Decisioning API's request and response shapes (REFERENCE.md field names) and diagnostics."""
+"""The Decisioning API's and the experiment assignment API's request and response shapes
+(REFERENCE.md field names) and diagnostics."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ __all__ = [
     "DecisionResponse",
     "NAMED_CONTEXT_FIELDS",
     "MAX_POINTS_PER_REQUEST",
+    "ExperimentOverride",
+    "AssignmentRequest",
+    "VariableAssignment",
+    "AssignmentResponse",
 ]
 
 MAX_POINTS_PER_REQUEST = 25
@@ -166,3 +171,36 @@ class DecisionResponse(BaseModel):
                 if p[key] is None:
                     del p[key]
         return out
+
+
+# -- the experiment assignment API (`POST /experimentation/v1/authenticated/assignment`) ------
+class ExperimentOverride(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: str = Field(min_length=1, max_length=64)
+    cohortId: str = Field(min_length=1, max_length=64)
+
+
+class AssignmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    context: DecisionContext = Field(default_factory=DecisionContext)
+    experiments: list[str] = Field(min_length=1, max_length=25)
+    profile: dict[str, Any] | None = None
+    experimentsOverride: list[ExperimentOverride] = Field(default_factory=list, max_length=25)
+    executionFlags: list[ExecutionFlag] = Field(default_factory=list)
+    requestId: str | None = Field(default=None, max_length=64)
+
+
+class VariableAssignment(BaseModel):
+    variableId: str
+    experimentId: str
+    experimentName: str
+    data: dict[str, Any]
+    attributes: dict[str, str]
+
+
+class AssignmentResponse(BaseModel):
+    variableAssignments: list[VariableAssignment]
+    diagnostics: list[Diagnostic]
+    requestId: str

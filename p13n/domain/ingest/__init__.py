@@ -1,7 +1,7 @@
 """Ingest: event shapes, validation, consent policy inputs, import files."""
 
 from p13n.domain.ingest.events import Event, Line
-from p13n.domain.ingest.items import Item, category_prefixes
+from p13n.domain.ingest.items import ITEM_CONTENT_FIELDS, ITEM_FIELDS, Item, category_prefixes
 from p13n.domain.ingest.report import EventResult, ImportSummary, IngestReport
 from p13n.domain.ingest.validate import parse_event
 
@@ -9,6 +9,8 @@ __all__ = [
     "Event",
     "Line",
     "Item",
+    "ITEM_FIELDS",
+    "ITEM_CONTENT_FIELDS",
     "category_prefixes",
     "parse_event",
     "EventResult",

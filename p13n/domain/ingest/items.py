@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Item", "category_prefixes"]
+__all__ = ["Item", "ITEM_FIELDS", "ITEM_CONTENT_FIELDS", "category_prefixes"]
 
 
 class Item(BaseModel):
@@ -37,6 +37,23 @@ class Item(BaseModel):
             return None
         parts = [p.strip() for p in value.split("/") if p.strip()]
         return "/".join(parts) or None
+
+
+# The catalog fields of an item (its attributes and the `placeholder` mark aside), by attribute
+# name: what recommender filters may test. The one list of item field names.
+ITEM_FIELDS: frozenset[str] = frozenset(Item.model_fields) - {"attributes", "placeholder"}
+
+
+# The same fields as the Decisioning API spells them in a content schema's `itemFields`
+# (camelCase, REFERENCE.md), mapped to the attribute; `created_at` is not content.
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+ITEM_CONTENT_FIELDS: dict[str, str] = {
+    _camel(name): name for name in sorted(ITEM_FIELDS - {"created_at"})
+}
 
 
 def category_prefixes(category: str | None) -> list[str]:

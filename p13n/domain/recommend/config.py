@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from p13n.domain.errors import InvalidInput
+from p13n.domain.ingest import ITEM_FIELDS
 from p13n.domain.operators import (
     DAY_COUNT_OPERATORS,
     NO_VALUE_OPERATORS,
@@ -35,7 +36,6 @@ __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
     "MAX_CONDITIONS",
-    "ITEM_FIELDS",
     "INSIGHT_FIELDS",
     "PROFILE_SOURCES",
     "check_item_field",
@@ -45,22 +45,6 @@ DEFAULT_LIMIT = 12
 MAX_LIMIT = 24
 MAX_CONDITIONS = 10
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,39}$"
-ITEM_FIELDS = frozenset(
-    {
-        "id",
-        "type",
-        "name",
-        "description",
-        "category",
-        "brand",
-        "price",
-        "currency",
-        "url",
-        "image_url",
-        "in_stock",
-        "created_at",
-    }
-)
 INSIGHT_FIELDS = frozenset(
     {
         "views_1d",

@@ -7,7 +7,18 @@ control (`IdentityControl`), recommendations (`RecommendService`, catalog search
 The step packages never import this package (tested in `tests/unit/test_layers.py`).
 """
 
+from p13n.domain.services.assignment import assign_experiments
 from p13n.domain.services.catalog_search import SearchHit, SearchPage, search_items
+from p13n.domain.services.config_bundles import (
+    ApplyReport,
+    ConfigBundle,
+    apply_bundle,
+    export_bundle,
+    parse_bundle,
+)
+from p13n.domain.services.config_repository import ConfigRepository, ConfigStore
+from p13n.domain.services.decision_configs import DecisionConfigs
+from p13n.domain.services.decision_service import DecisionService
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
@@ -26,11 +37,25 @@ from p13n.domain.services.identity_service import (
 )
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
+from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.services.recommend_service import RecommendService
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [
+    "ApplyReport",
+    "ConfigBundle",
+    "ConfigRepository",
+    "ConfigStore",
+    "DecisionConfigs",
+    "DecisionService",
+    "LogEntry",
+    "LoggedContent",
+    "PersonalizationLog",
+    "apply_bundle",
+    "assign_experiments",
+    "export_bundle",
+    "parse_bundle",
     "Engine",
     "EngineOptions",
     "GRAPHS_SYNCED_KEY",

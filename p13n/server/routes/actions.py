@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.access import Principal
 from p13n.domain.errors import InvalidInput
+from p13n.domain.ingest.report import MAX_BATCH_BYTES
 from p13n.server.auth import current_principal
+from p13n.server.routes.body import read_json
 from p13n.server.routes.deps import json_response
 from p13n.tools import ACTIONS, LocalCaller, ToolContext, get_action
 
@@ -48,6 +49,7 @@ def list_actions() -> dict[str, Any]:
             "description": "invalid arguments, or something the caller can fix (the message says what)"
         },
         404: {"description": "no such action, person or item"},
+        413: {"description": "a body over 1 MB"},
     },
 )
 async def run_action(
@@ -57,14 +59,13 @@ async def run_action(
 ) -> Response:
     """Run one action with the JSON body as its arguments (`GET /actions` has the schemas)."""
     action = get_action(name)
-    raw = await request.body()
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"the body is not valid JSON ({exc.msg} at position {exc.pos}).",
-            hint="Send a JSON object with the action's arguments.",
-        ) from None
+    body = await read_json(
+        request,
+        limit=MAX_BATCH_BYTES,
+        hint="Send fewer or smaller arguments.",
+        shape="Send a JSON object with the action's arguments.",
+        empty={},
+    )
     if not isinstance(body, dict):
         raise InvalidInput(
             f"the body must be a JSON object of arguments, got {type(body).__name__}.",

@@ -8,110 +8,102 @@ from typing import Any
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.decisions.config import Decision, PersonalizationPoint
-from p13n.domain.decisions.registry import Registry
-from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.experiments.model import ACTIONS, Experiment
-from p13n.server.routes.decisions import ServiceDep
+from p13n.domain.decisions import ACTIONS, Decision, Experiment, PersonalizationPoint
+from p13n.domain.errors import NotFound
+from p13n.domain.services import DecisionConfigs, DecisionService
+from p13n.server.routes.config_router import config_router
+from p13n.server.routes.decisions import ServiceDep, get_decision_service
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["decisioning admin"])
+_CONFLICT = "it contradicts stored configuration: an id another object has, or a running experiment"
 
 
-def _same_name(path: str, body: str) -> None:
-    if path != body:
-        raise InvalidInput(
-            f"the path says '{path}' but the body's name is '{body}'.", hint="Make them match."
-        )
+def _by_point(point: str | None = None) -> dict[str, Any]:
+    """`GET /admin/decisions?point=<name>`: the decisions of one point, in priority order."""
+    return {"point": point}
 
 
-def _dump(obj: Any) -> dict[str, Any]:
-    dumped: dict[str, Any] = obj.model_dump(mode="json", by_alias=True)
-    return dumped
-
-
-# -- points ----------------------------------------------------------------------------------
-@router.get("/admin/points")
-def list_points(service: ServiceDep) -> list[dict[str, Any]]:
-    return [_dump(p) for p in sorted(service.registry.points.values(), key=lambda p: p.name)]
-
-
-@router.get("/admin/points/{name}")
-def get_point(name: str, service: ServiceDep) -> dict[str, Any]:
-    return _dump(service.registry.get_point(name))
-
-
-@router.put("/admin/points/{name}")
-def put_point(name: str, point: PersonalizationPoint, service: ServiceDep) -> dict[str, Any]:
-    _same_name(name, point.name)
-    version = service.change(lambda r: r.put_point(point))
-    return {"name": name, "version": version, "point": _dump(service.registry.get_point(name))}
-
-
-@router.delete("/admin/points/{name}")
-def delete_point(name: str, service: ServiceDep) -> dict[str, Any]:
-    service.change(lambda r: r.delete_point(name))
-    return {"deleted": name}
-
-
-# -- decisions -------------------------------------------------------------------------------
-@router.get("/admin/decisions")
-def list_decisions(service: ServiceDep, point: str | None = None) -> list[dict[str, Any]]:
-    registry = service.registry
+def _decisions(service: DecisionService, point: str | None) -> list[Decision]:
+    configs = service.configs
     if point is not None:
-        registry.get_point(point)
-        return [_dump(d) for d in registry.decisions_by_point.get(point, [])]
-    ordered = sorted(registry.decisions.values(), key=lambda d: (d.point, d.priority or 0, d.name))
-    return [_dump(d) for d in ordered]
+        configs.get_point(point)
+        return configs.decisions_by_point.get(point, [])
+    return sorted(configs.decisions.values(), key=lambda d: (d.point, d.priority or 0, d.name))
 
 
-@router.get("/admin/decisions/{name}")
-def get_decision(name: str, service: ServiceDep) -> dict[str, Any]:
-    return _dump(service.registry.get_decision(name))
+for _router in (
+    config_router(
+        kind="point",
+        plural="points",
+        model=PersonalizationPoint,
+        owner=get_decision_service,
+        list_all=lambda s: sorted(s.configs.points.values(), key=lambda p: p.name),
+        get_one=lambda s, name: s.configs.get_point(name),
+        put=lambda s, point: s.change(lambda c: c.put_point(point)),
+        delete=lambda s, name: s.change(lambda c: c.delete_point(name)),
+        echo=True,
+        responses={
+            "put": {
+                400: "the path and the body name different points, or a decision "
+                "of the point does not fit its new schema",
+                409: _CONFLICT,
+            }
+        },
+    ),
+    config_router(
+        kind="decision",
+        plural="decisions",
+        model=Decision,
+        owner=get_decision_service,
+        list_all=_decisions,
+        get_one=lambda s, name: s.configs.get_decision(name),
+        put=lambda s, decision: s.change(lambda c: c.put_decision(decision)),
+        delete=lambda s, name: s.change(lambda c: c.delete_decision(name)),
+        filters=_by_point,
+        echo=True,
+        responses={
+            "list": {404: "no point of the name given in `point`"},
+            "put": {
+                400: "the path and the body name different decisions, or the decision does "
+                "not fit its point (the message says what)",
+                409: _CONFLICT,
+            },
+        },
+    ),
+    config_router(
+        kind="experiment",
+        plural="experiments",
+        model=Experiment,
+        owner=get_decision_service,
+        list_all=lambda s: sorted(s.configs.experiments.values(), key=lambda e: e.name),
+        get_one=lambda s, name: s.configs.get_experiment(name),
+        put=lambda s, experiment: s.change(lambda c: c.put_experiment(experiment)),
+        delete=lambda s, name: s.change(lambda c: c.delete_experiment(name)),
+        echo=True,
+        responses={
+            "put": {
+                400: "the path and the body name different experiments, or a cohort does "
+                "not fit the point (the message says what)",
+                409: "a move the lifecycle "
+                "does not allow, a change to a run experiment, or a second running "
+                "experiment on the point",
+            },
+            "delete": {404: "no experiment of that name", 409: "the experiment is running"},
+        },
+    ),
+):
+    router.include_router(_router, prefix="/admin")
 
 
-@router.put("/admin/decisions/{name}")
-def put_decision(name: str, decision: Decision, service: ServiceDep) -> dict[str, Any]:
-    _same_name(name, decision.name)
-    version = service.change(lambda r: r.put_decision(decision))
-    return {
-        "name": name,
-        "version": version,
-        "decision": _dump(service.registry.get_decision(name)),
-    }
-
-
-@router.delete("/admin/decisions/{name}")
-def delete_decision(name: str, service: ServiceDep) -> dict[str, Any]:
-    service.change(lambda r: r.delete_decision(name))
-    return {"deleted": name}
-
-
-# -- experiments -----------------------------------------------------------------------------
-@router.get("/admin/experiments")
-def list_experiments(service: ServiceDep) -> list[dict[str, Any]]:
-    experiments = service.registry.experiments.values()
-    return [_dump(e) for e in sorted(experiments, key=lambda e: e.name)]
-
-
-@router.get("/admin/experiments/{name}")
-def get_experiment(name: str, service: ServiceDep) -> dict[str, Any]:
-    return _dump(service.registry.get_experiment(name))
-
-
-@router.put("/admin/experiments/{name}")
-def put_experiment(name: str, experiment: Experiment, service: ServiceDep) -> dict[str, Any]:
-    _same_name(name, experiment.name)
-    version = service.change(lambda r: r.put_experiment(experiment))
-    return {
-        "name": name,
-        "version": version,
-        "experiment": _dump(service.registry.get_experiment(name)),
-    }
-
-
-@router.post("/admin/experiments/{name}:{action}")
+@router.post(
+    "/admin/experiments/{name}:{action}",
+    responses={
+        404: {"description": "no experiment of that name, or no such action"},
+        409: {"description": "a move the lifecycle does not allow"},
+    },
+)
 def move_experiment(name: str, action: str, service: ServiceDep) -> dict[str, Any]:
     """Lifecycle: `start` (Created -> Started), `stop` (Started -> Stopped), `archive`
     (Stopped or Created -> Archived); any other move is 409."""
@@ -121,20 +113,19 @@ def move_experiment(name: str, action: str, service: ServiceDep) -> dict[str, An
             f"no experiment action '{action}'.", hint=f"Use one of: {', '.join(ACTIONS)}."
         )
 
-    def move(registry: Registry) -> Experiment:
-        return registry.move_experiment(name, status)
+    def move(configs: DecisionConfigs) -> Experiment:
+        return configs.move_experiment(name, status)
 
-    return _dump(service.change(move))
-
-
-@router.delete("/admin/experiments/{name}")
-def delete_experiment(name: str, service: ServiceDep) -> dict[str, Any]:
-    service.change(lambda r: r.delete_experiment(name))
-    return {"deleted": name}
+    moved: Experiment = service.change(move)
+    dumped: dict[str, Any] = moved.model_dump(mode="json", by_alias=True)
+    return dumped
 
 
 # -- the personalization log -----------------------------------------------------------------
-@router.get("/admin/personalizations/{personalization_id}")
+@router.get(
+    "/admin/personalizations/{personalization_id}",
+    responses={404: {"description": "never logged (TestMode), or not written yet"}},
+)
 async def logged_decision(personalization_id: str, service: ServiceDep) -> dict[str, Any]:
     """The logged decision with the engagement events that name it (views, clicks)."""
     entry: dict[str, Any] = await run_in_threadpool(service.logged, personalization_id)

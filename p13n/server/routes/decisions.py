@@ -26,14 +26,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect
 
 from p13n.domain.access import Principal, RateLimiter
-from p13n.domain.decisions.assignment import AssignmentRequest
-from p13n.domain.decisions.request import DecisionRequest, diagnostic
-from p13n.domain.decisions.service import DecisionRejected, DecisionService
-from p13n.domain.errors import InvalidInput, PayloadTooLarge
+from p13n.domain.decisions import AssignmentRequest, DecisionRequest, diagnostic
+from p13n.domain.errors import DecisionRejected
+from p13n.domain.services import DecisionService
+from p13n.server.routes.body import body_limit, read_body
 from p13n.server.routes.deps import json_response
+from p13n.tools.schema import inline_refs
 
 __all__ = ["router", "get_decision_service", "MAX_BODY_BYTES"]
 
@@ -55,25 +55,9 @@ async def get_decision_service(request: Request) -> DecisionService:
     return service
 
 
-async def _limited_body(request: Request) -> bytes:
-    """The request body, refused (413, not a slow 422) when over MAX_BODY_BYTES."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(
-            f"the request body is {declared} bytes; at most {MAX_BODY_BYTES}.",
-            hint="Send fewer points or a smaller profile.",
-        )
-    try:
-        body = await request.body()
-    except ClientDisconnect:  # nobody to answer; a 400 rather than a logged 500
-        raise InvalidInput("the client disconnected before sending the whole body.") from None
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES} bytes.")
-    return body
-
-
 ServiceDep = Annotated[DecisionService, Depends(get_decision_service)]
-LimitDep = Depends(_limited_body)
+_HINT = "Send fewer points or a smaller profile."
+LimitDep = Depends(body_limit(MAX_BODY_BYTES, hint=_HINT))
 
 
 def _parse(body: bytes) -> DecisionRequest:
@@ -87,35 +71,11 @@ def _parse(body: bytes) -> DecisionRequest:
         ) from None
 
 
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """A model's JSON schema with its `$defs` substituted in place (no `#/$defs/...` refs), so
-    that it can sit inside an OpenAPI operation (the models have no recursive references)."""
-    defs: dict[str, Any] = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(
-                    {
-                        **defs[ref.removeprefix("#/$defs/")],
-                        **{k: v for k, v in node.items() if k != "$ref"},
-                    }
-                )
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
 _BODY_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": _inline_refs(DecisionRequest.model_json_schema())}
+            "application/json": {"schema": inline_refs(DecisionRequest.model_json_schema())}
         },
     }
 }
@@ -148,7 +108,7 @@ async def _decide(request: Request, authenticated: bool) -> Response:
     refused = _too_many(request)
     if refused is not None:
         return refused
-    body = _parse(await _limited_body(request))
+    body = _parse(await read_body(request, limit=MAX_BODY_BYTES, hint=_HINT))
     service = await get_decision_service(request)
     try:
         # On the event loop: a decision is ~1 ms of CPU from in-memory state (a thread hop would
@@ -159,7 +119,7 @@ async def _decide(request: Request, authenticated: bool) -> Response:
             {
                 "error": str(exc),
                 "personalizations": [],
-                "diagnostics": [exc.diagnostic.model_dump()],
+                "diagnostics": [diagnostic(exc.code).model_dump()],
                 "requestId": body.requestId or str(uuid.uuid4()),
             },
             status_code=400,

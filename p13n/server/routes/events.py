@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.domain.ingest.report import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
 from p13n.domain.services import Engine
+from p13n.server.routes.body import read_json
 from p13n.server.routes.deps import get_engine, json_response
 
 router = APIRouter(tags=["events"])
@@ -78,25 +78,12 @@ async def post_events(request: Request, engine: Annotated[Engine, Depends(get_en
             {"error": f"content type '{ctype or 'none'}' is not supported; send application/json."},
             status_code=415,
         )
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BATCH_BYTES:
-        raise PayloadTooLarge(
-            f"the body is {length} bytes; the limit is {MAX_BATCH_BYTES} per call.",
-            hint="Split it into smaller batches.",
-        )
-    raw = await request.body()
-    if len(raw) > MAX_BATCH_BYTES:
-        raise PayloadTooLarge(
-            f"the body is {len(raw)} bytes; the limit is {MAX_BATCH_BYTES} per call.",
-            hint="Split it into smaller batches.",
-        )
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"the body is not valid JSON ({exc}).",
-            hint='Send one event object or {"events": [...]}.',
-        ) from None
+    body = await read_json(
+        request,
+        limit=MAX_BATCH_BYTES,
+        hint="Split it into smaller batches.",
+        shape='Send one event object or {"events": [...]}.',
+    )
     events = _events_of(body)
     if len(events) > MAX_BATCH_EVENTS:
         raise PayloadTooLarge(

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import RecommenderConfig, RecommendRequest
 from p13n.domain.services import RecommendService
 from p13n.server.bootstrap import build_recommend_service
+from p13n.server.routes.config_router import config_router
 
 router = APIRouter(tags=["recommenders"])
 
@@ -42,30 +42,29 @@ class RecommendationsBody(BaseModel):
     requestId: str | None = None
 
 
-@router.get("/admin/recommenders")
-def list_recommenders(service: ServiceDep) -> list[RecommenderConfig]:
-    return sorted(service.configs.values(), key=lambda c: c.name)
-
-
-@router.get("/admin/recommenders/{name}")
-def get_recommender(name: str, service: ServiceDep) -> RecommenderConfig:
-    return service.get_config(name)
-
-
-@router.put("/admin/recommenders/{name}")
-def put_recommender(name: str, config: RecommenderConfig, service: ServiceDep) -> dict[str, Any]:
-    if name != config.name:
-        raise InvalidInput(
-            f"the path says '{name}' but the body's name is '{config.name}'.",
-            hint="Make them match.",
-        )
-    return {"name": name, "version": service.put_config(config)}
-
-
-@router.delete("/admin/recommenders/{name}")
-def delete_recommender(name: str, service: ServiceDep) -> dict[str, Any]:
-    service.delete_config(name)
-    return {"deleted": name}
+router.include_router(
+    config_router(
+        kind="recommender",
+        plural="recommenders",
+        model=RecommenderConfig,
+        owner=get_recommend_service,
+        list_all=lambda service: sorted(service.configs.values(), key=lambda c: c.name),
+        get_one=lambda service, name: service.get_config(name),
+        put=lambda service, config: service.put_config(config),
+        delete=lambda service, name: service.delete_config(name),
+        responses={
+            "put": {
+                400: "the path and the body name different recommenders, or its fallback is "
+                "unknown or loops"
+            },
+            "delete": {
+                404: "no recommender of that name",
+                409: "another recommender falls back to this one (the message says which)",
+            },
+        },
+    ),
+    prefix="/admin",
+)
 
 
 @router.post("/recommendations")

@@ -10,66 +10,27 @@ Assignments are not written to the personalization log (decisions are).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from p13n.domain.decisions.merge import render
-from p13n.domain.decisions.registry import Registry
-from p13n.domain.decisions.request import (
-    DecisionContext,
+from p13n.domain.decisions import (
+    AssignmentRequest,
+    AssignmentResponse,
     Diagnostic,
-    ExecutionFlag,
+    VariableAssignment,
+    assign,
     diagnostic,
+    evaluate_targeting,
+    facts_for,
+    render,
 )
-from p13n.domain.decisions.targeting import evaluate_targeting, facts_for
 from p13n.domain.errors import InvalidInput
-from p13n.domain.experiments.assign import assign
 from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.services.decision_configs import DecisionConfigs
 
-__all__ = [
-    "ExperimentOverride",
-    "AssignmentRequest",
-    "VariableAssignment",
-    "AssignmentResponse",
-    "assign_experiments",
-]
-
-
-class ExperimentOverride(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    experiment: str = Field(min_length=1, max_length=64)
-    cohortId: str = Field(min_length=1, max_length=64)
-
-
-class AssignmentRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    context: DecisionContext = Field(default_factory=DecisionContext)
-    experiments: list[str] = Field(min_length=1, max_length=25)
-    profile: dict[str, Any] | None = None
-    experimentsOverride: list[ExperimentOverride] = Field(default_factory=list, max_length=25)
-    executionFlags: list[ExecutionFlag] = Field(default_factory=list)
-    requestId: str | None = Field(default=None, max_length=64)
-
-
-class VariableAssignment(BaseModel):
-    variableId: str
-    experimentId: str
-    experimentName: str
-    data: dict[str, Any]
-    attributes: dict[str, str]
-
-
-class AssignmentResponse(BaseModel):
-    variableAssignments: list[VariableAssignment]
-    diagnostics: list[Diagnostic]
-    requestId: str
+__all__ = ["assign_experiments"]
 
 
 def assign_experiments(
-    registry: Registry,
+    configs: DecisionConfigs,
     request: AssignmentRequest,
     profile: ProfileGraph | None,
     now: float,
@@ -86,7 +47,7 @@ def assign_experiments(
     key = ctx.unifiedIndividualId or ctx.individualId
     out: list[VariableAssignment] = []
     for wanted in request.experiments:
-        experiment = registry.experiments.get(wanted) or registry.experiments_by_id.get(wanted)
+        experiment = configs.experiments.get(wanted) or configs.experiments_by_id.get(wanted)
         if experiment is None:
             diagnostics.append(diagnostic(522, f"No experiment '{wanted}'."))
             continue
@@ -112,7 +73,7 @@ def assign_experiments(
             if not evaluate_targeting(experiment.targeting, facts):
                 continue
             cohort = assign(experiment, key)
-        decision = registry.decisions.get(cohort.decision) if cohort.decision else None
+        decision = configs.decisions.get(cohort.decision) if cohort.decision else None
         attributes = (
             {k: render(v, profile, facts.variables) for k, v in decision.attributes.items()}
             if decision is not None

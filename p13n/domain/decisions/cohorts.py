@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from p13n.domain.experiments.model import Cohort, Experiment
+from p13n.domain.decisions.experiments import Cohort, Experiment
 
 __all__ = ["bucket", "assign", "BUCKETS"]
 

@@ -3,7 +3,7 @@ decisions and experiments, applied as a whole (`p13n config apply FILE.yaml`) or
 
 Apply is validate-everything-then-write: every object is parsed, then the whole set (the file
 over what is stored) is checked on scratch copies - segment and insight sets, recommender
-fallbacks, and a scratch decisioning registry - before the first write. An invalid file
+fallbacks, and a scratch copy of the decisioning configuration - before the first write. An invalid file
 changes nothing. Objects equal to the stored ones are not written, so applying a file twice
 writes nothing the second time. Objects that are stored but not in the file are kept (apply
 never deletes). Experiments may be declared in any lifecycle state when new; a stored one may
@@ -18,19 +18,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from p13n.domain.decisions.config import Decision, PersonalizationPoint
-from p13n.domain.decisions.registry import (
-    DECISION_KIND,
-    EXPERIMENT_KIND,
-    POINT_KIND,
-    Registry,
-)
-from p13n.domain.decisions.service import DecisionService
+from p13n.domain.decisions import Decision, Experiment, PersonalizationPoint
 from p13n.domain.errors import InvalidInput, P13nError
-from p13n.domain.experiments.model import Experiment
 from p13n.domain.insights import InsightDefinition, validate_insight_set
 from p13n.domain.recommend.config import RecommenderConfig
 from p13n.domain.segments import SegmentDefinition, validate_segment_set
+from p13n.domain.services.decision_configs import DecisionConfigs
+from p13n.domain.services.decision_service import DecisionService
 
 __all__ = ["ConfigBundle", "ApplyReport", "parse_bundle", "apply_bundle", "export_bundle", "KINDS"]
 
@@ -148,11 +142,11 @@ def _check_recommenders(
             chain = final[chain].fallback
 
 
-def _validated_registry(
+def _validated_configs(
     service: DecisionService, bundle: ConfigBundle, recommenders: set[str], segments: set[str]
-) -> Registry:
-    """The decisioning objects of the bundle applied to a scratch copy of the registry."""
-    scratch = service.registry.scratch()
+) -> DecisionConfigs:
+    """The decisioning objects of the bundle applied to a scratch copy of the configuration."""
+    scratch = service.configs.scratch()
     scratch.recommenders = lambda: recommenders
     scratch.segments = lambda: segments
     # Points first without their decisions' checks (a schema change and the decisions that
@@ -197,7 +191,7 @@ def apply_bundle(
         _check_recommenders(recommend.configs, bundle.recommenders)
         recommender_names = set(recommend.configs) | {r.name for r in bundle.recommenders}
         with service.lock:
-            scratch = _validated_registry(
+            scratch = _validated_configs(
                 service, bundle, recommender_names, {s.name for s in segments}
             )
     except P13nError as exc:
@@ -218,16 +212,16 @@ def apply_bundle(
 
     by_insight = {d.name: d for d in engine.state.insights}
     by_segment = {d.name: d for d in engine.state.segments}
-    registry = service.registry
+    configs = service.configs
     new_insights = diff("insight", bundle.insights, by_insight.get)
     new_segments = diff("segment", bundle.segments, by_segment.get)
     new_recommenders = diff("recommender", bundle.recommenders, recommend.configs.get)
     points = [scratch.points[p.name] for p in bundle.points]
     decisions = [scratch.decisions[d.name] for d in bundle.decisions]
     experiments = [scratch.experiments[e.name] for e in bundle.experiments]
-    new_points = diff("point", points, registry.points.get)
-    new_decisions = diff("decision", decisions, registry.decisions.get)
-    new_experiments = diff("experiment", experiments, registry.experiments.get)
+    new_points = diff("point", points, configs.points.get)
+    new_decisions = diff("decision", decisions, configs.decisions.get)
+    new_experiments = diff("experiment", experiments, configs.experiments.get)
     if dry_run:
         return report
     for insight in new_insights:
@@ -237,15 +231,16 @@ def apply_bundle(
     for config in new_recommenders:
         recommend.put_config(config)
     with service.lock:
-        live = service.registry
-        for kind, objects, target in (
-            (POINT_KIND, new_points, live.points),
-            (DECISION_KIND, new_decisions, live.decisions),
-            (EXPERIMENT_KIND, new_experiments, live.experiments),
-        ):
-            for obj in objects:
-                live._write(kind, obj.name, obj.model_dump_json(by_alias=True))
-                target[obj.name] = obj
+        live = service.configs
+        for point in new_points:
+            live.write(live.point_repo, point)
+            live.points[point.name] = point
+        for decision in new_decisions:
+            live.write(live.decision_repo, decision)
+            live.decisions[decision.name] = decision
+        for experiment in new_experiments:
+            live.write(live.experiment_repo, experiment)
+            live.experiments[experiment.name] = experiment
         live._index()
     return report
 
@@ -262,5 +257,5 @@ def export_bundle(service: DecisionService) -> dict[str, Any]:
         "segments": dump(sorted(engine.state.segments, key=lambda d: d.name)),
         "recommenders": dump(sorted(recommend.configs.values(), key=lambda c: c.name)),
     }
-    out.update(service.registry.export())
+    out.update(service.configs.export())
     return out

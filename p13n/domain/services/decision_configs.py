@@ -2,38 +2,43 @@
 
 The request path reads only these dictionaries (no SQL). Every change is validated against the
 whole set (the point exists, content fits its schema, recommenders and segments exist, limits),
-written to the config store, then swapped in. A registry without a store is a scratch copy:
-`config apply` validates a whole file on one before writing anything.
+written through the configuration repositories, then swapped in. A `DecisionConfigs` without a
+store is a scratch copy: `config apply` validates a whole file on one before writing anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Any, TypeVar
 
-from p13n.domain.decisions.config import (
+from pydantic import BaseModel
+
+from p13n.domain.decisions import (
     MAX_DECISIONS_PER_POINT,
     Decision,
+    Experiment,
     ManualContentSchema,
     PersonalizationPoint,
+    TargetingGroup,
+    transition,
 )
-from p13n.domain.decisions.targeting import TargetingGroup, referenced_segments_of
+from p13n.domain.decisions.targeting import referenced_segments_of
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
-from p13n.domain.experiments.model import Experiment, transition
-from p13n.domain.store import Store
+from p13n.domain.services.config_repository import ConfigRepository, ConfigStore
 
-__all__ = ["Registry", "POINT_KIND", "DECISION_KIND", "EXPERIMENT_KIND"]
+__all__ = ["DecisionConfigs", "POINT_KIND", "DECISION_KIND", "EXPERIMENT_KIND"]
 
 POINT_KIND = "point"
 DECISION_KIND = "decision"
 EXPERIMENT_KIND = "experiment"
+M = TypeVar("M", bound=BaseModel)
 
 
-class Registry:
+class DecisionConfigs:
     def __init__(
         self,
         *,
-        store: Store | None,
+        store: ConfigStore | None,
         recommenders: Callable[[], Collection[str]],
         segments: Callable[[], Collection[str]],
         clock: Callable[[], float],
@@ -44,6 +49,9 @@ class Registry:
             segments,
             clock,
         )
+        self.point_repo = _repo(store, POINT_KIND, PersonalizationPoint, clock)
+        self.decision_repo = _repo(store, DECISION_KIND, Decision, clock)
+        self.experiment_repo = _repo(store, EXPERIMENT_KIND, Experiment, clock)
         self.points: dict[str, PersonalizationPoint] = {}
         self.decisions: dict[str, Decision] = {}
         self.experiments: dict[str, Experiment] = {}
@@ -52,16 +60,17 @@ class Registry:
     # -- loading and views -------------------------------------------------------------------
     def load(self) -> None:
         """(Re)read every object from the store."""
-        if self.store is None:
-            return
-        self.points = _by_name(PersonalizationPoint, self.store.list_config(POINT_KIND))
-        self.decisions = _by_name(Decision, self.store.list_config(DECISION_KIND))
-        self.experiments = _by_name(Experiment, self.store.list_config(EXPERIMENT_KIND))
+        if self.point_repo is not None:
+            self.points = {p.name: p for p in self.point_repo.list()}
+        if self.decision_repo is not None:
+            self.decisions = {d.name: d for d in self.decision_repo.list()}
+        if self.experiment_repo is not None:
+            self.experiments = {e.name: e for e in self.experiment_repo.list()}
         self._index()
 
-    def scratch(self) -> Registry:
+    def scratch(self) -> DecisionConfigs:
         """A copy that validates changes without writing them anywhere."""
-        copy = Registry(
+        copy = DecisionConfigs(
             store=None, recommenders=self.recommenders, segments=self.segments, clock=self.clock
         )
         copy.points, copy.decisions = dict(self.points), dict(self.decisions)
@@ -108,14 +117,15 @@ class Registry:
         return experiment
 
     # -- writes ------------------------------------------------------------------------------
-    def _write(self, kind: str, name: str, doc: str) -> int:
-        if self.store is None:
-            return 0
-        return self.store.put_config(kind, name, doc, self.clock())
+    @staticmethod
+    def write(repo: ConfigRepository[M] | None, obj: M) -> int:
+        """Store `obj` through `repo`; 0 on a scratch copy (no repository, nothing written)."""
+        return 0 if repo is None else repo.put(obj)
 
-    def _delete(self, kind: str, name: str) -> None:
-        if self.store is not None:
-            self.store.delete_config(kind, name)
+    @staticmethod
+    def _delete(repo: ConfigRepository[M] | None, name: str) -> None:
+        if repo is not None:
+            repo.delete(name)
 
     def put_point(self, point: PersonalizationPoint) -> int:
         other = self.points_by_id.get(point.id)
@@ -123,7 +133,7 @@ class Registry:
             raise Conflict(f"point '{other.name}' already has id '{point.id}'.")
         for decision in self.decisions_by_point.get(point.name, []):
             self._check_content(decision, point)
-        version = self._write(POINT_KIND, point.name, point.model_dump_json(by_alias=True))
+        version = self.write(self.point_repo, point)
         self.points[point.name] = point
         self._index()
         return version
@@ -137,7 +147,7 @@ class Registry:
                 f"point '{name}' is used by {', '.join(sorted(users))}.",
                 hint="Delete those decisions and experiments first.",
             )
-        self._delete(POINT_KIND, name)
+        self._delete(self.point_repo, name)
         del self.points[name]
         self._index()
 
@@ -177,7 +187,7 @@ class Registry:
         self._check_content(decision, point)
         self._check_targeting(decision.targeting, f"decision '{decision.name}'")
         decision = self.with_priority(decision)
-        version = self._write(DECISION_KIND, decision.name, decision.model_dump_json(by_alias=True))
+        version = self.write(self.decision_repo, decision)
         self.decisions[decision.name] = decision
         self._index()
         return version
@@ -185,7 +195,7 @@ class Registry:
     def delete_decision(self, name: str) -> None:
         decision = self.get_decision(name)
         self._check_not_in_experiment(decision, "delete it")
-        self._delete(DECISION_KIND, name)
+        self._delete(self.decision_repo, name)
         del self.decisions[name]
         self._index()
 
@@ -264,9 +274,7 @@ class Registry:
                 hint="Create a new experiment instead.",
             )
         self._check_experiment(experiment)
-        version = self._write(
-            EXPERIMENT_KIND, experiment.name, experiment.model_dump_json(by_alias=True)
-        )
+        version = self.write(self.experiment_repo, experiment)
         self.experiments[experiment.name] = experiment
         self._index()
         return version
@@ -274,7 +282,7 @@ class Registry:
     def move_experiment(self, name: str, status: str) -> Experiment:
         experiment = transition(self.get_experiment(name), status, self.clock())
         self._check_experiment(experiment)
-        self._write(EXPERIMENT_KIND, experiment.name, experiment.model_dump_json(by_alias=True))
+        self.write(self.experiment_repo, experiment)
         self.experiments[experiment.name] = experiment
         self._index()
         return experiment
@@ -283,7 +291,7 @@ class Registry:
         experiment = self.get_experiment(name)
         if experiment.status == "Started":
             raise Conflict(f"experiment '{experiment.name}' is running.", hint="Stop it first.")
-        self._delete(EXPERIMENT_KIND, experiment.name)
+        self._delete(self.experiment_repo, experiment.name)
         del self.experiments[experiment.name]
         self._index()
 
@@ -340,9 +348,14 @@ class Registry:
         }
 
 
-def _by_name(model: Any, docs: list[str]) -> dict[str, Any]:
-    objects = [model.model_validate_json(doc) for doc in docs]
-    return {o.name: o for o in objects}
+def _repo(
+    store: ConfigStore | None, kind: str, model: type[M], clock: Callable[[], float]
+) -> ConfigRepository[M] | None:
+    """The repository of one kind (stored by alias, as the admin API spells it); None without
+    a store."""
+    if store is None:
+        return None
+    return ConfigRepository(store, kind, model, clock=clock, by_alias=True)
 
 
 def _known(objects: Collection[str]) -> str:
