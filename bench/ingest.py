@@ -50,12 +50,11 @@ from bench._util import (
     post_batches,
     server_env,
 )
-from p13n.domain.access import ApiKeys, KeysStore
 from p13n.domain.ingest import ImportSummary
 from p13n.domain.ingest.files import read_rows
 from p13n.domain.ingest.items import Item
-from p13n.domain.services import Engine
-from p13n.domain.store import open_engine
+from p13n.domain.services import ApiKeys, Engine
+from p13n.domain.store import KeysStore, open_engine
 from p13n.seed.simulator import simulate_flat
 
 TARGETS: dict[str, float] = {

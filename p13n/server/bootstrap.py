@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from p13n.domain.access import Authenticator, JwtConfig, JwtVerifier, api_keys
+from p13n.domain.access import Authenticator, JwtConfig, JwtVerifier
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import ItemVectors
 from p13n.domain.services import (
@@ -13,6 +13,7 @@ from p13n.domain.services import (
     EngineOptions,
     PersonalizationLog,
     RecommendService,
+    api_keys,
 )
 from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder

@@ -14,8 +14,9 @@ from typing import Annotated
 
 import typer
 
-from p13n.domain.access import ApiKeyInfo, ApiKeys, CreatedKey, KeysStore, Scope
-from p13n.domain.store import open_engine
+from p13n.domain.access import ApiKeyInfo, CreatedKey, Scope
+from p13n.domain.services import ApiKeys
+from p13n.domain.store import KeysStore, open_engine
 from p13n.server.cli_common import one_line_errors, print_json
 from p13n.server.settings import Settings
 

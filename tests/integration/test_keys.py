@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from p13n.domain.access import KEY_PREFIX, ApiKeys, KeysStore, Scope, hash_key
+from p13n.domain.access import KEY_PREFIX, Scope, hash_key
 from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.store import open_engine
+from p13n.domain.services import ApiKeys
+from p13n.domain.store import KeysStore, open_engine
 
 
 class _Clock:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from p13n.domain.access.keys import KEY_PREFIX, ApiKeys
+from typing import Protocol
+
+from p13n.domain.access.keys import KEY_PREFIX
 from p13n.domain.access.principal import Principal
 from p13n.domain.access.tokens import JwtVerifier, looks_like_jwt
 
-__all__ = ["Authenticator"]
+__all__ = ["Authenticator", "KeyVerifier"]
+
+
+class KeyVerifier(Protocol):
+    """What the authenticator needs of the API keys (`p13n.domain.services.ApiKeys`)."""
+
+    def peek(self, secret: str) -> Principal | None: ...
+
+    def verify(self, secret: str) -> Principal | None: ...
 
 
 class Authenticator:
     """Accepts an API key (`p13n_…`) or, when a `JwtVerifier` is configured, a JWT."""
 
-    def __init__(self, keys: ApiKeys, jwt: JwtVerifier | None = None) -> None:
+    def __init__(self, keys: KeyVerifier, jwt: JwtVerifier | None = None) -> None:
         self.keys = keys
         self.jwt = jwt
 

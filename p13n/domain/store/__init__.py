@@ -9,6 +9,7 @@ from p13n.domain.store.identity_store import (  # importing it registers its tab
     RULESET_KIND,
     IdentityStore,
 )
+from p13n.domain.store.keys_store import ApiKeyRow, KeysStore
 from p13n.domain.store.memory_store import MemoryStore
 from p13n.domain.store.port import Store, Transaction
 from p13n.domain.store.sql_store import SqlStore
@@ -19,6 +20,8 @@ __all__ = [
     "SqlStore",
     "MemoryStore",
     "IdentityStore",
+    "ApiKeyRow",
+    "KeysStore",
     "RULESET_KIND",
     "open_engine",
 ]
