@@ -14,6 +14,7 @@ import httpx
 import httpx2
 import jwt
 import pytest
+from _database import Database
 from _mcp_http_server import (
     JWT_AUDIENCE,
     JWT_ISSUER,
@@ -48,7 +49,8 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database) -> Path:
+    """The tenant's home; its store is e2e_module_db's (P13N_DATABASE_URL for PostgreSQL)."""
     return tmp_path_factory.mktemp("mcp-http")
 
 
