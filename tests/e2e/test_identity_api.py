@@ -42,7 +42,8 @@ def test_cli_import_resolve_export_show_and_split(
         "id,given,surname,mail,phone\n1,Ann,Kay,ann@x.com,\n2,Anne,Kay,ANN@x.com,\n3,Bob,Lu,bob@x,12\n,No,Id,,\n"
     )
     runner = CliRunner()
-    maps = ["--map", "id=source_record_id", "--map", "given=first_name", "--map", "surname=last_name", "--map", "mail=email"]  # fmt: skip
+    mapping = ("id=source_record_id", "given=first_name", "surname=last_name", "mail=email")
+    maps = [arg for m in mapping for arg in ("--map", m)]
     r = runner.invoke(cli(), ["import", "individuals", str(people), *maps, "--source", "crm"])
     assert r.exit_code == 0, r.output
     said = " ".join(r.stdout.split())
@@ -68,10 +69,24 @@ def test_http_lineage_split_resolve_and_ruleset_admin(client: TestClient, tmp_pa
     from p13n.domain.identity.service import IdentityService
 
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    IdentityService(engine).import_records([
-        {"source": "crm", "source_record_id": "1", "first_name": "Ann", "last_name": "Kay", "email": "ann@x.com"},
-        {"source": "crm", "source_record_id": "2", "first_name": "Ann", "last_name": "Kay", "email": "ann@x.com"},
-    ])  # fmt: skip
+    IdentityService(engine).import_records(
+        [
+            {
+                "source": "crm",
+                "source_record_id": "1",
+                "first_name": "Ann",
+                "last_name": "Kay",
+                "email": "ann@x.com",
+            },
+            {
+                "source": "crm",
+                "source_record_id": "2",
+                "first_name": "Ann",
+                "last_name": "Kay",
+                "email": "ann@x.com",
+            },
+        ]
+    )
     r = client.get("/identity/crm:1")
     assert r.status_code == 200
     body = r.json()
