@@ -59,11 +59,16 @@ from bench._util import (
     percentile_ms,
     server_env,
 )
-from p13n.domain.access import api_keys
 from p13n.domain.decisions import Decision, DecisionRequest, PersonalizationPoint
 from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import RecommenderConfig, RecommendService
-from p13n.domain.services import DecisionService, Engine, EngineOptions, PersonalizationLog
+from p13n.domain.services import (
+    DecisionService,
+    Engine,
+    EngineOptions,
+    PersonalizationLog,
+    api_keys,
+)
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5

@@ -1,36 +1,17 @@
-"""Shared fixtures: every storage test runs on SQLite and, when configured, on PostgreSQL."""
+"""Shared fixtures: every storage test and every e2e test that touches the store runs on SQLite
+and, when configured (P13N_TEST_POSTGRES_URL; CI sets it), on PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from _database import POSTGRES_URL, Database, postgres_database
 
-POSTGRES_URL = os.environ.get("P13N_TEST_POSTGRES_URL")
-
-
-def _postgres_database() -> Iterator[str]:
-    """A fresh database per test on the server named by P13N_TEST_POSTGRES_URL."""
-    assert POSTGRES_URL is not None
-    name = "p13n_test_" + uuid.uuid4().hex[:12]
-    admin = create_engine(
-        POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1),
-        isolation_level="AUTOCOMMIT",
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+_NO_POSTGRES = "PostgreSQL not configured: set P13N_TEST_POSTGRES_URL (CI does)"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -40,8 +21,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'p13n.db'}"
         return
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set P13N_TEST_POSTGRES_URL (CI does)")
-    yield from _postgres_database()
+        pytest.skip(_NO_POSTGRES)
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "memory"])
@@ -53,15 +35,53 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     if request.param == "memory":
         yield MemoryStore()
         return
-    if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'p13n.db'}"])
-    elif not POSTGRES_URL:
-        pytest.skip("PostgreSQL not configured: set P13N_TEST_POSTGRES_URL (CI does)")
-    else:
-        urls = _postgres_database()
-    for url in urls:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip(_NO_POSTGRES)
+    with ExitStack() as stack:
+        url = (
+            f"sqlite:///{tmp_path / 'p13n.db'}"
+            if request.param == "sqlite"
+            else stack.enter_context(postgres_database())
+        )
         store = SqlStore(open_engine(url))
         try:
             yield store
         finally:
             store.close()
+
+
+# The e2e suites: one parameter per module, so a module's tests run on SQLite, then all of them
+# on PostgreSQL (module-scoped servers and tenants are set up once per database, not per test).
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def e2e_dialect(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip(_NO_POSTGRES)
+    return str(request.param)
+
+
+@contextmanager
+def _database(dialect: str) -> Iterator[Database]:
+    """The store, also named in the environment as a deployment names it (P13N_DATABASE_URL,
+    unset on the SQLite run), so `Settings()`, `p13n` subprocesses and servers all open it."""
+    with ExitStack() as stack:
+        url = None if dialect == "sqlite" else stack.enter_context(postgres_database())
+        env = stack.enter_context(pytest.MonkeyPatch.context())
+        if url is None:
+            env.delenv("P13N_DATABASE_URL", raising=False)
+        else:
+            env.setenv("P13N_DATABASE_URL", url)
+        yield Database(dialect, url)
+
+
+@pytest.fixture
+def e2e_db(e2e_dialect: str) -> Iterator[Database]:
+    """An empty store for one e2e test: the default SQLite under its P13N_HOME, or PostgreSQL."""
+    with _database(e2e_dialect) as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def e2e_module_db(e2e_dialect: str) -> Iterator[Database]:
+    """An empty store shared by a module's tests (for module-scoped servers and tenants)."""
+    with _database(e2e_dialect) as db:
+        yield db

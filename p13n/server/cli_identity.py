@@ -58,9 +58,10 @@ def individuals_import(
         with Progress(*columns, console=err) as progress:
             task = progress.add_task("individuals", total=total)
             summary = service.import_records(
-                read_rows(file, mapping), default_source=source,
+                read_rows(file, mapping),
+                default_source=source,
                 on_progress=lambda n: progress.advance(task, n),
-            )  # fmt: skip
+            )
     out.print(
         f"{summary.rows} rows in {summary.seconds:.1f}s: {summary.accepted} accepted "
         f"({summary.flagged} flagged, {summary.superseded} older versions kept in history), "

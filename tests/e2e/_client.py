@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from p13n.domain.access import ALL_SCOPES, api_keys
+from p13n.domain.access import ALL_SCOPES
+from p13n.domain.services import api_keys
 
 __all__ = ["api_client", "mint_key"]
 

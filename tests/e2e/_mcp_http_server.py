@@ -6,6 +6,10 @@ shim that adds an `Authorization` header — for the conformance suite, whose cl
 on 127.0.0.1 and a free port, and stops it, with bounded waits. `node_bin()` finds the pinned
 Node 22, Inspector and conformance CLIs in the repo's `node_modules/.bin`, which `make test`
 installs (`npm ci`); without it the tests fail and say so, rather than skip.
+
+The store is the one the environment names, as in a deployment: SQLite under the home, or
+P13N_DATABASE_URL, which the `e2e_module_db` fixture sets for the PostgreSQL run and which
+`seed_tenant` (through `Settings`) and the server process (through its environment) both read.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from p13n.domain.access import api_keys
 from p13n.domain.ingest.items import Item
+from p13n.domain.services import api_keys
 from p13n.server.bootstrap import build_engine
 from p13n.server.settings import Settings
 

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 from _client import api_client, mint_key
+from _database import Database
 from _tools_tenant import AVA_EMAIL, build
 from fastapi.testclient import TestClient
 
 from p13n.server.app import create_app
-from p13n.server.settings import Settings
 from p13n.tools import action_names
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    engine, _ = build(f"sqlite:///{tmp_path / 'p13n.db'}", tmp_path, None)
-    app = create_app(Settings(home=tmp_path, warm_profiles=0), engine=engine)
+def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
+    engine, _ = build(e2e_db.url_for(tmp_path), tmp_path, None)
+    app = create_app(e2e_db.settings(tmp_path, warm_profiles=0), engine=engine)
     with api_client(app) as c:
         yield c
     engine.close()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from p13n.server.app import create_app
@@ -17,10 +18,12 @@ from p13n.server.settings import Settings
 P13N = str(Path(sys.executable).parent / "p13n")
 KEY = re.compile(r"p13n_[A-Za-z0-9_-]{43}")
 
+pytestmark = pytest.mark.usefixtures("e2e_db")  # every test on SQLite and on PostgreSQL
+
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # P13N_DATABASE_URL comes from the e2e_db fixture (set for PostgreSQL, unset for SQLite).
     env = {**os.environ, "P13N_HOME": str(home), "COLUMNS": "200"}
-    env.pop("P13N_DATABASE_URL", None)
     return subprocess.run([P13N, *args], capture_output=True, text=True, env=env, timeout=120)
 
 

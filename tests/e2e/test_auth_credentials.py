@@ -10,10 +10,11 @@ from typing import Any
 
 import jwt
 import pytest
+from _database import Database
 from fastapi.testclient import TestClient
 
-from p13n.domain.access import api_keys
 from p13n.domain.errors import InvalidInput
+from p13n.domain.services import api_keys
 from p13n.server.app import create_app
 from p13n.server.settings import Settings
 
@@ -23,8 +24,8 @@ AUD = "p13n"
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(home=tmp_path, jwt_issuer=ISS, jwt_audience=AUD, jwt_secret=SECRET)
+def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
+    settings = e2e_db.settings(tmp_path, jwt_issuer=ISS, jwt_audience=AUD, jwt_secret=SECRET)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _database import Database
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from p13n.domain.access import IMPLIED, Scope, api_keys
+from p13n.domain.access import IMPLIED, Scope
+from p13n.domain.services import api_keys
 from p13n.server.app import create_app
 from p13n.server.auth import authorize, is_mapped, is_open, scope_for
 from p13n.server.settings import Settings
@@ -50,23 +52,25 @@ def _id(route: tuple[str, str, bool]) -> str:
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    app = create_app(Settings(home=tmp_path_factory.mktemp("auth")))
+def client(
+    tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database
+) -> Iterator[TestClient]:
+    app = create_app(e2e_module_db.settings(tmp_path_factory.mktemp("auth")))
     # A loopback Host: /mcp checks Host/Origin (DNS rebinding) before credentials.
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         yield c
 
 
-_KEYS: dict[frozenset[Scope], str] = {}
-
-
 def key(client: TestClient, *scopes: Scope) -> str:
-    """A key with exactly `scopes` (one per scope set per module)."""
+    """A key with exactly `scopes` (one per scope set per app, so per store)."""
+    app: Any = client.app
+    if not hasattr(app.state, "test_keys"):
+        app.state.test_keys = {}
+    keys: dict[frozenset[Scope], str] = app.state.test_keys
     wanted = frozenset(scopes)
-    if wanted not in _KEYS:
-        app: Any = client.app
-        _KEYS[wanted] = api_keys(app.state.engine).create([s.value for s in wanted]).key
-    return _KEYS[wanted]
+    if wanted not in keys:
+        keys[wanted] = api_keys(app.state.engine).create([s.value for s in wanted]).key
+    return keys[wanted]
 
 
 def _call(client: TestClient, method: str, path: str, **headers: str) -> Any:

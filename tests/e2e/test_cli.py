@@ -9,23 +9,24 @@ import sys
 from pathlib import Path
 
 import pytest
+from _database import Database
 
 P13N = str(Path(sys.executable).parent / "p13n")
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # P13N_DATABASE_URL comes from the e2e_db fixture (set for PostgreSQL, unset for SQLite).
     env = {**os.environ, "P13N_HOME": str(home), "COLUMNS": "200"}
-    env.pop("P13N_DATABASE_URL", None)
     return subprocess.run([P13N, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path, e2e_db: Database) -> Path:
     return tmp_path / "home"
 
 
 def test_catalog_and_events_import_from_files_with_a_mapping_and_a_rejection_summary(
-    home: Path, tmp_path: Path
+    home: Path, tmp_path: Path, e2e_db: Database
 ) -> None:
     catalog = tmp_path / "items.csv"
     catalog.write_text(
@@ -34,6 +35,9 @@ def test_catalog_and_events_import_from_files_with_a_mapping_and_a_rejection_sum
     r = run(home, "import", "catalog", str(catalog), "--map", "sku=id", "--map", "title=name")
     assert r.returncode == 0, r.stderr
     assert "1 items imported, 1 rejected" in r.stdout and "row 2" in r.stdout
+    # the process wrote to the database under test: PostgreSQL leaves no SQLite file behind
+    assert e2e_db.count("items", home) == 1
+    assert (home / "p13n.db").exists() == (e2e_db.dialect == "sqlite")
     events = tmp_path / "events.jsonl"
     lines = [
         {

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _database import Database
 
 P13N = str(Path(sys.executable).parent / "p13n")
 
@@ -53,13 +54,13 @@ experiments:
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # P13N_DATABASE_URL comes from the e2e_db fixture (set for PostgreSQL, unset for SQLite).
     env = {**os.environ, "P13N_HOME": str(home), "COLUMNS": "200"}
-    env.pop("P13N_DATABASE_URL", None)
     return subprocess.run([P13N, *args], capture_output=True, text=True, env=env, timeout=300)
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path, e2e_db: Database) -> Path:
     return tmp_path / "home"
 
 

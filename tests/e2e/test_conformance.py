@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _database import Database
 from _mcp_http_server import ServerProcess, node_bin, node_env, seed_tenant
 
 SCENARIOS = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"]
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database) -> Path:
     return tmp_path_factory.mktemp("conformance")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from _client import api_client
+from _database import Database
 from fastapi.testclient import TestClient
 
 from p13n.domain.ingest.items import Item
@@ -60,8 +61,8 @@ REFERENCE_REQUEST = {
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = Engine.open(f"sqlite:///{tmp_path / 'p13n.db'}")
+def engine(tmp_path: Path, e2e_db: Database) -> Iterator[Engine]:
+    engine = Engine.open(e2e_db.url_for(tmp_path))
     engine.upsert_items(
         [Item(id=f"item-{k}", name=f"Item {k}", price=float(k), category="A") for k in range(10)]
     )

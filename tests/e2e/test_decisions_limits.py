@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from _client import api_client
+from _database import Database
 from fastapi.testclient import TestClient
 
 from p13n.domain.access import RateLimiter
@@ -30,8 +31,8 @@ REQUEST = {
 }
 
 
-def _client(tmp_path: Path, **settings: float) -> Iterator[TestClient]:
-    engine = Engine.open(f"sqlite:///{tmp_path / 'p13n.db'}")
+def _client(db: Database, tmp_path: Path, **settings: float) -> Iterator[TestClient]:
+    engine = Engine.open(db.url_for(tmp_path))
     engine.upsert_items([Item(id="item-1", name="Item 1", price=1.0, category="A")])
     try:
         app = create_app(Settings(home=tmp_path, **settings), engine=engine)
@@ -44,13 +45,15 @@ def _client(tmp_path: Path, **settings: float) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def limited(tmp_path: Path) -> Iterator[TestClient]:
-    yield from _client(tmp_path, decisions_per_second=0.01)  # a burst of 1, then 100 s apart
+def limited(e2e_db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    yield from _client(
+        e2e_db, tmp_path, decisions_per_second=0.01
+    )  # a burst of 1, then 100 s apart
 
 
 @pytest.fixture
-def hurried(tmp_path: Path) -> Iterator[TestClient]:
-    yield from _client(tmp_path, decision_budget_ms=1e-9)  # every point is past the budget
+def hurried(e2e_db: Database, tmp_path: Path) -> Iterator[TestClient]:
+    yield from _client(e2e_db, tmp_path, decision_budget_ms=1e-9)  # every point is past the budget
 
 
 def test_a_credential_past_its_rate_gets_429_with_diagnostic_406(limited: TestClient) -> None:
@@ -72,8 +75,8 @@ def test_points_past_the_time_budget_answer_502_and_the_request_503(hurried: Tes
     assert public.status_code == 503 and "diagnostics" not in public.json()
 
 
-def test_without_limits_the_same_requests_answer_200(tmp_path: Path) -> None:
-    for client in _client(tmp_path):
+def test_without_limits_the_same_requests_answer_200(e2e_db: Database, tmp_path: Path) -> None:
+    for client in _client(e2e_db, tmp_path):
         for _ in range(3):
             r = client.post("/personalization/authenticated/decisions", json=REQUEST)
             assert r.status_code == 200

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from _client import api_client
+from _database import Database
 from fastapi.testclient import TestClient
 
 from p13n.domain.services import Engine
@@ -26,8 +27,8 @@ PATHS = ["/personalization/decisions", "/personalization/authenticated/decisions
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    engine = Engine.open(f"sqlite:///{tmp_path / 'p13n.db'}")
+def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
+    engine = Engine.open(e2e_db.url_for(tmp_path))
     try:
         with api_client(create_app(Settings(home=tmp_path), engine=engine)) as c:
             assert c.put("/admin/points/home_banner", json=BANNER).status_code == 200

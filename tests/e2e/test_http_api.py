@@ -9,15 +9,15 @@ from typing import Any
 import orjson
 import pytest
 from _client import api_client
+from _database import Database
 from fastapi.testclient import TestClient
 
 from p13n.server.app import create_app
-from p13n.server.settings import Settings
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with api_client(create_app(Settings(home=tmp_path))) as c:
+def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
+    with api_client(create_app(e2e_db.settings(tmp_path))) as c:
         c.put(
             "/items/a",
             json={"id": "a", "name": "Top", "category": "Women/Tops", "brand": "Nike", "price": 20},
@@ -34,6 +34,18 @@ def view(event_id: str, device: str = "d1", item: str = "a", **extra: Any) -> di
     }
     raw.update(extra)
     return raw
+
+
+def test_the_app_stores_in_the_database_under_test(
+    client: TestClient, tmp_path: Path, e2e_db: Database
+) -> None:
+    """The PostgreSQL run really runs on PostgreSQL: the dialect, and the row read back."""
+    assert client.post("/events", json=view("e-db")).status_code == 200
+    engine: Any = client.app.state.engine  # type: ignore[attr-defined]
+    with engine.store.transaction() as conn:
+        assert conn.dialect.name == e2e_db.dialect
+    assert e2e_db.count("events", tmp_path) == 1
+    assert (tmp_path / "p13n.db").exists() == (e2e_db.dialect == "sqlite")
 
 
 def test_one_event_is_accepted_and_readable_at_once(client: TestClient) -> None:

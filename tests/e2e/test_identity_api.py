@@ -8,23 +8,19 @@ from pathlib import Path
 import orjson
 import pytest
 import typer
-from _client import api_client
+from _client import api_client, mint_key
+from _database import Database
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from p13n.server.app import create_app
 from p13n.server.cli_identity import identity_app, individuals_import
-from p13n.server.routes import identity
-from p13n.server.settings import Settings
 
 
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("P13N_HOME", str(tmp_path))
-    monkeypatch.delenv("P13N_DATABASE_URL", raising=False)
-    app = create_app(Settings(home=tmp_path))
-    app.include_router(identity.router)
-    with api_client(app) as c:
+def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
+    """The app exactly as `create_app` builds it: its own routes, its own auth."""
+    with api_client(create_app(e2e_db.settings(tmp_path))) as c:
         yield c
 
 
@@ -38,16 +34,16 @@ def cli() -> typer.Typer:
 
 
 def test_cli_import_resolve_export_show_and_split(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, e2e_db: Database
 ) -> None:
-    monkeypatch.setenv("P13N_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("P13N_DATABASE_URL", raising=False)
+    monkeypatch.setenv("P13N_HOME", str(tmp_path / "home"))  # the store: from e2e_db
     people = tmp_path / "people.csv"
     people.write_text(
         "id,given,surname,mail,phone\n1,Ann,Kay,ann@x.com,\n2,Anne,Kay,ANN@x.com,\n3,Bob,Lu,bob@x,12\n,No,Id,,\n"
     )
     runner = CliRunner()
-    maps = ["--map", "id=source_record_id", "--map", "given=first_name", "--map", "surname=last_name", "--map", "mail=email"]  # fmt: skip
+    mapping = ("id=source_record_id", "given=first_name", "surname=last_name", "mail=email")
+    maps = [arg for m in mapping for arg in ("--map", m)]
     r = runner.invoke(cli(), ["import", "individuals", str(people), *maps, "--source", "crm"])
     assert r.exit_code == 0, r.output
     said = " ".join(r.stdout.split())
@@ -73,10 +69,24 @@ def test_http_lineage_split_resolve_and_ruleset_admin(client: TestClient, tmp_pa
     from p13n.domain.services import IdentityService
 
     engine = client.app.state.engine  # type: ignore[attr-defined]
-    IdentityService(engine).import_records([
-        {"source": "crm", "source_record_id": "1", "first_name": "Ann", "last_name": "Kay", "email": "ann@x.com"},
-        {"source": "crm", "source_record_id": "2", "first_name": "Ann", "last_name": "Kay", "email": "ann@x.com"},
-    ])  # fmt: skip
+    IdentityService(engine).import_records(
+        [
+            {
+                "source": "crm",
+                "source_record_id": "1",
+                "first_name": "Ann",
+                "last_name": "Kay",
+                "email": "ann@x.com",
+            },
+            {
+                "source": "crm",
+                "source_record_id": "2",
+                "first_name": "Ann",
+                "last_name": "Kay",
+                "email": "ann@x.com",
+            },
+        ]
+    )
     r = client.get("/identity/crm:1")
     assert r.status_code == 200
     body = r.json()
@@ -102,3 +112,19 @@ def test_http_lineage_split_resolve_and_ruleset_admin(client: TestClient, tmp_pa
     assert client.post("/admin/identity/rulesets/default:activate").status_code == 200
     assert client.delete("/admin/identity/rulesets/mine").status_code == 200
     assert client.get("/admin/identity/rulesets/mine").status_code == 404
+
+
+def test_the_identity_routes_are_admin_only(client: TestClient) -> None:
+    app = client.app
+    decide = {"Authorization": f"Bearer {mint_key(app, 'decide', 'agent')}"}  # type: ignore[arg-type]
+    admin = {"Authorization": f"Bearer {mint_key(app, 'admin')}"}  # type: ignore[arg-type]
+    for method, path in (
+        ("GET", "/identity/nobody"),
+        ("POST", "/identity/split"),
+        ("POST", "/admin/identity:resolve"),
+        ("GET", "/admin/identity/rulesets"),
+    ):
+        assert client.request(method, path, headers={"Authorization": ""}).status_code == 401
+        assert client.request(method, path, headers=decide).status_code == 403
+    assert client.get("/identity/nobody", headers=admin).status_code == 404
+    assert client.get("/admin/identity/rulesets", headers=admin).status_code == 200

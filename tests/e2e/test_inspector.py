@@ -1,11 +1,17 @@
 """A real client written by others: the MCP Inspector CLI (`@modelcontextprotocol/inspector`,
 pinned in package.json, run on the pinned Node 22) lists the tools and calls
 `get_recommendations` and `get_context`, over stdio (`p13n mcp` as its subprocess) and over
-streamable HTTP (`p13n serve`, with `--header "Authorization: Bearer <agent key>"`)."""
+streamable HTTP (`p13n serve`, with `--header "Authorization: Bearer <agent key>"`).
+
+Every test runs on SQLite; on PostgreSQL all the HTTP tests run but, of the stdio ones, only
+`get_recommendations` (it reads the profile and the catalog through `p13n mcp`): each stdio call
+starts a `p13n mcp` process (~10 s), and the listing and masking they check do not depend on
+the store."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _database import Database
 from _mcp_http_server import SHOPPER_EMAIL, Keys, ServerProcess, node_bin, node_env, seed_tenant
 
 TIMEOUT = 120  # seconds for one Inspector run (stdio includes starting `p13n mcp`)
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database) -> Path:
     return tmp_path_factory.mktemp("inspector")
 
 
@@ -62,7 +69,15 @@ def _ok(run: subprocess.CompletedProcess[str]) -> Any:
 
 def _stdio(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     p13n = str(Path(sys.executable).with_name("p13n"))
-    return _inspector(home, p13n, "mcp", "-e", f"P13N_HOME={home}", *args)
+    env = ["-e", f"P13N_HOME={home}"]
+    if url := os.environ.get("P13N_DATABASE_URL"):  # the PostgreSQL run (e2e_module_db)
+        env += ["-e", f"P13N_DATABASE_URL={url}"]
+    return _inspector(home, p13n, "mcp", *env, *args)
+
+
+def _sqlite_only(db: Database) -> None:
+    if db.dialect != "sqlite":
+        pytest.skip("stdio: on PostgreSQL, get_recommendations stands for the stdio path")
 
 
 def _http(server: ServerProcess, token: str | None, *args: str) -> subprocess.CompletedProcess[str]:
@@ -107,7 +122,10 @@ def _check_masked_context(result: Any) -> None:
     assert SHOPPER_EMAIL not in json.dumps(result)
 
 
-def test_over_stdio_the_inspector_lists_the_tools(home: Path, keys: Keys) -> None:
+def test_over_stdio_the_inspector_lists_the_tools(
+    home: Path, keys: Keys, e2e_module_db: Database
+) -> None:
+    _sqlite_only(e2e_module_db)
     _check_listing(_ok(_stdio(home, "--method", "tools/list")))
 
 
@@ -117,8 +135,9 @@ def test_over_stdio_the_inspector_calls_get_recommendations(home: Path, keys: Ke
 
 
 def test_over_stdio_the_inspector_calls_get_context_with_personal_data_masked(
-    home: Path, keys: Keys
+    home: Path, keys: Keys, e2e_module_db: Database
 ) -> None:
+    _sqlite_only(e2e_module_db)
     _check_masked_context(_ok(_stdio(home, *_call("get_context", {"individual": "dev-ada"}))))
 
 

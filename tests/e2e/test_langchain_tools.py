@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _database import Database
 from _tools_tenant import AVA_EMAIL, build
 
 from p13n.domain.services import Engine
@@ -14,8 +15,8 @@ from p13n.tools.langchain import get_tools
 
 
 @pytest.fixture
-def context(tmp_path: Path) -> Iterator[ToolContext]:
-    engine, service = build(f"sqlite:///{tmp_path / 'p13n.db'}", tmp_path, None)
+def context(tmp_path: Path, e2e_db: Database) -> Iterator[ToolContext]:
+    engine, service = build(e2e_db.url_for(tmp_path), tmp_path, None)
     yield ToolContext(engine=engine, recommend=service)
     engine.close()
 

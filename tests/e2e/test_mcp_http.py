@@ -14,6 +14,7 @@ import httpx
 import httpx2
 import jwt
 import pytest
+from _database import Database
 from _mcp_http_server import (
     JWT_AUDIENCE,
     JWT_ISSUER,
@@ -27,7 +28,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from p13n.domain.access import api_keys
+from p13n.domain.services import api_keys
 from p13n.server.bootstrap import build_engine
 from p13n.server.mcp_http import transport_security
 from p13n.server.settings import Settings
@@ -48,7 +49,8 @@ MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": 
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def home(tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database) -> Path:
+    """The tenant's home; its store is e2e_module_db's (P13N_DATABASE_URL for PostgreSQL)."""
     return tmp_path_factory.mktemp("mcp-http")
 
 

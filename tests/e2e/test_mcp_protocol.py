@@ -10,6 +10,7 @@ import anyio
 import jsonschema
 import orjson
 import pytest
+from _database import Database
 from _tools_tenant import AVA_EMAIL, AVA_PHONE, build
 from mcp import Client
 from mcp.shared.exceptions import MCPError
@@ -23,9 +24,9 @@ Tenant = tuple[Engine, RecommendService]
 
 
 @pytest.fixture(scope="module")
-def tenant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenant]:
+def tenant(tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database) -> Iterator[Tenant]:
     home = tmp_path_factory.mktemp("mcp")
-    engine, service = build(f"sqlite:///{home / 'p13n.db'}", home, shared_embedder())
+    engine, service = build(e2e_module_db.url_for(home), home, shared_embedder())
     yield engine, service
     engine.close()
 

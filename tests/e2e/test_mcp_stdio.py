@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
+from _database import Database
 from _tools_tenant import AVA_EMAIL, build
 from mcp import Client, StdioServerParameters
 
 P13N = str(Path(sys.executable).with_name("p13n"))
 
 
-def test_p13n_mcp_serves_tools_prompts_and_resources_over_stdio(tmp_path: Path) -> None:
-    engine, _ = build(f"sqlite:///{(tmp_path / 'p13n.db').resolve()}", tmp_path, None)
+def test_p13n_mcp_serves_tools_prompts_and_resources_over_stdio(
+    tmp_path: Path, e2e_db: Database
+) -> None:
+    engine, _ = build(e2e_db.url_for(tmp_path), tmp_path, None)
     engine.close()
-    env = {**os.environ, "P13N_HOME": str(tmp_path), "P13N_WARM_PROFILES": "100"}
-    env.pop("P13N_DATABASE_URL", None)
+    env = e2e_db.env(tmp_path, P13N_WARM_PROFILES="100")
     params = StdioServerParameters(command=P13N, args=["mcp"], env=env, cwd=str(tmp_path))
 
     async def main() -> dict[str, Any]:

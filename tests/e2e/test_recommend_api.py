@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from _client import api_client
+from _database import Database
 from fastapi.testclient import TestClient
 
 from p13n.server.app import create_app
-from p13n.server.settings import Settings
 
 NOW = "2026-11-20T10:00:00Z"
 CATALOG = [
@@ -45,8 +45,8 @@ def _view(person: str, item: str, n: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    with api_client(create_app(Settings(home=tmp_path))) as c:
+def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
+    with api_client(create_app(e2e_db.settings(tmp_path))) as c:
         assert c.get("/admin/recommenders").status_code == 200  # the service listens from here
         r = c.post("/items:batch", json={"items": [_item(*x) for x in CATALOG + FILLER]})
         assert r.status_code == 200, r.text

@@ -4,12 +4,12 @@ session embeds the catalog), plus the real executable for the exit code of an er
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _database import Database
 from typer.testing import CliRunner
 
 from p13n.domain.errors import InvalidInput, NotFound
@@ -26,7 +26,7 @@ CATALOG = [
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
+def home(tmp_path: Path, e2e_db: Database) -> Path:
     """A P13N_HOME with the catalog and a few shoppers' views imported through the CLI."""
     home = tmp_path / "home"
     catalog = tmp_path / "items.jsonl"
@@ -63,7 +63,8 @@ def home(tmp_path: Path) -> Path:
 
 
 def invoke(home: Path, *args: str):  # type: ignore[no-untyped-def]
-    env = {"P13N_HOME": str(home), "P13N_DATABASE_URL": None, "COLUMNS": "200"}
+    # P13N_DATABASE_URL comes from the e2e_db fixture (set for PostgreSQL, unset for SQLite).
+    env = {"P13N_HOME": str(home), "COLUMNS": "200"}
     return CliRunner().invoke(app, list(args), env=env)
 
 
@@ -195,10 +196,9 @@ def test_bad_arguments_raise_clear_domain_errors(home: Path) -> None:
 
 
 def test_the_executable_exits_non_zero_with_one_line_for_an_unknown_recommender(
-    tmp_path: Path,
+    tmp_path: Path, e2e_db: Database
 ) -> None:
-    env = {**os.environ, "P13N_HOME": str(tmp_path / "home")}
-    env.pop("P13N_DATABASE_URL", None)
+    env = e2e_db.env(tmp_path / "home")
     r = subprocess.run(
         [P13N, "recommend", "--recommender", "nope", "--individual", "x", "--json"],
         capture_output=True,
