@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from p13n.domain.ingest.catalog import Item
+from p13n.domain.ingest.items import Item
 from p13n.domain.timeutil import to_iso
-from p13n.seed.catalog import SHOP_URL
+from p13n.seed.mercari import SHOP_URL
 
 __all__ = ["CONSENTS", "item_url", "line_item", "sdk_event"]
 

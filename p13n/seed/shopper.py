@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from p13n.domain.timeutil import DAY
-from p13n.seed.catalog import SHOP_URL
 from p13n.seed.draws import Dice, ItemPools, Pool
+from p13n.seed.mercari import SHOP_URL
 from p13n.seed.personas import Persona
 from p13n.seed.sdk_events import item_url, line_item, sdk_event
 
