@@ -61,14 +61,17 @@ from bench._util import (
 )
 from p13n.domain.decisions import Decision, DecisionRequest, PersonalizationPoint
 from p13n.domain.ingest.items import Item
-from p13n.domain.recommend import RecommenderConfig, RecommendService
+from p13n.domain.recommend import RecommenderConfig
 from p13n.domain.services import (
+    ApiKeys,
     DecisionService,
     Engine,
     EngineOptions,
     PersonalizationLog,
-    api_keys,
+    RecommendService,
+    sql_store,
 )
+from p13n.domain.store import KeysStore
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5
@@ -192,7 +195,11 @@ def build(home: Path, profiles: int, n_items: int, events: int) -> dict[str, Any
         service.configs.put_point(PersonalizationPoint.model_validate(p))
     for d in DECISIONS:
         service.configs.put_decision(Decision.model_validate(d))
-    key = api_keys(engine).create(["public", "decide"], label="bench.decisions").key
+    key = (
+        ApiKeys(KeysStore(sql_store(engine).db))
+        .create(["public", "decide"], label="bench.decisions")
+        .key
+    )
     stored = engine.store.count_profiles()
     engine.close()
     return {

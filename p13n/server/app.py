@@ -1,4 +1,5 @@
-"""The FastAPI app factory; the lifespan opens and closes the engine."""
+"""The FastAPI app factory; the lifespan builds the services once (`server/bootstrap.py`)
+and closes them."""
 
 from __future__ import annotations
 
@@ -13,17 +14,10 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from p13n import __version__
-from p13n.domain.access import RateLimiter
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
 from p13n.domain.services import Engine
 from p13n.server.auth import install_auth
-from p13n.server.bootstrap import (
-    build_access,
-    build_decision_service,
-    build_engine,
-    build_jwt_verifier,
-    build_recommend_service,
-)
+from p13n.server.bootstrap import build_jwt_verifier, build_services
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.routes import (
     actions,
@@ -61,23 +55,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = engine is None
-        app.state.engine = engine or build_engine(settings)
-        app.state.access = build_access(app.state.engine, jwt_verifier)
-        app.state.recommend = build_recommend_service(app.state.engine, settings)
-        app.state.decisions = build_decision_service(
-            app.state.engine,
-            app.state.recommend,
-            reload_seconds=10.0,
-            budget_ms=settings.decision_budget_ms,
+        services = await run_in_threadpool(
+            build_services, settings, engine=engine, serving=True, jwt=jwt_verifier
         )
-        app.state.decision_limiter = (
-            RateLimiter(settings.decisions_per_second) if settings.decisions_per_second else None
-        )
-        if owned and settings.warm_profiles > 0:
-            warmed = await run_in_threadpool(app.state.engine.warm_profiles, settings.warm_profiles)
+        app.state.services = services
+        if services.owns_engine and settings.warm_profiles > 0:
+            warmed = await run_in_threadpool(services.engine.warm_profiles, settings.warm_profiles)
             log.info("%d profiles loaded into the cache", warmed)
-        if owned:
+        if services.owns_engine:
             # Long-lived state (caches, snapshots, models) leaves the cyclic GC's scans, so
             # request-path collections stay short (the p99 tail of decisions).
             gc.collect()
@@ -86,9 +71,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             async with run_mcp(app, settings):  # MCP over HTTP at /mcp (server/mcp_http.py)
                 yield
         finally:
-            await run_in_threadpool(app.state.decisions.close)  # writes out the decision log
-            if owned:
-                app.state.engine.close()
+            await run_in_threadpool(services.close)  # writes out the decision log
 
     app = FastAPI(
         title="p13n",

@@ -145,7 +145,7 @@ async def _principal(request: Request) -> Principal | None:
     token = bearer_token(request)
     if token is None:
         return None
-    access: Authenticator = request.app.state.access
+    access: Authenticator = request.app.state.services.access
     principal = access.peek(token)
     if principal is None:  # not answerable from memory: one indexed lookup, off the loop
         principal = await run_in_threadpool(access.authenticate, token)

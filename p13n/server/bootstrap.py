@@ -1,35 +1,87 @@
-"""The composition root: build the engine and the recommendation service from settings."""
+"""The composition root: every service of a process is built here, once, from settings.
+
+`build_services` makes one `AppServices` (the engine over its store, recommendations with
+their vectors and model, decisions with the personalization log, identity resolution and
+control, API keys and the authenticator). The app's lifespan holds it (`app.state.services`),
+every CLI command opens one (`open_services`), `p13n mcp` builds one; routes, tools and
+commands receive it and build nothing themselves. `p13n keys` is the one exception: it opens
+only the key table, so that minting a key never loads a tenant.
+"""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
-from p13n.domain.access import Authenticator, JwtConfig, JwtVerifier
+from p13n.domain.access import Authenticator, JwtConfig, JwtVerifier, RateLimiter
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import ItemVectors
 from p13n.domain.services import (
+    ApiKeys,
     DecisionService,
     Engine,
     EngineOptions,
+    IdentityControl,
+    IdentityService,
     PersonalizationLog,
     RecommendService,
-    api_keys,
+    sql_store,
 )
-from p13n.domain.store import SqlStore, open_engine
+from p13n.domain.store import KeysStore, SqlStore, open_engine
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.server.settings import Settings
+from p13n.tools import Caller, LocalCaller, ToolContext
 
 __all__ = [
-    "build_access",
+    "AppServices",
     "build_engine",
     "build_jwt_verifier",
-    "build_decision_service",
-    "build_recommend_service",
+    "build_services",
+    "open_services",
     "shared_embedder",
 ]
 
+# A server re-reads the decisioning configuration this often, so `p13n config apply` beside
+# it shows without a restart.
+SERVER_RELOAD_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class AppServices:
+    """Everything a running process holds, built once by `build_services`."""
+
+    settings: Settings
+    engine: Engine
+    recommend: RecommendService
+    decisions: DecisionService
+    identity: IdentityService
+    identity_control: IdentityControl
+    keys: ApiKeys
+    access: Authenticator
+    decision_limiter: RateLimiter | None
+    owns_engine: bool = True
+
+    def tool_context(self, caller: Caller | None = None) -> ToolContext:
+        """What an agent action runs with, for `caller` (a local caller by default)."""
+        return ToolContext(
+            engine=self.engine,
+            recommend=self.recommend,
+            caller=caller if caller is not None else LocalCaller(),
+            decisions=self.decisions,
+        )
+
+    def close(self) -> None:
+        """Write out the personalization log, then close the store (when it was ours)."""
+        self.decisions.close()
+        if self.owns_engine:
+            self.engine.close()
+
 
 def build_engine(settings: Settings) -> Engine:
+    """The engine over the configured store (used by `build_services`, and by benchmarks and
+    tests that need a store and nothing else)."""
     store = SqlStore(
         open_engine(settings.resolved_database_url(), synchronous=settings.sqlite_synchronous)
     )
@@ -47,14 +99,59 @@ def shared_embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
-def build_recommend_service(engine: Engine, settings: Settings) -> RecommendService:
-    """Recommendations over `engine`: item vectors in Chroma under P13N_HOME, embedded by the
-    process's MiniLM, the objective model saved under P13N_HOME/models. Registers itself as an
-    item listener, so catalog upserts through `engine` are embedded from then on."""
+def build_services(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    serving: bool = False,
+    jwt: JwtVerifier | None = None,
+) -> AppServices:
+    """Build every service once. `engine` reuses an open engine (tests; it is then not closed
+    by `AppServices.close`); `serving` turns on what only a server does (re-reading the
+    decisioning configuration, the decision budget and rate limit). Recommendations register
+    as the engine's item listener, so catalog upserts are embedded from then on."""
+    owned = engine is None
+    engine = engine if engine is not None else build_engine(settings)
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), shared_embedder())
-    return RecommendService(engine, vectors=vectors, model_dir=home / "models")
+    recommend = RecommendService(engine, vectors=vectors, model_dir=home / "models")
+    decisions = DecisionService(
+        engine,
+        recommend,
+        log=PersonalizationLog(sql_store(engine)),
+        budget_ms=settings.decision_budget_ms if serving else None,
+    )
+    if serving:
+        decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
+    keys = ApiKeys(KeysStore(sql_store(engine).db))
+    limiter = (
+        RateLimiter(settings.decisions_per_second)
+        if serving and settings.decisions_per_second
+        else None
+    )
+    return AppServices(
+        settings=settings,
+        engine=engine,
+        recommend=recommend,
+        decisions=decisions,
+        identity=IdentityService(engine),
+        identity_control=IdentityControl(engine),
+        keys=keys,
+        access=Authenticator(keys, jwt),
+        decision_limiter=limiter,
+        owns_engine=owned,
+    )
+
+
+@contextmanager
+def open_services(settings: Settings | None = None) -> Iterator[AppServices]:
+    """The services for one command, closed afterwards (the log is written out)."""
+    services = build_services(settings or Settings())
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 def build_jwt_verifier(settings: Settings) -> JwtVerifier | None:
@@ -87,27 +184,3 @@ def build_jwt_verifier(settings: Settings) -> JwtVerifier | None:
         jwks_json=jwks,
     )
     return JwtVerifier(config)
-
-
-def build_access(engine: Engine, jwt: JwtVerifier | None = None) -> Authenticator:
-    """Who may call: the API keys of `engine`'s store (shared per engine in this process, so a
-    revocation anywhere in the process applies at once), plus JWTs when configured."""
-    return Authenticator(api_keys(engine), jwt)
-
-
-def build_decision_service(
-    engine: Engine,
-    recommend: RecommendService,
-    *,
-    reload_seconds: float | None = None,
-    budget_ms: float | None = None,
-) -> DecisionService:
-    """Decisions over `engine` and `recommend`, logging to the store through a background
-    writer. `reload_seconds` re-reads the configuration periodically (a server sets it, so a
-    `p13n config apply` beside it shows). Close it to write out the log."""
-    service = DecisionService(
-        engine, recommend, log=PersonalizationLog(engine.store), budget_ms=budget_ms
-    )
-    if reload_seconds:
-        service.start_auto_reload(reload_seconds)
-    return service

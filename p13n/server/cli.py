@@ -19,8 +19,7 @@ from p13n.domain.ingest.files import (
 )
 from p13n.domain.ingest.report import ImportSummary
 from p13n.server import cli_mcp, cli_recommend
-from p13n.server.bootstrap import build_recommend_service
-from p13n.server.cli_common import command_engine, err, out, progress
+from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
 from p13n.server.cli_identity import identity_app, individuals_import
 from p13n.server.cli_keys import keys_app
@@ -105,8 +104,8 @@ def import_catalog(
             items.append(item_from_row(row))
         except InvalidInput as exc:
             rejected.append((number, exc.message))
-    with command_engine() as engine, progress("items", total) as advance:
-        build_recommend_service(engine, Settings())  # embeds upserted items
+    with command_services() as services, progress("items", total) as advance:
+        engine = services.engine
         for start in range(0, len(items), 5000):
             advance(engine.upsert_items(items[start : start + 5000]))
     out.print(f"{len(items)} items imported, {len(rejected)} rejected")
@@ -129,7 +128,8 @@ def import_events(
     rows: Any = read_rows(file, mapping)
     if file.suffix.lower() == ".csv":
         rows = (flat_event_from_csv_row(r) for r in rows)
-    with command_engine() as engine, progress("events", total) as advance:
+    with command_services() as services, progress("events", total) as advance:
+        engine = services.engine
         summary = engine.import_events(rows, on_progress=advance)
     _print_summary(summary)
 
@@ -144,21 +144,17 @@ def seed_demo(
 ) -> None:
     """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers."""
     from p13n.seed.demo import apply_demo_decisioning, load_demo
-    from p13n.server.bootstrap import build_decision_service
 
-    with command_engine() as engine:
+    with command_services() as services:
+        engine = services.engine
         if if_empty and engine.store.count_events() > 0:
             out.print("the store already has events; demo not loaded again")
             return
-        service = build_recommend_service(engine, Settings())  # embeds the catalog
+        service = services.recommend  # embeds the catalog as it is imported
         with progress("demo events", None) as advance:
             summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
         model = service.train()
-        decisions = build_decision_service(engine, service)
-        try:
-            decisioning = apply_demo_decisioning(decisions)
-        finally:
-            decisions.close()
+        decisioning = apply_demo_decisioning(services.decisions)
     _print_summary(summary)
     out.print(f"recommendation model trained on {len(model.item_ids)} items")
     out.print(f"decisioning: {decisioning.summary()}")
@@ -167,7 +163,11 @@ def seed_demo(
 @insights_app.command("recompute")
 def insights_recompute() -> None:
     """Recompute every insight as SQL over the event log, then re-evaluate segments."""
-    with command_engine() as engine, progress("profiles", engine.store.count_profiles()) as advance:
+    with (
+        command_services() as services,
+        progress("profiles", services.engine.store.count_profiles()) as advance,
+    ):
+        engine = services.engine
         n = engine.recompute_insights(on_progress=advance)
     out.print(f"{n} profiles updated")
 
@@ -175,14 +175,19 @@ def insights_recompute() -> None:
 @insights_app.command("list")
 def insights_list() -> None:
     """Print the insight definitions as JSON."""
-    with command_engine() as engine:
+    with command_services() as services:
+        engine = services.engine
         out.print_json(orjson.dumps([d.model_dump() for d in engine.state.insights]).decode())
 
 
 @segments_app.command("recompute")
 def segments_recompute() -> None:
     """Re-evaluate every segment for the whole population."""
-    with command_engine() as engine, progress("profiles", engine.store.count_profiles()) as advance:
+    with (
+        command_services() as services,
+        progress("profiles", services.engine.store.count_profiles()) as advance,
+    ):
+        engine = services.engine
         n = engine.recompute_segments(on_progress=advance)
     out.print(f"{n} profiles evaluated")
 
@@ -190,7 +195,8 @@ def segments_recompute() -> None:
 @segments_app.command("list")
 def segments_list() -> None:
     """Print the segment definitions as JSON."""
-    with command_engine() as engine:
+    with command_services() as services:
+        engine = services.engine
         out.print_json(orjson.dumps([d.model_dump() for d in engine.state.segments]).decode())
 
 
@@ -201,7 +207,8 @@ def profiles_show(
     ],
 ) -> None:
     """Print one profile data graph as JSON."""
-    with command_engine() as engine:
+    with command_services() as services:
+        engine = services.engine
         sys.stdout.write(
             orjson.dumps(
                 engine.get_profile(identifier).public(), option=orjson.OPT_INDENT_2
@@ -213,7 +220,8 @@ def profiles_show(
 @app.command()
 def stats() -> None:
     """Counts of events, profiles and items in the store."""
-    with command_engine() as engine:
+    with command_services() as services:
+        engine = services.engine
         out.print_json(orjson.dumps(engine.stats()).decode())
 
 

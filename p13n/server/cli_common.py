@@ -21,11 +21,10 @@ from rich.progress import (
 )
 
 from p13n.domain.errors import P13nError
-from p13n.domain.services import Engine
-from p13n.server.bootstrap import build_engine
+from p13n.server.bootstrap import AppServices, open_services
 from p13n.server.settings import Settings
 
-__all__ = ["command_engine", "progress", "print_json", "out", "err", "one_line_errors"]
+__all__ = ["command_services", "progress", "print_json", "out", "err", "one_line_errors"]
 
 out = Console()
 err = Console(stderr=True)
@@ -48,13 +47,11 @@ def one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 @contextmanager
-def command_engine() -> Iterator[Engine]:
-    """The engine for one command, built from the environment and closed afterwards."""
-    engine = build_engine(Settings())
-    try:
-        yield engine
-    finally:
-        engine.close()
+def command_services() -> Iterator[AppServices]:
+    """The services for one command, built once from the environment and closed afterwards
+    (the personalization log is written out)."""
+    with open_services(Settings()) as services:
+        yield services
 
 
 @contextmanager

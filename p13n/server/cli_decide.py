@@ -16,9 +16,7 @@ import yaml
 from p13n.domain.decisions import DecisionRequest
 from p13n.domain.errors import DecisionRejected, InvalidInput
 from p13n.domain.services import DecisionService, apply_bundle, export_bundle, parse_bundle
-from p13n.server.bootstrap import build_decision_service, build_engine, build_recommend_service
-from p13n.server.cli_common import out, print_json
-from p13n.server.settings import Settings
+from p13n.server.cli_common import command_services, out, print_json
 
 __all__ = ["decide", "config_app", "decision_service"]
 
@@ -31,17 +29,9 @@ config_app = typer.Typer(
 
 @contextmanager
 def decision_service() -> Iterator[DecisionService]:
-    """The decision service for one command; closing it writes out the personalization log."""
-    settings = Settings()
-    engine = build_engine(settings)
-    try:
-        service = build_decision_service(engine, build_recommend_service(engine, settings))
-        try:
-            yield service
-        finally:
-            service.close()
-    finally:
-        engine.close()
+    """The decision service of this command's services; closing them writes out the log."""
+    with command_services() as services:
+        yield services.decisions
 
 
 def _value(text: str) -> Any:

@@ -16,8 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from p13n.domain.identity.rules import parse_ruleset
 from p13n.domain.ingest.files import count_rows, parse_mapping, read_rows
-from p13n.domain.services import IdentityControl, IdentityService
-from p13n.server.cli_common import command_engine, err, one_line_errors, out
+from p13n.server.cli_common import command_services, err, one_line_errors, out
 
 __all__ = ["identity_app", "individuals_import"]
 
@@ -47,8 +46,8 @@ def individuals_import(
     """Import source records about individuals and link them in real time (exact rules)."""
     mapping = parse_mapping(map_ or [])
     total = count_rows(file)
-    with command_engine() as engine:
-        service = IdentityService(engine)
+    with command_services() as services:
+        service = services.identity
         columns = [
             TextColumn("individuals"),
             BarColumn(),
@@ -87,9 +86,9 @@ def resolve(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with command_engine() as engine, Progress(*columns, console=err) as progress:
+    with command_services() as services, Progress(*columns, console=err) as progress:
         task = progress.add_task("resolving", total=None)
-        summary = IdentityService(engine).resolve(
+        summary = services.identity.resolve(
             incremental=incremental,
             on_step=lambda name: progress.update(task, description=f"resolving ({name} done)"),
             on_records=lambda done, total: progress.update(task, completed=done, total=total),
@@ -105,8 +104,8 @@ def resolve(
 @one_line_errors
 def export(file: Annotated[Path, typer.Argument(help="CSV to write.")]) -> None:
     """Write source_record_id,unified_individual_id (and source) for every source record."""
-    with command_engine() as engine:
-        n = IdentityService(engine).export(file)
+    with command_services() as services:
+        n = services.identity.export(file)
     out.print(f"{n} source records written to {file}")
 
 
@@ -116,8 +115,8 @@ def show(
     any_id: Annotated[str, typer.Argument(help="Unified id, source:record id, device, email...")],
 ) -> None:
     """The unified individual, its source records and the rule and score of each link."""
-    with command_engine() as engine:
-        _json(IdentityControl(engine).lineage(any_id).model_dump())
+    with command_services() as services:
+        _json(services.identity_control.lineage(any_id).model_dump())
 
 
 @identity_app.command("split")
@@ -127,16 +126,16 @@ def split(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the split log).")] = None,
 ) -> None:
     """Separate a source record from its individual and keep it apart in later runs."""
-    with command_engine() as engine:
-        _json(IdentityControl(engine).split(record_id, reason=reason).model_dump())
+    with command_services() as services:
+        _json(services.identity_control.split(record_id, reason=reason).model_dump())
 
 
 @rules_app.command("list")
 @one_line_errors
 def rules_list() -> None:
     """Every ruleset, the active one first."""
-    with command_engine() as engine:
-        control = IdentityControl(engine)
+    with command_services() as services:
+        control = services.identity_control
         active = control.active().name
         _json({"active": active, "rulesets": [r.model_dump() for r in control.rulesets()]})
 
@@ -151,8 +150,8 @@ def rules_put(
     if not file.exists():
         raise typer.BadParameter(f"no file '{file}'")
     ruleset = _parse(file)
-    with command_engine() as engine:
-        control = IdentityControl(engine)
+    with command_services() as services:
+        control = services.identity_control
         version = control.put_ruleset(ruleset)
         if activate:
             control.activate(ruleset.name)
@@ -170,6 +169,6 @@ def _parse(file: Path) -> Any:
 @one_line_errors
 def rules_activate(name: Annotated[str, typer.Argument()]) -> None:
     """Make a stored ruleset the active one (real-time linking uses it at once)."""
-    with command_engine() as engine:
-        IdentityControl(engine).activate(name)
+    with command_services() as services:
+        services.identity_control.activate(name)
     out.print(f"ruleset '{name}' is active")

@@ -18,12 +18,7 @@ import anyio
 import typer
 
 from p13n.domain.errors import P13nError
-from p13n.server.bootstrap import (
-    build_decision_service,
-    build_engine,
-    build_recommend_service,
-    shared_embedder,
-)
+from p13n.server.bootstrap import build_services, shared_embedder
 from p13n.server.settings import Settings
 
 __all__ = ["mcp"]
@@ -51,20 +46,16 @@ def mcp(
     settings = Settings()
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            engine = build_engine(settings)
-            recommend = build_recommend_service(engine, settings)
-            decisions = build_decision_service(engine, recommend)
-            engine.warm_profiles(settings.warm_profiles)
-            recommend.snapshot()
+            services = build_services(settings)
+            services.engine.warm_profiles(settings.warm_profiles)
+            services.recommend.snapshot()
             gc.collect()
             gc.freeze()  # as `p13n serve` does: long-lived state leaves the GC's scans
     except P13nError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise typer.Exit(2) from None
     threading.Thread(target=_warm_embedder, name="p13n-warm-embedder", daemon=True).start()
-    context = ToolContext(
-        engine=engine, recommend=recommend, caller=LocalCaller(pii=pii), decisions=decisions
-    )
+    context = services.tool_context(LocalCaller(pii=pii))
 
     def factory(_: Any) -> ToolContext:
         return context
@@ -74,5 +65,4 @@ def mcp(
     except KeyboardInterrupt:
         pass
     finally:
-        decisions.close()
-        engine.close()
+        services.close()

@@ -15,22 +15,17 @@ from rich.console import Console
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import RecommendRequest
 from p13n.domain.services import RecommendService
-from p13n.server.bootstrap import build_engine, build_recommend_service
-from p13n.server.settings import Settings
+from p13n.server.cli_common import command_services
 
-__all__ = ["train", "recommend", "build_recommend_service"]  # re-exported for cli.py
+__all__ = ["train", "recommend"]
 
 err = Console(stderr=True)
 
 
 @contextmanager
 def _service() -> Iterator[RecommendService]:
-    settings = Settings()
-    engine = build_engine(settings)
-    try:
-        yield build_recommend_service(engine, settings)
-    finally:
-        engine.close()
+    with command_services() as services:
+        yield services.recommend
 
 
 def train() -> None:

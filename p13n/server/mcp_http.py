@@ -54,7 +54,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from p13n.domain.access import Authenticator, Principal, effective_scopes
 from p13n.domain.access import Scope as AccessScope
+from p13n.server.bootstrap import AppServices
 from p13n.server.settings import Settings
+from p13n.tools import ToolContext
 
 __all__ = [
     "MCP_PATH",
@@ -288,19 +290,14 @@ def principal_of(ctx: ServerRequestContext[Any, Any]) -> Principal | None:
 
 def _tools_server(app: FastAPI) -> Any:
     """The registry's MCP server (`p13n.tools.mcp`), each call run as its HTTP caller."""
-    from p13n.tools.context import ToolContext
     from p13n.tools.mcp import build_mcp_server
 
     def context(ctx: ServerRequestContext[Any, Any]) -> ToolContext:
         principal = principal_of(ctx)
         if principal is None:  # _RequireAgent lets no request through without one
             raise RuntimeError("an MCP request over HTTP arrived without an authenticated caller")
-        return ToolContext(
-            engine=app.state.engine,
-            recommend=app.state.recommend,
-            caller=principal,
-            decisions=getattr(app.state, "decisions", None),
-        )
+        services: AppServices = app.state.services
+        return services.tool_context(principal)
 
     return build_mcp_server(context)
 
@@ -310,12 +307,12 @@ async def run_mcp(
     app: FastAPI, settings: Settings, *, build_server: ServerFactory | None = None
 ) -> AsyncIterator[None]:
     """Serve `/mcp` for the duration of the block (enter it in the app's lifespan, after the
-    engine, services and `app.state.access` exist)."""
+    services exist in `app.state.services`)."""
     server = (build_server or _tools_server)(app)
     manager = _session_manager(server, settings)
     transport: ASGIApp = StreamableHTTPASGIApp(manager)
     guarded = _RequireAgent(AuthContextMiddleware(transport), settings)
-    backend = BearerAuthBackend(_PrincipalVerifier(app.state.access))
+    backend = BearerAuthBackend(_PrincipalVerifier(app.state.services.access))
     stack = _CheckHostAndOrigin(AuthenticationMiddleware(guarded, backend=backend), settings)
     async with manager.run():
         app.state.mcp_http = _Running(asgi=stack)

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from p13n.domain.access import ALL_SCOPES
-from p13n.domain.services import api_keys
 
 __all__ = ["api_client", "mint_key"]
 
@@ -23,7 +22,7 @@ __all__ = ["api_client", "mint_key"]
 def mint_key(app: FastAPI, *scopes: str, label: str = "test") -> str:
     """A new API key with `scopes` (every scope when none given) on a started app's store."""
     names = list(scopes) or [s.value for s in ALL_SCOPES]
-    return api_keys(app.state.engine).create(names, label=label).key
+    return app.state.services.keys.create(names, label=label).key
 
 
 @contextmanager

@@ -14,7 +14,6 @@ from _database import Database
 from fastapi.testclient import TestClient
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.services import api_keys
 from p13n.server.app import create_app
 from p13n.server.settings import Settings
 
@@ -32,7 +31,7 @@ def client(tmp_path: Path, e2e_db: Database) -> Iterator[TestClient]:
 
 def _mint(client: TestClient, *scopes: str) -> tuple[str, str]:
     app: Any = client.app
-    created = api_keys(app.state.engine).create(list(scopes), label="t")
+    created = app.state.services.keys.create(list(scopes), label="t")
     return created.id, created.key
 
 
@@ -72,7 +71,7 @@ def test_a_revoked_key_is_refused_at_once_with_invalid_token(client: TestClient)
     headers = {"Authorization": f"Bearer {k}"}
     assert client.get("/admin/segments", headers=headers).status_code == 200
     app: Any = client.app
-    api_keys(app.state.engine).revoke(key_id)
+    app.state.services.keys.revoke(key_id)
     r = client.get("/admin/segments", headers=headers)
     assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
     assert "unknown, revoked or expired" in r.json()["error"]

@@ -17,7 +17,6 @@ from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
 from p13n.domain.access import IMPLIED, Scope
-from p13n.domain.services import api_keys
 from p13n.server.app import create_app
 from p13n.server.auth import authorize, is_mapped, is_open, scope_for
 from p13n.server.settings import Settings
@@ -69,7 +68,7 @@ def key(client: TestClient, *scopes: Scope) -> str:
     keys: dict[frozenset[Scope], str] = app.state.test_keys
     wanted = frozenset(scopes)
     if wanted not in keys:
-        keys[wanted] = api_keys(app.state.engine).create([s.value for s in wanted]).key
+        keys[wanted] = app.state.services.keys.create([s.value for s in wanted]).key
     return keys[wanted]
 
 

@@ -329,7 +329,7 @@ def test_the_log_answers_with_engagements_and_is_written_out_on_shutdown(
             "personalizationContentId": p["data"][0]["personalizationContentId"],
         }
         assert c.post("/events", json=click).status_code == 200
-        app.state.decisions.log.flush()
+        app.state.services.decisions.log.flush()
         entry = c.get(f"/admin/personalizations/{p['personalizationId']}").json()
         assert entry["decision"] == "newest_first" and entry["request_id"] == shown["requestId"]
         assert (

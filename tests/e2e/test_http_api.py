@@ -41,7 +41,7 @@ def test_the_app_stores_in_the_database_under_test(
 ) -> None:
     """The PostgreSQL run really runs on PostgreSQL: the dialect, and the row read back."""
     assert client.post("/events", json=view("e-db")).status_code == 200
-    engine: Any = client.app.state.engine  # type: ignore[attr-defined]
+    engine: Any = client.app.state.services.engine  # type: ignore[attr-defined]
     with engine.store.transaction() as conn:
         assert conn.dialect.name == e2e_db.dialect
     assert e2e_db.count("events", tmp_path) == 1

@@ -68,7 +68,7 @@ def test_cli_import_resolve_export_show_and_split(
 def test_http_lineage_split_resolve_and_ruleset_admin(client: TestClient, tmp_path: Path) -> None:
     from p13n.domain.services import IdentityService
 
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     IdentityService(engine).import_records(
         [
             {

@@ -7,7 +7,7 @@ control (`IdentityControl`), recommendations (`RecommendService`, catalog search
 The step packages never import this package (tested in `tests/unit/test_layers.py`).
 """
 
-from p13n.domain.services.api_keys import ApiKeys, api_keys
+from p13n.domain.services.api_keys import ApiKeys
 from p13n.domain.services.assignment import assign_experiments
 from p13n.domain.services.catalog_search import SearchHit, SearchPage, search_items
 from p13n.domain.services.config_bundles import (
@@ -45,7 +45,6 @@ from p13n.domain.services.training import interactions_from_log, load_model, sav
 
 __all__ = [
     "ApiKeys",
-    "api_keys",
     "ApplyReport",
     "ConfigBundle",
     "ConfigRepository",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable
 
 from p13n.domain.access import (
@@ -26,11 +25,10 @@ from p13n.domain.access import (
     parse_scopes,
 )
 from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.store import ApiKeyRow, KeysStore
 from p13n.domain.timeutil import now_ts
 
-__all__ = ["ApiKeys", "api_keys"]
+__all__ = ["ApiKeys"]
 
 _MAX_CACHE = 10_000
 
@@ -134,18 +132,3 @@ class ApiKeys:
                 self._cache.clear()
             self._cache[digest] = (principal, now)
         return principal
-
-
-_BY_ENGINE: weakref.WeakKeyDictionary[Engine, ApiKeys] = weakref.WeakKeyDictionary()
-_BY_ENGINE_LOCK = threading.Lock()
-
-
-def api_keys(engine: Engine) -> ApiKeys:
-    """The one `ApiKeys` of this engine's store in this process, so that a key revoked through
-    any caller (CLI command, test, server) is refused by every other caller at once."""
-    with _BY_ENGINE_LOCK:
-        keys = _BY_ENGINE.get(engine)
-        if keys is None:
-            keys = ApiKeys(KeysStore(sql_store(engine).db))
-            _BY_ENGINE[engine] = keys
-        return keys

@@ -18,8 +18,8 @@ from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest.report import MAX_BATCH_BYTES
 from p13n.server.auth import current_principal
 from p13n.server.routes.body import read_json
-from p13n.server.routes.deps import json_response
-from p13n.tools import ACTIONS, LocalCaller, ToolContext, get_action
+from p13n.server.routes.deps import get_services, json_response
+from p13n.tools import ACTIONS, get_action
 
 router = APIRouter(tags=["actions"])
 
@@ -71,12 +71,6 @@ async def run_action(
             f"the body must be a JSON object of arguments, got {type(body).__name__}.",
             hint='Send e.g. {"individual": "..."}; GET /actions lists each action\'s fields.',
         )
-    state = request.app.state
-    ctx = ToolContext(
-        engine=state.engine,
-        recommend=state.recommend,
-        caller=principal if principal is not None else LocalCaller(),
-        decisions=getattr(state, "decisions", None),
-    )
+    ctx = get_services(request).tool_context(principal)
     out = await run_in_threadpool(action.invoke, ctx, body)
     return json_response(out.model_dump(mode="json"))

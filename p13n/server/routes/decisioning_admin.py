@@ -12,7 +12,8 @@ from p13n.domain.decisions import ACTIONS, Decision, Experiment, Personalization
 from p13n.domain.errors import NotFound
 from p13n.domain.services import DecisionConfigs, DecisionService
 from p13n.server.routes.config_router import config_router
-from p13n.server.routes.decisions import ServiceDep, get_decision_service
+from p13n.server.routes.deps import DecisionsDep as ServiceDep
+from p13n.server.routes.deps import get_decision_service
 
 __all__ = ["router"]
 

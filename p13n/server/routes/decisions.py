@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,35 +27,20 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.access import Principal, RateLimiter
+from p13n.domain.access import Principal
 from p13n.domain.decisions import AssignmentRequest, DecisionRequest, diagnostic
 from p13n.domain.errors import DecisionRejected
-from p13n.domain.services import DecisionService
 from p13n.server.routes.body import body_limit, read_body
-from p13n.server.routes.deps import json_response
+from p13n.server.routes.deps import DecisionsDep, get_decision_service, get_services, json_response
 from p13n.tools.schema import inline_refs
 
-__all__ = ["router", "get_decision_service", "MAX_BODY_BYTES"]
+__all__ = ["router", "ServiceDep", "MAX_BODY_BYTES"]
 
 router = APIRouter(tags=["decisions"])
 MAX_BODY_BYTES = 256 * 1024
 
 
-async def get_decision_service(request: Request) -> DecisionService:
-    """The app's service (`app.state.decisions`, built in the lifespan by the composition root);
-    built here on first use only for an app whose lifespan does not build it."""
-    service: DecisionService | None = getattr(request.app.state, "decisions", None)
-    if service is None:
-        from p13n.server.bootstrap import build_decision_service
-        from p13n.server.routes.recommenders import get_recommend_service
-
-        recommend = await run_in_threadpool(get_recommend_service, request)
-        service = build_decision_service(request.app.state.engine, recommend)
-        request.app.state.decisions = service
-    return service
-
-
-ServiceDep = Annotated[DecisionService, Depends(get_decision_service)]
+ServiceDep = DecisionsDep
 _HINT = "Send fewer points or a smaller profile."
 LimitDep = Depends(body_limit(MAX_BODY_BYTES, hint=_HINT))
 
@@ -83,7 +68,7 @@ _BODY_DOC: dict[str, Any] = {
 
 def _too_many(request: Request) -> Response | None:
     """406 TOO_MANY_REQUESTS (HTTP 429) when the caller is past `P13N_DECISIONS_PER_SECOND`."""
-    limiter: RateLimiter | None = getattr(request.app.state, "decision_limiter", None)
+    limiter = get_services(request).decision_limiter
     if limiter is None:
         return None
     principal: Principal | None = getattr(request.state, "principal", None)
@@ -109,7 +94,7 @@ async def _decide(request: Request, authenticated: bool) -> Response:
     if refused is not None:
         return refused
     body = _parse(await read_body(request, limit=MAX_BODY_BYTES, hint=_HINT))
-    service = await get_decision_service(request)
+    service = get_decision_service(request)
     try:
         # On the event loop: a decision is ~1 ms of CPU from in-memory state (a thread hop would
         # cost a fifth of that, and the GIL serializes the work anyway).

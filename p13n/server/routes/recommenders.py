@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.recommend import RecommenderConfig, RecommendRequest
-from p13n.domain.services import RecommendService
-from p13n.server.bootstrap import build_recommend_service
 from p13n.server.routes.config_router import config_router
+from p13n.server.routes.deps import RecommendDep, get_recommend_service
 
 router = APIRouter(tags=["recommenders"])
 
 
-def get_recommend_service(request: Request) -> RecommendService:
-    """The app's service (`app.state.recommend`, built in the lifespan by the composition
-    root); built here on first use only for an app whose lifespan does not build it."""
-    service: RecommendService | None = getattr(request.app.state, "recommend", None)
-    if service is None:
-        service = build_recommend_service(request.app.state.engine, request.app.state.settings)
-        request.app.state.recommend = service
-    return service
-
-
-ServiceDep = Annotated[RecommendService, Depends(get_recommend_service)]
+ServiceDep = RecommendDep
 
 
 class RecommendationsBody(BaseModel):
