@@ -12,20 +12,14 @@ from __future__ import annotations
 import json
 import sys
 
-from p13n.server.bootstrap import build_decision_service, build_engine, build_recommend_service
-from p13n.server.settings import Settings
-from p13n.tools import ToolContext
+from p13n.server.bootstrap import open_services
 from p13n.tools.langchain import get_tools
 
 
 def main() -> None:
     who = sys.argv[1] if len(sys.argv) > 1 else "shopper1@example.com"
-    settings = Settings()
-    engine = build_engine(settings)
-    recommend = build_recommend_service(engine, settings)
-    decisions = build_decision_service(engine, recommend)
-    try:
-        tools = {t.name: t for t in get_tools(ToolContext(engine, recommend, decisions=decisions))}
+    with open_services() as services:
+        tools = {t.name: t for t in get_tools(services.tool_context())}
         print("tools:", ", ".join(tools))
 
         context = tools["get_context"].invoke({"individual": who})
@@ -55,9 +49,6 @@ def main() -> None:
                 }
             )
             print("\nrecorded:", done["interaction"], done["event_id"])
-    finally:
-        decisions.close()
-        engine.close()
 
 
 if __name__ == "__main__":

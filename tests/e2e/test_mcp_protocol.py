@@ -15,8 +15,14 @@ from _tools_tenant import AVA_EMAIL, AVA_PHONE, build
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
-from p13n.domain.services import Engine, RecommendService
-from p13n.server.bootstrap import build_decision_service, shared_embedder
+from p13n.domain.services import (
+    DecisionService,
+    Engine,
+    PersonalizationLog,
+    RecommendService,
+    sql_store,
+)
+from p13n.server.bootstrap import shared_embedder
 from p13n.tools import ACTIONS, LocalCaller, ToolContext
 from p13n.tools.mcp import build_mcp_server
 
@@ -282,7 +288,7 @@ def test_recording_an_unknown_item_or_a_missing_field_is_an_error_result(tenant:
 # -- get_personalization_decisions -------------------------------------------------------------
 def test_decisions_for_an_unconfigured_point_report_diagnostic_401(tenant: Tenant) -> None:
     engine, service = tenant
-    decisions = build_decision_service(engine, service)
+    decisions = DecisionService(engine, service, log=PersonalizationLog(sql_store(engine)))
     ctx = ToolContext(engine=engine, recommend=service, decisions=decisions)
     server = build_mcp_server(lambda _: ctx)
 
