@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import NotFound
 from p13n.domain.insights import InsightDefinition
 from p13n.domain.segments import SegmentDefinition
-from p13n.domain.services import Engine
 from p13n.server.routes.config_router import config_router
-from p13n.server.routes.deps import get_engine
+from p13n.server.routes.deps import EngineDep, get_engine
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-EngineDep = Annotated[Engine, Depends(get_engine)]
 D = TypeVar("D", InsightDefinition, SegmentDefinition)
 
 

@@ -12,8 +12,7 @@ from p13n.domain.decisions import ACTIONS, Decision, Experiment, Personalization
 from p13n.domain.errors import NotFound
 from p13n.domain.services import DecisionConfigs, DecisionService
 from p13n.server.routes.config_router import config_router
-from p13n.server.routes.deps import DecisionsDep as ServiceDep
-from p13n.server.routes.deps import get_decision_service
+from p13n.server.routes.deps import DecisionsDep, get_decision_service
 
 __all__ = ["router"]
 
@@ -105,7 +104,7 @@ for _router in (
         409: {"description": "a move the lifecycle does not allow"},
     },
 )
-def move_experiment(name: str, action: str, service: ServiceDep) -> dict[str, Any]:
+def move_experiment(name: str, action: str, service: DecisionsDep) -> dict[str, Any]:
     """Lifecycle: `start` (Created -> Started), `stop` (Started -> Stopped), `archive`
     (Stopped or Created -> Archived); any other move is 409."""
     status = ACTIONS.get(action)
@@ -127,7 +126,7 @@ def move_experiment(name: str, action: str, service: ServiceDep) -> dict[str, An
     "/admin/personalizations/{personalization_id}",
     responses={404: {"description": "never logged (TestMode), or not written yet"}},
 )
-async def logged_decision(personalization_id: str, service: ServiceDep) -> dict[str, Any]:
+async def logged_decision(personalization_id: str, service: DecisionsDep) -> dict[str, Any]:
     """The logged decision with the engagement events that name it (views, clicks)."""
     entry: dict[str, Any] = await run_in_threadpool(service.logged, personalization_id)
     return entry

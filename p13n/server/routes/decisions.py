@@ -34,13 +34,12 @@ from p13n.server.routes.body import body_limit, read_body
 from p13n.server.routes.deps import DecisionsDep, get_decision_service, get_services, json_response
 from p13n.tools.schema import inline_refs
 
-__all__ = ["router", "ServiceDep", "MAX_BODY_BYTES"]
+__all__ = ["router", "MAX_BODY_BYTES"]
 
 router = APIRouter(tags=["decisions"])
 MAX_BODY_BYTES = 256 * 1024
 
 
-ServiceDep = DecisionsDep
 _HINT = "Send fewer points or a smaller profile."
 LimitDep = Depends(body_limit(MAX_BODY_BYTES, hint=_HINT))
 
@@ -135,7 +134,7 @@ async def authenticated_decisions_v1(request: Request) -> Response:
 
 
 @router.post("/experimentation/v1/authenticated/assignment", dependencies=[LimitDep])
-async def assignment(body: AssignmentRequest, service: ServiceDep) -> dict[str, Any]:
+async def assignment(body: AssignmentRequest, service: DecisionsDep) -> dict[str, Any]:
     """Cohorts of the named experiments for this visitor (sticky, deterministic)."""
     result = await run_in_threadpool(service.assign, body)
     return result.model_dump(mode="json")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -12,7 +12,7 @@ from p13n.domain.errors import InvalidInput, PayloadTooLarge
 from p13n.domain.ingest.report import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
 from p13n.domain.services import Engine
 from p13n.server.routes.body import read_json
-from p13n.server.routes.deps import get_engine, json_response
+from p13n.server.routes.deps import EngineDep, json_response
 
 router = APIRouter(tags=["events"])
 
@@ -65,7 +65,7 @@ def _events_of(body: Any) -> list[Any]:
         "requestBody": {"content": {"application/json": {"example": _EXAMPLE}}, "required": True}
     },
 )
-async def post_events(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> Response:
+async def post_events(request: Request, engine: EngineDep) -> Response:
     """Ingest events in the SDK shape or the flat server-side shape.
 
     Each event is answered `accepted`, `duplicate` (its eventId was seen before) or `rejected`

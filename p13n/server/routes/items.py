@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest.items import Item
-from p13n.domain.services import Engine
-from p13n.server.routes.deps import get_engine
+from p13n.server.routes.deps import EngineDep
 
 router = APIRouter(tags=["items"])
 
@@ -20,16 +19,14 @@ class ItemBatch(BaseModel):
 
 
 @router.get("/items/{item_id}", responses={404: {"description": "no such item"}})
-def get_item(item_id: str, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+def get_item(item_id: str, engine: EngineDep) -> dict[str, Any]:
     """The item data graph: the item's fields plus its insights (views, sales, trending, co-views)."""
     item, graph = engine.get_item(item_id)
     return {**item.model_dump(mode="json"), "insights": graph.insights(engine.now()).model_dump()}
 
 
 @router.put("/items/{item_id}", tags=["admin"])
-def put_item(
-    item_id: str, item: Item, engine: Annotated[Engine, Depends(get_engine)]
-) -> dict[str, Any]:
+def put_item(item_id: str, item: Item, engine: EngineDep) -> dict[str, Any]:
     """Create or replace one catalog item; the id in the path must match the body's."""
     if item.id != item_id:
         raise InvalidInput(
@@ -41,7 +38,7 @@ def put_item(
 
 
 @router.post("/items:batch", tags=["admin"])
-def post_items(batch: ItemBatch, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+def post_items(batch: ItemBatch, engine: EngineDep) -> dict[str, Any]:
     """Create or replace up to 10,000 items in one transaction."""
     ids = [i.id for i in batch.items]
     if len(set(ids)) != len(ids):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from p13n.domain.services import Engine
-from p13n.server.routes.deps import get_engine
+from p13n.server.routes.deps import EngineDep
 
 router = APIRouter(tags=["profiles"])
 
@@ -15,6 +14,6 @@ router = APIRouter(tags=["profiles"])
 @router.get(
     "/profiles/{identifier}", responses={404: {"description": "nobody known by that identifier"}}
 )
-def get_profile(identifier: str, engine: Annotated[Engine, Depends(get_engine)]) -> dict[str, Any]:
+def get_profile(identifier: str, engine: EngineDep) -> dict[str, Any]:
     """The profile graph for a device id, individual id, unified id, email or phone."""
     return engine.get_profile(identifier).public()

@@ -15,9 +15,6 @@ from p13n.server.routes.deps import RecommendDep, get_recommend_service
 router = APIRouter(tags=["recommenders"])
 
 
-ServiceDep = RecommendDep
-
-
 class RecommendationsBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -57,7 +54,7 @@ router.include_router(
 
 
 @router.post("/recommendations")
-async def recommendations(body: RecommendationsBody, service: ServiceDep) -> dict[str, Any]:
+async def recommendations(body: RecommendationsBody, service: RecommendDep) -> dict[str, Any]:
     request = RecommendRequest(
         recommender=body.recommender,
         individual=body.individualId,
