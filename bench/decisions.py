@@ -69,9 +69,7 @@ from p13n.domain.services import (
     EngineOptions,
     PersonalizationLog,
     RecommendService,
-    sql_store,
 )
-from p13n.domain.store import KeysStore
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5
@@ -195,11 +193,7 @@ def build(home: Path, profiles: int, n_items: int, events: int) -> dict[str, Any
         service.configs.put_point(PersonalizationPoint.model_validate(p))
     for d in DECISIONS:
         service.configs.put_decision(Decision.model_validate(d))
-    key = (
-        ApiKeys(KeysStore(sql_store(engine).db))
-        .create(["public", "decide"], label="bench.decisions")
-        .key
-    )
+    key = ApiKeys.for_engine(engine).create(["public", "decide"], label="bench.decisions").key
     stored = engine.store.count_profiles()
     engine.close()
     return {

@@ -29,7 +29,7 @@ from p13n.domain.services import (
     RecommendService,
     sql_store,
 )
-from p13n.domain.store import KeysStore, SqlStore, open_engine
+from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.server.settings import Settings
 from p13n.tools import Caller, LocalCaller, ToolContext
@@ -124,7 +124,7 @@ def build_services(
     )
     if serving:
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
-    keys = ApiKeys(KeysStore(sql_store(engine).db))
+    keys = ApiKeys.for_engine(engine)
     limiter = (
         RateLimiter(settings.decisions_per_second)
         if serving and settings.decisions_per_second

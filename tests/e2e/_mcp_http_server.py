@@ -28,8 +28,7 @@ import httpx
 import pytest
 
 from p13n.domain.ingest.items import Item
-from p13n.domain.services import ApiKeys, sql_store
-from p13n.domain.store import KeysStore
+from p13n.domain.services import ApiKeys
 from p13n.server.bootstrap import build_engine
 from p13n.server.settings import Settings
 
@@ -138,7 +137,7 @@ def seed_tenant(home: Path) -> Keys:
             )
         report = engine.ingest(events)
         assert report.rejected == 0, report
-        keys = ApiKeys(KeysStore(sql_store(engine).db))
+        keys = ApiKeys.for_engine(engine)
         return Keys(
             agent=keys.create(["agent"], label="test agent").key,
             agent_pii=keys.create(["agent", "pii"], label="test agent with pii").key,

@@ -28,8 +28,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from p13n.domain.services import ApiKeys, sql_store
-from p13n.domain.store import KeysStore
+from p13n.domain.services import ApiKeys
 from p13n.server.bootstrap import build_engine
 from p13n.server.mcp_http import transport_security
 from p13n.server.settings import Settings
@@ -153,7 +152,7 @@ def test_an_unknown_key_is_401_invalid_token(server: ServerProcess) -> None:
 def test_a_revoked_agent_key_is_refused(server: ServerProcess, home: Path) -> None:
     engine = build_engine(Settings(home=home))
     try:
-        keys = ApiKeys(KeysStore(sql_store(engine).db))
+        keys = ApiKeys.for_engine(engine)
         created = keys.create(["agent"], label="revoked soon")
         keys.revoke(created.id)
     finally:

@@ -25,6 +25,7 @@ from p13n.domain.access import (
     parse_scopes,
 )
 from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.store import ApiKeyRow, KeysStore
 from p13n.domain.timeutil import now_ts
 
@@ -62,6 +63,11 @@ class ApiKeys:
         self._cache: dict[str, tuple[Principal, float]] = {}
         # ids revoked through this object: refused even if a verify raced with the revoke
         self._revoked: set[str] = set()
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> ApiKeys:
+        """The keys kept beside `engine`'s data (the key table is SQL-only, like the log)."""
+        return cls(KeysStore(sql_store(engine).db))
 
     def create(self, scopes: Iterable[str], *, label: str = "") -> CreatedKey:
         granted = parse_scopes(scopes)
