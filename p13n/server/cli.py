@@ -105,9 +105,8 @@ def import_catalog(
         except InvalidInput as exc:
             rejected.append((number, exc.message))
     with command_services() as services, progress("items", total) as advance:
-        engine = services.engine
         for start in range(0, len(items), 5000):
-            advance(engine.upsert_items(items[start : start + 5000]))
+            advance(services.engine.upsert_items(items[start : start + 5000]))
     out.print(f"{len(items)} items imported, {len(rejected)} rejected")
     for number, reason in rejected[:20]:
         out.print(f"  row {number}: {reason}", highlight=False)
@@ -129,8 +128,7 @@ def import_events(
     if file.suffix.lower() == ".csv":
         rows = (flat_event_from_csv_row(r) for r in rows)
     with command_services() as services, progress("events", total) as advance:
-        engine = services.engine
-        summary = engine.import_events(rows, on_progress=advance)
+        summary = services.engine.import_events(rows, on_progress=advance)
     _print_summary(summary)
 
 
@@ -167,8 +165,7 @@ def insights_recompute() -> None:
         command_services() as services,
         progress("profiles", services.engine.store.count_profiles()) as advance,
     ):
-        engine = services.engine
-        n = engine.recompute_insights(on_progress=advance)
+        n = services.engine.recompute_insights(on_progress=advance)
     out.print(f"{n} profiles updated")
 
 
@@ -176,8 +173,9 @@ def insights_recompute() -> None:
 def insights_list() -> None:
     """Print the insight definitions as JSON."""
     with command_services() as services:
-        engine = services.engine
-        out.print_json(orjson.dumps([d.model_dump() for d in engine.state.insights]).decode())
+        out.print_json(
+            orjson.dumps([d.model_dump() for d in services.engine.state.insights]).decode()
+        )
 
 
 @segments_app.command("recompute")
@@ -187,8 +185,7 @@ def segments_recompute() -> None:
         command_services() as services,
         progress("profiles", services.engine.store.count_profiles()) as advance,
     ):
-        engine = services.engine
-        n = engine.recompute_segments(on_progress=advance)
+        n = services.engine.recompute_segments(on_progress=advance)
     out.print(f"{n} profiles evaluated")
 
 
@@ -196,8 +193,9 @@ def segments_recompute() -> None:
 def segments_list() -> None:
     """Print the segment definitions as JSON."""
     with command_services() as services:
-        engine = services.engine
-        out.print_json(orjson.dumps([d.model_dump() for d in engine.state.segments]).decode())
+        out.print_json(
+            orjson.dumps([d.model_dump() for d in services.engine.state.segments]).decode()
+        )
 
 
 @profiles_app.command("show")
@@ -208,10 +206,9 @@ def profiles_show(
 ) -> None:
     """Print one profile data graph as JSON."""
     with command_services() as services:
-        engine = services.engine
         sys.stdout.write(
             orjson.dumps(
-                engine.get_profile(identifier).public(), option=orjson.OPT_INDENT_2
+                services.engine.get_profile(identifier).public(), option=orjson.OPT_INDENT_2
             ).decode()
             + "\n"
         )
@@ -221,8 +218,7 @@ def profiles_show(
 def stats() -> None:
     """Counts of events, profiles and items in the store."""
     with command_services() as services:
-        engine = services.engine
-        out.print_json(orjson.dumps(engine.stats()).decode())
+        out.print_json(orjson.dumps(services.engine.stats()).decode())
 
 
 def main() -> None:
