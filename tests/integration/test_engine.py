@@ -62,10 +62,12 @@ def sdk(
 
 def login(event_id: str, device: str, email: str) -> dict[str, Any]:
     return {
-        "eventId": event_id, "deviceId": device, "dateTime": "2027-01-15T09:00:00Z",
+        "eventId": event_id,
+        "deviceId": device,
+        "dateTime": "2027-01-15T09:00:00Z",
         "user": {"attributes": {"eventType": "contactPointEmail", "email": email}},
         "consents": [{"purpose": "Tracking", "status": "Opt In"}],
-    }  # fmt: skip
+    }
 
 
 def test_a_profile_read_right_after_ingest_reflects_the_event(engine: Engine) -> None:

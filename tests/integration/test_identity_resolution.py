@@ -32,19 +32,23 @@ def person(srid: str, **fields: Any) -> dict[str, Any]:
 
 def view(event_id: str, device: str, item: str = "a") -> dict[str, Any]:
     return {
-        "eventId": event_id, "deviceId": device, "dateTime": "2027-01-15T09:00:00Z",
+        "eventId": event_id,
+        "deviceId": device,
+        "dateTime": "2027-01-15T09:00:00Z",
         "interaction": {"name": "View Catalog Object", "catalogObject": {"id": item}},
         "consents": [{"purpose": "Tracking", "status": "Opt In"}],
-    }  # fmt: skip
+    }
 
 
 def contact(event_id: str, device: str, **attrs: str) -> dict[str, Any]:
     kind = "contactPointEmail" if "email" in attrs else "contactPointPhone"
     return {
-        "eventId": event_id, "deviceId": device, "dateTime": "2027-01-15T10:00:00Z",
+        "eventId": event_id,
+        "deviceId": device,
+        "dateTime": "2027-01-15T10:00:00Z",
         "user": {"attributes": {"eventType": kind, **attrs}},
         "consents": [{"purpose": "Tracking", "status": "Opt In"}],
-    }  # fmt: skip
+    }
 
 
 def owner(engine: Engine, srid: str, source: str = "crm") -> str | None:
@@ -55,11 +59,13 @@ def test_records_sharing_a_normalized_email_and_name_link_in_real_time_with_line
     engine: Engine,
 ) -> None:
     service = IdentityService(engine)
-    summary = service.import_records([
-        person("1", first_name="Jonathan", last_name="Lee", email="Jon.Lee+shop@gmail.com"),
-        person("2", first_name="Jonathon", last_name="lee", email="jonlee@gmail.com"),
-        person("3", first_name="Mary", last_name="Lee", email="jonlee@gmail.com"),
-    ])  # fmt: skip
+    summary = service.import_records(
+        [
+            person("1", first_name="Jonathan", last_name="Lee", email="Jon.Lee+shop@gmail.com"),
+            person("2", first_name="Jonathon", last_name="lee", email="jonlee@gmail.com"),
+            person("3", first_name="Mary", last_name="Lee", email="jonlee@gmail.com"),
+        ]
+    )
     assert summary.accepted == 3 and summary.rejected == 0
     assert owner(engine, "1") == owner(engine, "2") != owner(engine, "3")
     lineage = IdentityControl(engine).lineage("crm:2")
@@ -124,11 +130,19 @@ def test_a_record_carrying_two_devices_contact_points_merges_their_profiles(engi
 
 
 def test_identity_events_become_source_records(engine: Engine) -> None:
-    engine.ingest([{
-        "eventId": "i1", "deviceId": "d7", "dateTime": "2027-01-15T10:00:00Z",
-        "user": {"attributes": {"eventType": "identity", "firstName": "Zoe", "lastName": "Park"}},
-        "consents": [{"purpose": "Tracking", "status": "Opt In"}],
-    }])  # fmt: skip
+    engine.ingest(
+        [
+            {
+                "eventId": "i1",
+                "deviceId": "d7",
+                "dateTime": "2027-01-15T10:00:00Z",
+                "user": {
+                    "attributes": {"eventType": "identity", "firstName": "Zoe", "lastName": "Park"}
+                },
+                "consents": [{"purpose": "Tracking", "status": "Opt In"}],
+            }
+        ]
+    )
     lineage = IdentityControl(engine).lineage("d7")
     (record,) = lineage.source_records
     assert record["id"] == "events:d7" and lineage.individual["first_name"] == "Zoe"
@@ -140,10 +154,12 @@ def test_duplicated_source_record_ids_last_update_wins_and_both_stay_in_history(
     engine: Engine,
 ) -> None:
     service = IdentityService(engine)
-    service.import_records([
-        person("7", first_name="Old", email="old@x.com", updated_at="2026-01-02T00:00:00Z"),
-        person("7", first_name="New", email="new@x.com", updated_at="2026-03-01T00:00:00Z"),
-    ])  # fmt: skip
+    service.import_records(
+        [
+            person("7", first_name="Old", email="old@x.com", updated_at="2026-01-02T00:00:00Z"),
+            person("7", first_name="New", email="new@x.com", updated_at="2026-03-01T00:00:00Z"),
+        ]
+    )
     summary = service.import_records(
         [person("7", first_name="Stale", updated_at="2026-02-01T00:00:00Z")]
     )
@@ -154,14 +170,16 @@ def test_duplicated_source_record_ids_last_update_wins_and_both_stay_in_history(
 
 
 def test_bad_rows_are_rejected_or_kept_flagged(engine: Engine) -> None:
-    summary = IdentityService(engine).import_records([
-        {"source": "crm", "first_name": "No id"},
-        person("m", first_name="Bad", email="bad(at)x", phone="12"),
-        person("n", favourite_color="blue"),
-        person("o", party_identifiers=[{"id_name": "loyalty"}]),
-        {"source": "device", "source_record_id": "x"},
-        "not an object",
-    ])  # fmt: skip
+    summary = IdentityService(engine).import_records(
+        [
+            {"source": "crm", "first_name": "No id"},
+            person("m", first_name="Bad", email="bad(at)x", phone="12"),
+            person("n", favourite_color="blue"),
+            person("o", party_identifiers=[{"id_name": "loyalty"}]),
+            {"source": "device", "source_record_id": "x"},
+            "not an object",
+        ]
+    )
     assert summary.accepted == 2 and summary.rejected == 4 and summary.flagged == 2
     reasons = " ".join(r for _, r in summary.rejections)
     assert "source_record_id" in reasons and "reserved" in reasons
@@ -177,11 +195,18 @@ def test_batch_links_fuzzy_duplicates_and_exports_every_record(
     engine: Engine, tmp_path: Path
 ) -> None:
     service = IdentityService(engine)
-    rows = [person(str(k), first_name=f, last_name=ln, birth_date=d, street=s, postal_code=pc) for k, (f, ln, d, s, pc) in enumerate([
-        ("john", "smith", "19700101", "1 high st", "2000"), ("mary", "jones", "19810203", "2 low rd", "3000"),
-        ("peter", "brown", "19920304", "3 mid ave", "4000"), ("sue", "white", "19630405", "4 top ln", "5000"),
-        ("jon", "smyth", "19700101", "1 hihg st", "2000"),
-    ])]  # fmt: skip
+    rows = [
+        person(str(k), first_name=f, last_name=ln, birth_date=d, street=s, postal_code=pc)
+        for k, (f, ln, d, s, pc) in enumerate(
+            [
+                ("john", "smith", "19700101", "1 high st", "2000"),
+                ("mary", "jones", "19810203", "2 low rd", "3000"),
+                ("peter", "brown", "19920304", "3 mid ave", "4000"),
+                ("sue", "white", "19630405", "4 top ln", "5000"),
+                ("jon", "smyth", "19700101", "1 hihg st", "2000"),
+            ]
+        )
+    ]
     service.import_records(rows)
     assert owner(engine, "0") != owner(engine, "4")
     summary = service.resolve()
@@ -196,11 +221,26 @@ def test_batch_links_fuzzy_duplicates_and_exports_every_record(
     assert owner(engine, "0") == owner(engine, "4")
 
 
-EXACT = parse_ruleset({"name": "exact", "probabilistic": {"enabled": False}, "rules": [
-    {"name": "email", "criteria": [{"field": "email", "method": "Exact Normalized"}, {"field": "last_name", "method": "Exact"}]},
-    {"name": "phone", "criteria": [{"field": "phone", "method": "Exact Normalized"}]},
-    {"name": "party", "criteria": [{"field": "party_identifier", "method": "Party Identifier"}]},
-]})  # fmt: skip
+EXACT = parse_ruleset(
+    {
+        "name": "exact",
+        "probabilistic": {"enabled": False},
+        "rules": [
+            {
+                "name": "email",
+                "criteria": [
+                    {"field": "email", "method": "Exact Normalized"},
+                    {"field": "last_name", "method": "Exact"},
+                ],
+            },
+            {"name": "phone", "criteria": [{"field": "phone", "method": "Exact Normalized"}]},
+            {
+                "name": "party",
+                "criteria": [{"field": "party_identifier", "method": "Party Identifier"}],
+            },
+        ],
+    }
+)
 
 
 def test_on_exact_rules_batch_and_real_time_give_the_same_clusters(engine: Engine) -> None:
@@ -209,9 +249,17 @@ def test_on_exact_rules_batch_and_real_time_give_the_same_clusters(engine: Engin
     control.activate("exact")
     rows = []
     for k in range(60):
-        rows.append(person(f"r{k}", last_name=f"L{k % 7}", email=f"p{k % 11}@x.com" if k % 3 else None,
-                           phone=f"415555{k % 13:04d}" if k % 4 else None,
-                           party_identifiers=[{"id_name": "loyalty", "number": str(k % 17)}] if k % 5 == 0 else []))  # fmt: skip
+        rows.append(
+            person(
+                f"r{k}",
+                last_name=f"L{k % 7}",
+                email=f"p{k % 11}@x.com" if k % 3 else None,
+                phone=f"415555{k % 13:04d}" if k % 4 else None,
+                party_identifiers=[{"id_name": "loyalty", "number": str(k % 17)}]
+                if k % 5 == 0
+                else [],
+            )
+        )
     service.import_records(rows, chunk=7)
 
     def partition() -> set[frozenset[str]]:
@@ -230,11 +278,13 @@ def test_a_split_record_gets_its_own_id_stays_apart_in_later_runs_and_is_logged(
     engine: Engine,
 ) -> None:
     service, control = IdentityService(engine), IdentityControl(engine)
-    service.import_records([
-        person("s1", first_name="Sam", last_name="Cole", email="sam@x.com"),
-        person("s2", first_name="Sam", last_name="Cole", email="sam@x.com"),
-        person("s3", first_name="Sam", last_name="Cole", email="sam@x.com"),
-    ])  # fmt: skip
+    service.import_records(
+        [
+            person("s1", first_name="Sam", last_name="Cole", email="sam@x.com"),
+            person("s2", first_name="Sam", last_name="Cole", email="sam@x.com"),
+            person("s3", first_name="Sam", last_name="Cole", email="sam@x.com"),
+        ]
+    )
     cluster = owner(engine, "s1")
     done = control.split("crm:s2", reason="family members")
     assert done.from_unified_id == cluster and done.unified_id != cluster

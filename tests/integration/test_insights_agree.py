@@ -49,14 +49,20 @@ def _define(name: str, **fields: Any) -> InsightDefinition:
 DEFINITIONS: list[InsightDefinition] = [
     *BUILTIN_INSIGHTS,
     _define("events_all", measure="count"),
-    _define("carts_3d_by_category", measure="count", interactions=["Add To Cart"],
-            window_days=3, dimension="category"),
+    _define(
+        "carts_3d_by_category",
+        measure="count",
+        interactions=["Add To Cart"],
+        window_days=3,
+        dimension="category",
+    ),
     _define("revenue_30d", measure="sum", field="value", interactions=["Purchase"], window_days=30),
     _define("units_by_brand", measure="sum", field="quantity", dimension="brand"),
     _define("cheapest_price", measure="min", field="price"),
     _define("dearest_price", measure="max", field="price"),
-    _define("cheapest_7d_by_category", measure="min", field="price", window_days=7,
-            dimension="category"),
+    _define(
+        "cheapest_7d_by_category", measure="min", field="price", window_days=7, dimension="category"
+    ),
     _define("first_seen", measure="min", field="ts"),
     _define("avg_price", measure="avg", field="price"),
     _define("avg_value_14d", measure="avg", field="value", window_days=14),
@@ -66,17 +72,40 @@ DEFINITIONS: list[InsightDefinition] = [
     _define("items_7d", measure="distinct_count", field="item_id", window_days=7),
     _define("sessions_by_brand", measure="distinct_count", field="session_id", dimension="brand"),
     _define("distinct_values", measure="distinct_count", field="value"),
-    _define("interactions_by_channel_5d", measure="distinct_count", field="interaction",
-            window_days=5, dimension="channel"),
-    _define("revenue_by_category", measure="sum", field="value", interactions=["Purchase"],
-            dimension="category"),
-    _define("orders_by_category", measure="distinct_count", field="order_id",
-            interactions=["Purchase"], dimension="category"),
-    _define("aov_by_category", measure="ratio", numerator="revenue_by_category",
-            denominator="orders_by_category"),
-    _define("revenue_share_30d", measure="ratio", numerator="revenue_30d",
-            denominator="lifetime_revenue"),
-]  # fmt: skip
+    _define(
+        "interactions_by_channel_5d",
+        measure="distinct_count",
+        field="interaction",
+        window_days=5,
+        dimension="channel",
+    ),
+    _define(
+        "revenue_by_category",
+        measure="sum",
+        field="value",
+        interactions=["Purchase"],
+        dimension="category",
+    ),
+    _define(
+        "orders_by_category",
+        measure="distinct_count",
+        field="order_id",
+        interactions=["Purchase"],
+        dimension="category",
+    ),
+    _define(
+        "aov_by_category",
+        measure="ratio",
+        numerator="revenue_by_category",
+        denominator="orders_by_category",
+    ),
+    _define(
+        "revenue_share_30d",
+        measure="ratio",
+        numerator="revenue_30d",
+        denominator="lifetime_revenue",
+    ),
+]
 
 
 def _timestamps(rng: random.Random) -> list[float]:
@@ -120,8 +149,16 @@ def _history(seed: int = 7) -> list[Event]:
                 )
             )
     # An individual whose only events miss every field the measures read.
-    events.append(Event(event_id="bare-1", ts=NOW - 40 * DAY, interaction="Watched Video",
-                        kind="custom", shape="flat", unified_id="u-bare"))  # fmt: skip
+    events.append(
+        Event(
+            event_id="bare-1",
+            ts=NOW - 40 * DAY,
+            interaction="Watched Video",
+            kind="custom",
+            shape="flat",
+            unified_id="u-bare",
+        )
+    )
     rng.shuffle(events)  # arrival (seq) order differs from time order
     return events
 

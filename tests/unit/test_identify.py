@@ -13,9 +13,15 @@ def ev(
 ) -> Event:
     name = "contactPointEmail" if email else "View Catalog Object"
     return Event(
-        event_id=f"e{ts}", ts=ts, interaction=name, kind=kind_of(name), shape="sdk", device_id=device, individual_id=individual,
+        event_id=f"e{ts}",
+        ts=ts,
+        interaction=name,
+        kind=kind_of(name),
+        shape="sdk",
+        device_id=device,
+        individual_id=individual,
         identity={"email": email} if email else {},
-    )  # fmt: skip
+    )
 
 
 def test_the_same_device_always_maps_to_the_same_unified_id() -> None:

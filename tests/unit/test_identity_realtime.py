@@ -18,9 +18,14 @@ def rec(srid: str, **fields: Any) -> NormRecord:
 
 def login(ts: float, device: str, email: str) -> Event:
     return Event(
-        event_id=f"e{ts}", ts=ts, interaction="contactPointEmail", kind=kind_of("contactPointEmail"),
-        shape="sdk", device_id=device, identity={"email": email},
-    )  # fmt: skip
+        event_id=f"e{ts}",
+        ts=ts,
+        interaction="contactPointEmail",
+        kind=kind_of("contactPointEmail"),
+        shape="sdk",
+        device_id=device,
+        identity={"email": email},
+    )
 
 
 def test_a_record_joins_the_cluster_its_rule_matches_and_the_oldest_id_survives_merges() -> None:

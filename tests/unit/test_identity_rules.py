@@ -78,11 +78,17 @@ def test_exact_normalized_matches_gmail_variants_phones_and_addresses() -> None:
     assert evaluate_rule(addr, a, b) == 1.0
 
 
-@pytest.mark.parametrize(("precision", "other", "matches"), [
-    ("High", "Jonathn", True), ("High", "Jonah", False),
-    ("Medium", "Johnathan", True), ("Medium", "Jon", False),
-    ("Low", "Jon", True), ("Low", "Mary", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("precision", "other", "matches"),
+    [
+        ("High", "Jonathn", True),
+        ("High", "Jonah", False),
+        ("Medium", "Johnathan", True),
+        ("Medium", "Jon", False),
+        ("Low", "Jon", True),
+        ("Low", "Mary", False),
+    ],
+)
 def test_fuzzy_precision_levels_on_names(precision: str, other: str, matches: bool) -> None:
     r = rule({"field": "first_name", "method": "Fuzzy", "precision": precision})
     score = evaluate_rule(r, rec("1", first_name="Jonathan"), rec("2", first_name=other))
@@ -107,10 +113,16 @@ def test_criteria_are_and_and_rules_are_or() -> None:
     )
     a, b = rec("1", email="a@x.com", last_name="Lee"), rec("2", email="a@x.com", last_name="Kim")
     assert evaluate_rule(both, a, b) is None
-    ruleset = parse_ruleset({"name": "t", "probabilistic": {"enabled": False}, "rules": [
-        {"name": "email", "criteria": [{"field": "email", "method": "Exact Normalized"}]},
-        {"name": "phone", "criteria": [{"field": "phone", "method": "Exact Normalized"}]},
-    ]})  # fmt: skip
+    ruleset = parse_ruleset(
+        {
+            "name": "t",
+            "probabilistic": {"enabled": False},
+            "rules": [
+                {"name": "email", "criteria": [{"field": "email", "method": "Exact Normalized"}]},
+                {"name": "phone", "criteria": [{"field": "phone", "method": "Exact Normalized"}]},
+            ],
+        }
+    )
     records = [
         rec("1", email="a@x.com"),
         rec("2", email="a@x.com", phone="4155552671"),
@@ -130,17 +142,33 @@ def test_a_shared_identifier_with_different_names_and_birth_dates_does_not_merge
             "c", first_name="Bob", last_name="Stone", birth_date="19551231", party_identifiers=party
         ),
     ]
-    filler = [rec(f"f{k}", first_name=f"N{k}", last_name="Kay", birth_date=f"19{k:02d}0101", street=f"{k} Elm St", postal_code="6000") for k in range(30)]  # fmt: skip
+    filler = [
+        rec(
+            f"f{k}",
+            first_name=f"N{k}",
+            last_name="Kay",
+            birth_date=f"19{k:02d}0101",
+            street=f"{k} Elm St",
+            postal_code="6000",
+        )
+        for k in range(30)
+    ]
     out = resolve_records(people + filler, DEFAULT_RULESET)
     assert out.labels[0] == out.labels[1] != out.labels[2]
 
 
 def test_the_probabilistic_matcher_links_typos_no_rule_catches() -> None:
-    base = [rec(f"p{k}", first_name=n, last_name=s, birth_date=d, postal_code=pc, street=st)
-            for k, (n, s, d, pc, st) in enumerate([
-                ("john", "smith", "19700101", "2000", "1 high st"), ("mary", "jones", "19810203", "3000", "2 low rd"),
-                ("peter", "brown", "19920304", "4000", "3 mid ave"), ("sue", "white", "19630405", "5000", "4 top ln"),
-            ])]  # fmt: skip
+    base = [
+        rec(f"p{k}", first_name=n, last_name=s, birth_date=d, postal_code=pc, street=st)
+        for k, (n, s, d, pc, st) in enumerate(
+            [
+                ("john", "smith", "19700101", "2000", "1 high st"),
+                ("mary", "jones", "19810203", "3000", "2 low rd"),
+                ("peter", "brown", "19920304", "4000", "3 mid ave"),
+                ("sue", "white", "19630405", "5000", "4 top ln"),
+            ]
+        )
+    ]
     dups = [
         rec(
             "d0",
@@ -163,13 +191,16 @@ def test_frame_and_single_pair_comparisons_agree() -> None:
     assert (levels == pair_levels(a, b)).all()
 
 
-@pytest.mark.parametrize("bad", [
-    "rules: []\nname: x",
-    "name: x\nrules:\n- name: r\n  criteria: [{field: email, method: Fuzzy, precision: High}]",
-    "name: x\nrules:\n- name: r\n  criteria: [{field: first_name, method: Fuzzy}]",
-    "name: x\ndefault_region: ZZ\nrules:\n- name: r\n  criteria: [{field: email, method: Exact}]",
-    "name: [unclosed",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "rules: []\nname: x",
+        "name: x\nrules:\n- name: r\n  criteria: [{field: email, method: Fuzzy, precision: High}]",
+        "name: x\nrules:\n- name: r\n  criteria: [{field: first_name, method: Fuzzy}]",
+        "name: x\ndefault_region: ZZ\nrules:\n- name: r\n  criteria: [{field: email, method: Exact}]",
+        "name: [unclosed",
+    ],
+)
 def test_a_ruleset_that_does_not_validate_is_refused_with_a_clear_error(bad: str) -> None:
     with pytest.raises(InvalidInput, match="ruleset"):
         parse_ruleset(bad)
@@ -202,10 +233,14 @@ def test_last_updated_takes_the_newest_value_and_can_ignore_empty() -> None:
 
 
 def test_most_frequent_and_source_priority() -> None:
-    config = Reconciliation.model_validate({"fields": {
-        "city": {"rule": "Most Frequent"},
-        "first_name": {"rule": "Source Priority", "source_priority": ["web", "crm"]},
-    }})  # fmt: skip
+    config = Reconciliation.model_validate(
+        {
+            "fields": {
+                "city": {"rule": "Most Frequent"},
+                "first_name": {"rule": "Source Priority", "source_priority": ["web", "crm"]},
+            }
+        }
+    )
     out = reconcile(RECORDS, config)
     assert out["city"] == "Paris" and out["first_name"] == "Jon"
 
