@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sys
 
-from p13n.server.bootstrap import open_services
+from p13n.server import open_services
 from p13n.tools.langchain import get_tools
 
 

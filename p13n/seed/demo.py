@@ -7,7 +7,7 @@ from importlib import resources
 
 import yaml
 
-from p13n.domain.ingest.report import ImportSummary
+from p13n.domain.ingest import ImportSummary
 from p13n.domain.services import ApplyReport, DecisionService, Engine, apply_bundle, parse_bundle
 from p13n.seed.mercari import load_mercari
 from p13n.seed.simulator import simulate

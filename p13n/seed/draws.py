@@ -14,7 +14,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 
 __all__ = ["Dice", "ItemPools", "Pool", "weighted"]
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 
 __all__ = ["load_mercari", "mercari_path", "SHOP_URL", "CREATED_SPREAD_DAYS"]
 

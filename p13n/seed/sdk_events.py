@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 from p13n.domain.timeutil import to_iso
 from p13n.seed.mercari import SHOP_URL
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 from p13n.domain.timeutil import DAY
 from p13n.seed.draws import Dice, ItemPools
 from p13n.seed.flat_plan import ADD, BUY, FLAT_NAMES, plan_flat

@@ -10,14 +10,14 @@ import orjson
 import typer
 
 from p13n.domain.errors import InvalidInput, P13nError
-from p13n.domain.ingest.files import (
+from p13n.domain.ingest import (
+    ImportSummary,
     count_rows,
     flat_event_from_csv_row,
     item_from_row,
     parse_mapping,
     read_rows,
 )
-from p13n.domain.ingest.report import ImportSummary
 from p13n.server import cli_mcp, cli_recommend
 from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
@@ -141,7 +141,7 @@ def seed_demo(
     ] = False,
 ) -> None:
     """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers."""
-    from p13n.seed.demo import apply_demo_decisioning, load_demo
+    from p13n.seed import apply_demo_decisioning, load_demo
 
     with command_services() as services:
         engine = services.engine

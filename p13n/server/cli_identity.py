@@ -14,8 +14,8 @@ import orjson
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from p13n.domain.identity.rules import parse_ruleset
-from p13n.domain.ingest.files import count_rows, parse_mapping, read_rows
+from p13n.domain.identity import parse_ruleset
+from p13n.domain.ingest import count_rows, parse_mapping, read_rows
 from p13n.server.cli_common import command_services, err, one_line_errors, out
 
 __all__ = ["identity_app", "individuals_import"]

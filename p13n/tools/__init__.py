@@ -4,6 +4,7 @@ domain), listed in a registry that `mcp.py`, `langchain.py` and `POST /actions/{
 from p13n.tools.actions import ACTIONS, action_names, get_action
 from p13n.tools.context import Caller, LocalCaller, ToolContext
 from p13n.tools.registry import Action, ToolHints
+from p13n.tools.schema import inline_refs
 
 __all__ = [
     "ACTIONS",
@@ -14,4 +15,5 @@ __all__ = [
     "ToolHints",
     "action_names",
     "get_action",
+    "inline_refs",
 ]

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.graphs import ProfileGraph
 from p13n.tools.context import ToolContext
 from p13n.tools.people import resolve_person
 

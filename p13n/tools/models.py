@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from p13n.domain.ingest.items import Item
-from p13n.domain.recommend.item_filter import ItemFilter
+from p13n.domain.ingest import Item
+from p13n.domain.recommend import ItemFilter
 
 __all__ = ["ItemFilters", "ItemCard", "item_card", "card_fields"]
 

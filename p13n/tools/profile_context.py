@@ -22,8 +22,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from p13n.domain.graphs.profile import ProfileGraph
-from p13n.domain.ingest.events import IDENTITY_EVENT_TYPES
+from p13n.domain.graphs import ProfileGraph
+from p13n.domain.ingest import IDENTITY_EVENT_TYPES
 from p13n.tools.context import ToolContext
 from p13n.tools.people import resolve_person
 

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.recommend.request import RecommendRequest
+from p13n.domain.recommend import RecommendRequest
 from p13n.domain.services import LogEntry, LoggedContent
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemCard, ItemFilters, card_fields

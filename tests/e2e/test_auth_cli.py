@@ -23,7 +23,7 @@ pytestmark = pytest.mark.usefixtures("e2e_db")  # every test on SQLite and on Po
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # P13N_DATABASE_URL comes from the e2e_db fixture (set for PostgreSQL, unset for SQLite).
-    env = {**os.environ, "P13N_HOME": str(home), "COLUMNS": "200"}
+    env = {**os.environ, "P13N_HOME": str(home), "LOG_COLUMNS": "200"}
     return subprocess.run([P13N, *args], capture_output=True, text=True, env=env, timeout=120)
 
 

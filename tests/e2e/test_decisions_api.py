@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from p13n.domain.ingest.items import Item
 from p13n.domain.services import Engine
-from p13n.domain.store.personalization_log import PersonalizationLogStore
+from p13n.domain.store.log_table import PersonalizationLogStore
 from p13n.server.app import create_app
 from p13n.server.settings import Settings
 

@@ -64,7 +64,7 @@ def home(tmp_path: Path, e2e_db: Database) -> Path:
 
 def invoke(home: Path, *args: str):  # type: ignore[no-untyped-def]
     # P13N_DATABASE_URL comes from the e2e_db fixture (set for PostgreSQL, unset for SQLite).
-    env = {"P13N_HOME": str(home), "COLUMNS": "200"}
+    env = {"P13N_HOME": str(home), "LOG_COLUMNS": "200"}
     return CliRunner().invoke(app, list(args), env=env)
 
 

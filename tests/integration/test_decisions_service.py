@@ -20,7 +20,7 @@ from p13n.domain.decisions import (
 from p13n.domain.errors import DecisionRejected, InvalidInput, PayloadTooLarge
 from p13n.domain.ingest.items import Item
 from p13n.domain.services import DecisionService, Engine, PersonalizationLog, RecommendService
-from p13n.domain.store.personalization_log import PersonalizationLogStore
+from p13n.domain.store.log_table import PersonalizationLogStore
 
 NOW = 1_780_000_000.0
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from p13n.domain.decisions.config import RecommendationsSchema
 from p13n.domain.errors import InvalidInput
-from p13n.domain.graphs.profile import ProfileGraph, SegmentMembership
+from p13n.domain.graphs import ProfileGraph, SegmentMembership
 from p13n.domain.ingest import ITEM_CONTENT_FIELDS, Item
 
 __all__ = ["profile_from_document", "data_item"]

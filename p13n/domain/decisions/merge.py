@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.operators import has_value
 
 __all__ = ["MergeField", "MAX_MERGE_FIELDS", "merge_fields", "render", "MERGE_PATTERN"]

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from p13n.domain.decisions.request import DecisionContext
 from p13n.domain.errors import InvalidInput
-from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.operators import Operator, compare, validate_operand
-from p13n.domain.segments.evaluate import condition_actual
-from p13n.domain.segments.rules import Condition as ProfileCondition
+from p13n.domain.segments import Condition as ProfileCondition
+from p13n.domain.segments import condition_actual
 
 __all__ = [
     "ProfileCondition",

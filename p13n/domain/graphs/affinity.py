@@ -12,7 +12,7 @@ import math
 from operator import itemgetter
 from typing import Any
 
-from p13n.domain.ingest.items import category_prefixes
+from p13n.domain.ingest import category_prefixes
 from p13n.domain.timeutil import DAY
 
 __all__ = [

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from p13n.domain.graphs.item_graph import ItemGraph
 from p13n.domain.graphs.profile import ProfileGraph
 from p13n.domain.graphs.profile_update import VIEW_INTERACTIONS
-from p13n.domain.ingest.events import Event
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Event, Item
 from p13n.domain.timeutil import DAY
 
 __all__ = [

@@ -18,8 +18,8 @@ from p13n.domain.graphs.profile import (
     PurchaseLine,
     ViewedItem,
 )
-from p13n.domain.identity.normalize import normalize_contact_point
-from p13n.domain.ingest.events import Event
+from p13n.domain.identity import normalize_contact_point
+from p13n.domain.ingest import Event
 from p13n.domain.timeutil import DAY
 
 __all__ = ["new_profile", "apply_event_to_profile", "VIEW_INTERACTIONS", "RECENTLY_VIEWED_MAX"]

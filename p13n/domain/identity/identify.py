@@ -27,7 +27,7 @@ from p13n.domain.identity.realtime import (
 )
 from p13n.domain.identity.records import IndividualRecord, NormRecord, normalize_record
 from p13n.domain.identity.rules import DEFAULT_RULESET, Ruleset
-from p13n.domain.ingest.events import Event
+from p13n.domain.ingest import Event
 
 __all__ = ["Identifier", "IdentityLinks", "LinkChange", "identity_keys", "new_unified_id"]
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from p13n.domain.ingest.events import Event
+from p13n.domain.ingest import Event
 from p13n.domain.insights.definitions import (
     NUMERIC_FIELDS,
     InsightDefinition,

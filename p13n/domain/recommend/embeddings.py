@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import numpy.typing as npt
 
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 from p13n.domain.vectors import Embedder, VectorIndex
 
 __all__ = ["item_text", "text_hash", "ItemVectors"]

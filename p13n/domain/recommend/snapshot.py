@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from p13n.domain.graphs.item_graph import TRENDING_PRIOR, ItemGraph
-from p13n.domain.ingest.items import Item
+from p13n.domain.graphs import TRENDING_PRIOR, ItemGraph
+from p13n.domain.ingest import Item
 from p13n.domain.operators import as_timestamp
 from p13n.domain.timeutil import day_index, to_ts
 

@@ -18,14 +18,14 @@ from p13n.domain.segments.rules import (
 )
 
 __all__ = [
-    "DEFAULT_SEGMENTS",
     "Condition",
+    "DEFAULT_SEGMENTS",
     "RuleGroup",
     "SegmentDefinition",
-    "validate_segment_set",
     "condition_actual",
     "evaluate",
-    "update_memberships",
     "leave_segment",
     "referenced_segments",
+    "update_memberships",
+    "validate_segment_set",
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from p13n.domain.graphs.profile import (
+from p13n.domain.graphs import (
     RECENT_ENGAGEMENT_DAYS,
     ProfileGraph,
     SegmentExit,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.graphs.profile import RECENT_ENGAGEMENT_DAYS
+from p13n.domain.graphs import RECENT_ENGAGEMENT_DAYS
 from p13n.domain.operators import (
     DAY_COUNT_OPERATORS,
     NO_VALUE_OPERATORS,

@@ -23,7 +23,7 @@ from p13n.domain.decisions import (
     render,
 )
 from p13n.domain.errors import InvalidInput
-from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.services.decision_configs import DecisionConfigs
 
 __all__ = ["assign_experiments"]

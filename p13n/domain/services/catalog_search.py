@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 from p13n.domain.recommend import ItemFilter, parse_query, single_threaded_blas
 from p13n.domain.services.recommend_service import RecommendService
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from p13n.domain.decisions import Decision, Experiment, PersonalizationPoint
 from p13n.domain.errors import InvalidInput, P13nError
 from p13n.domain.insights import InsightDefinition, validate_insight_set
-from p13n.domain.recommend.config import RecommenderConfig
+from p13n.domain.recommend import RecommenderConfig
 from p13n.domain.segments import SegmentDefinition, validate_segment_set
 from p13n.domain.services.decision_configs import DecisionConfigs
 from p13n.domain.services.decision_service import DecisionService

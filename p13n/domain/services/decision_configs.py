@@ -20,9 +20,9 @@ from p13n.domain.decisions import (
     ManualContentSchema,
     PersonalizationPoint,
     TargetingGroup,
+    referenced_segments_of,
     transition,
 )
-from p13n.domain.decisions.targeting import referenced_segments_of
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
 from p13n.domain.services.config_repository import ConfigRepository, ConfigStore
 

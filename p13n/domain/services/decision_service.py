@@ -45,7 +45,7 @@ from p13n.domain.decisions import (
     profile_from_document,
 )
 from p13n.domain.errors import NotFound
-from p13n.domain.graphs.profile import ProfileGraph
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.services.assignment import assign_experiments
 from p13n.domain.services.decision_configs import DecisionConfigs
 from p13n.domain.services.decision_stages import (

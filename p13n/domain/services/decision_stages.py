@@ -15,27 +15,25 @@ from typing import Any
 
 from p13n.domain.decisions import (
     MAX_ITEMS,
+    MAX_POINTS_PER_REQUEST,
     Cohort,
     Decision,
+    Diagnostic,
     Experiment,
     ManualContentSchema,
+    Personalization,
     PersonalizationPoint,
+    PointRequest,
     TargetingFacts,
     assign,
+    data_item,
+    diagnostic,
     evaluate_targeting,
     render,
 )
-from p13n.domain.decisions.content import data_item
-from p13n.domain.decisions.request import (
-    MAX_POINTS_PER_REQUEST,
-    Diagnostic,
-    Personalization,
-    PointRequest,
-    diagnostic,
-)
 from p13n.domain.errors import DecisionRejected, NotFound, PayloadTooLarge
 from p13n.domain.ingest import Item
-from p13n.domain.recommend.request import RecommendRequest
+from p13n.domain.recommend import RecommendRequest
 from p13n.domain.services.decision_configs import DecisionConfigs
 from p13n.domain.services.recommend_service import RecommendService
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import orjson
 
-from p13n.domain.graphs import ProfileGraph, apply_event_to_profile, new_profile
-from p13n.domain.graphs.affinity import publish_affinities
+from p13n.domain.graphs import ProfileGraph, apply_event_to_profile, new_profile, publish_affinities
 from p13n.domain.ingest import Event, parse_event
 from p13n.domain.insights import apply_event_insights, insight_values
 from p13n.domain.segments import update_memberships

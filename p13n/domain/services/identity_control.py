@@ -11,10 +11,17 @@ import orjson
 from pydantic import BaseModel, Field
 
 from p13n.domain.errors import Conflict, NotFound
-from p13n.domain.identity.identify import EVENTS_SOURCE, new_unified_id
-from p13n.domain.identity.normalize import clean_email, phone_e164
-from p13n.domain.identity.reconcile import SourceValues, contact_points, reconcile
-from p13n.domain.identity.rules import DEFAULT_RULESET, Ruleset
+from p13n.domain.identity import (
+    DEFAULT_RULESET,
+    EVENTS_SOURCE,
+    Ruleset,
+    SourceValues,
+    clean_email,
+    contact_points,
+    new_unified_id,
+    phone_e164,
+    reconcile,
+)
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.identity_state import ACTIVE_RULESET_KEY
 from p13n.domain.store import RULESET_KIND, IdentityStore

@@ -16,10 +16,17 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from p13n.domain.errors import InvalidInput, P13nError
-from p13n.domain.identity.batch import EVENT_IDENTIFIER, resolve_records
-from p13n.domain.identity.identify import EVENTS_SOURCE, new_unified_id, source_row
-from p13n.domain.identity.realtime import event_links
-from p13n.domain.identity.records import NormRecord, normalize_record, record_from_row
+from p13n.domain.identity import (
+    EVENT_IDENTIFIER,
+    EVENTS_SOURCE,
+    NormRecord,
+    event_links,
+    new_unified_id,
+    normalize_record,
+    record_from_row,
+    resolve_records,
+    source_row,
+)
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.graph_writes import merge_individuals, write_graphs
 from p13n.domain.services.identity_state import LAST_RUN_KEY, PARAMS_KEY

@@ -6,10 +6,15 @@ from __future__ import annotations
 import orjson
 
 from p13n.domain.errors import NotFound
-from p13n.domain.identity import DEFAULT_RULESET, IdentityLinks, NormRecord, Ruleset
-from p13n.domain.identity.fellegi_sunter import FSParams
-from p13n.domain.identity.identify import EVENTS_SOURCE
-from p13n.domain.identity.realtime import RecordIndex
+from p13n.domain.identity import (
+    DEFAULT_RULESET,
+    EVENTS_SOURCE,
+    FSParams,
+    IdentityLinks,
+    NormRecord,
+    RecordIndex,
+    Ruleset,
+)
 from p13n.domain.store import RULESET_KIND, Store
 
 __all__ = [

@@ -19,8 +19,7 @@ from typing import Any
 
 import orjson
 
-from p13n.domain.store import SqlStore
-from p13n.domain.store.personalization_log import COLUMNS, PersonalizationLogStore
+from p13n.domain.store import LOG_COLUMNS, PersonalizationLogStore, SqlStore
 
 __all__ = ["LoggedContent", "LogEntry", "PersonalizationLog"]
 
@@ -62,11 +61,11 @@ class LogEntry:
 
 
 def _row(entry: LogEntry) -> tuple[Any, ...]:
-    """The entry as a row of the log table, in `COLUMNS` order."""
+    """The entry as a row of the log table, in `LOG_COLUMNS` order."""
     content = orjson.dumps(
         [{"contentId": c.contentId, "id": c.id, "rank": c.rank} for c in entry.content]
     ).decode()
-    return tuple(content if f == "content" else getattr(entry, f) for f in COLUMNS)
+    return tuple(content if f == "content" else getattr(entry, f) for f in LOG_COLUMNS)
 
 
 class PersonalizationLog:

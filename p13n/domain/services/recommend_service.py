@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from p13n.domain.errors import Conflict, InvalidInput, NotFound
-from p13n.domain.graphs.profile import ProfileGraph
-from p13n.domain.ingest.items import Item
+from p13n.domain.graphs import ProfileGraph
+from p13n.domain.ingest import Item
 from p13n.domain.recommend import (
     DEFAULT_RECOMMENDERS,
     Algorithm,

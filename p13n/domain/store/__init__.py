@@ -10,19 +10,22 @@ from p13n.domain.store.identity_store import (  # importing it registers its tab
     IdentityStore,
 )
 from p13n.domain.store.keys_store import ApiKeyRow, KeysStore
+from p13n.domain.store.log_table import LOG_COLUMNS, PersonalizationLogStore
 from p13n.domain.store.memory_store import MemoryStore
 from p13n.domain.store.port import Store, Transaction
 from p13n.domain.store.sql_store import SqlStore
 
 __all__ = [
+    "ApiKeyRow",
+    "LOG_COLUMNS",
+    "IdentityStore",
+    "KeysStore",
+    "MemoryStore",
+    "PersonalizationLogStore",
+    "RULESET_KIND",
+    "SqlStore",
     "Store",
     "Transaction",
-    "SqlStore",
-    "MemoryStore",
-    "IdentityStore",
-    "ApiKeyRow",
-    "KeysStore",
-    "RULESET_KIND",
     "open_engine",
 ]
 

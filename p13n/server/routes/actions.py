@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.access import Principal
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.report import MAX_BATCH_BYTES
+from p13n.domain.ingest import MAX_BATCH_BYTES
 from p13n.server.auth import current_principal
 from p13n.server.routes.body import read_json
 from p13n.server.routes.deps import get_services, json_response

@@ -32,7 +32,7 @@ from p13n.domain.decisions import AssignmentRequest, DecisionRequest, diagnostic
 from p13n.domain.errors import DecisionRejected
 from p13n.server.routes.body import body_limit, read_body
 from p13n.server.routes.deps import DecisionsDep, get_decision_service, get_services, json_response
-from p13n.tools.schema import inline_refs
+from p13n.tools import inline_refs
 
 __all__ = ["router", "MAX_BODY_BYTES"]
 

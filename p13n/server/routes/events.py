@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
-from p13n.domain.ingest.report import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
+from p13n.domain.ingest import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
 from p13n.domain.services import Engine
 from p13n.server.routes.body import read_json
 from p13n.server.routes.deps import EngineDep, json_response

@@ -9,8 +9,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.identity.records import record_key
-from p13n.domain.identity.rules import Ruleset
+from p13n.domain.identity import Ruleset, record_key
 from p13n.domain.services import (
     Lineage,
     ResolveSummary,

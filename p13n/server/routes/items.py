@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest.items import Item
+from p13n.domain.ingest import Item
 from p13n.server.routes.deps import EngineDep
 
 router = APIRouter(tags=["items"])

@@ -18,7 +18,12 @@ from p13n.domain.store.sql_store import SqlStore
 from p13n.domain.store.sql_store import table_of as _t
 from p13n.domain.store.tables import EventRow
 
-__all__ = ["PersonalizationLogRow", "PersonalizationLogStore", "ENGAGEMENT_INTERACTIONS", "COLUMNS"]
+__all__ = [
+    "PersonalizationLogRow",
+    "PersonalizationLogStore",
+    "ENGAGEMENT_INTERACTIONS",
+    "LOG_COLUMNS",
+]
 
 ENGAGEMENT_INTERACTIONS = ("personalization-view", "personalization-click", "catalog-object-click")
 
@@ -53,7 +58,7 @@ class PersonalizationLogRow(SQLModel, table=True):
 _EVENTS_BY_PERSONALIZATION = Index(
     "ix_events_personalization_id", _t(EventRow).c.personalization_id
 )
-COLUMNS = tuple(c.name for c in _t(PersonalizationLogRow).columns)
+LOG_COLUMNS = tuple(c.name for c in _t(PersonalizationLogRow).columns)
 
 
 class PersonalizationLogStore:
@@ -64,7 +69,7 @@ class PersonalizationLogStore:
         _EVENTS_BY_PERSONALIZATION.create(db, checkfirst=True)
 
     def append(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Insert log rows, each a tuple of every column in `COLUMNS` order (`content` as JSON
+        """Insert log rows, each a tuple of every column in `LOG_COLUMNS` order (`content` as JSON
         text), in one transaction; a repeated personalization id is ignored (at-least-once
         writers). Rows go to the driver in small batches: the driver releases the GIL while
         SQLite works, so request threads of the same process keep running."""
@@ -72,8 +77,8 @@ class PersonalizationLogStore:
             return
         mark = "?" if self.store.db.dialect.name == "sqlite" else "%s"
         sql = (
-            f"INSERT INTO {_t(PersonalizationLogRow).name} ({', '.join(COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(COLUMNS))}) ON CONFLICT DO NOTHING"
+            f"INSERT INTO {_t(PersonalizationLogRow).name} ({', '.join(LOG_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(LOG_COLUMNS))}) ON CONFLICT DO NOTHING"
         )
         with self.store.transaction() as conn:
             for start in range(0, len(rows), 128):
