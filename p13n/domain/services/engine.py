@@ -28,6 +28,7 @@ from p13n.domain.ingest import (
 from p13n.domain.insights import BUILTIN_INSIGHTS, InsightDefinition, insight_values
 from p13n.domain.segments import DEFAULT_SEGMENTS, SegmentDefinition
 from p13n.domain.services import population
+from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
     cached_profile,
@@ -60,6 +61,8 @@ class Engine:
         self.now = clock
         self.lock = threading.RLock()
         self.state = HotState(self.options.profile_cache_size)
+        self.insight_configs = ConfigRepository(store, "insight", InsightDefinition, clock=clock)
+        self.segment_configs = ConfigRepository(store, "segment", SegmentDefinition, clock=clock)
         # Called with the upserted items after they are committed (e.g. to embed them);
         # a listener's failure does not undo the upsert.
         self.item_listeners: list[Callable[[list[Item]], None]] = []
@@ -85,19 +88,10 @@ class Engine:
         identity.links, identity.aliases, identity.created = store.load_identity()
         load_resolution_state(store, identity)
         state.consent = store.load_consent_state()
-        now = self.now()
-        store.put_configs_if_missing(
-            "insight", [(d.name, d.model_dump_json()) for d in BUILTIN_INSIGHTS], now
-        )
-        store.put_configs_if_missing(
-            "segment", [(d.name, d.model_dump_json()) for d in DEFAULT_SEGMENTS], now
-        )
-        state.insights = [
-            InsightDefinition.model_validate_json(d) for d in store.list_config("insight")
-        ]
-        state.segments = [
-            SegmentDefinition.model_validate_json(d) for d in store.list_config("segment")
-        ]
+        self.insight_configs.put_missing(BUILTIN_INSIGHTS)
+        self.segment_configs.put_missing(DEFAULT_SEGMENTS)
+        state.insights = self.insight_configs.list()
+        state.segments = self.segment_configs.list()
         self._catch_up()
 
     def _batch(self, conn: Transaction, now: float, *, defer: bool) -> IngestBatch:
@@ -340,21 +334,27 @@ class Engine:
     def put_insight(self, definition: InsightDefinition) -> int:
         """Store a definition and backfill its running state from the event log."""
         with self.lock:
-            return population.put_insight(self.state, self.store, definition, self.now())
+            return population.put_insight(
+                self.state, self.store, self.insight_configs, definition, self.now()
+            )
 
     def delete_insight(self, name: str) -> None:
         with self.lock:
-            population.delete_insight(self.state, self.store, name)
+            population.delete_insight(self.state, self.insight_configs, name)
 
     def put_segment(self, definition: SegmentDefinition) -> int:
         """Store a definition and re-evaluate the population's membership."""
         with self.lock:
-            return population.put_segment(self.state, self.store, definition, self.now())
+            return population.put_segment(
+                self.state, self.store, self.segment_configs, definition, self.now()
+            )
 
     def delete_segment(self, name: str) -> None:
         """Delete a segment no other segment refers to; every profile leaves it."""
         with self.lock:
-            population.delete_segment(self.state, self.store, name, self.now())
+            population.delete_segment(
+                self.state, self.store, self.segment_configs, name, self.now()
+            )
 
     # -- batch paths (population.py) ---------------------------------------------------------
     def recompute_segments(self, *, on_progress: Callable[[int], None] | None = None) -> int:

@@ -23,8 +23,8 @@ from p13n.domain.identity import (
     reconcile,
 )
 from p13n.domain.services.engine import Engine, sql_store
-from p13n.domain.services.identity_state import ACTIVE_RULESET_KEY
-from p13n.domain.store import RULESET_KIND, IdentityStore
+from p13n.domain.services.identity_state import ACTIVE_RULESET_KEY, ruleset_repository
+from p13n.domain.store import IdentityStore
 
 __all__ = ["IdentityControl", "Lineage", "SplitDone"]
 
@@ -54,6 +54,7 @@ class IdentityControl:
         self.engine = engine
         self.store = IdentityStore(sql_store(engine))
         self.state = engine.state.identity
+        self.repository = ruleset_repository(engine.store, engine.now)
 
     def unified_id_of(self, any_id: str) -> str:
         """A unified id, alias, record id (`source:source_record_id`), source record id,
@@ -167,9 +168,7 @@ class IdentityControl:
 
     # -- rulesets ----------------------------------------------------------------------------
     def rulesets(self) -> list[Ruleset]:
-        stored = [
-            Ruleset.model_validate_json(d) for d in self.engine.store.list_config(RULESET_KIND)
-        ]
+        stored = self.repository.list()
         if not any(r.name == DEFAULT_RULESET.name for r in stored):
             stored.insert(0, DEFAULT_RULESET)
         return stored
@@ -188,9 +187,7 @@ class IdentityControl:
     def put_ruleset(self, ruleset: Ruleset) -> int:
         """Store a (validated) ruleset; when it is the active one it applies from now on."""
         with self.engine.lock:
-            version = self.engine.store.put_config(
-                RULESET_KIND, ruleset.name, ruleset.model_dump_json(), self.engine.now()
-            )
+            version = self.repository.put(ruleset)
             if ruleset.name == self.state.ruleset.name:
                 self._apply(ruleset)
         return version
@@ -199,9 +196,7 @@ class IdentityControl:
         ruleset = self.ruleset(name)
         with self.engine.lock:
             if name == DEFAULT_RULESET.name:
-                self.engine.store.put_configs_if_missing(
-                    RULESET_KIND, [(name, ruleset.model_dump_json())], self.engine.now()
-                )
+                self.repository.put_missing([ruleset])
             with self.engine.store.transaction() as conn:
                 self.engine.store.set_meta(conn, ACTIVE_RULESET_KEY, name)
             self._apply(ruleset)
@@ -212,7 +207,7 @@ class IdentityControl:
             raise Conflict(f"'{name}' is the active ruleset.", hint="Activate another one first.")
         if name == DEFAULT_RULESET.name:
             raise Conflict("the built-in default ruleset cannot be deleted.")
-        if not self.engine.store.delete_config(RULESET_KIND, name):
+        if not self.repository.delete(name):
             raise NotFound(f"no identity ruleset '{name}'.")
 
     def _apply(self, ruleset: Ruleset) -> None:

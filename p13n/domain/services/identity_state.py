@@ -3,6 +3,8 @@ their blocking indexes, splits, the active ruleset and the matcher's weights (fr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import orjson
 
 from p13n.domain.errors import NotFound
@@ -15,11 +17,14 @@ from p13n.domain.identity import (
     RecordIndex,
     Ruleset,
 )
+from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.store import RULESET_KIND, Store
+from p13n.domain.timeutil import now_ts
 
 __all__ = [
     "load_resolution_state",
     "active_ruleset",
+    "ruleset_repository",
     "ACTIVE_RULESET_KEY",
     "PARAMS_KEY",
     "LAST_RUN_KEY",
@@ -30,12 +35,18 @@ PARAMS_KEY = "identity.fs_params"
 LAST_RUN_KEY = "identity.last_resolve_at"
 
 
+def ruleset_repository(
+    store: Store, clock: Callable[[], float] = now_ts
+) -> ConfigRepository[Ruleset]:
+    """The stored identity rulesets (the built-in default is stored once it is activated)."""
+    return ConfigRepository(store, RULESET_KIND, Ruleset, clock=clock)
+
+
 def active_ruleset(store: Store) -> Ruleset:
     name = store.get_meta(ACTIVE_RULESET_KEY) or DEFAULT_RULESET.name
-    for doc in store.list_config(RULESET_KIND):
-        ruleset = Ruleset.model_validate_json(doc)
-        if ruleset.name == name:
-            return ruleset
+    ruleset = ruleset_repository(store).get(name)
+    if ruleset is not None:
+        return ruleset
     if name != DEFAULT_RULESET.name:
         raise NotFound(f"the active identity ruleset '{name}' is missing.")
     return DEFAULT_RULESET

@@ -20,6 +20,7 @@ from p13n.domain.segments import (
     update_memberships,
     validate_segment_set,
 )
+from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.services.graph_writes import compute_profile, replay_profile
 from p13n.domain.services.state import HotState
 from p13n.domain.store import Store
@@ -116,35 +117,55 @@ def rebuild_profiles(
     return rewrite_profiles(state, store, change, now, on_progress)
 
 
-def put_insight(state: HotState, store: Store, definition: InsightDefinition, now: float) -> int:
+def put_insight(
+    state: HotState,
+    store: Store,
+    configs: ConfigRepository[InsightDefinition],
+    definition: InsightDefinition,
+    now: float,
+) -> int:
     """Store a definition and backfill its running state from the event log; its version."""
     insights = [d for d in state.insights if d.name != definition.name] + [definition]
     validate_insight_set(insights)
-    version = store.put_config("insight", definition.name, definition.model_dump_json(), now)
+    version = configs.put(definition)
     state.insights = insights
     rebuild_profiles(state, store, now)
     return version
 
 
-def delete_insight(state: HotState, store: Store, name: str) -> None:
+def delete_insight(
+    state: HotState, configs: ConfigRepository[InsightDefinition], name: str
+) -> None:
     remaining = [d for d in state.insights if d.name != name]
     validate_insight_set(remaining)
-    if not store.delete_config("insight", name):
+    if not configs.delete(name):
         raise NotFound(f"no insight '{name}'.", hint="GET /admin/insights lists them.")
     state.insights = remaining
 
 
-def put_segment(state: HotState, store: Store, definition: SegmentDefinition, now: float) -> int:
+def put_segment(
+    state: HotState,
+    store: Store,
+    configs: ConfigRepository[SegmentDefinition],
+    definition: SegmentDefinition,
+    now: float,
+) -> int:
     """Store a definition and re-evaluate every profile's membership; its version."""
     segments = [d for d in state.segments if d.name != definition.name] + [definition]
     validate_segment_set(segments)
-    version = store.put_config("segment", definition.name, definition.model_dump_json(), now)
+    version = configs.put(definition)
     state.segments = segments
     recompute_segments(state, store, now)
     return version
 
 
-def delete_segment(state: HotState, store: Store, name: str, now: float) -> None:
+def delete_segment(
+    state: HotState,
+    store: Store,
+    configs: ConfigRepository[SegmentDefinition],
+    name: str,
+    now: float,
+) -> None:
     """Delete a segment no other segment refers to; every profile leaves it (exit recorded)."""
     users = [d.name for d in state.segments if name in referenced_segments(d.rule)]
     if users:
@@ -152,7 +173,7 @@ def delete_segment(state: HotState, store: Store, name: str, now: float) -> None
             f"segment '{name}' is used by {', '.join(users)}.",
             hint="Change or delete those segments first.",
         )
-    if not store.delete_config("segment", name):
+    if not configs.delete(name):
         raise NotFound(f"no segment '{name}'.", hint="GET /admin/segments lists them.")
     state.segments = [d for d in state.segments if d.name != name]
 

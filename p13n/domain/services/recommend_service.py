@@ -52,6 +52,7 @@ from p13n.domain.recommend import (
     single_threaded_blas,
     train_model,
 )
+from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.services.engine import Engine
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
@@ -87,12 +88,9 @@ class RecommendService:
         self.model: TrainedModel | None = load_model(model_dir) if model_dir else None
         self.configs: dict[str, RecommenderConfig] = {}
         self._algorithms: dict[str, Algorithm] = {}
-        engine.store.put_configs_if_missing(
-            KIND, [(c.name, c.model_dump_json()) for c in DEFAULT_RECOMMENDERS], engine.now()
-        )
-        for doc in engine.store.list_config(KIND):
-            config = RecommenderConfig.model_validate_json(doc)
-            self.configs[config.name] = config
+        self.repository = ConfigRepository(engine.store, KIND, RecommenderConfig, clock=engine.now)
+        self.repository.put_missing(DEFAULT_RECOMMENDERS)
+        self.configs = {config.name: config for config in self.repository.list()}
         engine.item_listeners.append(self._on_items)
 
     # -- configuration -----------------------------------------------------------------------
@@ -117,9 +115,7 @@ class RecommendService:
                 raise InvalidInput(f"fallback chain of '{config.name}' loops through '{chain}'.")
             seen.add(chain)
             chain = self.configs[chain].fallback
-        version = self.engine.store.put_config(
-            KIND, config.name, config.model_dump_json(), self.engine.now()
-        )
+        version = self.repository.put(config)
         self.configs[config.name] = config
         self._algorithms.pop(config.name, None)
         return version
@@ -132,7 +128,7 @@ class RecommendService:
                 f"recommender '{name}' is the fallback of {', '.join(users)}.",
                 hint="Change their fallback first.",
             )
-        self.engine.store.delete_config(KIND, name)
+        self.repository.delete(name)
         del self.configs[name]
         self._algorithms.pop(name, None)
 
