@@ -29,6 +29,9 @@ requests) do the same; they share the CPU with the server, so their figures are 
 `load_generator` in the JSON says which was used. The server stops with the run.
 
 Last line: one JSON object with inproc_p50_ms, inproc_p99_ms, http_p99_ms, http_rps, floor_rps.
+
+One script past 400 lines on purpose: a figure and the code that produced it stay together,
+so that BENCHMARKS.md can name one command per figure.
 """
 
 from __future__ import annotations

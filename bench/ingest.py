@@ -8,6 +8,8 @@ Progress goes to stderr; the last line of stdout is one JSON object with every f
 event log is the same for a seed, ending at `--end` (default: today's UTC midnight, so that
 windowed insights see the history as recent). The server runs as a subprocess
 (`p13n serve`) on the same store; this module never imports `p13n.server`.
+One script past 400 lines on purpose: a figure and the code that produced it stay together,
+so that BENCHMARKS.md can name one command per figure.
 """
 
 from __future__ import annotations

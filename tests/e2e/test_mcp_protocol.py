@@ -1,5 +1,6 @@
 """The MCP server of `p13n/tools` through the SDK's in-process client: every tool, prompt and
-resource, with schemas, annotations, structured output, error results and masking by scope."""
+resource, with schemas, annotations, structured output, error results and masking by scope.
+One file because every test shares one module-scoped tenant (building it costs seconds)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """The decision pipeline over a real store (SQLite and PostgreSQL): qualify, personalize, every
-diagnostic that a configuration can produce, experiments, and the personalization log."""
+diagnostic that a configuration can produce, experiments, and the personalization log.
+One file (past 400 lines) so that every case runs on the one tenant the fixtures build per
+database, and the diagnostics read as one table of cases."""
 
 from __future__ import annotations
 

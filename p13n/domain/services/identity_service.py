@@ -2,6 +2,8 @@
 batch resolution (`resolve`), export. Merges take the one merge path (`graph_writes`): the
 losers' history is relinked to the survivor and the survivor's profile is rebuilt from the log.
 Needs a `SqlStore`: the resolution tables (`IdentityStore`) are outside the store port.
+Longer than most modules because import, resolve and export share one staging of records and
+one merge bookkeeping; split, they would pass that state between files.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The contracts are the port's (`port.py`): reads of a missing key return None (ne
 lists come back in insertion (`seq`) order unless said otherwise; times are UTC epoch seconds.
 Every write method takes the open connection of the caller's transaction (the port's opaque
 `Transaction`) so that one batch of events commits atomically. `db` is the SQLAlchemy engine.
+It is long because it implements the whole port (one short method per port call); the tables
+outside the port live in their own modules (`identity_store`, `keys_store`, `log_table`).
 """
 
 from __future__ import annotations
