@@ -11,6 +11,8 @@ only the key table, so that minting a key never loads a tenant.
 from __future__ import annotations
 
 import functools
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,6 +73,24 @@ class AppServices:
             caller=caller if caller is not None else LocalCaller(),
             decisions=self.decisions,
         )
+
+    def warm_in_background(self) -> threading.Thread:
+        """Open the vector index and load MiniLM off the request path (servers call this at
+        start), so the first query does not wait for either; a failure is logged, and the first
+        query reports it again."""
+
+        def warm() -> None:
+            try:
+                vectors = self.recommend.vectors
+                if vectors is not None:
+                    vectors.vectors()
+                shared_embedder().embed(["warm up"])
+            except Exception:
+                logging.getLogger("p13n").exception("warming the vectors and the model failed")
+
+        thread = threading.Thread(target=warm, name="p13n-warm", daemon=True)
+        thread.start()
+        return thread
 
     def close(self) -> None:
         """Write out the personalization log, then close the store (when it was ours)."""

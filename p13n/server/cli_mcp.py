@@ -11,25 +11,16 @@ import contextlib
 import gc
 import logging
 import sys
-import threading
 from typing import Annotated, Any
 
 import anyio
 import typer
 
 from p13n.domain.errors import P13nError
-from p13n.server.bootstrap import build_services, shared_embedder
+from p13n.server.bootstrap import build_services
 from p13n.server.settings import Settings
 
 __all__ = ["mcp"]
-
-
-def _warm_embedder() -> None:
-    """Load MiniLM off the request path, so the first query is not the one that waits for it."""
-    try:
-        shared_embedder().embed(["warm up"])
-    except Exception:  # the first query will report the problem
-        logging.getLogger("p13n.mcp").exception("loading the embedding model failed")
 
 
 def mcp(
@@ -54,7 +45,7 @@ def mcp(
     except P13nError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise typer.Exit(2) from None
-    threading.Thread(target=_warm_embedder, name="p13n-warm-embedder", daemon=True).start()
+    services.warm_in_background()
     context = services.tool_context(LocalCaller(pii=pii))
 
     def factory(_: Any) -> ToolContext:

@@ -11,6 +11,7 @@ first vector stored; in memory, the one given at construction).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,26 +97,34 @@ class InMemoryVectorIndex:
 
 class ChromaVectorIndex:
     """An embedded Chroma `PersistentClient` under `path` (or an HTTP client for `url`),
-    one collection, our own embeddings (`embedding_function=None`), HNSW with cosine."""
+    one collection, our own embeddings (`embedding_function=None`), HNSW with cosine.
+
+    The client opens on first use, not here: opening costs about a second (the import and
+    the client), which every process would pay at start-up, including CLI commands that never
+    touch a vector (`p13n stats`)."""
 
     def __init__(
         self, path: Path | None = None, *, url: str | None = None, name: str = "items"
     ) -> None:
+        if url is None and path is None:
+            raise ValueError("a Chroma index needs a path or a url.")
+        self.path, self.url, self.name = path, url, name
+
+    @functools.cached_property
+    def collection(self) -> Any:
         import chromadb
         from chromadb.config import Settings
 
         settings = Settings(anonymized_telemetry=False)
-        if url:
-            host, _, port = url.removeprefix("http://").removeprefix("https://").partition(":")
-            self.client: Any = chromadb.HttpClient(
-                host=host, port=int(port or 8000), settings=settings
-            )
+        if self.url:
+            host, _, port = self.url.removeprefix("http://").removeprefix("https://").partition(":")
+            client: Any = chromadb.HttpClient(host=host, port=int(port or 8000), settings=settings)
         else:
-            assert path is not None
-            path.mkdir(parents=True, exist_ok=True)
-            self.client = chromadb.PersistentClient(path=str(path), settings=settings)
-        self.collection: Any = self.client.get_or_create_collection(
-            name,
+            assert self.path is not None
+            self.path.mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=str(self.path), settings=settings)
+        return client.get_or_create_collection(
+            self.name,
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine", "ef_construction": 200, "ef_search": 200}},
         )
