@@ -22,14 +22,30 @@ FACES = (
 SQL = ("sqlalchemy", "sqlmodel", "psycopg", "sqlite3")
 
 
-def imports(path: Path) -> set[str]:
+def imports(path: Path, root: Path = ROOT) -> set[str]:
+    """Every module `path` imports, anywhere in it; relative imports resolved to full names."""
+    parts = list(path.relative_to(root.parent).with_suffix("").parts)
+    package = parts if parts[-1] == "__init__" else parts[:-1]
+    package = package[:-1] if package and package[-1] == "__init__" else package
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                anchor = package[: len(package) - node.level + 1]
+                names.add(".".join(anchor + ([node.module] if node.module else [])))
+            elif node.module:
+                names.add(node.module)
     return names
+
+
+def test_relative_imports_count_as_their_full_names(tmp_path: Path) -> None:
+    step = tmp_path / "p13n" / "domain" / "graphs"
+    step.mkdir(parents=True)
+    (step / "x.py").write_text("from ..services import Engine\nfrom . import profile\n")
+    found = imports(step / "x.py", tmp_path / "p13n")
+    assert found == {"p13n.domain.services", "p13n.domain.graphs"}
 
 
 def _modules(folder: str) -> list[Path]:
@@ -65,15 +81,9 @@ STEPS = (
     "segments",
     "recommend",
     "decisions",
-    "experiments",
     "access",
     "vectors",
 )
-
-# TEMPORARY, removed at merge by the lead: step modules of other slices that still orchestrate
-# (they move into domain/services on their own branches).
-TEMPORARY_STEP_IMPORTS_SERVICES: set[str] = set()
-TEMPORARY_STEP_REFERENCES_STORE: set[str] = set()
 
 
 def _step_modules() -> list[Path]:
@@ -86,26 +96,14 @@ def _rel(path: Path) -> str:
 
 @pytest.mark.parametrize("path", _step_modules(), ids=_rel)
 def test_steps_never_import_the_service_layer(path: Path) -> None:
-    if _rel(path) in TEMPORARY_STEP_IMPORTS_SERVICES:
-        pytest.skip("temporary allow-list")
     bad = {n for n in imports(path) if n.startswith("p13n.domain.services")}
     assert not bad, f"{path} imports {bad}: a step is pure, the services call it"
 
 
 @pytest.mark.parametrize("path", _step_modules(), ids=_rel)
 def test_steps_never_reference_the_store(path: Path) -> None:
-    if _rel(path) in TEMPORARY_STEP_REFERENCES_STORE:
-        pytest.skip("temporary allow-list")
     bad = {n for n in imports(path) if n.startswith("p13n.domain.store")}
     assert not bad, f"{path} imports {bad}: only domain/services use the store port"
-
-
-def test_the_temporary_allow_lists_name_only_modules_that_still_break_the_rules() -> None:
-    """An allow-list entry that no longer breaks its rule must go (so the list only shrinks)."""
-    for rel in TEMPORARY_STEP_IMPORTS_SERVICES:
-        assert any(n.startswith("p13n.domain.services") for n in imports(ROOT / rel)), rel
-    for rel in TEMPORARY_STEP_REFERENCES_STORE:
-        assert any(n.startswith("p13n.domain.store") for n in imports(ROOT / rel)), rel
 
 
 def _module_name(path: Path) -> str:
@@ -191,18 +189,13 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
-# TEMPORARY, removed at merge by the lead: cycles in other slices (experiments folds into
-# decisions on the decisions branch). Each entry is one whole cycle, as `cycles` reports it.
-TEMPORARY_CYCLES: list[list[str]] = []
-
-
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
 def test_no_import_cycle_among_p13n_modules() -> None:
-    found = [c for c in cycles(import_graph()) if c not in TEMPORARY_CYCLES]
+    found = cycles(import_graph())
     assert not found, f"import cycles: {found}"
 
 
@@ -216,7 +209,7 @@ VECTOR_LIBS = ("chromadb", "sentence_transformers", "torch", "transformers", "gt
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in _modules("domain") if "vectors" not in p.parts],
+    [p for p in ROOT.rglob("*.py") if "vectors" not in p.parts],
     ids=lambda p: str(p.relative_to(ROOT)),
 )
 def test_only_the_vectors_package_talks_to_chroma_and_the_embedding_model(path: Path) -> None:
