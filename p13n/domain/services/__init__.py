@@ -3,7 +3,9 @@ and the orchestrators that drive the pure steps over the store port.
 
 `Engine` (ingest, reads, configuration) with its population batch paths (`population`), graph
 writes and the one merge path (`graph_writes`), identity resolution (`IdentityService`) and
-control (`IdentityControl`), recommendations (`RecommendService`, catalog search, training).
+control (`IdentityControl`), recommendations (`RecommendService`, catalog search, training),
+decisions (`DecisionService` with its stages, `DecisionConfigs`, assignment, the
+`PersonalizationLog`), configuration (`ConfigRepository`, config bundles) and `ApiKeys`.
 The step packages never import this package (tested in `tests/unit/test_layers.py`).
 """
 

@@ -14,8 +14,8 @@
   max items, the anchor (an unknown anchor is dropped) and the custom context variables.
 - log: every point not in `TestMode`, through the queue of `PersonalizationLog`.
 
-No SQL on this path: configuration lives in `DecisionConfigs`, profiles and items in the engine's
-caches. Configuration changes made through this service are visible at once; changes written by
+No scan on this path: configuration lives in `DecisionConfigs`, items in the hot state, and
+profiles in the engine's cache (a cache miss reads one profile document by key). Configuration changes made through this service are visible at once; changes written by
 another process are picked up by `reload()` (the server runs it every `reload_seconds`).
 """
 

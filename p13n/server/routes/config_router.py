@@ -1,4 +1,7 @@
-"""One admin-router factory for the CRUD of every configuration kind.
+"""One admin-router factory for the CRUD of the configuration kinds (insights, segments,
+recommenders, points, decisions, experiments). Identity rulesets keep their own routes in
+`routes/identity.py`: their list also names the active ruleset and they have `:activate`,
+both part of the published API; they share `same_name` with this factory.
 
 `config_router` gives `GET /<plural>`, `GET /<plural>/{name}`, `PUT /<plural>/{name}` (create or
 replace; the path's name must be the body's) and `DELETE /<plural>/{name}` over the owner's
