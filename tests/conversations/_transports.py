@@ -1,0 +1,111 @@
+"""The transports the conversations run over: an MCP client session (stdio or HTTP) and the
+LangChain tools, each answering what the model would read (`_conversations.Answer`).
+
+Also where the suite finds and prepares its tenant: `p13n seed demo` into a home (or a copy of
+an already seeded home), and the environment of a `p13n` subprocess on it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from _conversations import Answer
+from mcp import Client
+
+__all__ = [
+    "DEMO_HOME_ENV",
+    "LangChainTools",
+    "McpTools",
+    "copy_home",
+    "p13n_env",
+    "p13n_script",
+    "seed_demo",
+]
+
+# Names an already seeded demo home (`p13n seed demo`) to copy instead of seeding (~2 min).
+DEMO_HOME_ENV = "P13N_TEST_DEMO_HOME"
+
+
+def p13n_script() -> str:
+    return str(Path(sys.executable).with_name("p13n"))
+
+
+def p13n_env(home: Path, **extra: str) -> dict[str, str]:
+    """This environment without any P13N_ setting, so a `p13n` process opens exactly `home`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("P13N_")}
+    return {**env, "P13N_HOME": str(home), **extra}
+
+
+def seed_demo(home: Path, *, timeout_s: float = 1200.0) -> Path:
+    """`p13n seed demo` into `home`, as a user runs it (catalog embedded, model trained)."""
+    done = subprocess.run(
+        [p13n_script(), "seed", "demo"],
+        env=p13n_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"p13n seed demo failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return home
+
+
+def copy_home(template: Path, dest: Path) -> Path:
+    """A private copy of a seeded home (store, vectors, model), for a run that changes it."""
+    shutil.copytree(template, dest, dirs_exist_ok=True)
+    return dest
+
+
+class McpTools:
+    """Tools over an MCP client session (call `load` once, after the session is open)."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._properties: dict[str, set[str]] = {}
+
+    async def load(self) -> McpTools:
+        for tool in (await self.client.list_tools()).tools:
+            self._properties[tool.name] = set((tool.input_schema or {}).get("properties") or {})
+        return self
+
+    def input_properties(self, tool: str) -> set[str]:
+        return self._properties.get(tool, set())
+
+    async def call(self, tool: str, args: dict[str, Any]) -> Answer:
+        try:
+            result = await self.client.call_tool(tool, args)
+        except Exception as exc:  # a protocol error is a wrong answer too: say which
+            return Answer(tool, args, True, None, f"protocol error: {type(exc).__name__}: {exc}")
+        text = "".join(getattr(c, "text", "") for c in result.content)
+        data = None
+        if not result.is_error:
+            data = result.structured_content
+            if data is None:
+                data = orjson.loads(text)
+        return Answer(tool, args, bool(result.is_error), data, text)
+
+
+class LangChainTools:
+    """The registry as LangChain tools (`p13n.tools.langchain.get_tools`), invoked directly."""
+
+    def __init__(self, tools: list[Any]) -> None:
+        self.tools = {t.name: t for t in tools}
+
+    def input_properties(self, tool: str) -> set[str]:
+        found = self.tools.get(tool)
+        if found is None:
+            return set()
+        return set(found.args_schema.model_json_schema().get("properties") or {})
+
+    async def call(self, tool: str, args: dict[str, Any]) -> Answer:
+        out = self.tools[tool].invoke(args)
+        if isinstance(out, str):  # handle_tool_error: the error line the model reads
+            return Answer(tool, args, True, None, out)
+        return Answer(tool, args, False, out, orjson.dumps(out).decode())
