@@ -1,16 +1,31 @@
-"""Agent tool round trips on the demo tenant: in-process MCP client and `p13n mcp` over stdio.
+"""Agent tools on the demo tenant: per-tool latency in-process, over stdio and over HTTP, cold
+start, the conversation suite's pass rate and NDCG@10 of personalized queries.
 
-    python -m bench.agent_tools [--home DIR] [--calls 200]
+    python -m bench.agent_tools [--home DIR] [--calls 200] [--ndcg-shoppers 200]
+        [--no-http] [--no-conversations] [--no-ndcg]
 
-`--home` names a P13N_HOME holding the demo tenant (`p13n seed demo` then `p13n train`);
-without it the demo is seeded into a temporary directory first (minutes: 3,000 items embedded).
-Each call is timed from `call_tool` to its parsed result with `perf_counter_ns`, after a
-warm-up (the stdio server is already started and has answered a query, so its model is
-loaded). Shoppers and queries rotate through the demo's five personas; every timed query text
-is new (a counter is appended), so the query figures include embedding it, and the
-`get_recommendations_query_cached` case repeats five texts to show a query-vector cache hit.
-Sizes are the JSON text block of each tool's answer (the structured content is the same JSON);
-tokens ≈ bytes/4.
+`--home` names a P13N_HOME holding the demo tenant (`p13n seed demo`); without it the demo is
+seeded into a temporary directory first (`p13n seed demo`: minutes, 3,000 items embedded). The
+home is never written: every phase works on its own copy (some cases record interactions).
+
+- Latency, per case: timed from `call_tool` to its parsed result with `perf_counter_ns`, after
+  5 warm-up calls, through the MCP SDK's client: in-process (`build_mcp_server` over the
+  services `p13n mcp` builds), over stdio (`p13n mcp`, already started and warm) and over
+  streamable HTTP (`p13n serve`, `/mcp`, an agent-scope API key). Shoppers and queries rotate
+  through the demo's five personas; every timed query text is new (a counter is appended), so
+  query cases include embedding it, and `get_recommendations_query_cached` repeats five texts
+  (query-vector cache hits). A case whose tool the server does not list, or whose warm-up
+  call fails (e.g. a decision point the tenant lacks), is reported as skipped with the reason.
+- Sizes: the JSON text block of each answer (the structured content is the same JSON);
+  tokens are approximated as bytes / 4 (no LLM tokenizer is installed; the JSON says so).
+- Cold start: `start_to_ready_s` is from spawning the process to the MCP `initialize` answer
+  (stdio) or to `/health` answering 200 (HTTP); `first_query_ms` is the first
+  `get_recommendations` with a query right after that (over HTTP the MCP session is opened
+  first, not counted), `start_to_first_answer_s` the two together.
+- Conversations: `tests/conversations` scripts (`run_conversations`) over stdio on a fresh
+  copy of the home: how many pass, and which fail.
+- NDCG@10 of the personalized query ranking against the unpersonalized one on held-out
+  simulated shoppers: bench/agent_ndcg.py says exactly how.
 
 Last line: one JSON object.
 """
@@ -19,24 +34,38 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import orjson
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
-from bench._util import machine_facts, p13n_script, percentile_ms, server_env
-from p13n.domain.recommend import ItemVectors
-from p13n.domain.services import Engine, RecommendService
-from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
-from p13n.seed.demo import load_demo
-from p13n.tools import ToolContext
+from bench._util import (
+    ServerProcess,
+    code_fingerprint,
+    free_port,
+    machine_facts,
+    p13n_script,
+    percentile_ms,
+    server_env,
+)
+from bench.agent_ndcg import held_out_ndcg
+from p13n.domain.services import ApiKeys
+from p13n.server.bootstrap import build_engine, build_services
+from p13n.server.settings import Settings
 from p13n.tools.mcp import build_mcp_server
+
+_CONVERSATIONS_DIR = Path(__file__).resolve().parent.parent / "tests" / "conversations"
 
 SHOPPERS = [
     "shopper1@example.com",
@@ -45,6 +74,8 @@ SHOPPERS = [
     "shopper4@example.com",
     "demo-device-7",
 ]
+# Simulated shoppers (not the named five) whom the record_interaction case reports on.
+RECORDED = [f"demo-device-{n}" for n in range(100, 105)]
 QUERIES = [
     "lululemon leggings for running",
     "nintendo switch games",
@@ -52,7 +83,8 @@ QUERIES = [
     "baby girl clothes",
     "farmhouse kitchen decor",
 ]
-
+ITEMS = ["m-238131", "m-51300", "m-42344", "m-1071046", "m-1086473"]
+TOKENS = "bytes/4 (approximation: no LLM tokenizer is installed)"
 
 _distinct = itertools.count()
 
@@ -63,38 +95,71 @@ def _fresh(k: int) -> str:
     return f"{QUERIES[k % 5]} {next(_distinct)}"
 
 
-def _cases() -> dict[str, Callable[[int], dict[str, Any]]]:
-    return {
-        "get_context": lambda k: {"individual": SHOPPERS[k % 5]},
-        "get_recommendations": lambda k: {"individual": SHOPPERS[k % 5]},
-        "get_recommendations_query": lambda k: {"individual": SHOPPERS[k % 5], "query": _fresh(k)},
-        "search_catalog": lambda k: {"query": _fresh(k)},
-        # The same five queries again and again: their vectors come from the cache.
-        "get_recommendations_query_cached": lambda k: {
-            "individual": SHOPPERS[k % 5],
-            "query": QUERIES[k % 5],
-        },
-    }
+Case = tuple[str, Callable[[int, set[str]], dict[str, Any]]]
 
 
-def _tool_name(case: str) -> str:
-    return "get_recommendations" if case.startswith("get_recommendations") else case
+def _record_args(k: int, props: set[str]) -> dict[str, Any]:
+    one = {"kind": "item_shown", "item_id": ITEMS[k % 5]}
+    if "kind" in props or not props:
+        return {"individual": RECORDED[k % 5], **one}
+    key = next((p for p in ("interactions", "events", "items") if p in props), "interactions")
+    return {"individual": RECORDED[k % 5], key: [one]}
+
+
+def _item_args(k: int, props: set[str]) -> dict[str, Any]:
+    return {("item_id" if "item_id" in props or not props else sorted(props)[0]): ITEMS[k % 5]}
+
+
+CASES: dict[str, Case] = {
+    "get_context": ("get_context", lambda k, _: {"individual": SHOPPERS[k % 5]}),
+    "get_recommendations": ("get_recommendations", lambda k, _: {"individual": SHOPPERS[k % 5]}),
+    "get_recommendations_query": (
+        "get_recommendations",
+        lambda k, _: {"individual": SHOPPERS[k % 5], "query": _fresh(k)},
+    ),
+    "search_catalog": ("search_catalog", lambda k, _: {"query": _fresh(k)}),
+    # The same five queries again and again: their vectors come from the cache.
+    "get_recommendations_query_cached": (
+        "get_recommendations",
+        lambda k, _: {"individual": SHOPPERS[k % 5], "query": QUERIES[k % 5]},
+    ),
+    "get_personalization_decisions": (
+        "get_personalization_decisions",
+        lambda k, _: {"points": ["home_recommendations"], "individual": SHOPPERS[k % 5]},
+    ),
+    "record_interaction": ("record_interaction", _record_args),
+    "get_item": ("get_item", _item_args),
+    "list_catalog_facets": ("list_catalog_facets", lambda k, _: {}),
+}
+
+
+def _text(result: Any) -> str:
+    return "".join(getattr(c, "text", "") for c in result.content)
 
 
 async def _measure(client: Client, calls: int) -> dict[str, Any]:
+    listed = {t.name: t for t in (await client.list_tools()).tools}
     out: dict[str, Any] = {}
-    for case, args in _cases().items():
-        for k in range(5):  # warm-up
-            await client.call_tool(_tool_name(case), args(k))
+    for case, (tool, make) in CASES.items():
+        if tool not in listed:
+            out[case] = {"skipped": f"the server lists no tool {tool}"}
+            continue
+        props = set((listed[tool].input_schema or {}).get("properties") or {})
+        warm = [await client.call_tool(tool, make(k, props)) for k in range(5)]
+        failed = next((r for r in warm if r.is_error), None)
+        if failed is not None:
+            out[case] = {"skipped": f"warm-up call failed: {_text(failed)[:200]}"}
+            continue
         samples: list[int] = []
         sizes: list[int] = []
         for k in range(calls):
+            args = make(k, props)
             started = time.perf_counter_ns()
-            result = await client.call_tool(_tool_name(case), args(k))
+            result = await client.call_tool(tool, args)
             samples.append(time.perf_counter_ns() - started)
             if result.is_error:
-                raise RuntimeError(f"{case} failed: {result.content[0].text}")  # type: ignore[union-attr]
-            sizes.append(len(result.content[0].text.encode()))  # type: ignore[union-attr]
+                raise RuntimeError(f"{case} failed: {_text(result)}")
+            sizes.append(len(_text(result).encode()))
         sizes.sort()
         out[case] = {
             "p50_ms": percentile_ms(samples, 50),
@@ -106,64 +171,166 @@ async def _measure(client: Client, calls: int) -> dict[str, Any]:
     return out
 
 
-def _open(home: Path) -> tuple[Engine, RecommendService]:
-    engine = Engine.open(f"sqlite:///{(home / 'p13n.db').resolve()}")
-    vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), MiniLMEmbedder())
-    return engine, RecommendService(engine, vectors=vectors, model_dir=home / "models")
+async def _first_query(client: Client) -> float:
+    started = time.perf_counter()
+    result = await client.call_tool(
+        "get_recommendations", {"individual": SHOPPERS[0], "query": "yoga leggings"}
+    )
+    if result.is_error:
+        raise RuntimeError(f"the first query failed: {_text(result)}")
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _copy(home: Path, label: str) -> Path:
+    dest = Path(tempfile.mkdtemp(prefix=f"p13n-agent-bench-{label}-"))
+    shutil.copytree(home, dest, dirs_exist_ok=True)
+    return dest
 
 
 def _seed(home: Path) -> None:
-    engine, service = _open(home)
+    subprocess.run(
+        [p13n_script(), "seed", "demo"], env=server_env(home), check=True, capture_output=True
+    )
+
+
+def in_process(home: Path, calls: int) -> dict[str, Any]:
+    services = build_services(Settings(home=home, database_url=None))
     try:
-        load_demo(engine)
-        service.sync_vectors()
-        service.train()
+        services.engine.warm_profiles()
+        ctx = services.tool_context()
+        server = build_mcp_server(lambda _: ctx)
+
+        async def go() -> dict[str, Any]:
+            async with Client(server) as client:
+                return await _measure(client, calls)
+
+        return anyio.run(go)
+    finally:
+        services.close()
+
+
+def stdio(home: Path, calls: int) -> dict[str, Any]:
+    params = StdioServerParameters(command=p13n_script(), args=["mcp"], env=server_env(home))
+
+    async def go() -> dict[str, Any]:
+        started = time.perf_counter()
+        async with Client(params, read_timeout_seconds=300) as client:
+            ready = time.perf_counter() - started
+            first = await _first_query(client)
+            start = {
+                "start_to_ready_s": round(ready, 2),
+                "first_query_ms": first,
+                "start_to_first_answer_s": round(time.perf_counter() - started, 2),
+            }
+            return {"cold_start": start, "cases": await _measure(client, calls)}
+
+    return anyio.run(go)
+
+
+@asynccontextmanager
+async def _http_client(url: str, key: str) -> AsyncIterator[Client]:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    async with Client(streamable_http_client(url + "/mcp", http_client=http)) as client:
+        yield client
+
+
+def http(home: Path, calls: int) -> dict[str, Any]:
+    engine = build_engine(Settings(home=home, database_url=None))
+    try:
+        key = ApiKeys.for_engine(engine).create(["agent"], label="agent bench").key
     finally:
         engine.close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [p13n_script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    with ServerProcess(argv, env=server_env(home), log_path=home / "serve.log") as server:
+        ready = server.wait_healthy(url + "/health")
+        spawned = time.perf_counter() - ready
+
+        async def go() -> dict[str, Any]:
+            async with _http_client(url, key) as client:
+                first = await _first_query(client)
+                start = {
+                    "start_to_ready_s": round(ready, 2),
+                    "first_query_ms": first,
+                    "start_to_first_answer_s": round(time.perf_counter() - spawned, 2),
+                }
+                return {"cold_start": start, "cases": await _measure(client, calls)}
+
+        return anyio.run(go)
+
+
+def conversations(home: Path) -> dict[str, Any]:
+    """The conversation suite's scripts over stdio (tests/conversations/_conversations.py)."""
+    sys.path.insert(0, str(_CONVERSATIONS_DIR))
+    from _conversations import run_conversations
+    from _transports import McpTools
+
+    params = StdioServerParameters(command=p13n_script(), args=["mcp"], env=server_env(home))
+
+    async def go() -> dict[str, Any]:
+        started = time.perf_counter()
+        async with Client(params, read_timeout_seconds=300) as client:
+            outcomes = await run_conversations(await McpTools(client).load())
+        checks = [c for o in outcomes.values() for c in o.checks]
+        return {
+            "passed": sum(o.passed for o in outcomes.values()),
+            "total": len(outcomes),
+            "pass_rate": round(sum(o.passed for o in outcomes.values()) / len(outcomes), 3),
+            "checks_passed": sum(c.ok for c in checks),
+            "checks_total": len(checks),
+            "failed": {
+                name: [c.name for c in o.checks if not c.ok] + ([o.error] if o.error else [])
+                for name, o in outcomes.items()
+                if not o.passed
+            },
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+
+    return anyio.run(go)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ndcg-shoppers", type=int, default=200)
+    parser.add_argument("--no-http", action="store_true", help="Skip the HTTP transport.")
+    parser.add_argument("--no-conversations", action="store_true")
+    parser.add_argument("--no-ndcg", action="store_true")
     args = parser.parse_args()
     home: Path = args.home or Path(tempfile.mkdtemp(prefix="p13n-agent-bench-"))
     if args.home is None:
         print(f"seeding the demo tenant into {home} ...", file=sys.stderr)
         _seed(home)
-
-    engine, service = _open(home)
-    engine.warm_profiles()
-    ctx = ToolContext(engine=engine, recommend=service)
-    server = build_mcp_server(lambda _: ctx)
-
-    async def in_process() -> dict[str, Any]:
-        async with Client(server) as client:
-            return await _measure(client, args.calls)
-
-    results: dict[str, Any] = {"in_process": anyio.run(in_process)}
-    engine.close()
-
-    params = StdioServerParameters(command=p13n_script(), args=["mcp"], env=server_env(home))
-
-    async def stdio() -> dict[str, Any]:
-        async with Client(params, read_timeout_seconds=300) as client:
-            await client.call_tool(
-                "get_recommendations", {"query": "warm up", "limit": 1}
-            )  # the model is loaded before timing starts
-            return await _measure(client, args.calls)
-
-    results["stdio"] = anyio.run(stdio)
-    summary = {
+    started = time.perf_counter()
+    work = _copy(home, "work")
+    results: dict[str, Any] = {"in_process": in_process(work, args.calls)}
+    stdio_run = stdio(work, args.calls)
+    results["stdio"] = stdio_run["cases"]
+    cold = {"stdio": stdio_run["cold_start"]}
+    if not args.no_http:
+        http_run = http(work, args.calls)
+        results["http"] = http_run["cases"]
+        cold["http"] = http_run["cold_start"]
+    summary: dict[str, Any] = {
         "benchmark": "agent_tools",
         "home": str(home),
+        "code": code_fingerprint(),
         "calls_per_case": args.calls,
+        "tokens": TOKENS,
         **results,
-        "machine": machine_facts(),
+        "cold_start": cold,
     }
-    for transport in ("in_process", "stdio"):
-        for case, figures in results[transport].items():
-            print(f"{transport:10s} {case:26s} {orjson.dumps(figures).decode()}", file=sys.stderr)
+    if not args.no_conversations:
+        summary["conversations"] = conversations(_copy(home, "conversations"))
+    if not args.no_ndcg:
+        summary["query_ndcg"] = held_out_ndcg(home / "vectors", args.ndcg_shoppers)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    summary["machine"] = machine_facts()
+    for transport in ("in_process", "stdio", "http"):
+        for case, figures in results.get(transport, {}).items():
+            print(f"{transport:10s} {case:32s} {orjson.dumps(figures).decode()}", file=sys.stderr)
     print(orjson.dumps(summary).decode())
 
 
