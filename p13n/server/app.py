@@ -17,7 +17,7 @@ from p13n import __version__
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
 from p13n.domain.services import Engine
 from p13n.server.auth import install_auth
-from p13n.server.bootstrap import build_jwt_verifier, build_services
+from p13n.server.bootstrap import build_jwt_verifier, build_services, warm_model_in_background
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.routes import (
     actions,
@@ -55,6 +55,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if engine is None:  # a real server: the model loads while the services are built
+            warm_model_in_background()
         services = await run_in_threadpool(
             build_services, settings, engine=engine, serving=True, jwt=jwt_verifier
         )

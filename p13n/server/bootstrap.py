@@ -43,6 +43,7 @@ __all__ = [
     "build_services",
     "open_services",
     "shared_embedder",
+    "warm_model_in_background",
 ]
 
 # A server re-reads the decisioning configuration this often, so `p13n config apply` beside
@@ -75,20 +76,20 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index and load MiniLM off the request path (servers call this at
-        start), so the first query does not wait for either; a failure is logged, and the first
-        query reports it again."""
+        """Open the vector index off the request path, and load MiniLM unless a server started
+        that already (`warm_model_in_background`), so the first query waits for neither; a
+        failure is logged, and the first query reports it again."""
+        warm_model_in_background()
 
         def warm() -> None:
             try:
                 vectors = self.recommend.vectors
                 if vectors is not None:
                     vectors.vectors()
-                shared_embedder().embed(["warm up"])
             except Exception:
-                logging.getLogger("p13n").exception("warming the vectors and the model failed")
+                logging.getLogger("p13n").exception("opening the vector index failed")
 
-        thread = threading.Thread(target=warm, name="p13n-warm", daemon=True)
+        thread = threading.Thread(target=warm, name="p13n-warm-vectors", daemon=True)
         thread.start()
         return thread
 
@@ -117,6 +118,25 @@ def build_engine(settings: Settings) -> Engine:
 def shared_embedder() -> MiniLMEmbedder:
     """One MiniLM per process: the model is read-only once loaded (it loads on first use)."""
     return MiniLMEmbedder()
+
+
+@functools.cache
+def warm_model_in_background() -> threading.Thread:
+    """Load MiniLM (importing torch with it) in a background thread, once per process.
+
+    `p13n mcp` and `p13n serve` call this first thing, so the model loads while the store
+    opens, the profile cache fills and the catalog snapshot is built, instead of after: loading
+    takes seconds, and a query that comes before it is done waits for the rest of it."""
+
+    def load() -> None:
+        try:
+            shared_embedder().embed(["warm up"])
+        except Exception:
+            logging.getLogger("p13n").exception("loading the embedding model failed")
+
+    thread = threading.Thread(target=load, name="p13n-warm-model", daemon=True)
+    thread.start()
+    return thread
 
 
 def build_services(

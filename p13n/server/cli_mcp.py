@@ -17,7 +17,7 @@ import anyio
 import typer
 
 from p13n.domain.errors import P13nError
-from p13n.server.bootstrap import build_services
+from p13n.server.bootstrap import build_services, warm_model_in_background
 from p13n.server.settings import Settings
 
 __all__ = ["mcp"]
@@ -30,6 +30,7 @@ def mcp(
     log_level: Annotated[str, typer.Option(help="Log level (logs go to stderr).")] = "WARNING",
 ) -> None:
     """Serve the agent tools over stdio (MCP): point a desktop MCP client at `p13n mcp`."""
+    warm_model_in_background()  # first: it loads while the rest of start-up runs
     from p13n.tools import LocalCaller, ToolContext
     from p13n.tools.mcp import build_mcp_server, run_stdio
 
