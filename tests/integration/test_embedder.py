@@ -39,3 +39,13 @@ def test_a_few_texts_padded_together_match_encode(embedder: MiniLMEmbedder) -> N
     expected = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
     assert np.allclose(embedder._forward(texts), expected, atol=1e-5)
     assert np.allclose(embedder.embed(texts), expected, atol=1e-5)
+
+
+def test_the_query_path_loads_without_sentence_transformers_and_matches_encode(
+    embedder: MiniLMEmbedder,
+) -> None:
+    fresh = MiniLMEmbedder(cache_size=0)  # a server's first query: nothing loaded yet
+    got = fresh.embed(TEXTS[:2])
+    assert fresh._model is None  # tokenizer and BERT from transformers, no encode machinery
+    expected = embedder._load().encode(TEXTS[:2], normalize_embeddings=True)
+    assert np.allclose(got, expected, atol=1e-5)

