@@ -102,7 +102,9 @@ class LangChainTools:
         found = self.tools.get(tool)
         if found is None:
             return set()
-        return set(found.args_schema.model_json_schema().get("properties") or {})
+        schema = found.args_schema  # a pydantic model, or already a JSON schema
+        schema = schema if isinstance(schema, dict) else schema.model_json_schema()
+        return set(schema.get("properties") or {})
 
     async def call(self, tool: str, args: dict[str, Any]) -> Answer:
         out = self.tools[tool].invoke(args)
