@@ -75,9 +75,9 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index and load MiniLM off the request path (servers call this at
-        start), so the first query does not wait for either; a failure is logged, and the first
-        query reports it again."""
+        """Open the vector index and load MiniLM off the request path (`p13n mcp` calls this
+        at start: an agent's first call is often a query), so the first query does not wait for
+        either; a failure is logged, and the first query reports it again."""
 
         def warm() -> None:
             try:
