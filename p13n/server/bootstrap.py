@@ -127,14 +127,16 @@ def build_services(
     jwt: JwtVerifier | None = None,
 ) -> AppServices:
     """Build every service once. `engine` reuses an open engine (tests; it is then not closed
-    by `AppServices.close`); `serving` turns on what only a server does (re-reading the
+    by `AppServices.close`); `serving` turns on what only a server does (opening the vector
+    index at start, re-reading the
     decisioning configuration, the decision budget and rate limit). Recommendations register
     as the engine's item listener, so catalog upserts are embedded from then on."""
     owned = engine is None
     engine = engine if engine is not None else build_engine(settings)
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
-    vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), shared_embedder())
+    index = ChromaVectorIndex(home / "vectors", open_now=serving)
+    vectors = ItemVectors(index, shared_embedder())
     recommend = RecommendService(engine, vectors=vectors, model_dir=home / "models")
     decisions = DecisionService(
         engine,
