@@ -128,9 +128,9 @@ def build_services(
 ) -> AppServices:
     """Build every service once. `engine` reuses an open engine (tests; it is then not closed
     by `AppServices.close`); `serving` turns on what only a server does (opening the vector
-    index at start, re-reading the
-    decisioning configuration, the decision budget and rate limit). Recommendations register
-    as the engine's item listener, so catalog upserts are embedded from then on."""
+    index at start, re-reading the decisioning configuration, the decision budget and rate
+    limit). Recommendations register as the engine's item listener, so catalog upserts are
+    embedded from then on."""
     owned = engine is None
     engine = engine if engine is not None else build_engine(settings)
     home = settings.home
