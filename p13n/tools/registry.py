@@ -80,6 +80,10 @@ def describe_errors(exc: ValidationError, model: type[BaseModel] | None = None) 
         loc = tuple(err["loc"])
         where = ".".join(str(p) for p in loc) or "arguments"
         message = err["msg"].removeprefix("Value error, ")
+        if err["type"] in ("model_type", "model_attributes_type", "dict_type") and model:
+            fields = _fields_at(model, loc)
+            if fields:
+                message = f"should be an object with the fields {', '.join(fields)}"
         if err["type"] == "extra_forbidden" and model is not None:
             allowed = _fields_at(model, loc[:-1])
             near = closest(str(loc[-1]), allowed, limit=1)
@@ -117,8 +121,31 @@ def _numeric(annotation: Any) -> bool:
     return False
 
 
+def _base(annotation: Any) -> Any:
+    """`X` of `X`, `X | None` and `Annotated[X, ...]`; the annotation itself for other unions."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _base(typing.get_args(annotation)[0])
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _base(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def _lenient_value(value: Any, annotation: Any) -> Any:
+    """Slips models make: one text where a list of texts is asked ('Women' for ['Women']), a
+    number where a text is (an id or phone sent as a number)."""
+    base = _base(annotation)
+    if isinstance(value, str) and typing.get_origin(base) is list:
+        (inner,) = typing.get_args(base) or (Any,)
+        return [value] if _base(inner) is str else value
+    if base is str and type(value) is int:
+        return str(value)
+    return value
+
+
 def normalize(model: type[BaseModel], arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """`arguments` with "not given" optional fields dropped, nested models too."""
+    """`arguments` with "not given" optional fields dropped, nested models too, and the slips
+    `_lenient_value` forgives."""
     out: dict[str, Any] = {}
     for key, value in arguments.items():
         field = model.model_fields.get(key)
@@ -127,6 +154,7 @@ def normalize(model: type[BaseModel], arguments: Mapping[str, Any]) -> dict[str,
             continue
         if not field.is_required() and _empty(value, field.annotation):
             continue
+        value = _lenient_value(value, field.annotation)
         nested = _model_of(field.annotation)
         if nested is not None and isinstance(value, Mapping):
             value = normalize(nested, value)

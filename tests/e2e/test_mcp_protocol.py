@@ -610,3 +610,10 @@ def test_get_item_shows_description_condition_and_size(tmp_path: Path, e2e_db: D
     assert (
         card["description"].startswith("Soft organic cotton.") and len(card["description"]) <= 200
     )
+
+
+def test_a_lone_text_for_a_list_is_read_and_a_wrong_shape_names_the_fields(tenant: Tenant) -> None:
+    data = structured(tenant, "search_catalog", {"filters": {"categories": "Home", "brands": None}})
+    assert {i["id"] for i in data["items"]} == {"mug-1", "mug-2"}
+    text = error_text(tenant, "search_catalog", {"filters": "cheap"})
+    assert "filters: should be an object with the fields min_price, max_price" in text

@@ -212,3 +212,16 @@ def test_the_point_the_decisions_tool_names_as_an_example_exists_in_the_demo() -
     texts = [action.description, action.input_model.model_fields["points"].description or ""]
     named = {n for t in texts for n in re.findall(r"e\.g\. '([a-z_]+)'", t)}
     assert named and named <= points
+
+
+def test_a_lone_text_for_a_list_and_a_number_for_a_text_are_read_as_meant() -> None:
+    parsed = get_action("get_recommendations").parse(
+        {"individual": 4155550101, "filters": {"categories": "Women", "brands": "Nike"}}
+    )
+    assert parsed.individual == "4155550101"
+    assert parsed.filters.categories == ["Women"] and parsed.filters.brands == ["Nike"]
+    assert get_action("get_personalization_decisions").parse({"points": "p"}).points == ["p"]
+    with pytest.raises(
+        InvalidInput, match="filters: should be an object with the fields min_price"
+    ):
+        get_action("get_recommendations").parse({"filters": "cheap"})
