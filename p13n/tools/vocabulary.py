@@ -77,20 +77,29 @@ class CatalogVocabulary:
 def closest(value: str, choices: Sequence[str], *, limit: int = 3, cutoff: float = 70) -> list[str]:
     """The choices nearest `value` (case-insensitive, best first); empty when none is near.
 
-    Candidates come by RapidFuzz's WRatio; among them, one containing more of the value's words
-    (each within a typo) ranks first, then the closer and the shorter: 'Video Games' suggests
-    'Video Games & Consoles' before 'Games' and before the longer path that holds it."""
+    Candidates come by RapidFuzz's WRatio; among them, one that contains the whole value ranks
+    first, then one with more of the value's words (each within a typo; the value written
+    without spaces counts as all of them), then the closer and the shorter: 'Video Games'
+    suggests 'Video Games & Consoles' before 'Video Game', 'Games' and the longer path that holds
+    it, and 'lulu lemon' suggests 'Lululemon' before "Lulu's"."""
     if not value or not choices:
         return []
     folded = [c.casefold() for c in choices]
     found = process.extract(
         value.casefold(), folded, scorer=fuzz.WRatio, limit=max(10, 4 * limit), score_cutoff=cutoff
     )
-    words = _WORD.findall(value.casefold())
+    phrase = " ".join(_WORD.findall(value.casefold()))
+    words = phrase.split()
+    compact = "".join(words)
 
     def covered(choice: str) -> int:
         theirs = _WORD.findall(choice)
+        if len(words) > 1 and fuzz.ratio(compact, "".join(theirs)) >= 85:
+            return len(words) + 1
         return sum(any(fuzz.ratio(w, t) >= 80 for t in theirs) for w in words)
+
+    def contains(choice: str) -> bool:
+        return bool(phrase) and phrase in " ".join(_WORD.findall(choice))
 
     if len(found) < limit and len(words) > 1:  # 'yoga pants': a word of it names a choice
         seen = {f[2] for f in found}
@@ -99,7 +108,9 @@ def closest(value: str, choices: Sequence[str], *, limit: int = 3, cutoff: float
             for k, c in enumerate(folded)
             if k not in seen and covered(c)
         ]
-    ranked = sorted(found, key=lambda f: (-covered(f[0]), -f[1], len(f[0]), f[2]))
+    ranked = sorted(
+        found, key=lambda f: (not contains(f[0]), -covered(f[0]), -f[1], len(f[0]), f[2])
+    )
     return [choices[index] for _, _, index in ranked[:limit]]
 
 

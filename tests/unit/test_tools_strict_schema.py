@@ -193,9 +193,16 @@ def test_an_unknown_category_level_suggests_the_catalogs_name_for_it() -> None:
         ("c", "Vintage & Collectibles/Toy/Action Figure"),
         ("d", "Kids/Toys/Games"),
         ("e", "Women/Athletic Apparel/Pants, Tights, Leggings"),
+        ("f", "Vintage & Collectibles/Toy/Video Game"),
     ]
-    items = {i: Item(id=i, name=i, category=c, price=10.0, currency="USD") for i, c in rows}
+    brands = {"a": "Lululemon", "b": "Lulu's", "c": "lululemon athletica", "d": "TrailCo"}
+    items = {
+        i: Item(id=i, name=i, category=c, brand=brands.get(i), price=10.0, currency="USD")
+        for i, c in rows
+    }
     vocab = vocabulary_of(build_snapshot(items, {}, 0.0))
+    assert vocab.brand_suggestions("lulu lemon")[0] == "Lululemon"
+    assert vocab.brand_suggestions("Trail Co")[0] == "TrailCo"
     assert not vocab.has_category("Video Games")
     assert vocab.category_suggestions("Video Games")[0] == "Video Games & Consoles"
     assert vocab.category_suggestions("leggins")[0] == "Pants, Tights, Leggings"
