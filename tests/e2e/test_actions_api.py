@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from _client import api_client, mint_key
 from _database import Database
+from _strict_subsets import anthropic_problems, openai_problems
 from _tools_tenant import AVA_EMAIL, build
 from fastapi.testclient import TestClient
 
@@ -32,9 +33,20 @@ def test_the_actions_are_listed_with_their_schemas(client: TestClient) -> None:
         assert set(action["hints"]) == {"read_only", "idempotent", "destructive", "open_world"}
 
 
+def test_the_strict_listing_has_schemas_for_strict_tool_calling(client: TestClient) -> None:
+    lenient = {a["name"]: a for a in client.get("/actions").json()["actions"]}
+    strict = {
+        a["name"]: a for a in client.get("/actions", params={"strict": "true"}).json()["actions"]
+    }
+    assert lenient["get_recommendations"]["input_schema"]["properties"]["limit"]["default"] == 6
+    for action in strict.values():
+        assert openai_problems(action["input_schema"]) == []
+        assert anthropic_problems(action["input_schema"]) == []
+
+
 def test_an_action_runs_with_the_body_as_its_arguments(client: TestClient) -> None:
     response = client.post(
-        "/actions/get_recommendations", json={"individual": AVA_EMAIL, "limit": 2}
+        "/actions/get_recommendations", json={"individual": AVA_EMAIL, "limit": 2, "filters": None}
     )
     assert response.status_code == 200, response.text
     body = response.json()
