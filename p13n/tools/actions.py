@@ -53,10 +53,13 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         title="Get person context",
         description=(
             "Brief yourself on a person before you answer them: known or anonymous, first name, "
-            "segments, orders and lifetime revenue, last purchase, strongest category and brand "
-            "affinities, cart, a summary of recent activity, and consent. Use it at the start "
-            "of a conversation or when you need to know what they like. Personal data is masked "
-            "unless your credential has the `pii` scope; the answer stays under about 4 KB and "
+            "segments, orders and lifetime revenue, recent orders with the items bought (ids, "
+            "names, dates, amounts: pass a bought item as anchor_item_id for 'more like what I "
+            "bought'), top categories and brands in the catalog's words, stated preferences, "
+            "cart, recently viewed items, a summary of recent activity, and consent. Use it at "
+            "the start of a conversation or when you need to know what they like. Someone not "
+            "known yet gets `found: false` and an empty context. Personal data is masked unless "
+            "your credential has the `pii` scope; the answer stays under about 4 KB and "
             "`omitted` says what was left out."
         ),
         input_model=GetContextInput,
@@ -132,9 +135,11 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         description=(
             "Tell the engine what happened in the conversation so the person's profile updates "
             "at once: an item was shown, clicked or added to the cart, or the person stated a "
-            "preference ('prefers vegan products'). Use it after showing recommendations and "
-            "whenever the person says what they like or need. Returns the recorded event id and "
-            "the person's stated preferences."
+            "preference ('prefers vegan products'). Use it after showing recommendations (all "
+            "the items shown in one call, as `interactions`) and whenever the person says what "
+            "they like or need. Pass personalizationId and personalizationContentId exactly as "
+            "get_recommendations returned them. A new visitor's identifier gets a profile on "
+            "the first call. Returns the recorded events and the person's stated preferences."
         ),
         input_model=RecordInteractionInput,
         output_model=RecordInteractionOutput,

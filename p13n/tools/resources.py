@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from p13n.domain.errors import NotFound
 from p13n.tools.context import ToolContext
 from p13n.tools.facets import ListFacetsInput, list_catalog_facets, points_facet
 from p13n.tools.items import find_item, item_details
@@ -30,6 +31,8 @@ PROFILE_RESOURCE_BYTES = 16_384
 
 def profile_resource(ctx: ToolContext, identifier: str) -> dict[str, Any]:
     out = get_context(ctx, GetContextInput(individual=identifier, max_bytes=PROFILE_RESOURCE_BYTES))
+    if not out.found:  # a resource names something that exists; the tool answers for anyone
+        raise NotFound(f"no person known as '{identifier}'.")
     return out.model_dump(mode="json")
 
 
