@@ -83,7 +83,9 @@ def test_tools_return_the_output_as_a_dict(context: ToolContext) -> None:
 
 def test_fixable_errors_come_back_as_the_tools_answer(context: ToolContext) -> None:
     tools = {t.name: t for t in get_tools(context)}
-    answer = tools["get_context"].invoke({"individual": "nobody"})
-    assert isinstance(answer, str) and "no person known as 'nobody'" in answer
+    answer = tools["record_interaction"].invoke(
+        {"individual": "nobody@example.com", "kind": "item_clicked", "item_id": "mug-1"}
+    )
+    assert isinstance(answer, str) and "no person known as 'nobody@example.com'" in answer
     answer = tools["get_recommendations"].invoke({"limit": 99})
     assert isinstance(answer, str) and "limit" in answer
