@@ -16,25 +16,25 @@ Someone nobody knows yet gets an empty, anonymous context with `found: false` an
 (a read never fails on a new visitor).
 
 The answer is bounded (`max_bytes`, default 4 KB of JSON): when it would be larger, the least
-useful parts are cut first — recently viewed items, then affinities, segments, older orders,
-order lines, cart lines, older stated preferences — and `omitted` says what was left out.
+useful parts are cut first — recently viewed items, then affinities, segments, older stated
+preferences, older orders, order lines, cart lines (`profile_fit`) — and `omitted` says what
+was left out.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from p13n.domain.graphs import ProfileGraph
 from p13n.domain.ingest import IDENTITY_EVENT_TYPES
 from p13n.tools.context import ToolContext
 from p13n.tools.people import resolve_person, unknown_person_note
+from p13n.tools.profile_fit import fit
 from p13n.tools.profile_shapes import (
     RECENT_ORDERS,
     Affinity,
@@ -267,83 +267,8 @@ def _unknown(identifier: str) -> GetContextOutput:
     )
 
 
-def _size(out: GetContextOutput) -> int:
-    return len(orjson.dumps(out.model_dump(mode="json")))
-
-
-def _fit(out: GetContextOutput, max_bytes: int) -> GetContextOutput:
-    """Halve the least useful lists until the JSON fits, then say what was cut in `omitted`."""
-    if not out.omitted and _size(out) <= max_bytes:  # the usual case: one measurement
-        return out
-    cut: dict[str, tuple[int, list[Any]]] = {}
-
-    def halve(label: str, values: list[Any], keep: int = 0, *, newest_last: bool = False) -> bool:
-        """Halve `values` (never below `keep`), dropping the oldest half."""
-        if len(values) <= keep:
-            return False
-        cut.setdefault(label, (len(values), values))
-        half = max(len(values) // 2, keep)
-        if newest_last:
-            del values[: len(values) - half]
-        else:
-            del values[half:]
-        return True
-
-    def order_lines() -> bool:
-        return any(
-            [
-                halve(f"recent_orders[{k}].items", o.items, 1)
-                for k, o in enumerate(out.recent_orders)
-            ]
-        )
-
-    def no_orders() -> bool:
-        for label in [k for k in cut if k.startswith("recent_orders[")]:
-            del cut[label]  # the orders they were about are gone too
-        return halve("recent_orders", out.recent_orders)
-
-    steps: list[Callable[[], bool]] = [
-        lambda: halve("engagement.recently_viewed", out.engagement.recently_viewed),
-        lambda: (
-            halve("top_categories", out.top_categories, 1) | halve("top_brands", out.top_brands, 1)
-        ),
-        lambda: halve("segments", out.segments),
-        lambda: halve("recent_orders", out.recent_orders, 1),
-        order_lines,
-        lambda: halve("cart", out.cart, 1),
-        lambda: halve("stated_preferences", out.stated_preferences, 1, newest_last=True),
-        lambda: halve("contact.emails", out.contact.emails),
-        lambda: halve("contact.phones", out.contact.phones),
-        lambda: _drop_attributes(out, dropped),
-        lambda: halve("top_categories", out.top_categories) | halve("top_brands", out.top_brands),
-        lambda: halve("cart", out.cart),
-        no_orders,
-        lambda: halve("stated_preferences", out.stated_preferences, newest_last=True),
-    ]
-    dropped: list[str] = []
-
-    def too_big() -> bool:
-        """The size with the notes of what was cut so far (they count against the bound)."""
-        out.omitted = [f"{label}: kept {len(v)} of {n}" for label, (n, v) in cut.items()]
-        out.omitted += dropped
-        return _size(out) > max_bytes
-
-    for step in steps:
-        while too_big() and step():
-            pass
-    return out
-
-
-def _drop_attributes(out: GetContextOutput, dropped: list[str]) -> bool:
-    if not out.attributes:
-        return False
-    dropped.append(f"attributes: all {len(out.attributes)} left out")
-    out.attributes = {}
-    return True
-
-
 def get_context(ctx: ToolContext, data: GetContextInput) -> GetContextOutput:
     uid = resolve_person(ctx, data.individual)
     if uid is None:
         return _unknown(data.individual)
-    return _fit(_build(ctx, profile=ctx.engine.get_profile(uid)), data.max_bytes)
+    return fit(_build(ctx, profile=ctx.engine.get_profile(uid)), data.max_bytes)

@@ -132,7 +132,7 @@ def test_a_heavy_profile_stays_under_4_kb_and_says_what_was_cut(tenant: Tenant) 
     )
     assert len(recorded["stated_preferences"]) == 20
     data = structured(tenant, "get_context", {"individual": "heavy-device"})
-    assert len(orjson.dumps(data)) <= 4096
+    assert 3 * 1024 < len(orjson.dumps(data)) <= 4096  # cut to fit, not much more
     assert data["omitted"], "a profile this size cannot fit whole"
     assert data["recent_orders"][0]["order_id"] == "heavy-order-7"  # the newest is kept
     assert len(data["recent_orders"]) < 5 and any(
