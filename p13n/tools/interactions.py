@@ -132,11 +132,11 @@ class _PersonFirst(BaseModel):
 
 
 class RecordInteractionInput(_Details, _PersonFirst):
-    """One interaction as top-level fields, or several as `interactions`."""
+    # One interaction as top-level fields, or several as `interactions` (no docstring: it
+    # would become the schema's description, which LangChain's strict conversion drops).
 
-    interactions: list[Interaction] | None = Field(
-        default=None,
-        min_length=1,
+    interactions: list[Interaction] = Field(
+        default_factory=list,
         max_length=MAX_INTERACTIONS,
         description=f"Several interactions at once (up to {MAX_INTERACTIONS}), e.g. every item "
         "you showed; each has the fields of one interaction (kind, item_id, ...). Leave the "
@@ -150,7 +150,7 @@ class RecordInteractionInput(_Details, _PersonFirst):
 
     @model_validator(mode="after")
     def _one_form(self) -> RecordInteractionInput:
-        if self.interactions is not None:
+        if self.interactions:  # an empty list is the single form (strict clients send one)
             given = [f for f in _ONE if f in self.model_fields_set and getattr(self, f)]
             if given:
                 raise ValueError(
@@ -167,7 +167,7 @@ class RecordInteractionInput(_Details, _PersonFirst):
 
     def reports(self) -> list[Interaction]:
         """The interactions of this call, in order."""
-        if self.interactions is not None:
+        if self.interactions:
             return self.interactions
         fields = {f: getattr(self, f) for f in _ONE}
         return [Interaction.model_validate(fields)]

@@ -184,3 +184,43 @@ def test_context_names_the_bought_items_newest_order_first(
     small = get_action("get_context").invoke(ctx, {"individual": "ava-1", "max_bytes": 1536})
     assert [o.order_id for o in small.recent_orders] == ["o-3"]  # the newest is kept
     assert "recent_orders: kept 1 of 3" in small.omitted
+
+
+def test_a_strict_mode_call_with_every_field_given_empty_records_what_it_means(
+    tenant: tuple[ToolContext, PersonalizationLog],
+) -> None:
+    ctx, _ = tenant
+    empty = {
+        "item_id": "",
+        "quantity": 0,
+        "preference": "",
+        "personalizationId": "",
+        "personalizationContentId": "",
+        "interaction_id": "",
+    }
+    one = _record(
+        ctx,
+        individual="chat-strict",
+        **{**empty, "kind": "item_clicked", "item_id": "mug-1"},
+        interactions=[],
+        consent="",
+    )
+    assert [(r.interaction, r.item_id) for r in one.recorded] == [
+        ("personalization-click", "mug-1")
+    ]
+    several = _record(
+        ctx,
+        individual="chat-strict",
+        **empty,
+        kind="",
+        interactions=[
+            {**empty, "kind": "item_shown", "item_id": "mug-2"},
+            {**empty, "kind": "stated_preference", "preference": "likes tea"},
+        ],
+        consent="",
+    )
+    assert [r.interaction for r in several.recorded] == [
+        "personalization-view",
+        "Stated Preference",
+    ]
+    assert several.stated_preferences == ["likes tea"]
