@@ -48,7 +48,7 @@ def main() -> None:
                     "personalizationContentId": shown["personalizationContentId"],
                 }
             )
-            print("\nrecorded:", done["interaction"], done["event_id"])
+            print("\nrecorded:", *(f"{r['interaction']} {r['event_id']}" for r in done["recorded"]))
 
 
 if __name__ == "__main__":

@@ -61,8 +61,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             build_services, settings, engine=engine, serving=True, jwt=jwt_verifier
         )
         app.state.services = services
-        if services.owns_engine:  # a real server (tests hand in their engine and skip this)
-            services.warm_in_background()
         if services.owns_engine and settings.warm_profiles > 0:
             warmed = await run_in_threadpool(services.engine.warm_profiles, settings.warm_profiles)
             log.info("%d profiles loaded into the cache", warmed)

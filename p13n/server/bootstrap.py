@@ -76,9 +76,10 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index off the request path, and load MiniLM unless a server started
-        that already (`warm_model_in_background`), so the first query waits for neither; a
-        failure is logged, and the first query reports it again."""
+        """Open the vector index off the request path, and load MiniLM unless this process
+        started that already (`warm_model_in_background`: `p13n mcp` and `p13n serve` do, first
+        thing, since an agent's first call is often a query), so the first query waits for
+        neither; a failure is logged, and the first query reports it again."""
         warm_model_in_background()
 
         def warm() -> None:
@@ -147,14 +148,16 @@ def build_services(
     jwt: JwtVerifier | None = None,
 ) -> AppServices:
     """Build every service once. `engine` reuses an open engine (tests; it is then not closed
-    by `AppServices.close`); `serving` turns on what only a server does (re-reading the
-    decisioning configuration, the decision budget and rate limit). Recommendations register
-    as the engine's item listener, so catalog upserts are embedded from then on."""
+    by `AppServices.close`); `serving` turns on what only a server does (opening the vector
+    index at start, re-reading the decisioning configuration, the decision budget and rate
+    limit). Recommendations register as the engine's item listener, so catalog upserts are
+    embedded from then on."""
     owned = engine is None
     engine = engine if engine is not None else build_engine(settings)
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
-    vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), shared_embedder())
+    index = ChromaVectorIndex(home / "vectors", open_now=serving)
+    vectors = ItemVectors(index, shared_embedder())
     recommend = RecommendService(engine, vectors=vectors, model_dir=home / "models")
     decisions = DecisionService(
         engine,

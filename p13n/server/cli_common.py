@@ -26,8 +26,10 @@ from p13n.server.settings import Settings
 
 __all__ = ["command_services", "progress", "print_json", "out", "err", "one_line_errors"]
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a summary line stays one line when piped (rich would break it at 80 columns,
+# and where depends on how wide the numbers in it are).
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 

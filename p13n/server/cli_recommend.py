@@ -10,16 +10,13 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import RecommendRequest
 from p13n.domain.services import RecommendService
-from p13n.server.cli_common import command_services
+from p13n.server.cli_common import command_services, err
 
 __all__ = ["train", "recommend"]
-
-err = Console(stderr=True)
 
 
 @contextmanager

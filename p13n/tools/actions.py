@@ -9,11 +9,13 @@ from p13n.tools.decisions import (
     GetDecisionsOutput,
     get_personalization_decisions,
 )
+from p13n.tools.facets import ListFacetsInput, ListFacetsOutput, list_catalog_facets
 from p13n.tools.interactions import (
     RecordInteractionInput,
     RecordInteractionOutput,
     record_interaction,
 )
+from p13n.tools.items import GetItemInput, ItemDetails, get_item
 from p13n.tools.profile_context import GetContextInput, GetContextOutput, get_context
 from p13n.tools.recommendations import (
     GetRecommendationsInput,
@@ -51,10 +53,13 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         title="Get person context",
         description=(
             "Brief yourself on a person before you answer them: known or anonymous, first name, "
-            "segments, orders and lifetime revenue, last purchase, strongest category and brand "
-            "affinities, cart, a summary of recent activity, and consent. Use it at the start "
-            "of a conversation or when you need to know what they like. Personal data is masked "
-            "unless your credential has the `pii` scope; the answer stays under about 4 KB and "
+            "segments, orders and lifetime revenue, recent orders with the items bought (ids, "
+            "names, dates, amounts: pass a bought item as anchor_item_id for 'more like what I "
+            "bought'), top categories and brands in the catalog's words, stated preferences, "
+            "cart, recently viewed items, a summary of recent activity, and consent. Use it at "
+            "the start of a conversation or when you need to know what they like. Someone not "
+            "known yet gets `found: false` and an empty context. Personal data is masked unless "
+            "your credential has the `pii` scope; the answer stays under about 4 KB and "
             "`omitted` says what was left out."
         ),
         input_model=GetContextInput,
@@ -67,14 +72,43 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         title="Search the catalog",
         description=(
             "Search the catalog by meaning and filters, the same for everyone (not "
-            "personalized). Use it to look up items the person names, to check what exists "
-            "(brands, price ranges), or to find an item id. Returns a page of items with id, "
-            "name, price, url, image URL and similarity score; pass `next_cursor` back as "
-            "`cursor` for the next page."
+            "personalized). Use it to look up items the person names or to find an item id. "
+            "Returns a page of items (id, name, brand, price with currency, url, image URL, "
+            "category, a short description) with a similarity score; pass `next_cursor` back "
+            "as `cursor` for the next page."
         ),
         input_model=SearchCatalogInput,
         output_model=SearchCatalogOutput,
         run=search_catalog,
+        hints=_READ,
+    ),
+    Action(
+        name="get_item",
+        title="Get an item",
+        description=(
+            "Look up one catalog item by its id (the `id` of an item in any answer, e.g. "
+            "'m-42344') when the person asks about it: name, brand, price with currency, url, "
+            "image URL, category, availability, the full description, condition, size and other "
+            "attributes. An unknown id is an error: find ids with search_catalog."
+        ),
+        input_model=GetItemInput,
+        output_model=ItemDetails,
+        run=get_item,
+        hints=_READ,
+    ),
+    Action(
+        name="list_catalog_facets",
+        title="List the catalog's vocabulary",
+        description=(
+            "The store's own words, so filters and names match: category levels with item "
+            "counts (the top levels, or the subcategories of `category`), the main brands, the "
+            "price range and the currency every price is in, plus the personalization points "
+            "get_personalization_decisions takes and the recommender names. Use it before "
+            "filtering by category or brand, or when a filter was refused as unknown."
+        ),
+        input_model=ListFacetsInput,
+        output_model=ListFacetsOutput,
+        run=list_catalog_facets,
         hints=_READ,
     ),
     Action(
@@ -83,11 +117,12 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         description=(
             "Decide what to show at named personalization points in the agent channel, exactly "
             "as the website's decisioning does (targeting rules, experiments, recommenders, "
-            "manual content). Use it when the store has configured points for the agent (e.g. "
-            "a greeting offer or a featured list); for free-form item suggestions use "
-            "get_recommendations. Returns per point the items (each with "
-            "personalizationContentId), manual content attributes, and diagnostics "
-            "(201 = nothing qualified, 401 = no such point)."
+            "manual content). Use it when the store has configured points (e.g. "
+            "'home_recommendations'; list_catalog_facets lists them) and you want what the "
+            "store would show there; for free-form item suggestions use get_recommendations. "
+            "Returns per point the items (each with personalizationContentId), manual content "
+            "texts, and diagnostics (201 = nothing qualified). An unknown point is an error "
+            "naming the closest ones."
         ),
         input_model=GetDecisionsInput,
         output_model=GetDecisionsOutput,
@@ -100,9 +135,11 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         description=(
             "Tell the engine what happened in the conversation so the person's profile updates "
             "at once: an item was shown, clicked or added to the cart, or the person stated a "
-            "preference ('prefers vegan products'). Use it after showing recommendations and "
-            "whenever the person says what they like or need. Returns the recorded event id and "
-            "the person's stated preferences."
+            "preference ('prefers vegan products'). Use it after showing recommendations (all "
+            "the items shown in one call, as `interactions`) and whenever the person says what "
+            "they like or need. Pass personalizationId and personalizationContentId exactly as "
+            "get_recommendations returned them. A new visitor's identifier gets a profile on "
+            "the first call. Returns the recorded events and the person's stated preferences."
         ),
         input_model=RecordInteractionInput,
         output_model=RecordInteractionOutput,

@@ -1,8 +1,13 @@
 """The LangChain face of the registry: one `StructuredTool` per action, no LLM involved.
 
-Each tool's `args_schema` is the action's input model and it returns the output as a JSON-ready
-dict. Errors the model can fix come back as the tool's text answer (`handle_tool_error`), as
-MCP returns them as `isError` results; unexpected failures say "unexpected error" only.
+Each tool's `args_schema` is the action's strict input schema (a JSON schema dict that passes
+OpenAI's strict mode and Anthropic's strict tool use, with the context's recommender and point
+names as enums), so `bind_tools(tools, strict=True)` works with either vendor. LangChain does not
+validate a dict schema: the arguments go to `Action.invoke` as the model sent them, and are
+validated there exactly as over MCP (nulls and empties read as "not given"). The tool returns
+the output as a JSON-ready dict. Errors the model can fix come back as the tool's text answer
+(`handle_tool_error`), as MCP returns them as `isError` results; unexpected failures say
+"unexpected error" only.
 """
 
 from __future__ import annotations
@@ -11,20 +16,15 @@ import logging
 from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
-from pydantic import ValidationError
 
 from p13n.domain.errors import P13nError
 from p13n.tools.actions import ACTIONS
 from p13n.tools.context import ToolContext
-from p13n.tools.registry import Action, describe_errors
+from p13n.tools.registry import Action
 
 __all__ = ["get_tools"]
 
 log = logging.getLogger("p13n.tools.langchain")
-
-
-def _bad_arguments(exc: ValidationError) -> str:
-    return f"invalid arguments: {describe_errors(exc)}. Fix those fields and call again."
 
 
 def _tool(action: Action[Any, Any], context: ToolContext) -> StructuredTool:
@@ -45,10 +45,9 @@ def _tool(action: Action[Any, Any], context: ToolContext) -> StructuredTool:
         func=run,
         name=action.name,
         description=action.description,
-        args_schema=action.input_model,
+        args_schema=action.input_schema(context, strict=True),
         infer_schema=False,
         handle_tool_error=True,
-        handle_validation_error=_bad_arguments,
     )
 
 

@@ -1,7 +1,9 @@
 """The MCP face of the registry: tools, prompts and resources on the SDK's low-level `Server`.
 
 The low-level server is used (not `MCPServer`) because the registry already owns the schemas:
-each tool's input and output schema is its pydantic model's JSON schema, verbatim. A call
+each tool's input and output schema is its pydantic model's JSON schema, flattened (no `$ref`),
+with the store's recommender and point names as enums: `tools/list` builds them from the
+caller's `ToolContext` (cached while those names stay the same). A call
 validates arguments with the input model, runs the action in a worker thread (the domain is
 synchronous) and answers with structured content plus the same JSON as a text block. Errors the
 caller can fix (`P13nError`) and anything unexpected come back as `isError` results with one
@@ -34,8 +36,14 @@ from p13n.domain.errors import NotFound, P13nError
 from p13n.prompts import PROMPTS, get_prompt, render
 from p13n.tools.actions import ACTIONS, get_action
 from p13n.tools.context import ToolContext
-from p13n.tools.registry import Action
-from p13n.tools.resources import categories_resource, item_resource, profile_resource
+from p13n.tools.registry import Action, vocabularies
+from p13n.tools.resources import (
+    categories_resource,
+    facets_resource,
+    item_resource,
+    points_resource,
+    profile_resource,
+)
 from p13n.tools.schema import output_schema
 
 __all__ = ["ContextFactory", "build_mcp_server", "run_stdio", "RESOURCE_NOT_FOUND"]
@@ -48,23 +56,45 @@ UNEXPECTED = "unexpected error in the p13n server; nothing was changed by this c
 INSTRUCTIONS = (
     "p13n personalization tools. Start with get_context for the person you talk to, use "
     "get_recommendations (with their words as `query` and filters) to pick items, "
-    "search_catalog to look items up, and record_interaction to report what you showed and "
-    "what they said they prefer. Errors say what to change."
+    "search_catalog and get_item to look items up, list_catalog_facets for the store's "
+    "categories, brands, prices and currency, and record_interaction to report what you showed "
+    "and what they said they prefer. Errors say what to change."
 )
 _CATEGORIES_URI = "p13n://catalog/categories"
+_STATIC = (
+    (
+        _CATEGORIES_URI,
+        "catalog-categories",
+        "Catalog categories",
+        "The category tree with item counts (in-stock items).",
+    ),
+    (
+        "p13n://catalog/facets",
+        "catalog-facets",
+        "Catalog vocabulary",
+        "What list_catalog_facets answers without a category: top categories, main brands, "
+        "price range, currency, personalization points and recommenders.",
+    ),
+    (
+        "p13n://personalization/points",
+        "personalization-points",
+        "Personalization points",
+        "The points get_personalization_decisions can decide, with labels and descriptions.",
+    ),
+)
 _TEMPLATES = (
     ("p13n://profiles/", "profile", "A person's context (masked unless the caller has `pii`)."),
-    ("p13n://items/", "item", "A catalog item's fields and insights (views, sales, trending)."),
+    ("p13n://items/", "item", "An item as get_item gives it, with insights (views, sales)."),
 )
 
 
-def _tool(action: Action[Any, Any]) -> types.Tool:
+def _tool(action: Action[Any, Any], ctx: ToolContext | None) -> types.Tool:
     hints = action.hints
     return types.Tool(
         name=action.name,
         title=action.title,
         description=action.description,
-        input_schema=action.input_model.model_json_schema(),
+        input_schema=action.input_schema(ctx),
         output_schema=output_schema(action.output_model),
         annotations=types.ToolAnnotations(
             title=action.title,
@@ -86,13 +116,28 @@ def _error(message: str) -> types.CallToolResult:
 
 def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> Server[Any]:
     """The MCP server over the registry; `context_factory` builds each call's `ToolContext`."""
-    tools = [_tool(a) for a in ACTIONS]
-    schemas = {t.name: t.input_schema for t in tools}
+    static = [_tool(a, None) for a in ACTIONS]  # Mcp-Param header checks: no enums needed
+    schemas = {t.name: t.input_schema for t in static}
+    listed: dict[str, list[types.Tool]] = {}
+
+    def tools_for(tool_ctx: ToolContext) -> list[types.Tool]:
+        key = orjson.dumps(vocabularies(tool_ctx), option=orjson.OPT_SORT_KEYS).decode()
+        tools = listed.get(key)
+        if tools is None:
+            if len(listed) > 16:
+                listed.clear()
+            tools = listed[key] = [_tool(a, tool_ctx) for a in ACTIONS]
+        return tools
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=tools)
+        try:
+            tool_ctx = context_factory(ctx)
+        except Exception:  # the schemas without enums still describe every argument
+            log.exception("building the tool context for tools/list failed")
+            return types.ListToolsResult(tools=static)
+        return types.ListToolsResult(tools=tools_for(tool_ctx))
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
@@ -152,12 +197,9 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         return types.ListResourcesResult(
             resources=[
                 types.Resource(
-                    uri=_CATEGORIES_URI,
-                    name="catalog-categories",
-                    title="Catalog categories",
-                    description="The category tree with item counts (in-stock items).",
-                    mime_type="application/json",
+                    uri=uri, name=key, title=title, description=text, mime_type="application/json"
                 )
+                for uri, key, title, text in _STATIC
             ]
         )
 
@@ -180,6 +222,10 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
     def _read(tool_ctx: ToolContext, uri: str) -> Any:
         if uri == _CATEGORIES_URI:
             return categories_resource(tool_ctx)
+        if uri == "p13n://catalog/facets":
+            return facets_resource(tool_ctx)
+        if uri == "p13n://personalization/points":
+            return points_resource(tool_ctx)
         for prefix, kind, _ in _TEMPLATES:
             if uri.startswith(prefix) and len(uri) > len(prefix):
                 key = unquote(uri[len(prefix) :])
@@ -188,7 +234,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
                 return item_resource(tool_ctx, key)
         raise NotFound(
             f"no resource '{uri}'.",
-            hint="Use p13n://profiles/{id}, p13n://items/{id} or p13n://catalog/categories.",
+            hint="Use p13n://profiles/{id}, p13n://items/{id}, p13n://catalog/categories, "
+            "p13n://catalog/facets or p13n://personalization/points.",
         )
 
     async def read_resource(

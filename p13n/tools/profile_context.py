@@ -6,26 +6,48 @@ whose name mentions an address is replaced by `[masked]`. The first name is shar
 caller has `pii` or the deployment allows first names (`ToolContext`'s default does: a first
 name alone rarely identifies anyone, and agents greet people by it).
 
+What the person bought comes as `recent_orders` (newest first, each with its items' ids and
+names, date and amount), so an agent asked for "more like what I bought" can pass a bought item
+as the anchor; `top_categories` and `top_brands` are the strongest affinities in the catalog's
+own words (a category is its most specific path, usable as a filter as it stands), and
+`stated_preferences` what the person told an agent (`record_interaction`).
+
+Someone nobody knows yet gets an empty, anonymous context with `found: false` and a `note`
+(a read never fails on a new visitor).
+
 The answer is bounded (`max_bytes`, default 4 KB of JSON): when it would be larger, the least
-useful parts are cut first — recently viewed items, then affinities, cart lines, segments —
-and `omitted` says what was left out.
+useful parts are cut first — recently viewed items, then affinities, segments, older stated
+preferences, older orders, order lines, cart lines (`profile_fit`) — and `omitted` says what
+was left out.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from p13n.domain.graphs import ProfileGraph
 from p13n.domain.ingest import IDENTITY_EVENT_TYPES
 from p13n.tools.context import ToolContext
-from p13n.tools.people import resolve_person
+from p13n.tools.people import resolve_person, unknown_person_note
+from p13n.tools.profile_fit import fit
+from p13n.tools.profile_shapes import (
+    RECENT_ORDERS,
+    Affinity,
+    CartItem,
+    Consent,
+    Contact,
+    Engagement,
+    GetContextOutput,
+    KeyInsights,
+    OrderLine,
+    RecentItem,
+    RecentOrder,
+)
 
 __all__ = [
     "GetContextInput",
@@ -39,6 +61,7 @@ __all__ = [
 DEFAULT_MAX_BYTES = 4096
 _TOP_AFFINITIES = 5
 _RECENT_ITEMS = 5
+_ORDER_LINES = 5
 _ENGAGEMENT_DAYS = 30
 _LABELS = {
     "View Catalog Object": "views",
@@ -64,73 +87,6 @@ class GetContextInput(BaseModel):
         le=65536,
         description="Upper bound on the size of the answer as JSON; parts are left out (and "
         "listed in `omitted`) to stay under it.",
-    )
-
-
-class KeyInsights(BaseModel):
-    orders: int = Field(description="Distinct orders placed.")
-    lifetime_revenue: float = Field(description="Sum of purchase values.")
-    average_order_value: float | None = Field(description="Lifetime revenue per order.")
-    last_purchase_at: str | None = Field(description="Time of the latest purchase (UTC ISO 8601).")
-
-
-class Affinity(BaseModel):
-    value: str = Field(description="The category, brand or other value.")
-    score: float = Field(description="0-100, higher is stronger.")
-
-
-class CartItem(BaseModel):
-    item_id: str = Field(description="Catalog item id.")
-    name: str | None = Field(description="Item name.")
-    quantity: float = Field(description="Units in the cart.")
-    price: float | None = Field(description="Unit price when added.")
-
-
-class RecentItem(BaseModel):
-    item_id: str = Field(description="Catalog item id.")
-    name: str | None = Field(description="Item name.")
-
-
-class Engagement(BaseModel):
-    summary: str = Field(description="One or two sentences on recent behaviour.")
-    last_seen: str | None = Field(description="Time of the latest event (UTC ISO 8601).")
-    counts_30d: dict[str, int] = Field(description="Interactions in the last 30 days, by kind.")
-    recently_viewed: list[RecentItem] = Field(
-        description="Most recently viewed items, newest first."
-    )
-
-
-class Consent(BaseModel):
-    status: str | None = Field(description="'Opt In', 'Opt Out' or null when never stated.")
-    provider: str | None = Field(description="Who collected the consent.")
-
-
-class Contact(BaseModel):
-    masked: bool = Field(description="True unless the caller has the `pii` scope.")
-    emails: list[str] = Field(description="Email addresses (masked unless `pii`).")
-    phones: list[str] = Field(description="Phone numbers (masked unless `pii`).")
-
-
-class GetContextOutput(BaseModel):
-    individual: str = Field(description="The person's unified id.")
-    known: bool = Field(
-        description="True when the person has identified themselves (logged in or gave contact details)."
-    )
-    first_name: str | None = Field(description="First name, when known and allowed.")
-    segments: list[str] = Field(description="Segments the person is in.")
-    insights: KeyInsights = Field(description="Key purchase facts.")
-    affinities: dict[str, list[Affinity]] = Field(
-        description="Strongest affinities per dimension (category, brand, ...), strongest first."
-    )
-    cart: list[CartItem] = Field(description="What is in the cart now.")
-    engagement: Engagement = Field(description="Recent behaviour.")
-    consent: Consent = Field(description="Tracking consent.")
-    contact: Contact = Field(description="Contact points.")
-    attributes: dict[str, Any] = Field(
-        description="Other profile attributes (masked unless `pii`)."
-    )
-    omitted: list[str] = Field(
-        default_factory=list, description="What was left out to respect `max_bytes`."
     )
 
 
@@ -186,6 +142,46 @@ def _engagement(ctx: ToolContext, profile: ProfileGraph) -> Engagement:
     )
 
 
+def _orders(ctx: ToolContext, profile: ProfileGraph) -> list[RecentOrder]:
+    items = ctx.engine.state.items
+    orders = []
+    for purchase in sorted(profile.purchases, key=lambda p: -p.ts)[:RECENT_ORDERS]:
+        known = [items.get(line.item_id) for line in purchase.lines]
+        amount = purchase.value
+        if amount is None and all(line.price is not None for line in purchase.lines):
+            amount = sum((line.price or 0.0) * line.quantity for line in purchase.lines)
+        orders.append(
+            RecentOrder(
+                order_id=purchase.order_id,
+                purchased_at=str(_iso(purchase.ts)),
+                amount=None if amount is None else round(amount, 2),
+                currency=next((i.currency for i in known if i is not None and i.currency), None),
+                item_count=len(purchase.lines),
+                items=[
+                    OrderLine(
+                        item_id=line.item_id,
+                        name=item.name if item else None,
+                        category=item.category if item else None,
+                        quantity=line.quantity,
+                        price=line.price,
+                    )
+                    for line, item in list(zip(purchase.lines, known, strict=True))[:_ORDER_LINES]
+                ],
+            )
+        )
+    return orders
+
+
+def _top(scores: dict[str, float], *, most_specific: bool = False) -> list[Affinity]:
+    """The strongest values; with `most_specific`, a category path whose descendant is also
+    scored is left out (the descendant's path names it)."""
+    values = list(scores)
+    if most_specific:
+        values = [v for v in values if not any(o.startswith(v + "/") for o in scores)]
+    values.sort(key=lambda v: -scores[v])
+    return [Affinity(value=v, score=round(scores[v], 1)) for v in values[:_TOP_AFFINITIES]]
+
+
 def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
     pii = ctx.caller.can_see_pii
     ins = profile.insights
@@ -193,7 +189,7 @@ def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
     first = attrs.get("firstName")
     others: dict[str, Any] = {}
     for key, value in attrs.items():
-        if key in ("firstName", "lastName", "isAnonymous"):
+        if key in ("firstName", "lastName", "isAnonymous", "statedPreferences"):
             continue
         if not pii and ("address" in key.lower() or key.lower() in ("email", "phone")):
             value = "[masked]"
@@ -202,14 +198,6 @@ def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
         others["lastName"] = attrs["lastName"]
     emails = [c.value for c in profile.contact_points if c.type == "email"]
     phones = [c.value for c in profile.contact_points if c.type == "phone"]
-    affinities = {
-        dim: [
-            Affinity(value=v, score=round(s, 1))
-            for v, s in sorted(scores.items(), key=lambda kv: -kv[1])[:_TOP_AFFINITIES]
-        ]
-        for dim, scores in profile.affinities.items()
-        if scores
-    }
     cart = []
     for line in profile.cart:
         item = ctx.engine.state.items.get(line.item_id)
@@ -223,6 +211,7 @@ def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
         )
     return GetContextOutput(
         individual=profile.unified_id,
+        found=True,
         known=bool(profile.contact_points)
         or any(i.type == "individualId" for i in profile.identities),
         first_name=str(first) if first and (pii or ctx.share_first_name) else None,
@@ -237,7 +226,10 @@ def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
             ),
             last_purchase_at=_iso(ins.get("last_purchase_at")),
         ),
-        affinities=affinities,
+        recent_orders=_orders(ctx, profile),
+        top_categories=_top(profile.affinities.get("category", {}), most_specific=True),
+        top_brands=_top(profile.affinities.get("brand", {})),
+        stated_preferences=[str(p) for p in attrs.get("statedPreferences") or []],
         cart=cart,
         engagement=_engagement(ctx, profile),
         consent=Consent(status=profile.consent.status, provider=profile.consent.provider),
@@ -250,60 +242,33 @@ def _build(ctx: ToolContext, profile: ProfileGraph) -> GetContextOutput:
     )
 
 
-def _size(out: GetContextOutput) -> int:
-    return len(orjson.dumps(out.model_dump(mode="json")))
-
-
-def _fit(out: GetContextOutput, max_bytes: int) -> GetContextOutput:
-    """Halve the least useful lists until the JSON fits, then say what was cut in `omitted`."""
-    if not out.omitted and _size(out) <= max_bytes:  # the usual case: one measurement
-        return out
-    cut: dict[str, tuple[int, list[Any]]] = {}
-
-    def halve(label: str, values: list[Any]) -> bool:
-        if not values:
-            return False
-        cut.setdefault(label, (len(values), values))
-        del values[len(values) // 2 :]
-        return True
-
-    def affinities(keep_one: bool) -> bool:
-        lists = [(d, v) for d, v in out.affinities.items() if len(v) > (1 if keep_one else 0)]
-        return any([halve(f"affinities.{d}", v) for d, v in lists])
-
-    steps: list[Callable[[], bool]] = [
-        lambda: halve("engagement.recently_viewed", out.engagement.recently_viewed),
-        lambda: affinities(True),
-        lambda: halve("cart", out.cart),
-        lambda: halve("segments", out.segments),
-        lambda: halve("contact.emails", out.contact.emails),
-        lambda: halve("contact.phones", out.contact.phones),
-        lambda: affinities(False),
-        lambda: _drop_attributes(out, dropped),
-    ]
-    dropped: list[str] = []
-
-    def too_big() -> bool:
-        """The size with the notes of what was cut so far (they count against the bound)."""
-        out.omitted = [f"{label}: kept {len(v)} of {n}" for label, (n, v) in cut.items()]
-        out.omitted += dropped
-        return _size(out) > max_bytes
-
-    for step in steps:
-        while too_big() and step():
-            pass
-    return out
-
-
-def _drop_attributes(out: GetContextOutput, dropped: list[str]) -> bool:
-    if not out.attributes:
-        return False
-    dropped.append(f"attributes: all {len(out.attributes)} left out")
-    out.attributes = {}
-    return True
+def _unknown(identifier: str) -> GetContextOutput:
+    return GetContextOutput(
+        individual=None,
+        found=False,
+        known=False,
+        first_name=None,
+        segments=[],
+        insights=KeyInsights(
+            orders=0, lifetime_revenue=0.0, average_order_value=None, last_purchase_at=None
+        ),
+        recent_orders=[],
+        top_categories=[],
+        top_brands=[],
+        stated_preferences=[],
+        cart=[],
+        engagement=Engagement(
+            summary="No activity: a new visitor.", last_seen=None, counts_30d={}, recently_viewed=[]
+        ),
+        consent=Consent(status=None, provider=None),
+        contact=Contact(masked=True, emails=[], phones=[]),
+        attributes={},
+        note=unknown_person_note(identifier),
+    )
 
 
 def get_context(ctx: ToolContext, data: GetContextInput) -> GetContextOutput:
     uid = resolve_person(ctx, data.individual)
-    profile = ctx.engine.get_profile(uid)
-    return _fit(_build(ctx, profile), data.max_bytes)
+    if uid is None:
+        return _unknown(data.individual)
+    return fit(_build(ctx, profile=ctx.engine.get_profile(uid)), data.max_bytes)

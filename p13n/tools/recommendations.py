@@ -21,7 +21,7 @@ from p13n.domain.errors import InvalidInput, NotFound
 from p13n.domain.recommend import RecommendRequest
 from p13n.domain.services import LogEntry, LoggedContent
 from p13n.tools.context import ToolContext
-from p13n.tools.models import ItemCard, ItemFilters, card_fields
+from p13n.tools.models import ItemCard, ItemFilters, RecommenderName, card_fields
 from p13n.tools.people import resolve_person
 
 __all__ = [
@@ -52,10 +52,10 @@ class GetRecommendationsInput(BaseModel):
         default=None,
         description="An item the person is looking at; recommends items related to it.",
     )
-    recommender: str | None = Field(
+    recommender: RecommenderName | None = Field(
         default=None,
-        description="A recommender by name (e.g. top-sellers, trending, bought-together, "
-        "similar-items, recommended-for-you). Leave empty to let the objective decide.",
+        description="A recommender by name (the store's names are listed; e.g. top-sellers, "
+        "trending, similar-items). Leave empty to let the objective decide.",
     )
     objective: Literal["clicks", "revenue"] | None = Field(
         default=None,

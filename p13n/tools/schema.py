@@ -9,15 +9,34 @@ fail (tested), and checking a `get_recommendations` answer took 1.4 instead of 2
 
 `inline_refs` is the same inlining alone: the one `$ref` inliner, also used by the server to put
 a request model's schema inside an OpenAPI operation.
+
+Input schemas come in two forms of the same arguments. `input_schema` (MCP, REST) is flattened
+too, keeps defaults and bounds, and lets every optional field be `null` (models send it for
+"absent"). `strict_schema` is the subset both OpenAI's strict mode and Anthropic's strict tool use
+accept: every property required, `additionalProperties: false`, no `default`, no numeric, length
+or item-count bounds (moved into the description), and no union types at all, because Anthropic
+allows only 16 union-typed parameters across all strict tools of a request: an optional field is
+"not given" when it is empty ("", 0, [] or an object of empties), which `Action.parse` reads as
+absent. Fields marked with `VOCABULARY_KEY` get the store's names (recommenders, points) as `enum`.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
-__all__ = ["output_schema", "flatten_schema", "inline_refs"]
+__all__ = [
+    "output_schema",
+    "flatten_schema",
+    "inline_refs",
+    "input_schema",
+    "strict_schema",
+    "VOCABULARY_KEY",
+]
 
 _REF = "#/$defs/"
 
@@ -72,3 +91,146 @@ def _merge(options: list[Any]) -> bool:
     names = [o["type"] for o in options if isinstance(o, dict) and set(o) == {"type"}]
     ok = len(names) == len(options) and all(isinstance(n, str) for n in names)
     return bool(options) and ok and len(set(names)) == len(names)
+
+
+VOCABULARY_KEY = "x-p13n-vocabulary"
+# Bounds neither vendor's strict subset takes (Anthropic: no numeric, length or item-count bounds
+# but minItems 0/1; OpenAI: no length or property-count bounds); said in the description instead.
+_BOUNDS = {
+    "minimum": "at least {}",
+    "exclusiveMinimum": "above {}",
+    "maximum": "at most {}",
+    "exclusiveMaximum": "below {}",
+    "multipleOf": "a multiple of {}",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "minItems": "at least {} entries",
+    "maxItems": "at most {} entries",
+    "minProperties": "at least {} entries",
+    "maxProperties": "at most {} entries",
+    "pattern": "matching {}",
+}
+_DROPPED = {"default", "title", "uniqueItems", "examples"}
+# String formats both vendors document.
+_FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+
+
+def input_schema(
+    model: type[BaseModel], vocabularies: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Any]:
+    """The lenient input schema: flattened, defaults and bounds kept, optional fields nullable,
+    vocabulary fields with their names as `enum` (when `vocabularies` has them)."""
+    schema = flatten_schema(model.model_json_schema(mode="validation"))
+    out: dict[str, Any] = _lenient(schema, vocabularies or {})
+    return out
+
+
+def _lenient(node: Any, vocabularies: Mapping[str, Sequence[str]]) -> Any:
+    if isinstance(node, list):
+        return [_lenient(x, vocabularies) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _lenient(v, vocabularies) for k, v in node.items() if k != VOCABULARY_KEY}
+    kind = node.get(VOCABULARY_KEY)
+    if isinstance(kind, str) and vocabularies.get(kind):
+        out["enum"] = list(vocabularies[kind])
+    props = out.get("properties")
+    if isinstance(props, dict) and out.get("type") == "object":
+        required = set(out.get("required", []))
+        for name, prop in props.items():
+            if name not in required and isinstance(prop, dict):
+                _allow_null(prop)
+    return out
+
+
+def _allow_null(prop: dict[str, Any]) -> None:
+    """`prop` also accepts null (the tools read a null optional field as absent)."""
+    kind = prop.get("type")
+    if isinstance(kind, str) and kind != "null":
+        prop["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        prop["type"] = [*kind, "null"]
+    elif "anyOf" in prop and {"type": "null"} not in prop["anyOf"]:
+        prop["anyOf"] = [*prop["anyOf"], {"type": "null"}]
+    if "enum" in prop and None not in prop["enum"]:
+        prop["enum"] = [*prop["enum"], None]
+
+
+def strict_schema(lenient: dict[str, Any]) -> dict[str, Any]:
+    """The strict form of a lenient input schema (see the module docstring)."""
+    out = _strict(copy.deepcopy(lenient), optional=False)
+    if not isinstance(out, dict):  # pragma: no cover - an input schema is an object
+        raise TypeError("an input schema is an object")
+    return out
+
+
+def _strict(node: dict[str, Any], *, optional: bool) -> dict[str, Any]:
+    notes: list[str] = []
+    default = node.get("default")
+    if optional:
+        _drop_null(node)
+    kind = node.get("type")
+    said = str(node.get("description", ""))
+    for key, phrase in _BOUNDS.items():
+        if key in node:
+            value = node.pop(key)
+            if isinstance(value, int | float) and f"{value:g}" in said:
+                continue  # the description says it already ("1-24")
+            if key == "minItems" and value <= 1 and not optional:
+                node["minItems"] = value  # both vendors take minItems 0 and 1
+            elif key == "minLength" and value == 1:
+                notes.append("not empty")
+            elif not (key == "minimum" and value == 0 and kind in ("number", "integer")):
+                notes.append(phrase.format(value))
+    if node.get("format") not in _FORMATS:
+        node.pop("format", None)
+    for key in _DROPPED:
+        node.pop(key, None)
+    if optional:
+        if kind in ("integer", "number"):
+            given = f"default {default:g}" if isinstance(default, int | float) else "not given"
+            notes.append(f"0 = {given}")
+        elif kind == "string" or "enum" in node:
+            notes.append("empty = " + (f"default {default!r}" if default else "not given"))
+        elif kind == "boolean" and isinstance(default, bool):
+            notes.append(f"usually {orjson.dumps(default).decode()}")
+    if notes:
+        text = str(node.get("description", "")).rstrip().removesuffix(".")
+        extra = "; ".join(notes)
+        node["description"] = f"{text} ({extra})." if text else extra[0].upper() + extra[1:] + "."
+    if kind == "object" or "properties" in node:
+        props = node.get("properties", {})
+        required = set(node.get("required", []))
+        node["properties"] = {
+            name: _strict(prop, optional=name not in required) for name, prop in props.items()
+        }
+        node["required"] = list(props)
+        node["additionalProperties"] = False
+    if isinstance(kind, list) and len(kind) > 1:  # one type per branch reads the same everywhere
+        node["anyOf"] = [{"type": k} for k in node.pop("type")]
+    if isinstance(node.get("items"), dict):
+        node["items"] = _strict(node["items"], optional=False)
+    if isinstance(node.get("anyOf"), list):
+        node["anyOf"] = [_strict(x, optional=False) for x in node["anyOf"]]
+    return node
+
+
+def _drop_null(node: dict[str, Any]) -> None:
+    """An optional field without its null: empty means absent in the strict form."""
+    kind = node.get("type")
+    if isinstance(kind, list):
+        rest = [k for k in kind if k != "null"]
+        node["type"] = rest[0] if len(rest) == 1 else rest
+    options = node.get("anyOf")
+    if isinstance(options, list):
+        rest_options = [o for o in options if o != {"type": "null"}]
+        if len(rest_options) == 1:
+            del node["anyOf"]
+            node.update(rest_options[0])
+        else:
+            node["anyOf"] = rest_options
+    if "enum" in node:
+        values = [v for v in node["enum"] if v is not None]
+        if all(isinstance(v, str) for v in values) and "" not in values:
+            values.append("")
+        node["enum"] = values

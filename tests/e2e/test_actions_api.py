@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from _client import api_client, mint_key
 from _database import Database
+from _strict_subsets import anthropic_problems, openai_problems
 from _tools_tenant import AVA_EMAIL, build
 from fastapi.testclient import TestClient
 
@@ -32,9 +33,20 @@ def test_the_actions_are_listed_with_their_schemas(client: TestClient) -> None:
         assert set(action["hints"]) == {"read_only", "idempotent", "destructive", "open_world"}
 
 
+def test_the_strict_listing_has_schemas_for_strict_tool_calling(client: TestClient) -> None:
+    lenient = {a["name"]: a for a in client.get("/actions").json()["actions"]}
+    strict = {
+        a["name"]: a for a in client.get("/actions", params={"strict": "true"}).json()["actions"]
+    }
+    assert lenient["get_recommendations"]["input_schema"]["properties"]["limit"]["default"] == 6
+    for action in strict.values():
+        assert openai_problems(action["input_schema"]) == []
+        assert anthropic_problems(action["input_schema"]) == []
+
+
 def test_an_action_runs_with_the_body_as_its_arguments(client: TestClient) -> None:
     response = client.post(
-        "/actions/get_recommendations", json={"individual": AVA_EMAIL, "limit": 2}
+        "/actions/get_recommendations", json={"individual": AVA_EMAIL, "limit": 2, "filters": None}
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -68,8 +80,11 @@ def test_a_key_without_the_agent_scope_is_refused(client: TestClient) -> None:
 def test_bad_input_is_a_4xx_that_says_what_to_fix(client: TestClient) -> None:
     r = client.post("/actions/get_recommendations", json={"limit": 99})
     assert r.status_code == 400 and "limit" in r.json()["error"]
-    r = client.post("/actions/get_context", json={"individual": "nobody"})
-    assert r.status_code == 404 and "no person known as 'nobody'" in r.json()["error"]
+    r = client.post(
+        "/actions/record_interaction",
+        json={"individual": "nobody", "kind": "item_clicked", "item_id": "ghost"},
+    )
+    assert r.status_code == 404 and "no item 'ghost'" in r.json()["error"]
     r = client.post("/actions/get_everything", json={})
     assert r.status_code == 404 and "get_context" in r.json()["error"]
     r = client.post(

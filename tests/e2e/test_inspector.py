@@ -171,16 +171,17 @@ def test_over_http_a_key_with_pii_shows_the_email_to_the_inspector(
     assert SHOPPER_EMAIL in result["structuredContent"]["contact"]["emails"]
 
 
-def test_over_http_an_unknown_person_is_an_error_result_the_model_can_act_on(
+def test_over_http_an_unknown_item_is_an_error_result_the_model_can_act_on(
     server: ServerProcess, keys: Keys
 ) -> None:
-    run = _http(server, keys.agent, *_call("get_context", {"individual": "nobody-known"}))
+    args = {"individual": "nobody-known", "kind": "item_clicked", "item_id": "ghost-item"}
+    run = _http(server, keys.agent, *_call("record_interaction", args))
     assert run.returncode == 5, run.stderr  # the Inspector's exit code for an isError result
     assert json.loads(run.stderr)["error"]["code"] == "tool_is_error"
     result = json.loads(run.stdout)["result"]
     assert result["isError"] is True
     text = result["content"][0]["text"]
-    assert "nobody-known" in text and "Traceback" not in text
+    assert "ghost-item" in text and "Traceback" not in text
 
 
 def test_over_http_without_a_token_the_inspector_reports_that_auth_is_required(

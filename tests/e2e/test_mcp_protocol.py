@@ -5,6 +5,7 @@ One file because every test shares one module-scoped tenant (building it costs s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,6 +17,8 @@ from _tools_tenant import AVA_EMAIL, AVA_PHONE, build
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 
+from p13n.domain.decisions import Decision, PersonalizationPoint
+from p13n.domain.ingest import Item
 from p13n.domain.services import (
     DecisionService,
     Engine,
@@ -152,10 +155,9 @@ def test_category_and_brand_filters_narrow_the_recommendations(tenant: Tenant) -
     assert {i["id"] for i in data["items"]} == {"boot-2", "lamp-1"}
 
 
-def test_an_unknown_person_is_an_error_result_that_says_what_to_do(tenant: Tenant) -> None:
-    text = error_text(tenant, "get_recommendations", {"individual": "nobody@example.com"})
-    assert "no person known as 'nobody@example.com'" in text
-    assert "without `individual`" in text
+def test_an_unknown_person_gets_recommendations_for_nobody_in_particular(tenant: Tenant) -> None:
+    data = structured(tenant, "get_recommendations", {"individual": "nobody@example.com"})
+    assert data["individual"] is None and data["items"]
 
 
 def test_an_unknown_anchor_item_is_an_error_result(tenant: Tenant) -> None:
@@ -173,7 +175,9 @@ def test_filters_that_match_nothing_are_an_error_result_with_a_way_out(tenant: T
 def test_invalid_arguments_are_an_error_result_naming_the_field(tenant: Tenant) -> None:
     text = error_text(tenant, "get_recommendations", {"limit": 99})
     assert "limit" in text and "24" in text
-    text = error_text(tenant, "get_recommendations", {"recommender": "x", "objective": "clicks"})
+    text = error_text(
+        tenant, "get_recommendations", {"recommender": "top-sellers", "objective": "clicks"}
+    )
     assert "either recommender or objective" in text
 
 
@@ -193,7 +197,7 @@ def test_context_masks_personal_data_without_the_pii_scope(tenant: Tenant) -> No
     assert "lastName" not in data["attributes"]
     assert data["insights"]["orders"] == 1 and data["insights"]["lifetime_revenue"] == 120.0
     assert [c["item_id"] for c in data["cart"]] == ["tent-1"]
-    assert data["affinities"]["brand"][0]["value"] == "TrailCo"
+    assert data["top_brands"][0]["value"] == "TrailCo"
     assert "1 item(s) in the cart" in data["engagement"]["summary"]
 
 
@@ -258,10 +262,11 @@ def test_a_stated_preference_updates_the_profile_at_once(tenant: Tenant) -> None
             "preference": "prefers vegan products",
         },
     )
-    assert data["status"] == "accepted" and data["tracked"] is True
+    assert data["recorded"][0]["status"] == "accepted" and data["tracked"] is True
     assert "prefers vegan products" in data["stated_preferences"]
     context = structured(tenant, "get_context", {"individual": "ava-1"})
-    assert "prefers vegan products" in context["attributes"]["statedPreferences"]
+    assert "prefers vegan products" in context["stated_preferences"]
+    assert "statedPreferences" not in context["attributes"]  # shown once
 
 
 def test_an_item_added_to_cart_shows_in_the_cart_and_repeats_are_duplicates(
@@ -273,8 +278,8 @@ def test_an_item_added_to_cart_shows_in_the_cart_and_repeats_are_duplicates(
         "item_id": "mug-2",
         "interaction_id": "chat-7-cart",
     }
-    assert structured(tenant, "record_interaction", args)["status"] == "accepted"
-    assert structured(tenant, "record_interaction", args)["status"] == "duplicate"
+    assert structured(tenant, "record_interaction", args)["recorded"][0]["status"] == "accepted"
+    assert structured(tenant, "record_interaction", args)["recorded"][0]["status"] == "duplicate"
     cart = structured(tenant, "get_context", {"individual": "tools-device-2"})["cart"]
     assert [c["item_id"] for c in cart] == ["mug-2"] and cart[0]["quantity"] == 1
 
@@ -287,25 +292,84 @@ def test_recording_an_unknown_item_or_a_missing_field_is_an_error_result(tenant:
 
 
 # -- get_personalization_decisions -------------------------------------------------------------
-def test_decisions_for_an_unconfigured_point_report_diagnostic_401(tenant: Tenant) -> None:
+def _decisions(tenant: Tenant) -> DecisionService:
+    """A decision service with the demo's `home_recommendations` point (newest items)."""
     engine, service = tenant
     decisions = DecisionService(engine, service, log=PersonalizationLog(sql_store(engine)))
+    if "home_recommendations" not in decisions.configs.points:
+        point = {
+            "name": "home_recommendations",
+            "label": "Recommended for you",
+            "contentSchema": {"type": "Recommendations", "itemFields": ["id", "name", "imageUrl"]},
+        }
+        decision = {
+            "name": "for_you",
+            "point": "home_recommendations",
+            "state": "Live",
+            "recommender": "newest",
+        }
+        decisions.change(lambda c: c.put_point(PersonalizationPoint.model_validate(point)))
+        decisions.change(lambda c: c.put_decision(Decision.model_validate(decision)))
+    return decisions
+
+
+def with_decisions(tenant: Tenant, body: Callable[[Client], Awaitable[Any]]) -> Any:
+    engine, service = tenant
+    decisions = _decisions(tenant)
     ctx = ToolContext(engine=engine, recommend=service, decisions=decisions)
-    server = build_mcp_server(lambda _: ctx)
 
     async def main() -> Any:
-        async with Client(server) as client:
-            return await client.call_tool(
-                "get_personalization_decisions", {"points": ["agent_home"], "individual": "ava-1"}
-            )
+        async with Client(build_mcp_server(lambda _: ctx)) as client:
+            return await body(client)
 
     try:
-        result = anyio.run(main)
+        return anyio.run(main)
     finally:
         decisions.close()
-    assert not result.is_error, result.content
-    [point] = result.structured_content["decisions"]
-    assert point["items"] == [] and point["diagnostics"][0]["code"] == 401
+
+
+def test_an_unknown_point_is_an_error_result_naming_the_closest_points(tenant: Tenant) -> None:
+    result = with_decisions(
+        tenant,
+        lambda c: c.call_tool(
+            "get_personalization_decisions",
+            {"points": ["home_recomendations"], "individual": "ava-1"},
+        ),
+    )
+    assert result.is_error and result.structured_content is None
+    text = result.content[0].text
+    assert "unknown personalization point 'home_recomendations'" in text
+    assert "closest: 'home_recommendations'" in text
+
+
+def test_decision_items_are_item_cards_and_the_points_are_discoverable(tenant: Tenant) -> None:
+    async def body(client: Client) -> Any:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        decided = await client.call_tool(
+            "get_personalization_decisions", {"points": ["home_recommendations"]}
+        )
+        facets = await client.call_tool("list_catalog_facets", {})
+        points = await client.read_resource("p13n://personalization/points")
+        return tools, decided, facets, points
+
+    tools, decided, facets, points = with_decisions(tenant, body)
+    assert not decided.is_error, decided.content
+    jsonschema.validate(
+        decided.structured_content, tools["get_personalization_decisions"].output_schema
+    )
+    [point] = decided.structured_content["decisions"]
+    assert point["items"], point["diagnostics"]
+    for k, item in enumerate(point["items"]):
+        assert set(item) >= CARD and "imageUrl" not in item
+        assert (
+            item["currency"] == "USD" and item["price"] is not None
+        )  # not only the point's fields
+        assert item["personalizationContentId"] == f"{point['personalizationId']}:{k}"
+    schema = tools["get_personalization_decisions"].input_schema
+    assert schema["properties"]["points"]["items"]["enum"] == ["home_recommendations"]
+    listed = [p["name"] for p in facets.structured_content["personalization_points"]]
+    assert listed == ["home_recommendations"]
+    assert orjson.loads(points.contents[0].text)["points"][0]["label"] == "Recommended for you"
 
 
 def test_decisions_without_a_decision_service_are_an_error_result(tenant: Tenant) -> None:
@@ -364,7 +428,11 @@ def test_a_prompt_missing_a_required_argument_is_a_protocol_error(tenant: Tenant
 # -- resources ---------------------------------------------------------------------------------
 def test_resources_and_templates_are_listed(tenant: Tenant) -> None:
     resources = run(tenant, lambda c: c.list_resources()).resources
-    assert [str(r.uri) for r in resources] == ["p13n://catalog/categories"]
+    assert [str(r.uri) for r in resources] == [
+        "p13n://catalog/categories",
+        "p13n://catalog/facets",
+        "p13n://personalization/points",
+    ]
     templates = run(tenant, lambda c: c.list_resource_templates()).resource_templates
     assert {t.uri_template for t in templates} == {"p13n://profiles/{id}", "p13n://items/{id}"}
 
@@ -393,6 +461,12 @@ def test_the_profile_resource_is_masked_by_scope(tenant: Tenant) -> None:
 def test_the_item_resource_has_fields_and_insights(tenant: Tenant) -> None:
     data = _read(tenant, "p13n://items/boot-1")
     assert data["name"] == "Waterproof hiking boots" and data["insights"]["units_sold_total"] == 1
+    assert set(data) >= CARD and data["currency"] == "USD"
+
+
+def test_the_facets_resource_is_the_catalog_vocabulary(tenant: Tenant) -> None:
+    data = _read(tenant, "p13n://catalog/facets")
+    assert data["currency"] == "USD" and data["brands"][0] == {"name": "TrailCo", "items": 3}
 
 
 def test_an_unknown_resource_is_a_not_found_protocol_error(tenant: Tenant) -> None:
@@ -401,3 +475,145 @@ def test_an_unknown_resource_is_a_not_found_protocol_error(tenant: Tenant) -> No
     assert exc.value.code == -32002
     with pytest.raises(MCPError, match="no person known"):
         run(tenant, lambda c: c.read_resource("p13n://profiles/nobody"))
+
+
+# -- vocabulary, schemas and bad input as models send it ----------------------------------------
+CARD = {
+    "id",
+    "name",
+    "brand",
+    "price",
+    "currency",
+    "url",
+    "image_url",
+    "category",
+    "in_stock",
+    "description",
+    "reason",
+    "personalizationContentId",
+}
+
+
+def test_input_schemas_are_flat_take_null_and_list_the_stores_recommenders(tenant: Tenant) -> None:
+    _, service = tenant
+    tools = {t.name: t for t in run(tenant, lambda c: c.list_tools()).tools}
+    for tool in tools.values():
+        assert "$ref" not in str(tool.input_schema) and "$defs" not in tool.input_schema
+    recs = tools["get_recommendations"].input_schema
+    assert recs["properties"]["recommender"]["anyOf"][0]["enum"] == sorted(service.configs)
+    jsonschema.validate({"filters": None, "query": None, "limit": None}, recs)
+
+
+def test_null_for_optional_objects_and_blank_strings_mean_absent(tenant: Tenant) -> None:
+    data = structured(
+        tenant,
+        "get_recommendations",
+        {"individual": AVA_EMAIL, "filters": None, "query": "", "anchor_item_id": None, "limit": 3},
+    )
+    assert 1 <= len(data["items"]) <= 3
+    page = structured(tenant, "search_catalog", {"query": "  ", "filters": None, "cursor": None})
+    assert page["matched"] == 8
+
+
+def test_prices_as_text_are_numbers_and_another_currency_is_refused(tenant: Tenant) -> None:
+    data = structured(
+        tenant, "search_catalog", {"filters": {"max_price": "$20", "min_price": "12.5"}}
+    )
+    assert {i["id"] for i in data["items"]} == {"sock-1", "mug-2", "lip-1"}
+    text = error_text(tenant, "search_catalog", {"filters": {"max_price": "€30"}})
+    assert "EUR" in text and "prices are in USD" in text
+
+
+def test_an_unknown_category_or_brand_names_the_closest_real_ones(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_recommendations", {"filters": {"categories": ["Camping gear"]}})
+    assert "unknown category 'Camping gear'; closest: 'Camping'" in text
+    assert "list_catalog_facets" in text
+    text = error_text(tenant, "search_catalog", {"filters": {"brands": ["Trail Co"]}})
+    assert "no brand 'Trail Co'" in text and "closest: 'TrailCo'" in text
+
+
+def test_misspelled_choices_and_unknown_fields_say_what_is_allowed(tenant: Tenant) -> None:
+    text = error_text(tenant, "get_recommendations", {"objective": "revnue"})
+    assert "did you mean 'revenue'" in text
+    text = error_text(tenant, "get_recommendations", {"recommender": "top-seller"})
+    assert "unknown recommender 'top-seller'; closest: 'top-sellers'" in text
+    text = error_text(tenant, "search_catalog", {"filter": {}})
+    assert "filter: unknown field (did you mean 'filters'?); allowed: " in text
+    assert "cursor" in text.split("allowed: ")[1]
+
+
+def test_list_catalog_facets_gives_the_stores_words_level_by_level(tenant: Tenant) -> None:
+    data = structured(tenant, "list_catalog_facets", {})
+    assert data["currency"] == "USD"
+    assert data["price"]["min"] == 12.0 and data["price"]["max"] == 250.0
+    top = {c["path"]: c for c in data["categories"]}
+    assert top["Outdoors"]["items"] == 5
+    assert set(top["Outdoors"]["subcategories"]) == {"Footwear", "Camping"}
+    assert data["brands"][0] == {"name": "TrailCo", "items": 3}
+    assert "top-sellers" in data["recommenders"] and data["personalization_points"] == []
+    sub = structured(tenant, "list_catalog_facets", {"category": "outdoors/footwear"})
+    assert sub["category"] == "Outdoors/Footwear" and sub["price"]["max"] == 180.0
+    assert {c["path"] for c in sub["categories"]} == {
+        "Outdoors/Footwear/Boots",
+        "Outdoors/Footwear/Socks",
+    }
+    assert {b["name"] for b in sub["brands"]} == {"TrailCo", "Summit"}
+    text = error_text(tenant, "list_catalog_facets", {"category": "Outdoor/Footwear"})
+    assert "no category path 'Outdoor/Footwear'; closest: 'Outdoors/Footwear'" in text
+
+
+def test_every_tool_shows_items_in_one_card_shape(tenant: Tenant) -> None:
+    recs = structured(tenant, "get_recommendations", {"limit": 2})["items"]
+    found = structured(tenant, "search_catalog", {"query": "boots"})["items"]
+    item = structured(tenant, "get_item", {"item_id": "boot-1"})
+    for card in [*recs, *found, item]:
+        assert set(card) >= CARD, set(card)
+        assert card["currency"] == "USD" and card["image_url"].endswith(".jpg")
+        assert card["category"] and card["brand"]
+    assert all(r["reason"] and r["personalizationContentId"] for r in recs)
+
+
+def test_get_item_answers_by_id_and_an_unknown_id_says_how_to_find_ids(tenant: Tenant) -> None:
+    item = structured(tenant, "get_item", {"item_id": "boot-1"})
+    assert item["name"] == "Waterproof hiking boots" and item["price"] == 120.0
+    assert item["category"] == "Outdoors/Footwear/Boots" and item["in_stock"] is True
+    assert {"description", "condition", "size", "attributes"} <= set(item)
+    text = error_text(tenant, "get_item", {"item_id": "m-42344"})
+    assert "no item 'm-42344'" in text and "search_catalog" in text
+
+
+def test_get_item_shows_description_condition_and_size(tmp_path: Path, e2e_db: Database) -> None:
+    engine, service = build(e2e_db.url_for(tmp_path), tmp_path, None)
+    try:
+        engine.upsert_items(
+            [
+                Item(
+                    id="tee-1",
+                    name="Organic cotton tee",
+                    brand="Homey",
+                    category="Women/Tops/T-Shirts",
+                    price=25.0,
+                    currency="USD",
+                    description="Soft organic cotton. " * 40,
+                    attributes={"condition": "New with tags", "size": "M", "color": "black"},
+                )
+            ]
+        )
+        item = structured((engine, service), "get_item", {"item_id": "tee-1"})
+        found = structured((engine, service), "search_catalog", {"filters": {"brands": ["homey"]}})
+    finally:
+        engine.close()
+    assert item["condition"] == "New with tags" and item["size"] == "M"
+    assert item["attributes"] == {"color": "black"}
+    assert 200 < len(item["description"]) <= 1500
+    [card] = [i for i in found["items"] if i["id"] == "tee-1"]
+    assert (
+        card["description"].startswith("Soft organic cotton.") and len(card["description"]) <= 200
+    )
+
+
+def test_a_lone_text_for_a_list_is_read_and_a_wrong_shape_names_the_fields(tenant: Tenant) -> None:
+    data = structured(tenant, "search_catalog", {"filters": {"categories": "Home", "brands": None}})
+    assert {i["id"] for i in data["items"]} == {"mug-1", "mug-2"}
+    text = error_text(tenant, "search_catalog", {"filters": "cheap"})
+    assert "filters: should be an object with the fields min_price, max_price" in text

@@ -30,7 +30,10 @@ def test_p13n_mcp_serves_tools_prompts_and_resources_over_stdio(
             recs = await client.call_tool(
                 "get_recommendations", {"individual": "ava-1", "limit": 2}
             )
-            missing = await client.call_tool("get_context", {"individual": "nobody"})
+            missing = await client.call_tool(
+                "record_interaction",
+                {"individual": "nobody", "kind": "item_clicked", "item_id": "ghost"},
+            )
             prompts = [p.name for p in (await client.list_prompts()).prompts]
             categories = await client.read_resource("p13n://catalog/categories")
             return {
@@ -50,7 +53,7 @@ def test_p13n_mcp_serves_tools_prompts_and_resources_over_stdio(
     assert orjson.loads(context.content[0].text) == context.structured_content
     recs = got["recs"].structured_content
     assert not got["recs"].is_error and 1 <= len(recs["items"]) <= 2
-    assert got["missing"].is_error and "no person known" in got["missing"].content[0].text
+    assert got["missing"].is_error and "no item 'ghost'" in got["missing"].content[0].text
     assert "personal_shopper" in got["prompts"]
     text = got["categories"].contents[0].text
     assert orjson.loads(text)["categories"][0]["name"] == "Outdoors"

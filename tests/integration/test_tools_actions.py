@@ -51,9 +51,13 @@ def test_unknown_people_and_empty_filters_raise_errors_the_caller_can_fix(
     ctx: ToolContext,
 ) -> None:
     with pytest.raises(NotFound, match="no person known"):
-        get_action("get_context").invoke(ctx, {"individual": "nobody"})
+        get_action("record_interaction").invoke(
+            ctx, {"individual": "nobody@example.com", "kind": "item_clicked", "item_id": "mug-1"}
+        )
     with pytest.raises(InvalidInput, match="no item matches the filters"):
-        get_action("search_catalog").invoke(ctx, {"filters": {"brands": ["Nope"]}})
+        get_action("search_catalog").invoke(
+            ctx, {"filters": {"brands": ["Glow"], "min_price": 500}}
+        )
     with pytest.raises(InvalidInput, match="min_price is above max_price"):
         get_action("search_catalog").invoke(ctx, {"filters": {"min_price": 9, "max_price": 1}})
 

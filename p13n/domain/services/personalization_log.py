@@ -6,6 +6,11 @@ shutdown loses nothing.
 
 When the queue is full (the store is far behind), `record` drops the entry and counts it in
 `dropped` rather than stall requests or grow without bound.
+
+`content_of` answers for an entry recorded a moment ago too (an agent reports a shown item right
+after the answer): it looks in the queue first, then the table, and on a miss waits for one
+write cycle (`flush`) before saying the entry does not exist, since an entry the writer has
+taken off the queue is in neither until its transaction commits.
 """
 
 from __future__ import annotations
@@ -155,6 +160,29 @@ class PersonalizationLog:
             log.exception("writing %d personalization log entries failed", len(entries))
 
     # -- reads -------------------------------------------------------------------------------
+    def content_of(self, personalization_id: str) -> dict[str, str | None] | None:
+        """contentId -> item id of a logged or queued entry; None when it was never recorded."""
+        queued = self._queued(personalization_id)
+        if queued is not None:
+            return {c.contentId: c.id for c in queued.content}
+        found = self.rows.get(personalization_id)
+        if found is None:
+            self.flush(timeout=5.0)
+            found = self.rows.get(personalization_id)
+        if found is None:
+            return None
+        return {str(c["contentId"]): c.get("id") for c in found["content"]}
+
+    def _queued(self, personalization_id: str) -> LogEntry | None:
+        try:
+            snapshot = list(self._queue)  # copied in one C call, under the GIL
+        except RuntimeError:  # mutated during the copy: the table or the flush will answer
+            return None
+        for entry in reversed(snapshot):
+            if entry.personalization_id == personalization_id:
+                return entry
+        return None
+
     def entry(self, personalization_id: str) -> dict[str, Any] | None:
         """The logged decision with the engagement events that name it (for attribution)."""
         found = self.rows.get(personalization_id)

@@ -99,16 +99,23 @@ class ChromaVectorIndex:
     """An embedded Chroma `PersistentClient` under `path` (or an HTTP client for `url`),
     one collection, our own embeddings (`embedding_function=None`), HNSW with cosine.
 
-    The client opens on first use, not here: opening costs about a second (the import and
-    the client), which every process would pay at start-up, including CLI commands that never
-    touch a vector (`p13n stats`)."""
+    The client opens on first use unless `open_now`: opening costs about a second (the import
+    and the client), which a server pays at start-up (`open_now=True`) rather than on its first
+    request, and a CLI command that never touches a vector (`p13n stats`) should not pay."""
 
     def __init__(
-        self, path: Path | None = None, *, url: str | None = None, name: str = "items"
+        self,
+        path: Path | None = None,
+        *,
+        url: str | None = None,
+        name: str = "items",
+        open_now: bool = False,
     ) -> None:
         if url is None and path is None:
             raise ValueError("a Chroma index needs a path or a url.")
         self.path, self.url, self.name = path, url, name
+        if open_now:
+            self.collection  # noqa: B018 - opens the client (a cached property)
 
     @functools.cached_property
     def collection(self) -> Any:

@@ -25,15 +25,16 @@ router = APIRouter(tags=["actions"])
 
 
 @router.get("/actions")
-def list_actions() -> dict[str, Any]:
-    """Every action with its description, input and output JSON schemas, and hints."""
+def list_actions(strict: bool = False) -> dict[str, Any]:
+    """Every action with its description, input and output JSON schemas, and hints; `strict`:
+    the input schemas in the form OpenAI's and Anthropic's strict tool calling accept."""
     return {
         "actions": [
             {
                 "name": a.name,
                 "title": a.title,
                 "description": a.description,
-                "input_schema": a.input_model.model_json_schema(),
+                "input_schema": a.input_schema(strict=strict),
                 "output_schema": a.output_model.model_json_schema(mode="serialization"),
                 "hints": a.hints.model_dump(),
             }

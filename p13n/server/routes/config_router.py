@@ -1,7 +1,6 @@
-"""One admin-router factory for the CRUD of the configuration kinds (insights, segments,
-recommenders, points, decisions, experiments). Identity rulesets keep their own routes in
-`routes/identity.py`: their list also names the active ruleset and they have `:activate`,
-both part of the published API; they share `same_name` with this factory.
+"""One admin-router factory for the CRUD of every configuration kind (insights, segments,
+recommenders, points, decisions, experiments, identity rulesets). A kind with more than CRUD
+adds its own routes beside (identity rulesets: `:activate`, in `routes/identity.py`).
 
 `config_router` gives `GET /<plural>`, `GET /<plural>/{name}`, `PUT /<plural>/{name}` (create or
 replace; the path's name must be the body's) and `DELETE /<plural>/{name}` over the owner's
@@ -49,6 +48,8 @@ def config_router(
     put: Callable[[Any, M], int],
     delete: Callable[[Any, str], None],
     filters: Callable[..., dict[str, Any]] = _no_filters,
+    list_model: type[BaseModel] | None = None,
+    list_answer: Callable[[Any, list[M]], BaseModel] | None = None,
     echo: bool = False,
     put_description: str | None = None,
     responses: Mapping[str, Mapping[int, str]] | None = None,
@@ -58,7 +59,9 @@ def config_router(
     `owner` is the FastAPI dependency that gives the owning service; `list_all(owner,
     **filters)`, `get_one(owner, name)` (NotFound when missing), `put(owner, obj)` (the new
     version) and `delete(owner, name)` are its functions. `filters` is a dependency declaring
-    the list's query parameters (a dict of them). `responses` overrides, per operation
+    the list's query parameters (a dict of them). The list answers the objects as a JSON
+    array, or `list_answer(owner, objects)` of type `list_model` for a kind whose published
+    list says more (the identity rulesets name the active one). `responses` overrides, per operation
     (`list`, `get`, `put`, `delete`), the documented error statuses and their descriptions.
     """
     documented: dict[str, Mapping[int, str]] = {
@@ -83,8 +86,9 @@ def config_router(
     router = APIRouter()
     path, one = f"/{plural}", f"/{plural}/{{name}}"
 
-    def list_objects(service: Owner, query: Filters) -> list[M]:
-        return list(list_all(service, **query))
+    def list_objects(service: Owner, query: Filters) -> Any:
+        objects = list(list_all(service, **query))
+        return objects if list_answer is None else list_answer(service, objects)
 
     def get_object(name: str, service: Owner) -> M:
         return get_one(service, name)
@@ -105,7 +109,7 @@ def config_router(
         list_objects,
         methods=["GET"],
         name=f"list_{plural}",
-        response_model=list[model],  # type: ignore[valid-type]
+        response_model=list_model or list[model],  # type: ignore[valid-type]
         responses=docs("list"),
     )
     router.add_api_route(

@@ -15,8 +15,8 @@ from p13n.domain.services import (
     ResolveSummary,
     SplitDone,
 )
-from p13n.server.routes.config_router import same_name
-from p13n.server.routes.deps import IdentityControlDep, IdentityServiceDep
+from p13n.server.routes.config_router import config_router
+from p13n.server.routes.deps import IdentityControlDep, IdentityServiceDep, get_identity_control
 
 router = APIRouter(tags=["identity"])
 
@@ -57,30 +57,44 @@ async def resolve(identity: IdentityServiceDep, incremental: bool = False) -> Re
     return await run_in_threadpool(identity.resolve, incremental=incremental)
 
 
-@router.get("/admin/identity/rulesets", tags=["admin"])
-def list_rulesets(control: IdentityControlDep) -> dict[str, Any]:
-    return {"active": control.active().name, "rulesets": control.rulesets()}
+class RulesetList(BaseModel):
+    active: str = Field(description="The ruleset identity resolution applies now.")
+    rulesets: list[Ruleset]
 
 
-@router.get("/admin/identity/rulesets/{name}", tags=["admin"])
-def get_ruleset(name: str, control: IdentityControlDep) -> Ruleset:
-    return control.ruleset(name)
+router.include_router(
+    config_router(
+        kind="ruleset",
+        plural="rulesets",
+        model=Ruleset,
+        owner=get_identity_control,
+        list_all=lambda control: control.rulesets(),
+        list_model=RulesetList,
+        list_answer=lambda control, rulesets: RulesetList(
+            active=control.active().name, rulesets=rulesets
+        ),
+        get_one=lambda control, name: control.ruleset(name),
+        put=lambda control, ruleset: control.put_ruleset(ruleset),
+        delete=lambda control, name: control.delete_ruleset(name),
+        put_description="Create or replace a ruleset; an invalid one is refused (422) and "
+        "nothing changes. When it is the active one it applies from now on.",
+        responses={
+            "delete": {
+                404: "no ruleset of that name",
+                409: "the ruleset is the active one, or the built-in default",
+            }
+        },
+    ),
+    prefix="/admin/identity",
+    tags=["admin"],
+)
 
 
-@router.put("/admin/identity/rulesets/{name}", tags=["admin"])
-def put_ruleset(name: str, ruleset: Ruleset, control: IdentityControlDep) -> dict[str, Any]:
-    """Create or replace a ruleset; an invalid one is refused (422) and nothing changes."""
-    same_name(name, ruleset.name)
-    return {"name": name, "version": control.put_ruleset(ruleset)}
-
-
-@router.post("/admin/identity/rulesets/{name}:activate", tags=["admin"])
+@router.post(
+    "/admin/identity/rulesets/{name}:activate",
+    tags=["admin"],
+    responses={404: {"description": "no ruleset of that name"}},
+)
 def activate_ruleset(name: str, control: IdentityControlDep) -> dict[str, Any]:
     control.activate(name)
     return {"active": name}
-
-
-@router.delete("/admin/identity/rulesets/{name}", tags=["admin"])
-def delete_ruleset(name: str, control: IdentityControlDep) -> dict[str, Any]:
-    control.delete_ruleset(name)
-    return {"deleted": name}
