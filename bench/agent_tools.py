@@ -290,21 +290,7 @@ def conversations(home: Path) -> dict[str, Any]:
     return anyio.run(go)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, default=None)
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--ndcg-shoppers", type=int, default=200)
-    parser.add_argument("--no-http", action="store_true", help="Skip the HTTP transport.")
-    parser.add_argument("--no-conversations", action="store_true")
-    parser.add_argument("--no-ndcg", action="store_true")
-    args = parser.parse_args()
-    home: Path = args.home or Path(tempfile.mkdtemp(prefix="p13n-agent-bench-"))
-    if args.home is None:
-        print(f"seeding the demo tenant into {home} ...", file=sys.stderr)
-        _seed(home)
-    started = time.perf_counter()
-    work = _copy(home, "work")
+def _run(args: argparse.Namespace, home: Path, work: Path, talk: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"in_process": in_process(work, args.calls)}
     stdio_run = stdio(work, args.calls)
     results["stdio"] = stdio_run["cases"]
@@ -323,13 +309,36 @@ def main() -> None:
         "cold_start": cold,
     }
     if not args.no_conversations:
-        summary["conversations"] = conversations(_copy(home, "conversations"))
+        summary["conversations"] = conversations(talk)
     if not args.no_ndcg:
         summary["query_ndcg"] = held_out_ndcg(home / "vectors", args.ndcg_shoppers)
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ndcg-shoppers", type=int, default=200)
+    parser.add_argument("--no-http", action="store_true", help="Skip the HTTP transport.")
+    parser.add_argument("--no-conversations", action="store_true")
+    parser.add_argument("--no-ndcg", action="store_true")
+    args = parser.parse_args()
+    home: Path = args.home or Path(tempfile.mkdtemp(prefix="p13n-agent-bench-"))
+    if args.home is None:
+        print(f"seeding the demo tenant into {home} ...", file=sys.stderr)
+        _seed(home)
+    started = time.perf_counter()
+    copies = [_copy(home, "work"), _copy(home, "conversations")]
+    try:
+        summary = _run(args, home, copies[0], copies[1])
+    finally:
+        for copy in copies:
+            shutil.rmtree(copy, ignore_errors=True)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["machine"] = machine_facts()
     for transport in ("in_process", "stdio", "http"):
-        for case, figures in results.get(transport, {}).items():
+        for case, figures in summary.get(transport, {}).items():
             print(f"{transport:10s} {case:32s} {orjson.dumps(figures).decode()}", file=sys.stderr)
     print(orjson.dumps(summary).decode())
 
