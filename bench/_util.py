@@ -244,7 +244,9 @@ class ServerProcess:
         atexit.unregister(self.stop)
 
     def wait_healthy(self, url: str, *, timeout_s: float = 120.0) -> float:
-        """Poll `url` until it answers 200; returns seconds since the process was started."""
+        """Poll `url` until it answers 200 and the server is done loading the embedding model
+        in the background (`"model": "loading"` in `/health`: a measurement started before
+        would share the two cores with that load); seconds since the process was started."""
         assert self.proc is not None
         started = time.perf_counter()
         deadline = started + timeout_s
@@ -256,7 +258,8 @@ class ServerProcess:
                         f"{url}:\n{self.log_tail()}"
                     )
                 try:
-                    if client.get(url).status_code == 200:
+                    r = client.get(url)
+                    if r.status_code == 200 and r.json().get("model") != "loading":
                         return time.perf_counter() - started
                 except httpx.TransportError:
                     pass

@@ -17,7 +17,12 @@ from p13n import __version__
 from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
 from p13n.domain.services import Engine
 from p13n.server.auth import install_auth
-from p13n.server.bootstrap import build_jwt_verifier, build_services, warm_model_in_background
+from p13n.server.bootstrap import (
+    build_jwt_verifier,
+    build_services,
+    model_state,
+    warm_model_in_background,
+)
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.routes import (
     actions,
@@ -111,7 +116,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.get("/health", tags=["meta"])
     async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok", "version": __version__, "model": model_state()}
 
     # The decision routes come first: the router scans included routers in order, and they
     # are the hot path (issue 5); every router's paths are disjoint, so order changes nothing else.

@@ -43,6 +43,7 @@ __all__ = [
     "build_services",
     "open_services",
     "shared_embedder",
+    "model_state",
     "warm_model_in_background",
 ]
 
@@ -119,6 +120,14 @@ def build_engine(settings: Settings) -> Engine:
 def shared_embedder() -> MiniLMEmbedder:
     """One MiniLM per process: the model is read-only once loaded (it loads on first use)."""
     return MiniLMEmbedder()
+
+
+def model_state() -> str:
+    """'ready', 'loading' (the background load runs) or 'on first query' (nobody warmed it);
+    `GET /health` reports it, so that a load test can start after the warm-up."""
+    if warm_model_in_background.cache_info().currsize == 0:
+        return "on first query"
+    return "loading" if warm_model_in_background().is_alive() else "ready"
 
 
 @functools.cache

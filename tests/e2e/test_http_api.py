@@ -196,3 +196,17 @@ def test_admin_insight_is_backfilled_from_history(client: TestClient) -> None:
     assert (
         client.put("/admin/insights/x", json={"name": "x", "measure": "median"}).status_code == 422
     )
+
+
+def test_health_says_whether_the_embedding_model_is_still_loading(client: TestClient) -> None:
+    """A server warms MiniLM in the background at start; load tests wait for `ready`."""
+    from p13n import __version__
+    from p13n.server.bootstrap import warm_model_in_background
+
+    assert client.get("/health").json()["model"] in {"loading", "ready"}
+    warm_model_in_background().join(timeout=600)
+    assert client.get("/health").json() == {
+        "status": "ok",
+        "version": __version__,
+        "model": "ready",
+    }
