@@ -86,6 +86,15 @@ def test_recently_viewed_is_distinct_and_newest_last() -> None:
     assert [v.item_id for v in p.recently_viewed] == ["b", "a"]
 
 
+def test_a_click_on_an_item_counts_as_having_seen_it_and_a_shown_item_does_not() -> None:
+    """An agent's shopper only clicks (no page view is sent): get_context must still list it."""
+    p = new_profile("u", T0)
+    apply_event_to_profile(p, ev("personalization-view", T0, item_id="shown"))
+    apply_event_to_profile(p, ev("personalization-click", T0 + 1, item_id="clicked"))
+    apply_event_to_profile(p, ev("catalog-object-click", T0 + 2, item_id="opened"))
+    assert [v.item_id for v in p.recently_viewed] == ["clicked", "opened"]
+
+
 def test_identity_events_set_names_and_normalized_contact_points_once() -> None:
     p = new_profile("u", T0)
     apply_event_to_profile(p, ev("identity", identity={"firstName": "Ada", "lastName": "L"}))

@@ -27,6 +27,9 @@ __all__ = ["new_profile", "apply_event_to_profile", "VIEW_INTERACTIONS", "RECENT
 VIEW_INTERACTIONS = frozenset(
     {"View Catalog Object", "View Catalog Object Detail", "Quick View Catalog Object"}
 )
+# What puts an item in `recently_viewed`: views, and clicks on an item (a click opens it; in
+# the agent channel a click is the only sign that the person looked at the item).
+SEEN_INTERACTIONS = VIEW_INTERACTIONS | {"personalization-click", "catalog-object-click"}
 RECENTLY_VIEWED_MAX = 20
 PURCHASES_MAX = 50
 _NAME_ATTRIBUTES = ("firstName", "lastName", "isAnonymous")
@@ -67,7 +70,7 @@ def apply_event_to_profile(profile: ProfileGraph, event: Event) -> None:
         _apply_cart(profile, event)
     elif event.interaction == "Purchase":
         _apply_purchase(profile, event)
-    if event.interaction in VIEW_INTERACTIONS and event.item_id:
+    if event.interaction in SEEN_INTERACTIONS and event.item_id:
         _add_view(profile, event.item_id, ts)
     add_affinity(profile.state, event.interaction, ts, event.category, event.brand)
 
