@@ -135,7 +135,10 @@ def build_services(
     home = settings.home
     home.mkdir(parents=True, exist_ok=True)
     vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), shared_embedder())
-    recommend = RecommendService(engine, vectors=vectors, model_dir=home / "models")
+    quiet = frozenset(c.strip() for c in settings.quiet_channels.split(",") if c.strip())
+    recommend = RecommendService(
+        engine, vectors=vectors, model_dir=home / "models", quiet_channels=quiet
+    )
     decisions = DecisionService(
         engine,
         recommend,
