@@ -51,7 +51,10 @@ class SearchCatalogInput(BaseModel):
 
 
 class SearchResult(ItemCard):
-    score: float | None = Field(description="Similarity to the query (0-1), null without one.")
+    score: float | None = Field(
+        description="How well the item answers the query (meaning, words and the constraints "
+        "read from it; higher is better), null without one."
+    )
 
 
 class SearchCatalogOutput(BaseModel):

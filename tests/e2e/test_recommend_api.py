@@ -138,7 +138,9 @@ def test_recommendations_carry_reasons_propensities_and_diagnostics(client: Test
     assert len(fallen) == 4 and "recommended-for-you" not in {i["recommender"] for i in fallen}
     assert all(i["propensity"] is None for i in fallen)  # fallbacks do not explore
     query = _ask(client, recommender="newest", query="waterproof boots under 150", limit=2).json()
-    assert [i["id"] for i in query["items"]] == ["boot-1"]
+    assert query["items"][0]["id"] == "boot-1"  # boots rank first; boot-2 is over 150
+    assert "boot-2" not in {i["id"] for i in query["items"]}
+    assert query["interpreted"]["constraints"][0]["applied"] == "hard"
 
 
 def test_an_unknown_recommender_or_anchor_is_a_404_naming_it(client: TestClient) -> None:

@@ -6,6 +6,7 @@ unless the shopper hardened them: "only" before or right after a brand, category
 size or audience, and a price bound word ("under", "below", "less than", "over", ...). A
 negation ("not red", "no Nike", "without ...") turns a constraint into one to avoid. What was
 read, and how each part is applied, is the `Interpreted` model every answer carries.
+(Just past 400 lines: most of it is the vocabulary of prices, colours and audiences.)
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ same for everyone.
 With a query, the query is read like a recommendation's (`interpret`: price bounds filter,
 brand, category, colour, size and audience words rank) and the hybrid pool comes in order of
 the blend without the person; without one, filtered items come most viewed in the last 30
-days first. Pages are offsets into that order, at most `MAX_RESULTS` deep. When fewer than a
-few items meet a hardened price, it is loosened and the answer says so in `interpreted`.
+days first. Pages are offsets into that order, at most `MAX_RESULTS` deep. When no item meets
+a hardened price, it is loosened and the answer says so in `interpreted`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest import Item
 from p13n.domain.recommend import Interpreted, ItemFilter, Scored, Tastes, single_threaded_blas
 from p13n.domain.services.query_reading import (
-    FEW_ITEMS,
     QueryIndex,
     hard_mask,
     interpreted,
@@ -105,11 +104,11 @@ def _search(
             rows = blend.rows
             ranked = np.lexsort((rows, -values[rows]))[:MAX_RESULTS]
             order = [int(r) for r in rows[ranked].tolist()]
-            scores = [round(float(s), 6) for s in blend.semantic[ranked].tolist()]
+            scores = [round(float(s), 6) for s in values[rows[ranked]].tolist()]
         else:
             order = _browse(index, mask)
             scores = [None] * len(order)
-        if reading is None or len(order) >= FEW_ITEMS:
+        if reading is None or order:
             break
         loosened = relax(reading)
         if loosened is None:

@@ -6,7 +6,7 @@ vectors), the BM25 index and the row-aligned vectors. `retrieve` is hybrid retri
 nearest items by embedding, the best by BM25, and the items meeting the query's soft
 constraints or of the person's favourite brands, all under the hard constraints; the union
 is the pool `QueryBlend` re-ranks. `tastes_of` reads a profile's affinities, orders and stated
-preferences. `relax` loosens hardened constraints one by one when too few items qualify.
+preferences. `relax` loosens hardened constraints one by one when no item qualifies.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 PREFERENCES_ATTRIBUTE = "statedPreferences"
-FEW_ITEMS = 3  # fewer qualifying items than this (or than asked) loosens a hard constraint
+FEW_ITEMS = 3  # a soft constraint fewer returned items meet is said in `relaxed`
 _EXTRA_ROWS = 300
 _FAVOURITE_BRANDS = 3
 _Vector = npt.NDArray[np.float32]

@@ -1,7 +1,12 @@
 """Recommendations over one engine: stored configs, the catalog snapshot, vectors and the model.
 
 `recommend` is the request path (no SQL, no model load, no item text embedding); `refresh`,
-`sync_vectors` and `train` are the heavy paths, run at import / train time.
+`sync_vectors` and `train` are the heavy paths, run at import / train time. With a query, the
+request path reads it (`query_reading`), ranks the hybrid pool re-ranked by the person, and
+loosens a hardened price when nothing qualifies.
+
+Past 400 lines on purpose: configuration, the snapshot's life cycle and the request path of
+one recommender chain read as one story; the query's own parts live in `query_reading.py`.
 """
 
 from __future__ import annotations
@@ -56,7 +61,6 @@ from p13n.domain.recommend import (
 from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.services.engine import Engine
 from p13n.domain.services.query_reading import (
-    FEW_ITEMS,
     QueryIndex,
     hard_mask,
     interpreted,
@@ -187,15 +191,17 @@ class RecommendService:
             )
             lookup = self._vector_lookup(snap)
             self._warm_filters(snap)
-            index = QueryIndex(
-                snap,
-                lookup,
-                embed=self.vectors.embed_query if self.vectors is not None else None,
-                embed_many=self._embed_categories if self.vectors is not None else None,
-            )
+            index = self._query_index(snap, lookup)
             self._snapshot, self._lookup, self._index = snap, lookup, index
             self._built_changes = changes
             return snap
+
+    def _query_index(self, snap: CatalogSnapshot, lookup: IvfVectors | None) -> QueryIndex:
+        if self.vectors is None:
+            return QueryIndex(snap, lookup)
+        return QueryIndex(
+            snap, lookup, embed=self.vectors.embed_query, embed_many=self._embed_categories
+        )
 
     def _embed_categories(self, texts: list[str]) -> np.ndarray:
         """Category path vectors, embedded once per distinct set of paths."""
@@ -262,7 +268,7 @@ class RecommendService:
         snap = self.snapshot()
         index = self._index
         if index is None or index.snap is not snap:  # a refresh swapped them meanwhile
-            index = QueryIndex(snap, self._lookup)
+            index = self._query_index(snap, self._lookup)
         return index
 
     def train(self, *, params: ModelParams | None = None) -> TrainedModel:
@@ -345,7 +351,7 @@ class RecommendService:
             history=history,
             anchor_row=anchor_row,
             query=request.query,
-            vectors=self._lookup,
+            vectors=index.lookup,
             individual=uid,
         )
         request_id = request.request_id or uuid.uuid4().hex
@@ -357,7 +363,7 @@ class RecommendService:
             slots = self._ranked(
                 config, request, score_request, history, mask, rerank, limit, request_id
             )
-            if reading is None or len(slots) >= min(limit, FEW_ITEMS):
+            if reading is None or slots:
                 break
             loosened = relax(reading)
             if loosened is None:
