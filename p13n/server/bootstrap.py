@@ -75,9 +75,10 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index and load MiniLM off the request path (servers call this at
-        start), so the first query does not wait for either; a failure is logged, and the first
-        query reports it again."""
+        """Open the vector index, load MiniLM and build the query indexes (vocabulary, BM25,
+        category vectors) off the request path (servers call this at start), so the first
+        query waits for none of them; a failure is logged, and the first query reports it
+        again."""
 
         def warm() -> None:
             try:
@@ -85,6 +86,7 @@ class AppServices:
                 if vectors is not None:
                     vectors.vectors()
                 shared_embedder().embed(["warm up"])
+                self.recommend.warm_queries()
             except Exception:
                 logging.getLogger("p13n").exception("warming the vectors and the model failed")
 

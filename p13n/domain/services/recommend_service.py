@@ -271,6 +271,13 @@ class RecommendService:
             index = self._query_index(snap, self._lookup)
         return index
 
+    def warm_queries(self) -> None:
+        """Build what the first query would (snapshot, vocabulary, BM25, category vectors)."""
+        index = self.serving_state()
+        index.lexical  # noqa: B018 - built on first use
+        if self.vectors is not None:
+            index.read("warm up")
+
     def train(self, *, params: ModelParams | None = None) -> TrainedModel:
         """Fit on the whole event log; on failure the previous model keeps serving."""
         params = params or self.params
