@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from p13n.domain.ingest import Item
 from p13n.domain.recommend.base import Scored
 from p13n.domain.recommend.interpret import Constraint
 from p13n.domain.recommend.lexical import LexicalIndex
@@ -40,8 +41,9 @@ class BlendWeights:
 
     semantic: float = 0.6
     lexical: float = 0.4
+    span: float = 0.5  # similarity this far below the pool's best counts as no relevance
     model: float = 0.3
-    brand_affinity: float = 1.0
+    brand_affinity: float = 1.3
     category_affinity: float = 0.6
     preference: float = 0.6
     constraint: float = 0.5
@@ -50,12 +52,14 @@ class BlendWeights:
 
 @dataclass(frozen=True)
 class Tastes:
-    """What p13n knows of the person: affinities (0-1), brands bought (count) and preferences."""
+    """What p13n knows of the person: affinities (0-1), brands bought (count), preferences, and
+    the items they recently bought, carted or viewed (verb, item; newest first, for reasons)."""
 
     brands: Mapping[str, float] = field(default_factory=dict)  # casefolded brand -> 0-1
     categories: Mapping[str, float] = field(default_factory=dict)  # category path -> 0-1
     bought_brands: Mapping[str, int] = field(default_factory=dict)  # casefolded -> orders
     preferences: Sequence[Constraint] = ()
+    recent: Sequence[tuple[str, Item]] = ()
 
     @property
     def known(self) -> bool:
@@ -89,12 +93,12 @@ def constraint_rows(
 
 
 def relevance(semantic: FloatArray, lexical: FloatArray, w: BlendWeights) -> FloatArray:
-    """0-1 per pool row: similarity scaled from the pool's 20th percentile to its best, BM25
+    """0-1 per pool row: similarity scaled from `span` below the pool's best to the best, BM25
     over the pool's best, mixed by the weights."""
     out = np.zeros(len(semantic))
     if len(semantic):
-        lo, hi = float(np.percentile(semantic, 20)), float(semantic.max())
-        out += w.semantic * np.clip((semantic - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+        hi = float(semantic.max())
+        out += w.semantic * np.clip((semantic - (hi - w.span)) / max(w.span, 1e-6), 0.0, 1.0)
     top = float(lexical.max()) if len(lexical) else 0.0
     if top > 0:
         out += w.lexical * lexical / top
@@ -211,6 +215,7 @@ class QueryBlend:
                 brand=float(self.taste.brand[row]) if self.taste is not None else 0.0,
                 bought=self.tastes.bought_brands,
                 liked=liked,
+                recent=self.tastes.recent,
             )
             return query_reason(self.search_text, [*self.hard, *met, *avoided], hook)
 

@@ -23,7 +23,9 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     _words(
         "a an the and or for of to in on with by from at is are this that these those "
-        "it its my me i some something anything new nwt nwot euc size sz"
+        "it its my me i some something anything new nwt nwot euc size sz like one ones "
+        "bought buy want wants need needs looking please show similar thing things who "
+        "love loves year years old"
     )
 )
 

@@ -27,6 +27,19 @@ def _labels(constraints: Sequence[Constraint]) -> str:
     return ", ".join(seen)
 
 
+def _related(item: Item, recent: Sequence[tuple[str, Item]]) -> tuple[str, Item] | None:
+    """The newest item the person bought, carted or viewed that is like this one: the same
+    brand in the same category, else bought or carted in the same category."""
+    for verb, seen in recent:
+        same = seen.category == item.category and seen.brand == item.brand
+        if item.brand and same and seen.id != item.id:
+            return verb, seen
+    for verb, seen in recent:
+        if seen.id != item.id and seen.category == item.category and verb != "viewed":
+            return verb, seen
+    return None
+
+
 def personal_reason(
     item: Item | None,
     base: str,
@@ -34,15 +47,20 @@ def personal_reason(
     brand: float = 0.0,
     bought: Mapping[str, int] | None = None,
     liked: Sequence[Constraint] = (),
+    recent: Sequence[tuple[str, Item]] = (),
 ) -> str:
-    """The personal part: the recommender's own personal reason, else a loved brand; then the
-    stated preferences the item meets. With no item (no query), `base` always leads."""
+    """The personal part, then the stated preferences the item meets. With no item (no query),
+    the recommender's reason `base` leads. For a query's item: a related item the person
+    bought, carted or viewed, else a loved brand, else the recommender's own personal reason
+    when it names a history item of the same category (a model's reason can name any)."""
     parts: list[str] = []
+    related = _related(item, recent) if item is not None else None
     if item is None:
         if base:
             parts.append(base)
-    elif base.startswith(PERSONAL_PREFIXES):
-        parts.append(base)
+    elif related is not None:
+        verb, seen = related
+        parts.append(f"because you {verb} '{seen.name or seen.id}'")
     elif item.brand and brand >= _LIKED_BRAND:
         orders = (bought or {}).get(item.brand.casefold(), 0)
         if orders >= 2:
@@ -51,6 +69,10 @@ def personal_reason(
             parts.append(f"{item.brand}, which you have bought before")
         else:
             parts.append(f"{item.brand}, a brand you like")
+    elif base.startswith(PERSONAL_PREFIXES) and any(
+        base.endswith(f"'{seen.name}'") for _, seen in recent if seen.category == item.category
+    ):
+        parts.append(base)
     if liked:
         parts.append(f"{_labels(liked)}, as you prefer")
     return "; ".join(parts)

@@ -51,6 +51,7 @@ PREFERENCES_ATTRIBUTE = "statedPreferences"
 FEW_ITEMS = 3  # a soft constraint fewer returned items meet is said in `relaxed`
 _EXTRA_ROWS = 300
 _FAVOURITE_BRANDS = 3
+_RECENT_VIEWS = 30
 _Vector = npt.NDArray[np.float32]
 
 
@@ -141,7 +142,16 @@ def tastes_of(
     stated = profile.attributes.get(PREFERENCES_ATTRIBUTE) or []
     texts = [str(p) for p in stated if str(p).strip()] if isinstance(stated, list) else []
     preferences = index.preferences(texts) if index is not None and texts else []
-    return Tastes(brands, categories, dict(bought), preferences)
+    recent: list[tuple[str, Item]] = []
+    for order in sorted(profile.purchases, key=lambda o: -o.ts):
+        recent += [("bought", items[ln.item_id]) for ln in order.lines if ln.item_id in items]
+    recent += [("added to your cart", items[c.item_id]) for c in profile.cart if c.item_id in items]
+    recent += [
+        ("viewed", items[v.item_id])
+        for v in reversed(profile.recently_viewed[-_RECENT_VIEWS:])
+        if v.item_id in items
+    ]
+    return Tastes(brands, categories, dict(bought), preferences, recent)
 
 
 def _top_extra(hit: npt.NDArray[np.bool_], lex: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
