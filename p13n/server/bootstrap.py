@@ -75,10 +75,9 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index, load MiniLM and build the query indexes (vocabulary, BM25,
-        category vectors) off the request path (servers call this at start), so the first
-        query waits for none of them; a failure is logged, and the first query reports it
-        again."""
+        """Open the vector index, load MiniLM and embed the catalog's category paths off the
+        request path (servers call this at start), so the first query waits for none of them;
+        a failure is logged, and the first query reports it again."""
 
         def warm() -> None:
             try:

@@ -249,7 +249,13 @@ def interpreted(
         met = sum(bool(hit[r]) for r in rows)
         if c.operator == "is_not":
             met = n - met
-        if c.source == "query" and c.matched_by != "meaning" and n and met < n:
+        if (
+            c.source == "query"
+            and c.matched_by != "meaning"
+            and not c.relaxed
+            and n > 0
+            and met < n
+        ):
             if c.operator == "is_not":
                 notes.append(
                     f"'{c.label()}': {n - met} item(s) shown do not meet it; nothing else qualified"

@@ -101,7 +101,7 @@ class RecommendService:
         self._lock = threading.Lock()
         self._snapshot: CatalogSnapshot | None = None
         self._index: QueryIndex | None = None
-        self._category_vectors: dict[tuple[str, ...], np.ndarray] = {}
+        self._category_vectors: dict[str, np.ndarray] = {}
         self._lookup: IvfVectors | None = None
         self._lookup_key: tuple[tuple[int, int], list[str]] = ((-1, -1), [])
         self._changes = 1  # catalog changes seen; the snapshot reflects `_built_changes` of them
@@ -204,14 +204,13 @@ class RecommendService:
         )
 
     def _embed_categories(self, texts: list[str]) -> np.ndarray:
-        """Category path vectors, embedded once per distinct set of paths."""
-        key = tuple(texts)
-        matrix = self._category_vectors.get(key)
-        if matrix is None:
-            assert self.vectors is not None
-            matrix = self.vectors.embedder.embed(texts)
-            self._category_vectors = {key: matrix}
-        return matrix
+        """Category path vectors; each path text is embedded once per process."""
+        assert self.vectors is not None
+        missing = [t for t in dict.fromkeys(texts) if t not in self._category_vectors]
+        if missing:
+            for text, vector in zip(missing, self.vectors.embedder.embed(missing), strict=True):
+                self._category_vectors[text] = vector
+        return np.stack([self._category_vectors[t] for t in texts])
 
     def _vector_lookup(self, snap: CatalogSnapshot) -> IvfVectors | None:
         """Row-aligned vectors with their search index; reused while neither the catalog rows
@@ -272,11 +271,11 @@ class RecommendService:
         return index
 
     def warm_queries(self) -> None:
-        """Build what the first query would (snapshot, vocabulary, BM25, category vectors)."""
-        index = self.serving_state()
-        index.lexical  # noqa: B018 - built on first use
+        """Embed the catalog's category paths before the first query needs them (servers
+        call this while warming; the snapshot itself is built by the first request)."""
         if self.vectors is not None:
-            index.read("warm up")
+            paths = {i.category for i in self.engine.state.items.values() if i.category}
+            self._embed_categories(sorted(p.replace("/", " > ") for p in paths))
 
     def train(self, *, params: ModelParams | None = None) -> TrainedModel:
         """Fit on the whole event log; on failure the previous model keeps serving."""
