@@ -206,6 +206,8 @@ class RecommendService:
     def _embed_categories(self, texts: list[str]) -> np.ndarray:
         """Category path vectors; each path text is embedded once per process."""
         assert self.vectors is not None
+        if not texts:
+            return np.zeros((0, self.vectors.embedder.dim), dtype=np.float32)
         missing = [t for t in dict.fromkeys(texts) if t not in self._category_vectors]
         if missing:
             for text, vector in zip(missing, self.vectors.embedder.embed(missing), strict=True):
