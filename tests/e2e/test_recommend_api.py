@@ -126,9 +126,12 @@ def test_recommendations_carry_reasons_propensities_and_diagnostics(client: Test
     assert mine["individual"] is not None
     assert [i["recommender"] for i in mine["items"]] == ["recommended-for-you"] * 4
     assert mine["items"][0]["id"] == "boot-1"
-    for i in mine["items"]:  # epsilon 0.05: a greedy slot is shown with at least 1 - 0.05
+    for i in mine["items"]:  # the top half is never explored; below, epsilon 0.05
         p = i["propensity"]
-        assert p is not None and (0.95 <= p < 1.0 if not i["explore"] else 0.0 < p <= 1.0), i
+        if i["rank"] <= 2:
+            assert p == 1.0 and not i["explore"], i
+        else:  # a greedy slot is shown with at least 1 - 0.05
+            assert p is not None and (0.95 <= p < 1.0 if not i["explore"] else 0.0 < p <= 1.0), i
     again = _ask(client, **ask, requestId="req-ann").json()
     assert [(i["id"], i["propensity"]) for i in again["items"]] == [
         (i["id"], i["propensity"]) for i in mine["items"]
