@@ -66,8 +66,10 @@ def test_a_key_without_the_agent_scope_is_refused(client: TestClient) -> None:
 
 
 def test_bad_input_is_a_4xx_that_says_what_to_fix(client: TestClient) -> None:
-    r = client.post("/actions/get_recommendations", json={"limit": 99})
+    r = client.post("/actions/get_recommendations", json={"limit": 0})
     assert r.status_code == 400 and "limit" in r.json()["error"]
+    r = client.post("/actions/get_recommendations", json={"limit": 99})  # clamped, and said
+    assert r.status_code == 200 and r.json()["interpreted"]["clamped"]
     r = client.post("/actions/get_context", json={"individual": "nobody"})
     assert r.status_code == 404 and "no person known as 'nobody'" in r.json()["error"]
     r = client.post("/actions/get_everything", json={})
