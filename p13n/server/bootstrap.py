@@ -77,19 +77,24 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index off the request path, and load MiniLM unless this process
-        started that already (`warm_model_in_background`: `p13n mcp` and `p13n serve` do, first
-        thing, since an agent's first call is often a query), so the first query waits for
-        neither; a failure is logged, and the first query reports it again."""
-        warm_model_in_background()
+        """Open the vector index and embed the catalog's category paths (for reading queries)
+        off the request path, after MiniLM, which this starts loading unless the process did
+        already (`warm_model_in_background`: `p13n mcp` and `p13n serve` do, first thing, since
+        an agent's first call is often a query); a failure is logged, and the first query
+        reports it again."""
+        model = warm_model_in_background()
 
         def warm() -> None:
             try:
                 vectors = self.recommend.vectors
                 if vectors is not None:
                     vectors.vectors()
+                model.join()
+                self.recommend.warm_queries()
             except Exception:
-                logging.getLogger("p13n").exception("opening the vector index failed")
+                logging.getLogger("p13n").exception(
+                    "warming the vectors and the query indexes failed"
+                )
 
         thread = threading.Thread(target=warm, name="p13n-warm-vectors", daemon=True)
         thread.start()
@@ -167,7 +172,10 @@ def build_services(
     home.mkdir(parents=True, exist_ok=True)
     index = ChromaVectorIndex(home / "vectors", open_now=serving)
     vectors = ItemVectors(index, shared_embedder())
-    recommend = RecommendService(engine, vectors=vectors, model_dir=home / "models")
+    quiet = frozenset(c.strip() for c in settings.quiet_channels.split(",") if c.strip())
+    recommend = RecommendService(
+        engine, vectors=vectors, model_dir=home / "models", quiet_channels=quiet
+    )
     decisions = DecisionService(
         engine,
         recommend,

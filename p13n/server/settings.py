@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         gt=0,
         description="Decision requests per second per API key or JWT subject (bursts of one second's worth); unset: no limit.",
     )
+    quiet_channels: str = Field(
+        default="agent",
+        description="Comma-separated channels whose recommendations never carry exploration slots (the agent channel by default); empty: exploration in every channel, in the lower slots only.",
+    )
     # MCP over HTTP at /mcp (p13n/server/mcp_http.py).
     public_url: str | None = Field(
         default=None,

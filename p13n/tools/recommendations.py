@@ -4,7 +4,9 @@ The recommender is chosen from what the agent gives: an explicit `recommender`, 
 `objective` (`clicks` → recommended-for-you, `revenue` → revenue-for-you), else `similar-items`
 with an anchor and `recommended-for-you` without. Every answer carries a `personalizationId`
 and per item `personalizationContentId` = `<personalizationId>:<index>` (0-based, REFERENCE.md),
-so that `record_interaction` can attribute what the person then does. When the decision service
+so that `record_interaction` can attribute what the person then does. `interpreted` says what
+the query and the person's stated preferences were read as and how each part was applied; a
+`limit` above the maximum is clamped and said there. When the decision service
 is configured (`ToolContext.decisions`), the answer is written to its personalization log
 (source `agent`, no point), like a decision.
 """
@@ -18,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from p13n.domain.errors import InvalidInput, NotFound
-from p13n.domain.recommend import RecommendRequest
+from p13n.domain.recommend import MAX_LIMIT, Interpreted, RecommendRequest
 from p13n.domain.services import LogEntry, LoggedContent
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemCard, ItemFilters, RecommenderName, card_fields
@@ -46,7 +48,9 @@ class GetRecommendationsInput(BaseModel):
         default=None,
         max_length=500,
         description="What the person asked for in their words, e.g. 'waterproof boots under "
-        "$100'. Price, brand and category words become filters; items come by similarity.",
+        "$100'. Brand, category, colour, size and audience words rank matching items first "
+        "('only' makes them required); 'under'/'over' a price is required; the answer's "
+        "`interpreted` says what was understood.",
     )
     anchor_item_id: str | None = Field(
         default=None,
@@ -65,7 +69,11 @@ class GetRecommendationsInput(BaseModel):
     filters: ItemFilters = Field(
         default_factory=ItemFilters, description="Conditions every item must meet."
     )
-    limit: int = Field(default=6, ge=1, le=24, description="How many items (1-24).")
+    limit: int = Field(
+        default=6,
+        ge=1,
+        description=f"How many items (1-{MAX_LIMIT}; more is clamped to {MAX_LIMIT}).",
+    )
 
     @model_validator(mode="after")
     def _one_chooser(self) -> GetRecommendationsInput:
@@ -92,6 +100,10 @@ class GetRecommendationsOutput(BaseModel):
     note: str | None = Field(
         default=None, description="Anything the agent should know (e.g. fewer items than asked)."
     )
+    interpreted: Interpreted = Field(
+        description="What the query and the person's stated preferences were read as, how "
+        "each was applied (soft ranks, hard filters), what was loosened or clamped."
+    )
 
 
 def _recommender(data: GetRecommendationsInput) -> str:
@@ -115,15 +127,20 @@ def get_recommendations(
     name = _recommender(data)
     personalization_id = str(uuid.uuid4())
     item_filter = data.filters.to_domain()
+    limit, clamped = data.limit, []
+    if limit > MAX_LIMIT:
+        limit = MAX_LIMIT
+        clamped.append(f"limit {data.limit} is over the maximum of {MAX_LIMIT}; {MAX_LIMIT} used")
     result = ctx.recommend.recommend(
         RecommendRequest(
             recommender=name,
             individual=uid,
             anchor=data.anchor_item_id,
             query=data.query,
-            limit=data.limit,
+            limit=limit,
             item_filter=None if item_filter.is_empty() else item_filter,
             request_id=personalization_id,
+            channel=ctx.channel,
         )
     )
     if not result.items and data.filters.narrowing():
@@ -143,14 +160,16 @@ def get_recommendations(
             )
         )
     note = None
-    if len(items) < data.limit:
-        note = f"{len(items)} of {data.limit} items: nothing else qualified."
+    if len(items) < limit:
+        note = f"{len(items)} of {limit} items: nothing else qualified."
+    read = result.interpreted or Interpreted(query=data.query, search_text=None, currency=None)
     output = GetRecommendationsOutput(
         personalizationId=personalization_id,
         recommender=result.recommender,
         individual=uid,
         items=items,
         note=note,
+        interpreted=read.model_copy(update={"clamped": [*read.clamped, *clamped]}),
     )
     _log(ctx, output, data.individual, started)
     return output

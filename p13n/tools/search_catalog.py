@@ -1,5 +1,7 @@
 """search_catalog: semantic and filtered catalog search, the same for everyone, page by page.
 
+The query is read like a recommendation's (prices bound, brand, category, colour, size and
+audience words rank) and `interpreted` says how; a `limit` above 50 is clamped and said there.
 `next_cursor` is an opaque token holding the next offset and a fingerprint of the search, so a
 cursor used with a different query or filters is refused instead of paging something else.
 """
@@ -13,11 +15,14 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from p13n.domain.errors import InvalidInput
+from p13n.domain.recommend import Interpreted
 from p13n.domain.services import search_items
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemCard, ItemFilters, card_fields
 
 __all__ = ["SearchCatalogInput", "SearchCatalogOutput", "SearchResult", "search_catalog"]
+
+MAX_PAGE = 50
 
 
 class SearchCatalogInput(BaseModel):
@@ -26,13 +31,19 @@ class SearchCatalogInput(BaseModel):
     query: str | None = Field(
         default=None,
         max_length=500,
-        description="What to look for, in words ('trail running shoes under 80'). Omit to "
-        "browse the filtered catalog, most viewed first.",
+        description="What to look for, in words ('trail running shoes under 80'). Brand, "
+        "category, colour, size and audience words rank matches first ('only' requires "
+        "them); 'under'/'over' a price is required. Omit to browse the filtered catalog, most "
+        "viewed first.",
     )
     filters: ItemFilters = Field(
         default_factory=ItemFilters, description="Conditions every item must meet."
     )
-    limit: int = Field(default=10, ge=1, le=50, description="Items per page (1-50).")
+    limit: int = Field(
+        default=10,
+        ge=1,
+        description=f"Items per page (1-{MAX_PAGE}; more is clamped to {MAX_PAGE}).",
+    )
     cursor: str | None = Field(
         default=None,
         description="`next_cursor` of the previous page of the same search; omit for page one.",
@@ -40,7 +51,10 @@ class SearchCatalogInput(BaseModel):
 
 
 class SearchResult(ItemCard):
-    score: float | None = Field(description="Similarity to the query (0-1), null without one.")
+    score: float | None = Field(
+        description="How well the item answers the query (meaning, words and the constraints "
+        "read from it; higher is better), null without one."
+    )
 
 
 class SearchCatalogOutput(BaseModel):
@@ -48,6 +62,10 @@ class SearchCatalogOutput(BaseModel):
     matched: int = Field(description="How many results the search has in all (capped at 500).")
     next_cursor: str | None = Field(
         description="Pass as `cursor` (same query and filters) for the next page; null at the end."
+    )
+    interpreted: Interpreted = Field(
+        description="What the query was read as and how each part was applied (soft ranks, "
+        "hard filters), what was loosened or clamped."
     )
 
 
@@ -86,12 +104,15 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
     fingerprint = _fingerprint(data)
     offset = _decode(data.cursor, fingerprint) if data.cursor else 0
     item_filter = data.filters.to_domain()
+    limit, clamped = min(data.limit, MAX_PAGE), []
+    if data.limit > MAX_PAGE:
+        clamped.append(f"limit {data.limit} is over the maximum of {MAX_PAGE}; {MAX_PAGE} used")
     page = search_items(
         ctx.recommend,
         query=data.query,
         item_filter=None if item_filter.is_empty() else item_filter,
         offset=offset,
-        limit=data.limit,
+        limit=limit,
     )
     if page.matched == 0 and data.filters.narrowing():
         raise InvalidInput(
@@ -102,4 +123,5 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
         items=[SearchResult(**card_fields(h.item), score=h.score) for h in page.hits],
         matched=page.matched,
         next_cursor=None if page.next_offset is None else _encode(page.next_offset, fingerprint),
+        interpreted=page.interpreted.model_copy(update={"clamped": clamped}),
     )

@@ -78,13 +78,15 @@ def test_a_key_without_the_agent_scope_is_refused(client: TestClient) -> None:
 
 
 def test_bad_input_is_a_4xx_that_says_what_to_fix(client: TestClient) -> None:
-    r = client.post("/actions/get_recommendations", json={"limit": 99})
+    r = client.post("/actions/get_recommendations", json={"limit": "lots"})
     assert r.status_code == 400 and "limit" in r.json()["error"]
     r = client.post(
         "/actions/record_interaction",
         json={"individual": "nobody", "kind": "item_clicked", "item_id": "ghost"},
     )
     assert r.status_code == 404 and "no item 'ghost'" in r.json()["error"]
+    r = client.post("/actions/get_recommendations", json={"limit": 99})  # clamped, and said
+    assert r.status_code == 200 and r.json()["interpreted"]["clamped"]
     r = client.post("/actions/get_everything", json={})
     assert r.status_code == 404 and "get_context" in r.json()["error"]
     r = client.post(

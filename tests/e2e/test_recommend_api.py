@@ -126,9 +126,12 @@ def test_recommendations_carry_reasons_propensities_and_diagnostics(client: Test
     assert mine["individual"] is not None
     assert [i["recommender"] for i in mine["items"]] == ["recommended-for-you"] * 4
     assert mine["items"][0]["id"] == "boot-1"
-    for i in mine["items"]:  # epsilon 0.05: a greedy slot is shown with at least 1 - 0.05
+    for i in mine["items"]:  # the top half is never explored; below, epsilon 0.05
         p = i["propensity"]
-        assert p is not None and (0.95 <= p < 1.0 if not i["explore"] else 0.0 < p <= 1.0), i
+        if i["rank"] <= 2:
+            assert p == 1.0 and not i["explore"], i
+        else:  # a greedy slot is shown with at least 1 - 0.05
+            assert p is not None and (0.95 <= p < 1.0 if not i["explore"] else 0.0 < p <= 1.0), i
     again = _ask(client, **ask, requestId="req-ann").json()
     assert [(i["id"], i["propensity"]) for i in again["items"]] == [
         (i["id"], i["propensity"]) for i in mine["items"]
@@ -138,7 +141,9 @@ def test_recommendations_carry_reasons_propensities_and_diagnostics(client: Test
     assert len(fallen) == 4 and "recommended-for-you" not in {i["recommender"] for i in fallen}
     assert all(i["propensity"] is None for i in fallen)  # fallbacks do not explore
     query = _ask(client, recommender="newest", query="waterproof boots under 150", limit=2).json()
-    assert [i["id"] for i in query["items"]] == ["boot-1"]
+    assert query["items"][0]["id"] == "boot-1"  # boots rank first; boot-2 is over 150
+    assert "boot-2" not in {i["id"] for i in query["items"]}
+    assert query["interpreted"]["constraints"][0]["applied"] == "hard"
 
 
 def test_an_unknown_recommender_or_anchor_is_a_404_naming_it(client: TestClient) -> None:

@@ -97,9 +97,14 @@ def test_a_semantic_query_maps_price_to_a_filter_and_explains_the_match(setup) -
     )
     assert got.ids()[0] == "boot-1"
     assert "boot-2" not in got.ids()  # 180 is over the price bound
-    assert got.items[0].reason == "matches 'waterproof hiking boots'"
+    assert got.items[0].reason == "matches 'waterproof hiking boots', under $150"
     brand = service.recommend(RecommendRequest("newest", query="Homey mug"))
-    assert set(brand.ids()) == {"mug-1", "mug-2"}
+    assert set(brand.ids()[:2]) == {"mug-1", "mug-2"}  # the brand and category rank, not filter
+    assert brand.interpreted is not None
+    assert {(c.field, c.applied) for c in brand.interpreted.constraints} >= {
+        ("brand", "soft"),
+        ("category", "soft"),
+    }
 
 
 def test_similar_items_uses_the_embeddings_of_the_anchor(setup) -> None:  # type: ignore[no-untyped-def]

@@ -150,5 +150,5 @@ def run(
     ctx = FilterContext(snap, NOW, anchor_row, variables or {}, history.sources())
     rules = [compile_rules(cfg, ctx)]
     allowed = allowed_rows(snap, cfg.switches, history, NOW, anchor_row=anchor_row)
-    slots, _, _ = rank(cfg, RuleRecipe(cfg.recipe), req, rules, allowed, need)  # type: ignore[arg-type]
+    slots, _, _, _ = rank(cfg, RuleRecipe(cfg.recipe), req, rules, allowed, need)  # type: ignore[arg-type]
     return [snap.ids[s.row] for s in slots]

@@ -151,7 +151,7 @@ class RecommenderContract:
         allowed = np.ones(len(snap), dtype=np.bool_)
         allowed[int(np.argmax(scores))] = False  # the best candidate is masked out
         allowed[snap.row["b"]] = False
-        slots, _, _ = rank(self.config(), algo, req, [], allowed, len(snap))
+        slots, _, _, _ = rank(self.config(), algo, req, [], allowed, len(snap))
         got = [s.row for s in slots]
         want = sorted(
             (r for r in np.flatnonzero(np.isfinite(scores) & allowed).tolist()),
@@ -177,7 +177,7 @@ class RecommenderContract:
         req.anchor_row = z
         self.valid(algo.score(req), snap)
         allowed = allowed_rows(snap, self.config().switches, req.history, NOW, anchor_row=z)
-        slots, _, _ = rank(self.config(), algo, req, [], allowed, len(snap))
+        slots, _, _, _ = rank(self.config(), algo, req, [], allowed, len(snap))
         assert z not in [s.row for s in slots]
 
     def test_scoring_leaves_the_snapshot_and_history_as_they_were(self) -> None:

@@ -94,7 +94,7 @@ def test_an_untrained_model_falls_back_to_content_similarity() -> None:
     scored = algo.score(ScoreRequest(snap, NOW, history, vectors=vectors(snap)))
     order = [snap.ids[r] for r in np.argsort(-scored.scores)]
     assert order[:3] == ["a", "b", "c"]
-    assert scored.reason(snap.row["b"]) == "similar to items you engaged with"
+    assert scored.reason(snap.row["b"]) == "like items you looked at recently"
 
 
 def test_training_without_interactions_is_a_clear_error() -> None:

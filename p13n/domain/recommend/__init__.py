@@ -8,6 +8,13 @@ snapshot cache, the trained model, stored configs) is `p13n.domain.services.Reco
 from p13n.domain.recommend.ann import IvfVectors
 from p13n.domain.recommend.base import Algorithm, ExactVectors, History, Scored, ScoreRequest
 from p13n.domain.recommend.blas import single_threaded_blas
+from p13n.domain.recommend.blend import (
+    BlendWeights,
+    PreferenceTilt,
+    QueryBlend,
+    Tastes,
+    constraint_rows,
+)
 from p13n.domain.recommend.config import (
     DEFAULT_LIMIT,
     DEFAULT_RECOMMENDERS,
@@ -24,12 +31,19 @@ from p13n.domain.recommend.config import (
 )
 from p13n.domain.recommend.embeddings import ItemVectors, item_text
 from p13n.domain.recommend.filters import FilterContext
+from p13n.domain.recommend.interpret import (
+    Constraint,
+    Interpreted,
+    Reading,
+    check_currency,
+    interpret,
+)
 from p13n.domain.recommend.item_filter import ItemFilter
+from p13n.domain.recommend.lexical import LexicalIndex
 from p13n.domain.recommend.model import Interactions, ModelParams, TrainedModel, train_model
 from p13n.domain.recommend.objective import ObjectiveRecommender
-from p13n.domain.recommend.query import QueryVocabulary, parse_query
 from p13n.domain.recommend.ranking import (
-    QueryPool,
+    Rerank,
     Rules,
     Slot,
     allowed_rows,
@@ -47,11 +61,15 @@ from p13n.domain.recommend.request import (
     effective_limit,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
+from p13n.domain.recommend.vocabulary import CatalogVocabulary, category_words
 
 __all__ = [
     "Algorithm",
+    "BlendWeights",
     "Booster",
     "CatalogSnapshot",
+    "CatalogVocabulary",
+    "Constraint",
     "DEFAULT_LIMIT",
     "DEFAULT_RECOMMENDERS",
     "Diversity",
@@ -61,17 +79,21 @@ __all__ = [
     "FilterGroup",
     "FilterType",
     "History",
+    "Interpreted",
     "Interactions",
     "ItemFilter",
     "ItemVectors",
+    "LexicalIndex",
     "IvfVectors",
     "MAX_LIMIT",
     "ModelParams",
     "Objective",
     "ObjectiveBased",
     "ObjectiveRecommender",
-    "QueryPool",
-    "QueryVocabulary",
+    "PreferenceTilt",
+    "QueryBlend",
+    "Reading",
+    "Rerank",
     "RecommendRequest",
     "Recommendations",
     "RecommendedItem",
@@ -82,15 +104,19 @@ __all__ = [
     "Scored",
     "Slot",
     "Switches",
+    "Tastes",
     "TrainedModel",
     "allowed_rows",
     "build_snapshot",
+    "category_words",
+    "check_currency",
     "compile_rules",
+    "constraint_rows",
     "diagnostic",
     "effective_limit",
     "explore",
     "item_text",
-    "parse_query",
+    "interpret",
     "rank",
     "request_rng",
     "single_threaded_blas",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -42,12 +43,18 @@ class ItemVectors:
         self._vectors: dict[str, npt.NDArray[np.float32]] | None = None
         self.version = 0  # bumped whenever a vector was added or replaced
         self.last_sync: dict[str, float] = {}
+        self._loading = threading.Lock()
 
     def _load(self) -> dict[str, npt.NDArray[np.float32]]:
+        """The in-memory copy, read from the index once. Locked: a server's warm-up thread
+        and the first import may both ask at start, and a second read finishing last would
+        replace the vectors the import had just added with the index's older content."""
         if self._vectors is None:
-            ids, matrix = self.index.load()
-            self._vectors = {i: matrix[k] for k, i in enumerate(ids)}
-            self._hashes = self.index.hashes()
+            with self._loading:
+                if self._vectors is None:
+                    ids, matrix = self.index.load()
+                    self._hashes = self.index.hashes()
+                    self._vectors = {i: matrix[k] for k, i in enumerate(ids)}
         return self._vectors
 
     def vectors(self) -> dict[str, npt.NDArray[np.float32]]:

@@ -20,6 +20,7 @@ from p13n.domain.recommend.model import (
     history_weights,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, FloatArray
+from p13n.domain.recommend.vocabulary import category_words
 
 __all__ = ["ObjectiveRecommender", "interest_vector", "INTEREST_HALF_LIFE_DAYS"]
 
@@ -28,6 +29,7 @@ RECENT_WEIGHT = 1.0
 _EXACT_SIMILARITY = 2000
 _SIMILAR_POOL = 500
 _VERBS = {"Purchase": "bought", "Add To Cart": "added to your cart"}
+LIKE_VIEWED = "like items you looked at recently"
 
 
 def interest_vector(request: ScoreRequest) -> Vector | None:
@@ -189,10 +191,10 @@ class ObjectiveRecommender:
                     if src is not None:
                         return f"because you {verb} '{src.name or src.id}'"
             if j is not None and contentsim[j] > 0.3:
-                return "similar to items you engaged with"
+                return LIKE_VIEWED
             if j is None:
-                return "new item similar to your interests"
-            return "popular with shoppers"
+                return "new in the shop, and like items you looked at"
+            return f"popular in {category_words(snap.category[r])}"
 
         return Scored(scores, reason, uncertainty, candidates=candidates)
 
@@ -268,4 +270,4 @@ class ObjectiveRecommender:
             return Scored(scores, lambda r: "", candidates=np.zeros(0, np.int64))
         cand, sims = request.vectors.nearest(interest, 200)
         scores[cand] = sims
-        return Scored(scores, lambda r: "similar to items you engaged with", candidates=cand)
+        return Scored(scores, lambda r: LIKE_VIEWED, candidates=cand)

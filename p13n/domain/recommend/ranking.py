@@ -1,4 +1,4 @@
-"""Top-N for one recommender: switches, query pool, filters, boosters, diversity, exploration.
+"""Top-N for one recommender: switches, re-ranking, filters, boosters, diversity, exploration.
 
 This is the one place where candidates become a ranked list; every algorithm only scores.
 Pure functions over the snapshot: no SQL, no model load, no text embedding here.
@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from typing import Protocol
 
 import numpy as np
 
@@ -21,7 +22,7 @@ from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot, FloatArra
 __all__ = [
     "Slot",
     "Rules",
-    "QueryPool",
+    "Rerank",
     "allowed_rows",
     "compile_rules",
     "rank",
@@ -30,7 +31,6 @@ __all__ = [
 ]
 
 _POOL_MIN = 64
-_QUERY_ALGO_WEIGHT = 0.1
 
 
 @dataclass
@@ -71,13 +71,13 @@ class Rules:
             allowed &= ~m
 
 
-@dataclass(frozen=True)
-class QueryPool:
-    """Rows retrieved for a natural-language query, with their similarity, best first."""
+class Rerank(Protocol):
+    """Re-scores an algorithm's output for one request (a query's blend, stated preferences);
+    `fit` says whether a row meets every constraint of the request (exploration's test)."""
 
-    text: str
-    rows: IntArray
-    sims: FloatArray
+    def apply(self, scored: Scored) -> Scored: ...
+
+    def fit(self, row: int) -> bool: ...
 
 
 @dataclass
@@ -151,19 +151,6 @@ def allowed_rows(
     return ok
 
 
-def _apply_query(scored: Scored, pool: QueryPool, n: int) -> tuple[FloatArray, dict[int, str]]:
-    """Query pool rows ordered by similarity, the algorithm's order breaking near-ties."""
-    algo = scored.scores[pool.rows]
-    finite = np.isfinite(algo)
-    pct = np.zeros(len(pool.rows))
-    if finite.any():
-        order = np.argsort(np.argsort(np.where(finite, algo, -np.inf)))
-        pct = np.where(finite, order / max(len(pool.rows) - 1, 1), 0.0)
-    out = np.full(n, -np.inf)
-    out[pool.rows] = pool.sims + _QUERY_ALGO_WEIGHT * pct
-    return out, {int(r): f"matches '{pool.text}'" for r in pool.rows}
-
-
 def rank(
     config: RecommenderConfig,
     algorithm: Algorithm,
@@ -173,22 +160,20 @@ def rank(
     need: int,
     *,
     chosen: Sequence[Slot] = (),
-    query: QueryPool | None = None,
-) -> tuple[list[Slot], list[int], FloatArray | None]:
-    """Up to `need` new slots, best first, the filtered-in rows left over (for exploration),
-    and the algorithm's per-row uncertainty."""
+    rerank: Rerank | None = None,
+) -> tuple[list[Slot], list[int], FloatArray | None, Callable[[int], str]]:
+    """Up to `need` new slots, best first, the filtered-in rows left over (for exploration;
+    with a `rerank`, only rows meeting the request's constraints), the algorithm's per-row
+    uncertainty, and the reason of any row scored (for explored slots)."""
     snap = request.snapshot
     scored = algorithm.score(request)
+    if rerank is not None:
+        scored = rerank.apply(scored)
     scores = scored.scores
-    query_reasons: dict[int, str] = {}
-    if query is not None:
-        scores, query_reasons = _apply_query(scored, query, len(snap))
     allowed = allowed.copy()
     for rule in rules:
         rule.narrow(allowed)
     candidates, order = scored.candidates, scored.order
-    if query is not None:
-        candidates, order = query.rows, None
     taken = {s.row for s in chosen}
     diversity = _Diversity(
         config.diversity.field if config.diversity else None,
@@ -204,13 +189,13 @@ def rank(
     for row, value, label in boosted:
         if len(out) < need and diversity.admits(snap, row):
             diversity.add(snap, row)
-            reason = query_reasons.get(row) or scored.reason(row)
+            reason = scored.reason(row)
             if label:
                 reason = f"{reason} ({label})"
             out.append(Slot(row, value, reason, config.name))
-        else:
+        elif rerank is None or rerank.fit(row):
             rest.append(row)
-    return out, rest, scored.uncertainty
+    return out, rest, scored.uncertainty, scored.reason
 
 
 def _pool(
@@ -316,13 +301,23 @@ def explore(
     uncertainty: FloatArray | None,
     epsilon: float,
     rng: np.random.Generator,
-    reason: str = "exploring: little is known about this item yet",
+    reason: Callable[[int], str] | None = None,
+    *,
+    first_slot: int = 0,
 ) -> list[Slot]:
-    """Epsilon-greedy over item uncertainty: each slot is, with probability `epsilon`, drawn
-    from the remaining candidates with probability proportional to their uncertainty.
+    """Epsilon-greedy over item uncertainty: each slot from `first_slot` on is, with
+    probability `epsilon`, drawn from the remaining candidates with probability proportional
+    to their uncertainty; the slots before it stay greedy (propensity 1). An explored row
+    gets `reason(row)`, the reason its recommender gives it (a shopper's sentence).
 
     Each slot records its exact propensity under this policy given the slots before it:
     (1 - epsilon) * [it was the greedy choice] + epsilon * u / sum(u)."""
+    if first_slot > 0:
+        head = slots[:first_slot]
+        for slot in head:
+            slot.explore, slot.propensity = False, 1.0
+        tail = slots[first_slot:]
+        return head + explore(tail, rest, uncertainty, epsilon, rng, reason) if tail else head
     if not slots:
         return slots
     greedy = list(slots)
@@ -347,7 +342,9 @@ def explore(
                 slot = slots[k]
                 greedy.remove(slot)
             else:
-                slot = Slot(int(rows[k]), float("nan"), reason, greedy[0].source)
+                row = int(rows[k])
+                text = reason(row) if reason is not None else "picked for you"
+                slot = Slot(row, float("nan"), text, greedy[0].source)
             slot.explore, slot.propensity = True, round(prop, 6)
         else:
             k = first

@@ -8,6 +8,7 @@ from typing import Any
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend.config import MAX_LIMIT
+from p13n.domain.recommend.interpret import Interpreted
 from p13n.domain.recommend.item_filter import ItemFilter
 
 __all__ = [
@@ -63,6 +64,7 @@ class RecommendRequest:
     exclude_items: Sequence[str] = ()
     item_filter: ItemFilter | None = None  # AND-ed with the recommender's own filters
     request_id: str | None = None
+    channel: str | None = None  # where the answer is shown (no exploration in quiet channels)
 
 
 @dataclass
@@ -87,6 +89,7 @@ class Recommendations:
     items: list[RecommendedItem]
     diagnostics: list[dict[str, Any]]
     request_id: str
+    interpreted: Interpreted | None = None  # what the query and preferences were read as
 
     def ids(self) -> list[str]:
         return [i.id for i in self.items]
@@ -98,4 +101,7 @@ class Recommendations:
             "requestId": self.request_id,
             "items": [asdict(i) for i in self.items],
             "diagnostics": self.diagnostics,
+            "interpreted": (
+                None if self.interpreted is None else self.interpreted.model_dump(mode="json")
+            ),
         }

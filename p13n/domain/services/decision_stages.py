@@ -187,6 +187,7 @@ def personalize(
         limit=min(point.max_items, MAX_ITEMS),
         variables=variables,
         request_id=request_id,
+        channel=facts.channel,  # no exploration slots in a quiet channel (the agent's)
     )
     try:
         recs = recommend.recommend(ask)
@@ -200,6 +201,7 @@ def personalize(
                 limit=ask.limit,
                 variables=variables,
                 request_id=request_id,
+                channel=facts.channel,
             )
         )
     outcome.data = [

@@ -1,7 +1,12 @@
 """Recommendations over one engine: stored configs, the catalog snapshot, vectors and the model.
 
 `recommend` is the request path (no SQL, no model load, no item text embedding); `refresh`,
-`sync_vectors` and `train` are the heavy paths, run at import / train time.
+`sync_vectors` and `train` are the heavy paths, run at import / train time. With a query, the
+request path reads it (`query_reading`), ranks the hybrid pool re-ranked by the person, and
+loosens a hardened price when nothing qualifies.
+
+Past 400 lines on purpose: configuration, the snapshot's life cycle and the request path of
+one recommender chain read as one story; the query's own parts live in `query_reading.py`.
 """
 
 from __future__ import annotations
@@ -20,25 +25,27 @@ from p13n.domain.ingest import Item
 from p13n.domain.recommend import (
     DEFAULT_RECOMMENDERS,
     Algorithm,
+    BlendWeights,
     CatalogSnapshot,
     FilterContext,
     History,
-    ItemFilter,
     ItemVectors,
     IvfVectors,
     ModelParams,
     ObjectiveBased,
     ObjectiveRecommender,
-    QueryPool,
-    QueryVocabulary,
+    PreferenceTilt,
+    Reading,
     Recommendations,
     RecommendedItem,
     RecommenderConfig,
     RecommendRequest,
+    Rerank,
     RuleRecipe,
     Rules,
     ScoreRequest,
     Slot,
+    Tastes,
     TrainedModel,
     allowed_rows,
     build_snapshot,
@@ -46,7 +53,6 @@ from p13n.domain.recommend import (
     diagnostic,
     effective_limit,
     explore,
-    parse_query,
     rank,
     request_rng,
     single_threaded_blas,
@@ -54,14 +60,24 @@ from p13n.domain.recommend import (
 )
 from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.services.engine import Engine
+from p13n.domain.services.query_reading import (
+    QueryIndex,
+    hard_mask,
+    interpreted,
+    relax,
+    relaxed_note,
+    retrieve,
+    tastes_of,
+)
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
-__all__ = ["RecommendService", "KIND"]
+__all__ = ["RecommendService", "KIND", "QUIET_CHANNELS"]
 
 KIND = "recommender"
 MAX_FALLBACK_DEPTH = 3
 QUERY_POOL = 200
 SYNC_REFRESH_ROWS = 20_000
+QUIET_CHANNELS = frozenset({"agent"})  # channels that never get exploration slots by default
 log = logging.getLogger("p13n.recommend")
 
 
@@ -74,13 +90,18 @@ class RecommendService:
         model_dir: Path | None = None,
         params: ModelParams | None = None,
         refresh_seconds: float = 60.0,
+        quiet_channels: frozenset[str] = QUIET_CHANNELS,
+        weights: BlendWeights | None = None,
     ) -> None:
         self.engine, self.vectors, self.model_dir = engine, vectors, model_dir
         self.params = params or ModelParams()
         self.refresh_seconds = refresh_seconds
+        self.quiet_channels = quiet_channels
+        self.weights = weights or BlendWeights()
         self._lock = threading.Lock()
         self._snapshot: CatalogSnapshot | None = None
-        self._vocab: QueryVocabulary | None = None
+        self._index: QueryIndex | None = None
+        self._category_vectors: dict[str, np.ndarray] = {}
         self._lookup: IvfVectors | None = None
         self._lookup_key: tuple[tuple[int, int], list[str]] = ((-1, -1), [])
         self._changes = 1  # catalog changes seen; the snapshot reflects `_built_changes` of them
@@ -170,10 +191,28 @@ class RecommendService:
             )
             lookup = self._vector_lookup(snap)
             self._warm_filters(snap)
-            self._snapshot, self._lookup = snap, lookup
-            self._vocab = QueryVocabulary(snap)
+            index = self._query_index(snap, lookup)
+            self._snapshot, self._lookup, self._index = snap, lookup, index
             self._built_changes = changes
             return snap
+
+    def _query_index(self, snap: CatalogSnapshot, lookup: IvfVectors | None) -> QueryIndex:
+        if self.vectors is None:
+            return QueryIndex(snap, lookup)
+        return QueryIndex(
+            snap, lookup, embed=self.vectors.embed_query, embed_many=self._embed_categories
+        )
+
+    def _embed_categories(self, texts: list[str]) -> np.ndarray:
+        """Category path vectors; each path text is embedded once per process."""
+        assert self.vectors is not None
+        if not texts:
+            return np.zeros((0, self.vectors.embedder.dim), dtype=np.float32)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._category_vectors]
+        if missing:
+            for text, vector in zip(missing, self.vectors.embedder.embed(missing), strict=True):
+                self._category_vectors[text] = vector
+        return np.stack([self._category_vectors[t] for t in texts])
 
     def _vector_lookup(self, snap: CatalogSnapshot) -> IvfVectors | None:
         """Row-aligned vectors with their search index; reused while neither the catalog rows
@@ -225,10 +264,20 @@ class RecommendService:
             threading.Thread(target=self.refresh, daemon=True).start()  # swap when built
         return snap
 
-    def serving_state(self) -> tuple[CatalogSnapshot, IvfVectors | None, QueryVocabulary | None]:
-        """The current snapshot with its row-aligned vector index and query vocabulary (search)."""
+    def serving_state(self) -> QueryIndex:
+        """The current snapshot with its vocabulary, BM25 and vector indexes (search)."""
         snap = self.snapshot()
-        return snap, self._lookup, self._vocab
+        index = self._index
+        if index is None or index.snap is not snap:  # a refresh swapped them meanwhile
+            index = self._query_index(snap, self._lookup)
+        return index
+
+    def warm_queries(self) -> None:
+        """Embed the catalog's category paths before the first query needs them (servers
+        call this while warming; the snapshot itself is built by the first request)."""
+        if self.vectors is not None:
+            paths = {i.category for i in self.engine.state.items.values() if i.category}
+            self._embed_categories(sorted(p.replace("/", " > ") for p in paths))
 
     def train(self, *, params: ModelParams | None = None) -> TrainedModel:
         """Fit on the whole event log; on failure the previous model keeps serving."""
@@ -286,7 +335,8 @@ class RecommendService:
     def _recommend(self, request: RecommendRequest) -> Recommendations:
         config = self.get_config(request.recommender)
         limit, diagnostics = effective_limit(request.limit, config.limit)
-        snap = self.snapshot()
+        index = self.serving_state()
+        snap = index.snap
         now = self.engine.now()
         anchor_row = None
         if request.anchor is not None:
@@ -301,24 +351,99 @@ class RecommendService:
         if request.individual and profile is None and uid is None:
             diagnostics.append(diagnostic(512))
         history = self._history(snap, profile, uid)
+        tastes = tastes_of(profile, self.engine.state.items, index)
+        reading = self._read(index, request.query)
         score_request = ScoreRequest(
             snapshot=snap,
             now=now,
             history=history,
             anchor_row=anchor_row,
             query=request.query,
-            vectors=self._lookup,
+            vectors=index.lookup,
             individual=uid,
         )
-        query_pool, mask = self._query_pool(request.query, snap, request.item_filter)
+        request_id = request.request_id or uuid.uuid4().hex
+        base = request.item_filter.mask(snap) if request.item_filter is not None else None
+        relaxed: list[str] = []
+        while True:
+            mask = hard_mask(index, reading.hard, base) if reading is not None else base
+            rerank = self._rerank(index, reading, mask, tastes)
+            slots = self._ranked(
+                config, request, score_request, history, mask, rerank, limit, request_id
+            )
+            if reading is None or slots:
+                break
+            loosened = relax(reading)
+            if loosened is None:
+                break
+            relaxed.append(relaxed_note(loosened, len(slots)))
+        items = [self._item(snap, s, k) for k, s in enumerate(slots[:limit], 1)]
+        if not diagnostics or all(d["code"] != 533 for d in diagnostics):
+            diagnostics.insert(0, diagnostic(200))
+        rows = [s.row for s in slots[:limit]]
+        return Recommendations(
+            recommender=config.name,
+            individual=uid,
+            items=items,
+            diagnostics=diagnostics,
+            request_id=request_id,
+            interpreted=interpreted(
+                index,
+                request.query,
+                reading,
+                tastes.preferences,
+                rows,
+                relaxed,
+                personalized=uid is not None and (tastes.known or bool(history.seen())),
+            ),
+        )
+
+    def _read(self, index: QueryIndex, query: str | None) -> Reading | None:
+        if not query or not query.strip():
+            return None
+        if self.vectors is None or self._lookup is None:
+            raise InvalidInput(
+                "semantic queries need item embeddings, which are not configured here.",
+                hint="Run with the vector store enabled (the default) and `p13n train` once.",
+            )
+        return index.read(query)
+
+    def _rerank(
+        self,
+        index: QueryIndex,
+        reading: Reading | None,
+        mask: np.ndarray | None,
+        tastes: Tastes,
+    ) -> Rerank | None:
+        """The query's blend over its hybrid pool, or stated preferences tilting the scores."""
+        if reading is not None and reading.interpreted.search_text:
+            return retrieve(index, reading, mask, tastes, pool=QUERY_POOL, weights=self.weights)
+        if tastes.preferences:
+            pairs = [(c, index.rows(c)) for c in tastes.preferences]
+            return PreferenceTilt(pairs, tastes, self.weights)
+        return None
+
+    def _ranked(
+        self,
+        config: RecommenderConfig,
+        request: RecommendRequest,
+        score_request: ScoreRequest,
+        history: History,
+        mask: np.ndarray | None,
+        rerank: Rerank | None,
+        limit: int,
+        request_id: str,
+    ) -> list[Slot]:
+        """The slots of the recommender and its fallback chain, exploration included."""
+        snap, now, anchor_row = score_request.snapshot, score_request.now, score_request.anchor_row
         ctx = FilterContext(snap, now, anchor_row, request.variables, history.sources())
         excluded = [snap.row[i] for i in request.exclude_items if i in snap.row]
-        request_id = request.request_id or uuid.uuid4().hex
         slots: list[Slot] = []
         rules: list[Rules] = []
         name: str | None = config.name
         depth = 0
         switches = config.switches
+        quiet = request.channel is not None and request.channel in self.quiet_channels
         while name is not None and len(slots) < limit and depth <= MAX_FALLBACK_DEPTH:
             cfg = self.get_config(name)
             rules.append(compile_rules(cfg, ctx))  # a fallback keeps the filters before it
@@ -336,43 +461,24 @@ class RecommendService:
             )
             algo = self.algorithm(cfg)
             need = limit - len(slots)
-            new, rest, uncertainty = rank(
-                cfg, algo, score_request, rules, allowed, need, chosen=slots, query=query_pool
+            new, rest, uncertainty, reason = rank(
+                cfg, algo, score_request, rules, allowed, need, chosen=slots, rerank=rerank
             )
-            if depth == 0 and isinstance(cfg.recipe, ObjectiveBased) and cfg.recipe.exploration:
-                rng = request_rng(cfg.recipe.seed, request_id)
-                new = explore(new, rest, uncertainty, cfg.recipe.exploration, rng)
+            recipe = cfg.recipe
+            if (
+                depth == 0
+                and isinstance(recipe, ObjectiveBased)
+                and recipe.exploration
+                and not quiet
+            ):
+                rng = request_rng(recipe.seed, request_id)
+                first = max(1, limit // 2)  # the top half of the answer is never explored
+                new = explore(
+                    new, rest, uncertainty, recipe.exploration, rng, reason, first_slot=first
+                )
             slots.extend(new)
             name, depth = cfg.fallback, depth + 1
-        items = [self._item(snap, s, k) for k, s in enumerate(slots[:limit], 1)]
-        if not diagnostics or all(d["code"] != 533 for d in diagnostics):
-            diagnostics.insert(0, diagnostic(200))
-        return Recommendations(
-            recommender=config.name,
-            individual=uid,
-            items=items,
-            diagnostics=diagnostics,
-            request_id=request_id,
-        )
-
-    def _query_pool(
-        self, query: str | None, snap: CatalogSnapshot, item_filter: ItemFilter | None = None
-    ) -> tuple[QueryPool | None, np.ndarray | None]:
-        base = item_filter.mask(snap) if item_filter is not None else None
-        if not query or not query.strip():
-            return None, base
-        parsed = parse_query(query, self._vocab)
-        mask = parsed.mask(snap, self._vocab) if self._vocab is not None else None
-        if base is not None:
-            mask = base if mask is None else mask & base
-        if self.vectors is None or self._lookup is None:
-            raise InvalidInput(
-                "semantic queries need item embeddings, which are not configured here.",
-                hint="Run with the vector store enabled (the default) and `p13n train` once.",
-            )
-        vec = self.vectors.embed_query(parsed.text)
-        rows, sims = self._lookup.nearest(vec, QUERY_POOL, mask)
-        return QueryPool(parsed.text, rows, sims), mask
+        return slots
 
     def _item(self, snap: CatalogSnapshot, slot: Slot, rank_: int) -> RecommendedItem:
         item = snap.items[slot.row]
