@@ -24,7 +24,7 @@ from p13n.domain.recommend import MAX_LIMIT, Interpreted, RecommendRequest
 from p13n.domain.services import LogEntry, LoggedContent
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemCard, ItemFilters, RecommenderName, card_fields
-from p13n.tools.people import resolve_person
+from p13n.tools.people import resolve_person, unknown_person_note
 
 __all__ = [
     "GetRecommendationsInput",
@@ -159,9 +159,12 @@ def get_recommendations(
                 personalizationContentId=f"{personalization_id}:{rec.rank - 1}",
             )
         )
-    note = None
+    notes = []
+    if data.individual and uid is None:
+        notes.append(unknown_person_note(data.individual))
     if len(items) < limit:
-        note = f"{len(items)} of {limit} items: nothing else qualified."
+        notes.append(f"{len(items)} of {limit} items: nothing else qualified.")
+    note = " ".join(notes) or None
     read = result.interpreted or Interpreted(query=data.query, search_text=None, currency=None)
     output = GetRecommendationsOutput(
         personalizationId=personalization_id,

@@ -158,6 +158,7 @@ def test_category_and_brand_filters_narrow_the_recommendations(tenant: Tenant) -
 def test_an_unknown_person_gets_recommendations_for_nobody_in_particular(tenant: Tenant) -> None:
     data = structured(tenant, "get_recommendations", {"individual": "nobody@example.com"})
     assert data["individual"] is None and data["items"]
+    assert data["note"].startswith("unknown: no person known as 'nobody@example.com'")
 
 
 def test_an_unknown_anchor_item_is_an_error_result(tenant: Tenant) -> None:
