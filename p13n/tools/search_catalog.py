@@ -119,8 +119,16 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
             f"no item matches the filters ({item_filter.describe()}).",
             hint="Widen the price range or drop a category or brand.",
         )
+    results = [SearchResult(**card_fields(h.item), score=h.score) for h in page.hits]
+    # A query that is an item's id (an agent pasting "m-42344") finds that item first.
+    exact = ctx.engine.state.items.get((data.query or "").strip())
+    if exact is not None and offset == 0 and not data.filters.narrowing():
+        best = max((r.score for r in results if r.score is not None), default=1.0)
+        results = [SearchResult(**card_fields(exact), score=best)] + [
+            r for r in results if r.id != exact.id
+        ][: limit - 1]
     return SearchCatalogOutput(
-        items=[SearchResult(**card_fields(h.item), score=h.score) for h in page.hits],
+        items=results,
         matched=page.matched,
         next_cursor=None if page.next_offset is None else _encode(page.next_offset, fingerprint),
         interpreted=page.interpreted.model_copy(update={"clamped": clamped}),

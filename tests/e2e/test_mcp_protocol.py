@@ -243,6 +243,13 @@ def test_semantic_search_orders_by_meaning_with_scores(tenant: Tenant) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_searching_for_an_item_id_finds_that_item_first(tenant: Tenant) -> None:
+    for item_id in ("boot-2", "mug-2", "sock-1"):
+        data = structured(tenant, "search_catalog", {"query": item_id, "limit": 3})
+        assert data["items"][0]["id"] == item_id
+        assert [i["id"] for i in data["items"]].count(item_id) == 1
+
+
 def test_a_cursor_from_another_search_is_an_error_result(tenant: Tenant) -> None:
     first = structured(tenant, "search_catalog", {"limit": 1})
     text = error_text(
