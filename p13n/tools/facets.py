@@ -14,9 +14,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from p13n.domain.recommend import CatalogSnapshot
+from p13n.tools.catalog_words import catalog_facets, closest
 from p13n.tools.context import ToolContext
 from p13n.tools.models import tool_context
-from p13n.tools.vocabulary import catalog_vocabulary, closest
 
 __all__ = [
     "ListFacetsInput",
@@ -49,7 +49,7 @@ class ListFacetsInput(BaseModel):
         ctx = tool_context(info)
         if value is None or ctx is None:
             return value
-        vocab = catalog_vocabulary(ctx)
+        vocab = catalog_facets(ctx)
         folded = "/".join(p.strip() for p in value.split("/") if p.strip()).casefold()
         if folded in vocab.paths:
             return vocab.paths[folded]

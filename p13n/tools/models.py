@@ -23,9 +23,9 @@ from pydantic import (
 
 from p13n.domain.ingest import Item
 from p13n.domain.recommend import ItemFilter
+from p13n.tools.catalog_words import catalog_facets, closest, point_names
 from p13n.tools.context import ToolContext
 from p13n.tools.schema import VOCABULARY_KEY
-from p13n.tools.vocabulary import catalog_vocabulary, closest, point_names
 
 __all__ = [
     "ItemFilters",
@@ -106,7 +106,7 @@ def _price(value: Any, info: ValidationInfo) -> Any:
     ctx = tool_context(info)
     if marks and ctx is not None:
         code = _SYMBOLS.get(marks[0], marks[0].upper())
-        currency = catalog_vocabulary(ctx).currency
+        currency = catalog_facets(ctx).currency
         if currency is not None and code != currency:
             raise ValueError(
                 f"'{value}' is in {code}, but the catalog's prices are in {currency}; convert "
@@ -150,7 +150,7 @@ class ItemFilters(BaseModel):
         values = [v.strip() for v in values if v and v.strip()]
         ctx = tool_context(info)
         if ctx is not None and values:
-            vocab = catalog_vocabulary(ctx)
+            vocab = catalog_facets(ctx)
             for value in values:
                 if not vocab.has_category(value):
                     raise ValueError(
@@ -169,7 +169,7 @@ class ItemFilters(BaseModel):
         values = [v.strip() for v in values if v and v.strip()]
         ctx = tool_context(info)
         if ctx is not None and values:
-            vocab = catalog_vocabulary(ctx)
+            vocab = catalog_facets(ctx)
             for value in values:
                 if not vocab.has_brand(value):
                     near = vocab.brand_suggestions(value)

@@ -22,9 +22,9 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from p13n.domain.errors import InvalidInput, NotFound
+from p13n.tools.catalog_words import closest, point_names
 from p13n.tools.context import ToolContext
 from p13n.tools.schema import input_schema, strict_schema
-from p13n.tools.vocabulary import closest, point_names
 
 __all__ = ["Action", "ToolHints", "describe_errors", "vocabularies"]
 

@@ -25,9 +25,9 @@ from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest import Item
 from p13n.domain.recommend import build_snapshot
 from p13n.tools import ACTIONS, get_action
+from p13n.tools.catalog_words import facets_of
 from p13n.tools.recommendations import GetRecommendationsInput
 from p13n.tools.schema import input_schema, strict_schema
-from p13n.tools.vocabulary import vocabulary_of
 
 NAMES = {
     "recommenders": ["recommended-for-you", "similar-items", "top-sellers", "trending"],
@@ -200,7 +200,7 @@ def test_an_unknown_category_level_suggests_the_catalogs_name_for_it() -> None:
         i: Item(id=i, name=i, category=c, brand=brands.get(i), price=10.0, currency="USD")
         for i, c in rows
     }
-    vocab = vocabulary_of(build_snapshot(items, {}, 0.0))
+    vocab = facets_of(build_snapshot(items, {}, 0.0))
     assert vocab.brand_suggestions("lulu lemon")[0] == "Lululemon"
     assert vocab.brand_suggestions("Trail Co")[0] == "TrailCo"
     assert not vocab.has_category("Video Games")

@@ -1,4 +1,4 @@
-"""The store's words, as an agent may use them: categories, brands, prices, points, recommenders.
+"""The store's words as facets an agent may use: categories, brands, prices, points, recommenders.
 
 Built from the catalog snapshot the recommendation service serves (so it changes when the catalog
 does) and cached per snapshot. Input validation reads it to refuse an unknown category, brand,
@@ -20,12 +20,12 @@ from p13n.domain.recommend import CatalogSnapshot
 from p13n.tools.context import ToolContext
 
 __all__ = [
-    "CatalogVocabulary",
+    "CatalogFacets",
     "CategoryCount",
-    "catalog_vocabulary",
+    "catalog_facets",
     "closest",
     "point_names",
-    "vocabulary_of",
+    "facets_of",
 ]
 
 _CACHE_SIZE = 4
@@ -39,7 +39,7 @@ class CategoryCount:
 
 
 @dataclass(frozen=True)
-class CatalogVocabulary:
+class CatalogFacets:
     """Category paths and level names, brands and prices of one snapshot (in-stock counts)."""
 
     categories: tuple[CategoryCount, ...]  # every path prefix, most items first
@@ -119,17 +119,17 @@ def _fold_path(value: str) -> str:
 
 
 _lock = threading.Lock()
-_cache: list[tuple[CatalogSnapshot, CatalogVocabulary]] = []
+_cache: list[tuple[CatalogSnapshot, CatalogFacets]] = []
 
 
-def catalog_vocabulary(ctx: ToolContext) -> CatalogVocabulary:
+def catalog_facets(ctx: ToolContext) -> CatalogFacets:
     """The vocabulary of the snapshot `ctx.recommend` serves now (built once per snapshot)."""
     snap = ctx.recommend.snapshot()
     with _lock:
         for cached, vocab in _cache:
             if cached is snap:
                 return vocab
-    vocab = vocabulary_of(snap)
+    vocab = facets_of(snap)
     with _lock:
         _cache.insert(0, (snap, vocab))
         del _cache[_CACHE_SIZE:]
@@ -144,7 +144,7 @@ def _counts(values: Iterable[Any], weights: Iterable[bool]) -> dict[str, int]:
     return out
 
 
-def vocabulary_of(snap: CatalogSnapshot) -> CatalogVocabulary:
+def facets_of(snap: CatalogSnapshot) -> CatalogFacets:
     """The vocabulary of one snapshot (uncached)."""
     in_stock = [bool(x) for x in snap.in_stock]
     by_category = _counts(snap.category, in_stock)
@@ -165,7 +165,7 @@ def vocabulary_of(snap: CatalogSnapshot) -> CatalogVocabulary:
     brands = _counts(snap.brand, in_stock)
     currencies = _counts((item.currency for item in snap.items), in_stock)
     prices = snap.price[np.asarray(snap.in_stock, dtype=bool) & ~np.isnan(snap.price)]
-    return CatalogVocabulary(
+    return CatalogFacets(
         categories=tuple(
             CategoryCount(path, n)
             for path, n in sorted(prefix_counts.items(), key=lambda kv: (-kv[1], kv[0]))
