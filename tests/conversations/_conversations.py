@@ -16,6 +16,7 @@ path or a list, purchases anywhere under a key naming purchases or orders, recor
 with one interaction or a list), so a rule judges what an answer says, not its field layout.
 The conversations that change profiles (a new visitor, a stated preference) run after the
 read-only ones, and the two that judge every answer of the run (reasons, sizes) run last.
+Past 400 lines on purpose: every script and its rules in one place, read as one table.
 
 Past 400 lines on purpose: every script with its rules and the card readers they share in one
 file, the one definition that both test transports and bench/agent_tools.py run.
