@@ -83,6 +83,7 @@ STEPS = (
     "decisions",
     "access",
     "vectors",
+    "analytics",
 )
 
 
