@@ -108,7 +108,7 @@ def test_every_face_declares_what_it_offers() -> None:
         name = _module_name(init, ROOT)
         if name != face_of(name) or name in {"p13n", "p13n.domain"}:
             continue
-        if not _declared(name, ROOT):
+        if "__all__" not in (ROOT.joinpath(*name.split(".")) / "__init__.py").read_text():
             missing.append(name)
     assert not missing, f"faces without __all__: {missing}"
 
