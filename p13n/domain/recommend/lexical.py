@@ -8,6 +8,7 @@ are lower-cased words in a crude singular form (`vocabulary.singular`), so "legg
 
 from __future__ import annotations
 
+import logging
 import re
 
 import bm25s
@@ -16,6 +17,10 @@ import numpy as np
 from p13n.domain.recommend.interpret import COLOURS, SIZE_PATTERN
 from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot, FloatArray
 from p13n.domain.recommend.vocabulary import _words, singular
+
+# bm25s sets its own logger to DEBUG on import, past the level the process chose: every index
+# build then printed "Building index from tokens" on the MCP server's stderr.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 __all__ = ["LexicalIndex", "tokens"]
 
