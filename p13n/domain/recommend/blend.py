@@ -127,14 +127,11 @@ class _TasteRows:
                 by_code[code] = value
         self.brand = by_code[vocab.brand_codes]  # code -1 reads the last cell, 0
         per_path = np.zeros(len(vocab.paths) + 1)
-        if tastes.categories:
-            for k, path in enumerate(vocab.paths):
-                parts = path.split("/") if path else []
-                best = 0.0
-                for depth in range(len(parts)):
-                    value = tastes.categories.get("/".join(parts[: depth + 1]), 0.0)
-                    best = max(best, value * (0.5 + 0.5 * (depth + 1) / len(parts)))
-                per_path[k] = best
+        for prefix, value in tastes.categories.items():
+            hit = vocab.prefixes.get(prefix)
+            if hit is not None:  # the best of the path's prefixes, each weighed by depth
+                at, weight = hit
+                per_path[at] = np.maximum(per_path[at], value * weight)
         self.category = per_path[vocab.path_codes] if len(vocab.path_codes) else np.zeros(0)
 
 

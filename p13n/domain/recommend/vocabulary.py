@@ -122,6 +122,18 @@ class CatalogVocabulary:
                     terms.setdefault(key, {}).setdefault(level, set()).add(path)
         self.terms = terms
         self._term_keys = list(terms)
+        # every prefix of every path -> (path indexes, depth weight): a person's affinity to
+        # 'Women/Athletic Apparel' reaches the paths under it, weighed by how deep it is
+        prefixes: dict[str, tuple[list[int], list[float]]] = {}
+        for k, path in enumerate(self.paths):
+            parts = path.split("/") if path else []
+            for depth in range(len(parts)):
+                at, weight = prefixes.setdefault("/".join(parts[: depth + 1]), ([], []))
+                at.append(k)
+                weight.append(0.5 + 0.5 * (depth + 1) / len(parts))
+        self.prefixes: dict[str, tuple[IntArray, npt.NDArray[np.float64]]] = {
+            p: (np.asarray(at, dtype=np.int64), np.asarray(w)) for p, (at, w) in prefixes.items()
+        }
         self.tops = {p.split("/")[0] for p in self.paths if p}
         top_of = np.array([p.split("/")[0] if p else "" for p in self.paths], dtype=object)
         self._top_codes = top_of[path_codes] if len(path_codes) else np.zeros(0, dtype=object)
