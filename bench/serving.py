@@ -96,6 +96,7 @@ class _QueryOnlyEmbedder:
 
     name = "synthetic"
     dim = DIM
+    loading = False
 
     def __init__(self) -> None:
         self.model: Any = None

@@ -13,6 +13,7 @@ from _database import Database
 from _tools_tenant import AVA_EMAIL, build
 
 from p13n.domain.errors import InvalidInput
+from p13n.domain.vectors import MiniLMEmbedder
 from p13n.server.bootstrap import shared_embedder
 from p13n.tools import ToolContext, get_action
 
@@ -85,3 +86,36 @@ def test_reasons_are_sentences_for_the_shopper(ctx: ToolContext) -> None:
     out = ask(ctx, query="camping lantern under 50")
     assert out.items[0].id == "lamp-1"
     assert out.items[0].reason == "matches 'camping lantern', under $50"
+
+
+class _Warming:
+    """The shared model, reporting `loading` as a server's warm start would."""
+
+    def __init__(self, inner: MiniLMEmbedder) -> None:
+        self.inner, self.name, self.dim, self.loading = inner, inner.name, inner.dim, False
+
+    def embed(self, texts: list[str]) -> Any:
+        assert not (self.loading and len(texts) == 1), "a query waited for the model"
+        return self.inner.embed(texts)
+
+
+def test_a_query_while_the_model_loads_is_answered_by_its_words(
+    tmp_path: Path, e2e_module_db: Database
+) -> None:
+    """The first query after a server starts no longer waits seconds for MiniLM: words match
+    (BM25 and the catalog's names) and the answer says so; once loaded, meaning matches too."""
+    warming = _Warming(shared_embedder())
+    engine, service = build(e2e_module_db.url_for(tmp_path), tmp_path, warming)  # type: ignore[arg-type]
+    try:
+        early = ToolContext(engine=engine, recommend=service)
+        warming.loading = True
+        out = ask(early, query="waterproof boots")
+        assert out.interpreted.semantic is False
+        assert {i.id for i in out.items[:2]} == {"boot-1", "boot-2"}
+        found = search(early, query="stoneware mug")
+        assert found.interpreted.semantic is False and found.items[0].id == "mug-2"
+        warming.loading = False
+        assert ask(early, query="waterproof boots").interpreted.semantic is True
+        assert ask(early).interpreted.semantic is None
+    finally:
+        engine.close()

@@ -33,6 +33,8 @@ def embedder() -> MiniLMEmbedder:
 
 
 class CountingEmbedder:
+    loading = False
+
     def __init__(self, inner: MiniLMEmbedder) -> None:
         self.inner, self.name, self.dim, self.texts = inner, inner.name, inner.dim, 0
 

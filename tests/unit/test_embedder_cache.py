@@ -6,6 +6,8 @@ model in tests/integration/test_embedder.py."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import numpy.typing as npt
 
@@ -80,3 +82,25 @@ def test_batches_bypass_the_query_path() -> None:
     e = Batch(cache_size=8)
     out = e.embed([str(k) for k in range(10)])
     assert out.shape == (10, 384) and e.computed == [] and e.cache_info()["entries"] == 0
+
+
+def test_a_load_in_another_thread_shows_as_loading_until_it_is_done() -> None:
+    """A server loads the model in the background; queries meanwhile read `loading` and go
+    without it instead of waiting for the lock."""
+    started, release = threading.Event(), threading.Event()
+
+    class Slow(MiniLMEmbedder):
+        def _load_transformer(self) -> None:
+            started.set()
+            release.wait(5)
+            self._tokenizer, self._transformer = object(), object()
+
+    e = Slow()
+    assert not e.loading
+    loader = threading.Thread(target=e._load_parts)
+    loader.start()
+    assert started.wait(5)
+    assert e.loading
+    release.set()
+    loader.join(5)
+    assert not e.loading

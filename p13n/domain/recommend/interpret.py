@@ -175,6 +175,12 @@ class Interpreted(BaseModel):
     personalized: bool = Field(
         default=False, description="True when the person's tastes re-ranked the items."
     )
+    semantic: bool | None = Field(
+        default=None,
+        description="Whether the query was also matched by meaning (embeddings); false for the "
+        "few seconds after start while the model loads, when words alone match. Null without "
+        "query words.",
+    )
     relaxed: list[str] = Field(
         default_factory=list, description="Constraints loosened because too few items met them."
     )

@@ -66,9 +66,11 @@ class QueryIndex:
         *,
         embed: Callable[[str], _Vector] | None = None,
         embed_many: Callable[[list[str]], _Vector] | None = None,
+        loading: Callable[[], bool] | None = None,
     ) -> None:
         self.snap, self.lookup, self.embed = snap, lookup, embed
         self._embed_many = embed_many
+        self._loading = loading
         self._vocab: CatalogVocabulary | None = None
         self._lexical: LexicalIndex | None = None
         self._preferences: dict[str, list[Constraint]] = {}
@@ -87,11 +89,19 @@ class QueryIndex:
 
     def read(self, text: str | None) -> Reading:
         """The query read against this catalog (embedded, and categories matched by meaning,
-        when vectors are configured)."""
+        when vectors are configured). While the model is still loading in the background (the
+        seconds after a server starts) the query is read by its words alone rather than wait:
+        `interpreted.semantic` is then false."""
         vocab = self.vocab
-        if self._embed_many is not None and vocab.category_vectors is None and vocab.paths:
+        embed = self.embed
+        if embed is not None and self._loading is not None and self._loading():
+            embed = None
+        elif self._embed_many is not None and vocab.category_vectors is None and vocab.paths:
             vocab.category_vectors = self._embed_many(vocab.category_texts())
-        return interpret(text, vocab, embed=self.embed)
+        reading = interpret(text, vocab, embed=embed)
+        if self.embed is not None and reading.interpreted.search_text:
+            reading.interpreted.semantic = embed is not None
+        return reading
 
     def preferences(self, texts: Sequence[str]) -> list[Constraint]:
         """Stated preferences as soft constraints (each text read once per snapshot)."""
@@ -273,5 +283,6 @@ def interpreted(
         currency=index.vocab.currency,
         constraints=constraints,
         personalized=personalized,
+        semantic=base.semantic if base is not None else None,
         relaxed=notes,
     )

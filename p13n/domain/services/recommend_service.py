@@ -199,8 +199,13 @@ class RecommendService:
     def _query_index(self, snap: CatalogSnapshot, lookup: IvfVectors | None) -> QueryIndex:
         if self.vectors is None:
             return QueryIndex(snap, lookup)
+        embedder = self.vectors.embedder
         return QueryIndex(
-            snap, lookup, embed=self.vectors.embed_query, embed_many=self._embed_categories
+            snap,
+            lookup,
+            embed=self.vectors.embed_query,
+            embed_many=self._embed_categories,
+            loading=lambda: embedder.loading,
         )
 
     def _embed_categories(self, texts: list[str]) -> np.ndarray:

