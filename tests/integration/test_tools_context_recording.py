@@ -5,6 +5,8 @@ items come back with their names."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,3 +226,34 @@ def test_a_strict_mode_call_with_every_field_given_empty_records_what_it_means(
         "Stated Preference",
     ]
     assert several.stated_preferences == ["likes tea"]
+
+
+def test_an_entry_being_written_is_found_without_waiting(
+    tenant: tuple[ToolContext, PersonalizationLog],
+) -> None:
+    """Between leaving the queue and its commit an entry is in flight: the check finds it there
+    (it used to wait up to 5 s for a flush on every miss, made-up ids included)."""
+    ctx, log = tenant
+    recs = get_action("get_recommendations").invoke(ctx, {"individual": "ava-1", "limit": 3})
+    writing, release = threading.Event(), threading.Event()
+    append = log.rows.append
+
+    def held(rows: Any) -> None:
+        writing.set()
+        release.wait(10)
+        append(rows)
+
+    log.rows.append = held  # type: ignore[method-assign]
+    try:
+        log._wake.set()
+        assert writing.wait(10) and log.pending() == 0
+        assert log.content_of(recs.personalizationId) == {
+            i.personalizationContentId: i.id for i in recs.items
+        }
+        started = time.perf_counter()
+        assert log.content_of("4d9a0f0e-0000-4000-8000-000000000000") is None
+        assert time.perf_counter() - started < 2.0  # no flush wait (5 s before)
+    finally:
+        release.set()
+    log.flush()
+    assert log.content_of(recs.personalizationId) is not None

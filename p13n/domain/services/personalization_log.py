@@ -85,6 +85,7 @@ class PersonalizationLog:
         self.rows = PersonalizationLogStore(store)
         self.capacity, self.batch, self.linger = capacity, batch, linger
         self._queue: deque[LogEntry] = deque()
+        self._in_flight: list[LogEntry] = []  # popped from the queue, not yet committed
         self._wake = threading.Event()
         self._flushed = threading.Condition()
         self._cycles = 0
@@ -112,12 +113,15 @@ class PersonalizationLog:
         """Wait until everything queued so far is written (tests, CLI commands)."""
         if not self._thread.is_alive():
             return
+        deadline = time.monotonic() + timeout
         with self._flushed:
             target = self._cycles + 2  # a cycle that started after this call has ended
-            self._wake.set()
-            self._flushed.wait_for(
-                lambda: self._cycles >= target or not self._thread.is_alive(), timeout
-            )
+            while self._cycles < target and self._thread.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._wake.set()  # each cycle it waits for: the writer may linger long
+                self._flushed.wait(min(left, 0.5))
 
     def close(self, timeout: float = 60.0) -> None:
         """Write everything queued, then stop the writer. Idempotent."""
@@ -141,11 +145,15 @@ class PersonalizationLog:
                 return
 
     def _write_queued(self) -> None:
+        """Entries move queue -> in flight -> table, each visible to `_queued` at every moment
+        (the in-flight list is published before the first pop and emptied after the commit)."""
         while self._queue:
             entries: list[LogEntry] = []
+            self._in_flight = entries
             while self._queue and len(entries) < self.batch:
                 entries.append(self._queue.popleft())
             self._write(entries)
+            self._in_flight = []
 
     def _write(self, entries: list[LogEntry]) -> None:
         try:
@@ -167,18 +175,18 @@ class PersonalizationLog:
             return {c.contentId: c.id for c in queued.content}
         found = self.rows.get(personalization_id)
         if found is None:
-            self.flush(timeout=5.0)
-            found = self.rows.get(personalization_id)
-        if found is None:
             return None
         return {str(c["contentId"]): c.get("id") for c in found["content"]}
 
     def _queued(self, personalization_id: str) -> LogEntry | None:
-        try:
-            snapshot = list(self._queue)  # copied in one C call, under the GIL
-        except RuntimeError:  # mutated during the copy: the table or the flush will answer
-            return None
-        for entry in reversed(snapshot):
+        snapshot: list[LogEntry] = []
+        for _ in range(3):
+            try:
+                snapshot = list(self._queue)  # copied in one C call, under the GIL
+                break
+            except RuntimeError:  # mutated during the copy: copy again
+                continue
+        for entry in [*reversed(snapshot), *self._in_flight]:
             if entry.personalization_id == personalization_id:
                 return entry
         return None
