@@ -228,6 +228,17 @@ def test_a_touch_at_the_conversion_second_qualifies() -> None:
     assert credited(attribute(journey), "o") == {"a": "5.00"}
 
 
+def test_a_touch_one_second_after_the_conversion_is_never_credited() -> None:
+    journey = Journeys(
+        exposures=(exposure("a", T, "home"), exposure("b", T + 61, "pdp")),
+        clicks=(click("ca", "a", T + 1), click("cb", "b", T + 61)),
+        conversions=(conversion("o", T + 60, "5.00"),),
+    )
+    for basis in ("view", "click"):
+        result = attribute(journey, AttributionSettings(basis=basis))  # type: ignore[arg-type]
+        assert credited(result, "o") == {"a": "5.00"}
+
+
 def test_a_conversion_before_any_touch_or_past_the_window_is_unattributed() -> None:
     journey = Journeys(
         exposures=JOURNEY.exposures,
