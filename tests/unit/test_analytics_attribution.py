@@ -352,6 +352,11 @@ def test_a_window_that_is_not_positive_is_refused_with_what_to_send(bad: object)
         AttributionSettings(window_s=bad)  # type: ignore[arg-type]
 
 
+def test_settings_take_a_window_in_any_spelling_and_keep_seconds() -> None:
+    assert AttributionSettings(window_s="24h").window_s == DAY  # type: ignore[arg-type]
+    assert AttributionSettings(window_s=90).window_s == 90.0
+
+
 def test_unknown_models_bases_and_half_lives_are_refused_naming_the_valid_ones() -> None:
     with pytest.raises(InvalidInput, match="first_touch, last_touch, linear, time_decay"):
         AttributionSettings(model="markov")  # type: ignore[arg-type]

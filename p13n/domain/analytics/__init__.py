@@ -32,7 +32,7 @@ from p13n.domain.analytics.journeys import (
 )
 from p13n.domain.analytics.kpis import KPI_GROUPINGS, KpiRow, check_grouping, kpis
 
-__all__: list[str] = [
+__all__ = [
     # journeys, attribution, KPIs
     "Exposure",
     "Click",

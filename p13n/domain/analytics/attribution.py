@@ -85,7 +85,8 @@ def parse_window(value: str | float) -> float:
 @dataclass(frozen=True, slots=True)
 class AttributionSettings:
     """Validated when made: an unknown model or basis, or a window or half-life that is not
-    positive, raises InvalidInput naming the valid values."""
+    positive, raises InvalidInput naming the valid values. `window_s` may be given as any
+    `parse_window` spelling ('24h', '7d', '30d', seconds) and is kept as seconds."""
 
     model: AttributionModel = "last_touch"
     basis: AttributionBasis = "view"
@@ -103,7 +104,7 @@ class AttributionSettings:
                 f"unknown attribution basis {self.basis!r}.",
                 hint="Use view (an exposure is enough; the default) or click.",
             )
-        parse_window(self.window_s)
+        object.__setattr__(self, "window_s", parse_window(self.window_s))  # '7d' reads too
         if not _positive(self.half_life_s):
             raise InvalidInput(
                 f"time-decay half-life {self.half_life_s!r} is not a positive number of seconds.",
