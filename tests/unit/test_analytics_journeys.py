@@ -323,3 +323,85 @@ def test_journeys_come_in_time_order() -> None:
     )
     assert [e.personalization_id for e in journeys.exposures] == ["c", "a", "b"]
     assert [c.event_id for c in journeys.clicks] == ["x", "y"]
+
+
+def test_rows_made_the_way_the_log_and_the_ingest_path_make_them_read_as_expected() -> None:
+    """The row shapes are the real ones: a log entry through the log writer's row, and raw
+    SDK and flat events through validation and the event writer's row."""
+    from p13n.domain.ingest.validate import parse_event
+    from p13n.domain.services.ingest_batch import _event_row
+    from p13n.domain.services.personalization_log import LogEntry, LoggedContent, _row
+    from p13n.domain.store import LOG_COLUMNS
+
+    entry = LogEntry(
+        personalization_id="p1",
+        request_id="r1",
+        ts=T,
+        point="home",
+        unified_id="u",
+        channel="web",
+        content=[LoggedContent("p1:0", "i1", 1), LoggedContent("p1:1", "i2", 2)],
+    )
+    log = dict(zip(LOG_COLUMNS, _row(entry), strict=True))
+    when = "2024-10-04T00:10:00Z"  # T + 10 min
+    raws = [
+        {
+            "eventId": "click",
+            "deviceId": "dev",
+            "dateTime": when,
+            "interaction": {"name": "personalization-click", "catalogObject": {"id": "i2"}},
+            "personalizationContentId": "p1:1",
+        },
+        {
+            "eventId": "sdk-order",
+            "deviceId": "dev",
+            "dateTime": when,
+            "interaction": {
+                "name": "Purchase",
+                "order": {
+                    "id": "A",
+                    "lineItems": [
+                        {"catalogObjectId": "i1", "quantity": 2, "price": 1.1},
+                        {"catalogObjectId": "i2", "quantity": 1, "price": 2.2},
+                    ],
+                },
+            },
+        },
+        *[
+            {
+                "eventId": f"flat-{item}",
+                "individualId": "dev",
+                "dateTime": when,
+                "interaction": "Purchase",
+                "itemId": item,
+                "quantity": 1,
+                "price": price,
+                "orderId": "B",
+            }
+            for item, price in (("i1", 0.1), ("i2", 0.2))
+        ],
+    ]
+    rows = []
+    for raw in raws:
+        parsed = parse_event(raw, now=T + DAY)
+        parsed.unified_id = "u"
+        rows.append(_event_row(parsed))
+    journeys = build_journeys([log], rows)
+    (e,) = journeys.exposures
+    assert (e.items, e.channel, e.shown) == (("i1", "i2"), "web", True)
+    (c,) = journeys.clicks
+    assert (c.personalization_id, c.content_id, c.item_id, c.ts) == ("p1", "p1:1", "i2", T + 600)
+    a, b = journeys.conversions
+    # A: 2 x 1.1 + 2.2 = 4.40 over 3 units; B: 0.1 + 0.2 = 0.30 (not 0.30000000000000004)
+    assert (a.key, a.revenue, a.units, a.items) == (
+        "A",
+        Decimal("4.40"),
+        Decimal("3.0"),
+        ("i1", "i2"),
+    )
+    assert (b.key, b.revenue, b.units, b.items) == (
+        "B",
+        Decimal("0.30"),
+        Decimal("2.0"),
+        ("i1", "i2"),
+    )

@@ -159,14 +159,33 @@ def build_journeys(
         if logged not in exposures:
             exposures[logged] = _exposure(row, units)
     events = _unique_events(event_rows)
+    clicks, views_merged, unlinked = _engagements(events, exposures, units)
+    conversions, missing = _conversions(events, units)
+    ordered = sorted(exposures.values(), key=lambda e: (e.ts, e.personalization_id))
+    return Journeys(
+        exposures=tuple(ordered),
+        clicks=tuple(sorted(clicks, key=lambda c: (c.ts, c.event_id))),
+        conversions=tuple(conversions),
+        views_merged=views_merged,
+        unlinked_engagements=unlinked,
+        revenue_missing=missing,
+    )
+
+
+def _engagements(
+    events: list[Mapping[str, Any]],
+    exposures: dict[str, Exposure],
+    units: Mapping[str, str] | None,
+) -> tuple[list[Click], int, int]:
+    """Clicks, views merged and unlinked engagements of `events` (in time order); views and
+    clicks of unlogged personalizations add their bare exposure to `exposures`."""
     views_merged = unlinked = 0
     clicks: list[Click] = []
     for row in events:
         interaction = row.get("interaction")
         if interaction != VIEW_INTERACTION and interaction not in CLICK_INTERACTIONS:
             continue
-        payload = _payload(row)
-        content_id = _str(payload.get("personalizationContentId"))
+        content_id = _str(_payload(row).get("personalizationContentId"))
         pid = _str(row.get("personalization_id")) or _pid_of_content(content_id)
         unit = unit_of(row, units)
         if pid is None or unit is None:
@@ -191,16 +210,7 @@ def build_journeys(
                     interaction=str(interaction),
                 )
             )
-    conversions, missing = _conversions(events, units)
-    ordered = sorted(exposures.values(), key=lambda e: (e.ts, e.personalization_id))
-    return Journeys(
-        exposures=tuple(ordered),
-        clicks=tuple(sorted(clicks, key=lambda c: (c.ts, c.event_id))),
-        conversions=tuple(conversions),
-        views_merged=views_merged,
-        unlinked_engagements=unlinked,
-        revenue_missing=missing,
-    )
+    return clicks, views_merged, unlinked
 
 
 def _exposure(row: Mapping[str, Any], units: Mapping[str, str] | None) -> Exposure:
