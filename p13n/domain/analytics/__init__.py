@@ -6,4 +6,56 @@ nothing here reads the store or knows a face. The services keep the aggregates t
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from p13n.domain.analytics.attribution import (
+    ATTRIBUTION_BASES,
+    ATTRIBUTION_MODELS,
+    WINDOWS,
+    Attribution,
+    AttributionBasis,
+    AttributionModel,
+    AttributionSettings,
+    Credit,
+    Touch,
+    attribute,
+    model_shares,
+    parse_window,
+    split_cents,
+)
+from p13n.domain.analytics.journeys import (
+    Click,
+    Conversion,
+    ConversionKind,
+    Exposure,
+    Journeys,
+    build_journeys,
+    unit_of,
+)
+from p13n.domain.analytics.kpis import KPI_GROUPINGS, KpiRow, check_grouping, kpis
+
+__all__ = [
+    # journeys, attribution, KPIs
+    "Exposure",
+    "Click",
+    "Conversion",
+    "ConversionKind",
+    "Journeys",
+    "build_journeys",
+    "unit_of",
+    "AttributionModel",
+    "AttributionBasis",
+    "AttributionSettings",
+    "ATTRIBUTION_MODELS",
+    "ATTRIBUTION_BASES",
+    "WINDOWS",
+    "Touch",
+    "Credit",
+    "Attribution",
+    "attribute",
+    "model_shares",
+    "split_cents",
+    "parse_window",
+    "KPI_GROUPINGS",
+    "KpiRow",
+    "check_grouping",
+    "kpis",
+]
