@@ -11,9 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 from _conversations import Answer
 from mcp import Client
@@ -70,9 +72,19 @@ class McpTools:
         self.client = client
         self._properties: dict[str, set[str]] = {}
 
-    async def load(self) -> McpTools:
+    async def load(self, *, ready_timeout_s: float = 120.0) -> McpTools:
+        """List the tools, then wait until queries are matched by meaning too: a fresh server
+        answers by words alone while MiniLM loads (tested in tests/integration), and these
+        scripts judge the steady state."""
         for tool in (await self.client.list_tools()).tools:
             self._properties[tool.name] = set((tool.input_schema or {}).get("properties") or {})
+        deadline = time.monotonic() + ready_timeout_s
+        while time.monotonic() < deadline:
+            got = await self.client.call_tool("search_catalog", {"query": "warm up", "limit": 1})
+            read = (got.structured_content or {}).get("interpreted") or {}
+            if got.is_error or read.get("semantic") is not False:
+                break
+            await anyio.sleep(0.25)
         return self
 
     def input_properties(self, tool: str) -> set[str]:

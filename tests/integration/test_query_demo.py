@@ -141,6 +141,18 @@ def test_a_kids_gift_request_ranks_kids_items(ctx: ToolContext) -> None:
     assert any(c.field == "audience" and c.value == "Kids" for c in out.interpreted.constraints)
 
 
+def test_a_five_year_olds_gift_holds_no_baby_items(ctx: ToolContext) -> None:
+    """A 5-year-old is past '0-24 Mos' clothes and nursery things (the age ranks), and the
+    reasons quote the words that matched, not the whole sentence."""
+    out = ask(
+        ctx, query="a gift for a 5 year old who loves dinosaurs", filters={"categories": ["Kids"]}
+    )
+    baby = [i.category for i in out.items if "0-24 Mos" in (i.category or "")]
+    assert not baby and any("dinosaur" in i.name.casefold() for i in out.items)
+    assert all("a gift for" not in i.reason for i in out.items)
+    assert any("matches 'dinosaurs'" in i.reason for i in out.items)
+
+
 def test_after_only_wears_black_black_items_rise(ctx: ToolContext) -> None:
     items = ctx.engine.state.items
 

@@ -22,10 +22,12 @@ from p13n.domain.recommend import (
     Scored,
     Slot,
     Tastes,
+    age_range,
     build_snapshot,
     constraint_rows,
     explore,
     interpret,
+    query_reason,
     request_rng,
 )
 
@@ -148,7 +150,7 @@ def test_a_stated_preference_is_soft_even_with_only() -> None:
     )
 
 
-def _blend(text: str, tastes: Tastes) -> list[str]:
+def _blend(text: str, tastes: Tastes, *, by_meaning: bool = True) -> list[str]:
     snap, vocab, lexical, vectors = catalog()
     reading = interpret(text, vocab)
     query = vectors.matrix[snap.row["lulu-1"]] + vectors.matrix[snap.row["vs-2"]]
@@ -162,7 +164,7 @@ def _blend(text: str, tastes: Tastes) -> list[str]:
         snap,
         vocab,
         rows,
-        vectors.similarity(query, rows),
+        vectors.similarity(query, rows) if by_meaning else None,
         lexical.scores(reading.interpreted.search_text)[rows],
         search_text=reading.interpreted.search_text,
         soft=[(c, constraint_rows(c, snap, vocab, lexical)) for c in reading.soft],
@@ -248,3 +250,49 @@ def test_exploration_never_takes_the_top_slots_and_speaks_like_a_shop_assistant(
         assert all(not s.explore and s.propensity == 1.0 for s in got[:3])
         assert all(s.explore for s in got[3:])
         assert all("exploring" not in s.reason for s in got)
+
+
+def test_a_childs_age_is_read_out_of_the_words() -> None:
+    """'5 year old' is an age (soft), not words to match: its '5' found 'Sz 5' shoes."""
+    _, vocab, _, _ = catalog()
+    reading = interpret("a gift for a 5 year old who loves dinosaurs", vocab)
+    got = {c.field: c for c in reading.interpreted.constraints}
+    assert (got["age"].value, got["age"].applied, got["audience"].value) == (5.0, "soft", "Kids")
+    assert got["age"].label() == "for a 5-year-old"
+    assert "5" not in (reading.interpreted.search_text or "")
+    assert read("toys for my 6-month-old")["age"].label() == "for a 6-month-old"
+    assert "age" not in read("a 40 year old whisky")
+
+
+@pytest.mark.parametrize(
+    ("path", "ages"),
+    [
+        ("Kids/Girls 0-24 Mos/One-Pieces", (0.0, 2.0)),
+        ("Kids/Boys 2T-5T/Shoes", (2.0, 5.0)),
+        ("Kids/Girls (4+)/Dresses", (4.0, 14.0)),
+        ("Kids/Feeding/Bottle-Feeding", (0.0, 2.0)),
+        ("Kids/Car Seats & Accessories/Car Seats", (0.0, 2.0)),
+        ("Kids/Toys/Baby & Toddler Toys", (0.0, 3.0)),
+        ("Kids/Toys/Action Figures & Statues", None),
+    ],
+)
+def test_category_levels_say_the_ages_they_are_for(
+    path: str, ages: tuple[float, float] | None
+) -> None:
+    assert age_range(path) == ages
+
+
+def test_a_reason_quotes_the_query_words_the_item_has() -> None:
+    snap, _, _, _ = catalog()
+    mat, tights = snap.items[snap.row["mat-1"]], snap.items[snap.row["lulu-2"]]
+    assert query_reason("something for yoga", [], "", mat) == "matches 'yoga'"
+    assert query_reason("something for yoga", [], "", tights) == "close to 'yoga'"
+    assert query_reason(None, [], "", mat) == "matches your request"
+
+
+def test_by_words_alone_a_loved_brand_never_outranks_what_the_words_match() -> None:
+    """While the model loads there are no similarities: relevance is BM25 alone (it was 0.6
+    for every row, so Ben's Nintendo items led a dinosaur query)."""
+    got = _blend("dinosaur", BEN, by_meaning=False)
+    assert got[0] == "dino-1"
+    assert got.index("game-1") > 0

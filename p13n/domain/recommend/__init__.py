@@ -52,6 +52,7 @@ from p13n.domain.recommend.ranking import (
     rank,
     request_rng,
 )
+from p13n.domain.recommend.reasons import query_reason
 from p13n.domain.recommend.recipes import RuleRecipe
 from p13n.domain.recommend.request import (
     Recommendations,
@@ -61,9 +62,11 @@ from p13n.domain.recommend.request import (
     effective_limit,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
-from p13n.domain.recommend.vocabulary import CatalogVocabulary, category_words
+from p13n.domain.recommend.vocabulary import CatalogVocabulary, age_range, category_words
 
 __all__ = [
+    "age_range",
+    "query_reason",
     "Algorithm",
     "BlendWeights",
     "Booster",

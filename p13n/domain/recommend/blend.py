@@ -85,6 +85,9 @@ def constraint_rows(
         return vocab.path_rows(v if isinstance(v, list) else [str(v)])
     if c.field == "audience":
         return vocab.top_rows(str(v))
+    if c.field == "age":
+        assert isinstance(v, float | int)
+        return vocab.age_rows(float(v), vocab.audience("kids"))
     if lexical is None:
         return np.zeros(len(snap), dtype=np.bool_)
     if c.field == "color":
@@ -92,9 +95,13 @@ def constraint_rows(
     return lexical.size_rows(str(v))
 
 
-def relevance(semantic: FloatArray, lexical: FloatArray, w: BlendWeights) -> FloatArray:
+def relevance(semantic: FloatArray | None, lexical: FloatArray, w: BlendWeights) -> FloatArray:
     """0-1 per pool row: similarity scaled from `span` below the pool's best to the best, BM25
-    over the pool's best, mixed by the weights."""
+    over the pool's best, mixed by the weights. Without similarities (no query vector: the
+    model still loads) BM25 alone; a row no word matched is then not relevant at all."""
+    if semantic is None:
+        top = float(lexical.max()) if len(lexical) else 0.0
+        return lexical / top if top > 0 else np.zeros(len(lexical))
     out = np.zeros(len(semantic))
     if len(semantic):
         hi = float(semantic.max())
@@ -143,7 +150,7 @@ class QueryBlend:
         snap: CatalogSnapshot,
         vocab: CatalogVocabulary,
         rows: IntArray,
-        semantic: FloatArray,
+        semantic: FloatArray | None,
         lexical: FloatArray,
         *,
         search_text: str | None,
@@ -155,7 +162,6 @@ class QueryBlend:
     ) -> None:
         self.snap, self.rows, self.search_text = snap, rows, search_text
         self.w = w = weights or BlendWeights()
-        self.semantic = semantic
         self.relevance = relevance(semantic, lexical, w)
         self.soft, self.hard, self.tastes = soft, hard, tastes
         self.preferences = preferences
@@ -214,7 +220,8 @@ class QueryBlend:
                 liked=liked,
                 recent=self.tastes.recent,
             )
-            return query_reason(self.search_text, [*self.hard, *met, *avoided], hook)
+            item = self.snap.items[row]
+            return query_reason(self.search_text, [*self.hard, *met, *avoided], hook, item)
 
         return reason
 

@@ -33,7 +33,7 @@ __all__ = [
     "SIZE_PATTERN",
 ]
 
-Field_ = Literal["price", "brand", "category", "color", "size", "audience"]
+Field_ = Literal["price", "brand", "category", "color", "size", "audience", "age"]
 Op = Literal["is", "is_not", "at_most", "at_least", "around"]
 Source = Literal["query", "stated_preference"]
 
@@ -75,7 +75,10 @@ _AUDIENCE_WORDS: dict[str, str] = {
         "kids",
     ),
 }
-_AGE = re.compile(r"\b(\d{1,2})[\s-]*(?:year|yr)s?[\s-]*old\b|\b(\d{1,2})\s*yo\b", re.I)
+_AGE = re.compile(
+    r"\b(\d{1,2})[\s-]*(?:(year|yr)|(month|mo))s?[\s-]*olds?\b|\b(\d{1,2})\s*(?:yo|y/o)\b", re.I
+)
+_CHILD_AGE = 14
 _CUR = r"(\$|€|£|¥|us\$|usd|eur|euros?|gbp|cad|aud|jpy|yen|dollars?|bucks)"
 _AMOUNT = rf"{_CUR}?\s*(\d+(?:[.,]\d{{1,2}})?)\s*{_CUR}?"
 _BETWEEN = re.compile(rf"\b(?:between|from)\s+{_AMOUNT}\s+(?:and|to)\s+{_AMOUNT}", re.I)
@@ -124,7 +127,7 @@ class Constraint(BaseModel):
     operator: Op = Field(description="is / is_not (a negation: 'no Nike'), or a price bound.")
     value: float | str | list[str] = Field(
         description="The catalog's value: a price, a brand as spelled, category paths, a "
-        "colour, a size or an audience (Women, Men, Kids)."
+        "colour, a size, an audience (Women, Men, Kids) or a child's age in years."
     )
     words: str = Field(description="The words it was read from.")
     applied: Literal["hard", "soft"] = Field(
@@ -149,6 +152,9 @@ class Constraint(BaseModel):
         text = ", ".join(v) if isinstance(v, list) else str(v)
         if self.field == "category" and isinstance(v, list):
             text = self.words
+        if self.field == "age" and isinstance(v, float | int):
+            text = f"for a {round(v * 12)}-month-old" if v < 1 else f"for a {v:g}-year-old"
+            return text
         if self.field == "color":
             text = f"in {text}"
         elif self.field == "size":
@@ -272,6 +278,35 @@ def _prices(text: str, source: Source) -> tuple[list[Constraint], str, list[tupl
     return out, text, named
 
 
+def _age(
+    text: str, vocab: CatalogVocabulary | None, source: Source
+) -> tuple[list[Constraint], str]:
+    """A child's age ('a 5 year old', '6-month-old', '3yo'): the kids' audience and the age,
+    both soft, and the text without the phrase (its number would match 'Sz 5' by words)."""
+    m = _AGE.search(text)
+    top = vocab.audience("kids") if vocab is not None else None
+    if m is None or top is None:
+        return [], text
+    number = int(m.group(1) or m.group(4))
+    years = number / 12 if m.group(3) else float(number)
+    if years > _CHILD_AGE:
+        return [], text
+    said = m.group(0).strip()
+    out = [
+        Constraint(
+            field=f,
+            operator="is",
+            value=value,
+            words=said,
+            applied="soft",
+            source=source,
+            matched_by="pattern",
+        )
+        for f, value in (("audience", top), ("age", years))
+    ]
+    return out, text.replace(m.group(0), " ")
+
+
 def _negated(words: list[str], start: int) -> bool:
     k = start - 1
     while k >= 0 and words[k] in _FILLER and start - k <= 3:
@@ -332,6 +367,8 @@ def interpret(
     constraints, rest, named = _prices(raw, source)
     for cur, said in named:
         check_currency(cur, catalog_currency, said)
+    ages, rest = _age(rest, vocab, source)
+    constraints += ages
     rest = " ".join(rest.split())
     search_text = rest or None
     lowered = rest.casefold()
@@ -363,13 +400,6 @@ def interpret(
         span = [k for k, w in enumerate(words) if w in m.group(0).split()]
         if span:
             add("size", size, span[0], span[-1] + 1, "pattern")
-    if age_match := _AGE.search(lowered):
-        m = age_match
-        age = int(m.group(1) or m.group(2))
-        if age <= 14 and vocab is not None and vocab.audience("kids"):
-            span = [k for k, w in enumerate(words) if w in m.group(0).replace("-", " ").split()]
-            if span:
-                add("audience", "Kids", span[0], span[-1] + 1, "pattern")
     for k, w in enumerate(words):
         if used[k]:
             continue

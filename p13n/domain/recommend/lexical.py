@@ -22,7 +22,7 @@ from p13n.domain.recommend.vocabulary import _words, singular
 # build then printed "Building index from tokens" on the MCP server's stderr.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
-__all__ = ["LexicalIndex", "tokens"]
+__all__ = ["LexicalIndex", "tokens", "query_words"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -30,7 +30,7 @@ _STOP = frozenset(
         "a an the and or for of to in on with by from at is are this that these those "
         "it its my me i some something anything new nwt nwot euc size sz like one ones "
         "bought buy want wants need needs looking please show similar thing things who "
-        "love loves year years old"
+        "love loves year years old gift gifts present presents"
     )
 )
 
@@ -40,6 +40,15 @@ def tokens(text: str | None) -> list[str]:
     if not text:
         return []
     return [singular(w) for w in _TOKEN.findall(text.casefold()) if w not in _STOP]
+
+
+def query_words(search_text: str | None, item_text: str) -> tuple[list[str], list[str]]:
+    """The query's content words (no stop words, in the shopper's order) that the item's text
+    has, and all of them: what a reason can quote ('yoga' of 'something for yoga')."""
+    have = set(tokens(item_text))
+    content = [w for w in _TOKEN.findall((search_text or "").casefold()) if w not in _STOP]
+    content = list(dict.fromkeys(content))
+    return [w for w in content if singular(w) in have], content
 
 
 class LexicalIndex:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from p13n.domain.ingest import Item
 from p13n.domain.recommend.interpret import Constraint
+from p13n.domain.recommend.lexical import query_words
 
 __all__ = ["personal_reason", "query_reason", "PERSONAL_PREFIXES"]
 
@@ -78,11 +79,24 @@ def personal_reason(
     return "; ".join(parts)
 
 
-def query_reason(search_text: str | None, constraints: Sequence[Constraint], hook: str) -> str:
-    """The query part ("matches 'yoga', under $50") after the personal part, if any. Price
-    bounds and avoided values are named; the query words already carry the rest."""
-    named = [c for c in constraints if c.field == "price" or c.operator == "is_not"]
-    query = f"matches '{search_text}'" if search_text else ""
+def query_reason(
+    search_text: str | None,
+    constraints: Sequence[Constraint],
+    hook: str,
+    item: Item,
+) -> str:
+    """The query part ("matches 'yoga', under $50") after the personal part, if any: the
+    query's words the item's name, brand or category has, else "close to" the query's words
+    (found by meaning). Price bounds, a child's age and avoided values are named; the query
+    words carry the rest."""
+    named = [c for c in constraints if c.field in ("price", "age") or c.operator == "is_not"]
+    query = ""
+    text = f"{item.name or ''} {item.brand or ''} {(item.category or '').replace('/', ' ')}"
+    matched, content = query_words(search_text, text)
+    if matched:
+        query = f"matches '{' '.join(matched)}'"
+    elif content:
+        query = f"close to '{' '.join(content)}'"
     labels = _labels(named)
     query = ", ".join(p for p in (query, labels) if p)
     return "; ".join(p for p in (hook, query) if p) or "matches your request"

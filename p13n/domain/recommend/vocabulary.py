@@ -26,6 +26,7 @@ __all__ = [
     "AUDIENCES",
     "singular",
     "category_words",
+    "age_range",
 ]
 
 MatchedBy = Literal["exact", "fuzzy", "meaning", "pattern"]
@@ -48,6 +49,14 @@ _NOT_BRANDS = frozenset(
 _NOT_TERMS = frozenset(_words("other others all and the for misc miscellaneous"))
 # Audiences and the catalog top levels they name, when the catalog has such a level.
 AUDIENCES: dict[str, str] = {"women": "Women", "men": "Men", "kids": "Kids"}
+# Category levels that say an age range: '0-24 Mos', '2T-5T', 'Boys (4+)', 'Baby & Toddler Toys'.
+_MONTHS = re.compile(r"(\d+)\s*-\s*(\d+)\s*(?:mos|months)\b", re.I)
+_TODDLER_SIZES = re.compile(r"(\d+)t\s*-\s*(\d+)t\b", re.I)
+_AND_UP = re.compile(r"\((\d+)\s*\+\)")
+_BABY_LEVELS = frozenset(
+    _words("baby babies infant newborn nursery diapering feeding breastfeeding pregnancy strollers")
+)
+_CHILDHOOD_ENDS = 14.0
 _SPLIT_LEVEL = re.compile(r"\s*(?:,|&|\band\b|/)\s*", re.I)
 _FUZZY_CUTOFF = 85.0  # 'lulemon' finds Lululemon (87.5); words of 6 letters or more only
 
@@ -75,6 +84,23 @@ def category_words(path: str | None) -> str:
         return top
     owner = {"Women": "Women's", "Men": "Men's", "Kids": "Kids'"}.get(top)
     return f"{owner} {parts[1]}" if owner else parts[1]
+
+
+def age_range(path: str) -> tuple[float, float] | None:
+    """The ages in years a category path is for, when one of its levels says ('Kids/Girls
+    0-24 Mos/Shoes' -> 0-2, 'Kids/Boys 2T-5T' -> 2-5, 'Kids/Girls (4+)' -> 4-14, 'Kids/Feeding'
+    -> 0-2); None when no level does."""
+    for level in path.split("/")[1:]:
+        if m := _MONTHS.search(level):
+            return int(m.group(1)) / 12, int(m.group(2)) / 12
+        if m := _TODDLER_SIZES.search(level):
+            return float(m.group(1)), float(m.group(2))
+        if m := _AND_UP.search(level):
+            return float(m.group(1)), _CHILDHOOD_ENDS
+        baby = {w.casefold() for w in re.findall(r"\w+", level)} & _BABY_LEVELS
+        if baby or "car seat" in level.casefold():
+            return 0.0, 2.0 if "toddler" not in level.casefold() else 3.0
+    return None
 
 
 @dataclass(frozen=True)
@@ -222,6 +248,18 @@ class CatalogVocabulary:
     def path_rows(self, paths: tuple[str, ...] | list[str]) -> BoolArray:
         ks = [self._path_index[p] for p in paths if p in self._path_index]
         out: BoolArray = np.isin(self.path_codes, ks) if ks else np.zeros(self.size, np.bool_)
+        return out
+
+    def age_rows(self, years: float, top: str | None) -> BoolArray:
+        """Rows for a child of this age: under the audience's top level (`top`, e.g. 'Kids'),
+        in a category whose age range includes it or that says no age (toys, games)."""
+        fits = np.zeros(len(self.paths) + 1, dtype=np.bool_)
+        for k, path in enumerate(self.paths):
+            if top is not None and path.split("/")[0] != top:
+                continue
+            ages = age_range(path)
+            fits[k] = ages is None or ages[0] <= years <= ages[1]
+        out: BoolArray = fits[self.path_codes]
         return out
 
     def top_rows(self, top: str) -> BoolArray:

@@ -202,10 +202,9 @@ def retrieve(
         if code is not None:
             parts.append(_top_extra((index.vocab.brand_codes == code) & allowed, lex))
     rows = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+    semantic = None
     if vector is not None and lookup is not None:
         semantic = lookup.similarity(vector, rows)
-    else:
-        semantic = np.zeros(len(rows))
     preferences = [(c, index.rows(c)) for c in tastes.preferences]
     return QueryBlend(
         snap,
