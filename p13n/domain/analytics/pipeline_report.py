@@ -173,8 +173,10 @@ def parse_pipeline_query(
     to = now if to is None else min(to, now)
     frm = to - _DEFAULT_SPAN[granularity] if frm is None else frm
     if frm >= to:
+        said_from = start if start not in (None, "") else _iso(frm)
+        said_to = end if end not in (None, "") else f"now, {_iso(to)}"
         raise InvalidInput(
-            f"from ({_iso(frm)}) is not before to ({_iso(to)}).",
+            f"from ({said_from}) is not before to ({said_to}; a date as `to` ends with its day).",
             hint="Swap them, or widen the range.",
         )
     aligned_start = int(frm // step) * step

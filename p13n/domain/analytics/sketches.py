@@ -7,8 +7,8 @@ the same numbers.
 
 Error bounds (what the API's `notes` repeat):
 - unique individuals: HyperLogLog with 2^12 registers over a 64-bit BLAKE2b hash; relative
-  standard error 1.04/√4096 ≈ 1.6 %, and (linear counting below 2.5 × 4096) within a fraction of
-  a unit for small counts.
+  standard error 1.04/√4096 ≈ 1.6 %; below 2.5 × 4096 linear counting is used, exact to the
+  unit for a few dozen and within about 1 % (one standard error) at 500.
 - percentiles: nearest-rank over buckets whose bounds grow by 10 %; the bucket's geometric
   midpoint is reported, within ±4.9 % (√1.1 − 1) of the exact nearest-rank value for values from
   1 µs to 10 minutes; values under 1 µs report 0, values past 10 minutes report 10 minutes.
