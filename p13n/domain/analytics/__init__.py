@@ -27,7 +27,7 @@ from p13n.domain.analytics.pipeline_report import (
     pipeline_report,
 )
 
-__all__: list[str] = [
+__all__ = [
     "BucketKey",
     "GRANULARITIES",
     "GROUPINGS",
