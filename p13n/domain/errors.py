@@ -7,6 +7,7 @@ answer each `P13nError` as an error result, the CLI as one line on stderr and ex
     ├── P13nError                 p13n/domain/errors.py   (base; unmapped kinds answer 400)
     │   ├── InvalidInput          400 (422 for a body of the wrong shape, raised by FastAPI)
     │   │   ├── PayloadTooLarge   413
+    │   │   ├── EventRejected     one event of a batch refused; `reason` is its code (per event)
     │   │   └── DecisionRejected  400, with the Decisioning API's diagnostic `code` (403, 408)
     │   ├── NotFound              404
     │   ├── Conflict              409
@@ -28,6 +29,7 @@ __all__ = [
     "StoreVersionTooNew",
     "PayloadTooLarge",
     "DecisionRejected",
+    "EventRejected",
 ]
 
 
@@ -63,6 +65,16 @@ class DecisionRejected(InvalidInput):
     def __init__(self, code: int, message: str, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.code = code
+
+
+class EventRejected(InvalidInput):
+    """One event refused by validation; `reason` is a short code (`invalid_field`,
+    `future_time`, ...; `p13n.domain.ingest.REJECTION_REASONS`) so that rejections can be
+    counted by kind, while the message keeps the detail."""
+
+    def __init__(self, reason: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
 
 
 class StoreVersionTooNew(P13nError):

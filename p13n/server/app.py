@@ -24,9 +24,11 @@ from p13n.server.bootstrap import (
     warm_model_in_background,
 )
 from p13n.server.mcp_http import mount_mcp, run_mcp
+from p13n.server.metrics import install_metrics
 from p13n.server.routes import (
     actions,
     admin,
+    analytics,
     decisioning_admin,
     decisions,
     events,
@@ -130,8 +132,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         recommenders,
         decisioning_admin,
         actions,
+        analytics,
     )
     for module in routers:
         app.include_router(module.router)
+    install_metrics(app)  # the middleware that counts and times requests, and GET /metrics
     mount_mcp(app)
     return app

@@ -76,6 +76,8 @@ ROUTE_SCOPES: tuple[RouteScope, ...] = (
     RouteScope("/admin/", Scope.ADMIN),
     RouteScope("/identity/", Scope.ADMIN),
     RouteScope("/actions/", Scope.AGENT),
+    RouteScope("/analytics/", Scope.ANALYST, _READS),
+    RouteScope("/metrics", Scope.ANALYST, _READS),
     RouteScope("/mcp", Scope.AGENT),
 )
 

@@ -1,7 +1,8 @@
 """The composition root: every service of a process is built here, once, from settings.
 
 `build_services` makes one `AppServices` (the engine over its store, recommendations with
-their vectors and model, decisions with the personalization log, identity resolution and
+their vectors and model, decisions with the personalization log and its pipeline aggregates
+(`PipelineStats`, which also counts the engine's ingest outcomes), identity resolution and
 control, API keys and the authenticator). The app's lifespan holds it (`app.state.services`),
 every CLI command opens one (`open_services`), `p13n mcp` builds one; routes, tools and
 commands receive it and build nothing themselves. `p13n keys` is the one exception: it opens
@@ -28,6 +29,7 @@ from p13n.domain.services import (
     IdentityControl,
     IdentityService,
     PersonalizationLog,
+    PipelineStats,
     RecommendService,
     sql_store,
 )
@@ -65,6 +67,7 @@ class AppServices:
     keys: ApiKeys
     access: Authenticator
     decision_limiter: RateLimiter | None
+    pipeline: PipelineStats
     owns_engine: bool = True
 
     def tool_context(self, caller: Caller | None = None) -> ToolContext:
@@ -103,6 +106,8 @@ class AppServices:
     def close(self) -> None:
         """Write out the personalization log, then close the store (when it was ours)."""
         self.decisions.close()
+        if self.pipeline.count_ingest in self.engine.ingest_listeners:
+            self.engine.ingest_listeners.remove(self.pipeline.count_ingest)
         if self.owns_engine:
             self.engine.close()
 
@@ -176,10 +181,12 @@ def build_services(
     recommend = RecommendService(
         engine, vectors=vectors, model_dir=home / "models", quiet_channels=quiet
     )
+    pipeline = PipelineStats(sql_store(engine), clock=engine.now)
+    engine.ingest_listeners.append(pipeline.count_ingest)
     decisions = DecisionService(
         engine,
         recommend,
-        log=PersonalizationLog(sql_store(engine)),
+        log=PersonalizationLog(sql_store(engine), pipeline=pipeline),
         budget_ms=settings.decision_budget_ms if serving else None,
     )
     if serving:
@@ -200,6 +207,7 @@ def build_services(
         keys=keys,
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
+        pipeline=pipeline,
         owns_engine=owned,
     )
 

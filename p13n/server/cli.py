@@ -19,6 +19,7 @@ from p13n.domain.ingest import (
     read_rows,
 )
 from p13n.server import cli_mcp, cli_recommend
+from p13n.server.cli_analytics import analytics_app
 from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
 from p13n.server.cli_identity import identity_app, individuals_import
@@ -44,6 +45,7 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(identity_app, name="identity")
 app.add_typer(keys_app, name="keys")
+app.add_typer(analytics_app, name="analytics")
 import_app.command("individuals")(individuals_import)
 app.command("train")(cli_recommend.train)
 app.command("recommend")(cli_recommend.recommend)

@@ -22,11 +22,9 @@ from p13n.server.settings import Settings
 
 __all__ = ["keys_app"]
 
-keys_app = typer.Typer(
-    help="API keys with scopes: public, decide, admin, agent, pii.", no_args_is_help=True
-)
-
 _SCOPES = ", ".join(s.value for s in Scope)
+
+keys_app = typer.Typer(help=f"API keys with scopes: {_SCOPES}.", no_args_is_help=True)
 
 
 @contextmanager

@@ -50,8 +50,12 @@ def hs_verifier() -> JwtVerifier:
 
 def test_admin_implies_every_scope_except_pii() -> None:
     held = effective_scopes({Scope.ADMIN})
-    assert held == {Scope.ADMIN, Scope.DECIDE, Scope.PUBLIC, Scope.AGENT}
+    assert held == {Scope.ADMIN, Scope.DECIDE, Scope.PUBLIC, Scope.AGENT, Scope.ANALYST}
     assert Scope.PII not in held
+
+
+def test_analyst_reads_analytics_only_and_implies_nothing_more() -> None:
+    assert effective_scopes({Scope.ANALYST}) == {Scope.ANALYST}
 
 
 def test_decide_implies_public_but_public_implies_nothing_more() -> None:

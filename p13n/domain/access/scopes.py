@@ -1,6 +1,7 @@
 """Scopes: what a credential may do, and which scope implies which.
 
-`admin` implies every scope except `pii`; `decide` implies `public`. `pii` is never implied:
+`admin` implies every scope except `pii`; `decide` implies `public`; `analyst` reads analytics
+and metrics only (a key for a dashboard or a Prometheus scraper). `pii` is never implied:
 unmasking personal data in agent tools must be granted on purpose, so that an admin key handed
 to an agent does not leak emails and phone numbers by accident.
 """
@@ -26,6 +27,8 @@ class Scope(StrEnum):
     """MCP (`/mcp`) and the agent actions (`/actions/*`)."""
     PII = "pii"
     """Unmasks personal data (email, phone, address) in agent tools."""
+    ANALYST = "analyst"
+    """Read-only analytics (`GET /analytics/*`) and Prometheus metrics (`GET /metrics`)."""
 
 
 ALL_SCOPES: frozenset[Scope] = frozenset(Scope)
@@ -33,9 +36,10 @@ ALL_SCOPES: frozenset[Scope] = frozenset(Scope)
 IMPLIED: dict[Scope, frozenset[Scope]] = {
     Scope.PUBLIC: frozenset({Scope.PUBLIC}),
     Scope.DECIDE: frozenset({Scope.DECIDE, Scope.PUBLIC}),
-    Scope.ADMIN: frozenset({Scope.ADMIN, Scope.DECIDE, Scope.PUBLIC, Scope.AGENT}),
+    Scope.ADMIN: frozenset({Scope.ADMIN, Scope.DECIDE, Scope.PUBLIC, Scope.AGENT, Scope.ANALYST}),
     Scope.AGENT: frozenset({Scope.AGENT}),
     Scope.PII: frozenset({Scope.PII}),
+    Scope.ANALYST: frozenset({Scope.ANALYST}),
 }
 
 

@@ -31,9 +31,28 @@ from p13n.domain.analytics.journeys import (
     unit_of,
 )
 from p13n.domain.analytics.kpis import KPI_GROUPINGS, KpiRow, check_grouping, kpis
+from p13n.domain.analytics.pipeline import (
+    HOUR,
+    STAGES,
+    BucketKey,
+    PipelineBucket,
+    accumulate,
+    decode_state,
+    merge_states,
+)
+from p13n.domain.analytics.pipeline_report import (
+    GRANULARITIES,
+    GROUPINGS,
+    IngestCounts,
+    PipelineQuery,
+    PipelineReport,
+    PipelineRow,
+    StageTimings,
+    parse_pipeline_query,
+    pipeline_report,
+)
 
 __all__ = [
-    # journeys, attribution, KPIs
     "Exposure",
     "Click",
     "Conversion",
@@ -58,4 +77,20 @@ __all__ = [
     "KpiRow",
     "check_grouping",
     "kpis",
+    "BucketKey",
+    "GRANULARITIES",
+    "GROUPINGS",
+    "HOUR",
+    "IngestCounts",
+    "PipelineBucket",
+    "PipelineQuery",
+    "PipelineReport",
+    "PipelineRow",
+    "STAGES",
+    "StageTimings",
+    "accumulate",
+    "decode_state",
+    "merge_states",
+    "parse_pipeline_query",
+    "pipeline_report",
 ]

@@ -16,7 +16,7 @@ from p13n.domain.ingest.report import (
     ImportSummary,
     IngestReport,
 )
-from p13n.domain.ingest.validate import parse_event
+from p13n.domain.ingest.validate import REJECTION_REASONS, parse_event
 
 __all__ = [
     "Event",
@@ -30,6 +30,7 @@ __all__ = [
     "Line",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_EVENTS",
+    "REJECTION_REASONS",
     "category_prefixes",
     "count_rows",
     "flat_event_from_csv_row",

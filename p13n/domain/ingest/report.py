@@ -17,6 +17,10 @@ class EventResult(BaseModel):
     eventId: str | None = None
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = Field(default=None, description="Why the event was rejected.")
+    code: str | None = Field(
+        default=None,
+        description="The rejection's kind: unreadable, invalid_field, no_interaction, no_identity, no_item or future_time.",
+    )
     unifiedIndividualId: str | None = None
     tracked: bool | None = Field(
         default=None,

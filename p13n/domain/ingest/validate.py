@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from p13n.domain.errors import InvalidInput
+from p13n.domain.errors import EventRejected
 from p13n.domain.ingest.events import (
     IDENTITY_EVENT_TYPES,
     INTERACTION_ALIASES,
@@ -19,9 +19,25 @@ from p13n.domain.ingest.events import (
 from p13n.domain.ingest.schemas import FlatEvent, LineItem, SdkEvent
 from p13n.domain.timeutil import to_iso, to_ts
 
-__all__ = ["parse_event", "describe_validation_error", "UnreadableRow", "MAX_FUTURE_SKEW_S"]
+__all__ = [
+    "parse_event",
+    "describe_validation_error",
+    "UnreadableRow",
+    "MAX_FUTURE_SKEW_S",
+    "REJECTION_REASONS",
+]
 
 MAX_FUTURE_SKEW_S = 24 * 3600.0
+# Why an event is rejected, as the code `EventRejected.reason` carries (pipeline counts group
+# by it; the message says the detail).
+REJECTION_REASONS: dict[str, str] = {
+    "unreadable": "the row or body is not a JSON object (or an import line did not parse)",
+    "invalid_field": "a field has the wrong type or value",
+    "no_interaction": "neither interaction.name nor an identity eventType",
+    "no_identity": "neither deviceId nor individualId",
+    "no_item": "a catalog or cart interaction without its item",
+    "future_time": "dateTime more than 24 hours in the future",
+}
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-5d0b-4c8e-9a57-0e6d1b3f2a11")
 
 
@@ -51,25 +67,30 @@ def _content_event_id(raw: dict[str, Any]) -> str:
 
 
 def parse_event(raw: Any, *, now: float) -> Event:
-    """Validate and normalize; raises `InvalidInput` whose message is the rejection reason."""
+    """Validate and normalize; raises `EventRejected` whose message is the rejection reason
+    and whose `reason` is one of `REJECTION_REASONS`."""
     if isinstance(raw, UnreadableRow):
-        raise InvalidInput(str(raw))
+        raise EventRejected("unreadable", str(raw))
     if not isinstance(raw, dict):
-        raise InvalidInput(f"an event must be a JSON object, got {type(raw).__name__}")
+        raise EventRejected(
+            "unreadable", f"an event must be a JSON object, got {type(raw).__name__}"
+        )
     try:
         event = _from_sdk(raw) if _is_sdk_shape(raw) else _from_flat(raw)
     except ValidationError as exc:
-        raise InvalidInput(describe_validation_error(exc)) from None
+        raise EventRejected("invalid_field", describe_validation_error(exc)) from None
     if event.ts == 0.0:
         event.ts = now
     elif event.ts > now + MAX_FUTURE_SKEW_S:
-        raise InvalidInput(
+        raise EventRejected(
+            "future_time",
             f"dateTime {to_iso(event.ts)} is more than 24 hours in the future; "
-            "send the time the event happened, in UTC (ISO 8601)"
+            "send the time the event happened, in UTC (ISO 8601)",
         )
     if not event.device_id and not event.individual_id:
-        raise InvalidInput(
-            "the event names nobody: give deviceId (SDK shape) or individualId (flat shape)"
+        raise EventRejected(
+            "no_identity",
+            "the event names nobody: give deviceId (SDK shape) or individualId (flat shape)",
         )
     _check_item(event)
     event.raw = raw
@@ -80,12 +101,14 @@ def parse_event(raw: Any, *, now: float) -> Event:
 
 def _check_item(event: Event) -> None:
     if event.kind == "catalog" and not event.item_id:
-        raise InvalidInput(
-            f"'{event.interaction}' needs the item: interaction.catalogObject.id (SDK) or itemId (flat)"
+        raise EventRejected(
+            "no_item",
+            f"'{event.interaction}' needs the item: interaction.catalogObject.id (SDK) or itemId (flat)",
         )
     if event.interaction in ("Add To Cart", "Remove From Cart") and not event.item_id:
-        raise InvalidInput(
-            f"'{event.interaction}' needs the item: interaction.lineItem (SDK) or itemId (flat)"
+        raise EventRejected(
+            "no_item",
+            f"'{event.interaction}' needs the item: interaction.lineItem (SDK) or itemId (flat)",
         )
 
 
@@ -105,9 +128,10 @@ def _from_sdk(raw: dict[str, Any]) -> Event:
     elif identity_type in IDENTITY_EVENT_TYPES:
         name = str(identity_type)
     else:
-        raise InvalidInput(
+        raise EventRejected(
+            "no_interaction",
             "interaction is missing: give interaction.name, or user.attributes.eventType "
-            "for an identity event"
+            "for an identity event",
         )
     tracking = [c for c in sdk.consents or [] if c.purpose == "Tracking"]
     event = Event(

@@ -5,7 +5,7 @@ and the orchestrators that drive the pure steps over the store port.
 writes and the one merge path (`graph_writes`), identity resolution (`IdentityService`) and
 control (`IdentityControl`), recommendations (`RecommendService`, catalog search, training),
 decisions (`DecisionService` with its stages, `DecisionConfigs`, assignment, the
-`PersonalizationLog`), configuration (`ConfigRepository`, config bundles) and `ApiKeys`.
+`PersonalizationLog` with the pipeline aggregates of `PipelineStats`), configuration (`ConfigRepository`, config bundles) and `ApiKeys`.
 The step packages never import this package (tested in `tests/unit/test_layers.py`).
 """
 
@@ -41,6 +41,7 @@ from p13n.domain.services.identity_service import (
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
 from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
+from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.services.recommend_service import RecommendService
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
@@ -56,6 +57,7 @@ __all__ = [
     "LogEntry",
     "LoggedContent",
     "PersonalizationLog",
+    "PipelineStats",
     "apply_bundle",
     "assign_experiments",
     "export_bundle",

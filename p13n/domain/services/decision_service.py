@@ -73,6 +73,12 @@ def new_id() -> str:
     return str(uuid.UUID(int=_IDS.getrandbits(128), version=4))
 
 
+def _codes(outcome: Outcome, request_codes: str) -> str:
+    """The point's diagnostic codes and its request's, space-separated, for the log."""
+    own = " ".join(str(d.code) for d in outcome.diagnostics)
+    return f"{own} {request_codes}".strip() if request_codes else own
+
+
 class DecisionService:
     def __init__(
         self,
@@ -157,6 +163,9 @@ class DecisionService:
         key = ctx.unifiedIndividualId or ctx.individualId
         personalizations: list[Personalization] = []
         statuses: list[int] = []
+        entries: list[LogEntry] = []
+        logging_on = "TestMode" not in flags and self.log is not None
+        request_codes = " ".join(str(d.code) for d in top)
         for ref in refs:
             pid = new_id()
             point, refusal = find_point(configs, ref, authenticated)
@@ -172,8 +181,8 @@ class DecisionService:
             personalizations.append(
                 personalization(pid, ref, point, outcome, authenticated, flags, augmenting_ms)
             )
-            if "TestMode" not in flags and self.log is not None:
-                self.log.record(
+            if logging_on:
+                entries.append(
                     LogEntry(
                         personalization_id=pid,
                         request_id=request_id,
@@ -197,8 +206,11 @@ class DecisionService:
                         qualifying_ms=round(outcome.qualifying_ms, 3),
                         personalizing_ms=round(outcome.personalizing_ms, 3),
                         total_ms=round((time.perf_counter() - started) * 1000, 3),
+                        diagnostics=_codes(outcome, request_codes),
                     )
                 )
+        if entries and self.log is not None:
+            self.log.record_request(entries)
         if not top or all(d.code != 512 for d in top):
             top.insert(0, diagnostic(200))
         return DecisionResponse(

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.errors import EventRejected, InvalidInput, NotFound
 from p13n.domain.graphs import ItemGraph, ProfileGraph
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
@@ -66,6 +66,9 @@ class Engine:
         # Called with the upserted items after they are committed (e.g. to embed them);
         # a listener's failure does not undo the upsert.
         self.item_listeners: list[Callable[[list[Item]], None]] = []
+        # Called with each ingest call's report and time after it committed (the pipeline
+        # counts); keep them cheap: they run on the ingest caller's thread.
+        self.ingest_listeners: list[Callable[[IngestReport, float], None]] = []
         self.reload()
 
     @classmethod
@@ -144,6 +147,7 @@ class Engine:
                         eventId=event_id if isinstance(event_id, str) else None,
                         status="rejected",
                         reason=exc.message,
+                        code=exc.reason if isinstance(exc, EventRejected) else "invalid_field",
                     )
                 )
         with self.lock:
@@ -181,6 +185,8 @@ class Engine:
                 report.duplicates += 1
             else:
                 report.rejected += 1
+        for listener in self.ingest_listeners:
+            listener(report, now)
         return report
 
     def import_events(

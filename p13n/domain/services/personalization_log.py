@@ -7,6 +7,11 @@ shutdown loses nothing.
 When the queue is full (the store is far behind), `record` drops the entry and counts it in
 `dropped` rather than stall requests or grow without bound.
 
+With `pipeline`, each batch's hourly aggregates are merged in the batch's transaction and the
+ingest counts are flushed once per cycle (`PipelineStats`). A request's entries are queued
+together (`record_request`) and a batch never splits them, so that the aggregates count each
+request once.
+
 `content_of` answers for an entry recorded a moment ago too (an agent reports a shown item right
 after the answer): it looks in the queue first, then the table, and on a miss waits for one
 write cycle (`flush`) before saying the entry does not exist, since an entry the writer has
@@ -24,6 +29,7 @@ from typing import Any
 
 import orjson
 
+from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.store import LOG_COLUMNS, PersonalizationLogStore, SqlStore
 
 __all__ = ["LoggedContent", "LogEntry", "PersonalizationLog"]
@@ -41,8 +47,9 @@ class LoggedContent:
 @dataclass(slots=True, kw_only=True)
 class LogEntry:
     """One decision instance (one point of one request). Timings are milliseconds; `status` is
-    the point's diagnostic code (200 content, 201 nothing qualified, ...); `source` says who
-    asked (`api`, `cli`, `agent`, `batch`)."""
+    the point's diagnostic code (200 content, 201 nothing qualified, ...) and `diagnostics`
+    every code of the point and of its request, space-separated; `source` says who asked
+    (`api`, `cli`, `agent`, `batch`)."""
 
     personalization_id: str
     request_id: str
@@ -63,6 +70,7 @@ class LogEntry:
     qualifying_ms: float = 0.0
     personalizing_ms: float = 0.0
     total_ms: float = 0.0
+    diagnostics: str = ""
 
 
 def _row(entry: LogEntry) -> tuple[Any, ...]:
@@ -81,8 +89,10 @@ class PersonalizationLog:
         capacity: int = 100_000,
         batch: int = 2000,
         linger: float = 0.25,
+        pipeline: PipelineStats | None = None,
     ) -> None:
         self.rows = PersonalizationLogStore(store)
+        self.pipeline = pipeline
         self.capacity, self.batch, self.linger = capacity, batch, linger
         self._queue: deque[LogEntry] = deque()
         self._in_flight: list[LogEntry] = []  # popped from the queue, not yet committed
@@ -104,6 +114,17 @@ class PersonalizationLog:
             self.dropped += 1
             return False
         self._queue.append(entry)  # deque.append is atomic: no lock on the request path
+        return True
+
+    def record_request(self, entries: list[LogEntry]) -> bool:
+        """Queue every entry of one request at once (kept together in the queue and in a
+        batch); False when they were dropped (closed, or the queue is full)."""
+        if not entries:
+            return True
+        if self._closed or len(self._queue) >= self.capacity:
+            self.dropped += len(entries)
+            return False
+        self._queue.extend(entries)  # one C call under the GIL: the entries stay adjacent
         return True
 
     def pending(self) -> int:
@@ -137,23 +158,37 @@ class PersonalizationLog:
             self._wake.clear()
             closing = self._closed
             self._write_queued()
+            self._flush_ingest()
             with self._flushed:
                 self._cycles += 1
                 self._flushed.notify_all()
             if closing:
                 self._write_queued()  # entries a racing `record` added meanwhile
+                self._flush_ingest()
                 return
 
     def _write_queued(self) -> None:
         """Entries move queue -> in flight -> table, each visible to `_queued` at every moment
         (the in-flight list is published before the first pop and emptied after the commit)."""
-        while self._queue:
+        queue = self._queue
+        while queue:
             entries: list[LogEntry] = []
             self._in_flight = entries
-            while self._queue and len(entries) < self.batch:
-                entries.append(self._queue.popleft())
+            while queue and len(entries) < self.batch:
+                entries.append(queue.popleft())
+            # the rest of the last request, so that a batch never splits one
+            while queue and queue[0].request_id == entries[-1].request_id:
+                entries.append(queue.popleft())
             self._write(entries)
             self._in_flight = []
+
+    def _flush_ingest(self) -> None:
+        if self.pipeline is None:
+            return
+        try:
+            self.pipeline.flush_ingest()
+        except Exception:  # kept for the next cycle; the writer must outlive a store hiccup
+            log.exception("writing the ingest counts failed")
 
     def _write(self, entries: list[LogEntry]) -> None:
         try:
@@ -161,7 +196,11 @@ class PersonalizationLog:
             for start in range(0, len(entries), 64):
                 rows.extend(_row(e) for e in entries[start : start + 64])
                 time.sleep(0)  # hand the GIL to request threads between small chunks
-            self.rows.append(rows)
+            pipeline = self.pipeline
+            if pipeline is None:
+                self.rows.append(rows)
+            else:
+                self.rows.append(rows, then=lambda conn: pipeline.write_batch(conn, rows))
             self.written += len(entries)
         except Exception:  # the writer must outlive a store hiccup; the count says what was lost
             self.failed += len(entries)

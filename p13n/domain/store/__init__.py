@@ -12,6 +12,7 @@ from p13n.domain.store.identity_store import (  # importing it registers its tab
 from p13n.domain.store.keys_store import ApiKeyRow, KeysStore
 from p13n.domain.store.log_table import LOG_COLUMNS, PersonalizationLogStore
 from p13n.domain.store.memory_store import MemoryStore
+from p13n.domain.store.pipeline_table import PIPELINE_COUNTERS, PipelineStore
 from p13n.domain.store.port import Store, Transaction
 from p13n.domain.store.sql_store import SqlStore
 
@@ -22,6 +23,8 @@ __all__ = [
     "KeysStore",
     "MemoryStore",
     "PersonalizationLogStore",
+    "PIPELINE_COUNTERS",
+    "PipelineStore",
     "RULESET_KIND",
     "SqlStore",
     "Store",

@@ -7,11 +7,11 @@ back in time order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Float, Index, Text, func, select
+from sqlalchemy import Column, Connection, Float, Index, Text, func, inspect, select, text
 from sqlmodel import Field, SQLModel
 
 from p13n.domain.store.sql_store import SqlStore
@@ -29,7 +29,8 @@ ENGAGEMENT_INTERACTIONS = ("personalization-view", "personalization-click", "cat
 
 
 class PersonalizationLogRow(SQLModel, table=True):
-    """One decision instance. `content` is a JSON list of {contentId, id, rank}."""
+    """One decision instance. `content` is a JSON list of {contentId, id, rank};
+    `diagnostics` the instance's diagnostic codes, space-separated (the request's too)."""
 
     __tablename__ = "personalization_log"
     __table_args__ = (Index("ix_personalization_log_ts", "ts"),)
@@ -52,6 +53,7 @@ class PersonalizationLogRow(SQLModel, table=True):
     qualifying_ms: float = 0.0
     personalizing_ms: float = 0.0
     total_ms: float = 0.0
+    diagnostics: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 # Engagement events are found by the personalization id they carry.
@@ -61,18 +63,39 @@ _EVENTS_BY_PERSONALIZATION = Index(
 LOG_COLUMNS = tuple(c.name for c in _t(PersonalizationLogRow).columns)
 
 
+def _add_missing_columns(db: Any) -> None:
+    """Columns added after a store was created (`diagnostics`, issue 12), added in place: both
+    databases add a column with a constant default without rewriting the table."""
+    present = {c["name"] for c in inspect(db).get_columns(_t(PersonalizationLogRow).name)}
+    if "diagnostics" not in present:
+        with db.begin() as conn:
+            conn.execute(
+                text(
+                    f"ALTER TABLE {_t(PersonalizationLogRow).name} "
+                    "ADD COLUMN diagnostics TEXT NOT NULL DEFAULT ''"
+                )
+            )
+
+
 class PersonalizationLogStore:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         db = store.db
         _t(PersonalizationLogRow).create(db, checkfirst=True)
         _EVENTS_BY_PERSONALIZATION.create(db, checkfirst=True)
+        _add_missing_columns(db)
 
-    def append(self, rows: Sequence[Sequence[Any]]) -> None:
+    def append(
+        self,
+        rows: Sequence[Sequence[Any]],
+        *,
+        then: Callable[[Connection], None] | None = None,
+    ) -> None:
         """Insert log rows, each a tuple of every column in `LOG_COLUMNS` order (`content` as JSON
         text), in one transaction; a repeated personalization id is ignored (at-least-once
         writers). Rows go to the driver in small batches: the driver releases the GIL while
-        SQLite works, so request threads of the same process keep running."""
+        SQLite works, so request threads of the same process keep running. `then` runs in the
+        same transaction after the rows (the pipeline aggregates), so both commit or neither."""
         if not rows:
             return
         mark = "?" if self.store.db.dialect.name == "sqlite" else "%s"
@@ -83,6 +106,25 @@ class PersonalizationLogStore:
         with self.store.transaction() as conn:
             for start in range(0, len(rows), 128):
                 conn.exec_driver_sql(sql, list(rows[start : start + 128]))
+            if then is not None:
+                then(conn)
+
+    def rows_between(
+        self, start: float, end: float, *, hours: int = 1
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every log row with `start` <= ts < `end` as a dict of `LOG_COLUMNS` (content left as
+        JSON text), in pages of `hours` hours of log time, each page in one short read: a
+        request's rows share one time, so a page never splits a request."""
+        t = _t(PersonalizationLogRow)
+        step = 3600.0 * hours
+        low = start
+        while low < end:
+            high = min(low + step, end)
+            with self.store.db.connect() as conn:
+                found = conn.execute(select(t).where(t.c.ts >= low, t.c.ts < high)).all()
+            if found:
+                yield [dict(r._mapping) for r in found]
+            low = high
 
     def get(self, personalization_id: str) -> dict[str, Any] | None:
         t = _t(PersonalizationLogRow)

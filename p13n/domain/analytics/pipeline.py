@@ -1,0 +1,184 @@
+"""Pipeline intelligence: hourly buckets of the decision pipeline, and the report over them.
+
+One bucket per (UTC hour, channel, point) holds counters, a HyperLogLog of the individuals seen,
+timing histograms per stage, and counts per diagnostic code (`sketches.py` says the error
+bounds). `accumulate` turns personalization-log rows (mappings with the log table's column
+names) into buckets; the log writer runs it per batch and the store merges the result into the
+stored hour, and a recompute runs it over the raw log: both give the same buckets, since every
+part merges exactly.
+
+What is counted, per bucket:
+- `requests`: decision requests, each counted once, in the bucket of the alphabetically first
+  point it named (so that buckets sum to the number of requests whatever the grouping);
+- `point_requests`: distinct (request, point) pairs, the requests per point;
+- `points`: decision instances (one per requested point, whatever its answer);
+- `served`: instances answered with status 200 (content, manual or recommended);
+- `decisions`: instances where a decision or an experiment cohort qualified;
+- `diagnostics`: instances carrying each diagnostic code (a code counts once per instance);
+- timings of each instance: augmenting, qualifying, personalizing and total ms.
+A request's rows must come in one call (the log writer never splits a request across
+batches); its rows share one time, so they share an hour.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from p13n.domain.analytics.sketches import (
+    HLL_REGISTERS,
+    TIMING_BUCKETS,
+    hll_add,
+    hll_merge,
+    new_hll,
+    timing_bucket,
+)
+
+__all__ = [
+    "HOUR",
+    "STAGES",
+    "BucketKey",
+    "PipelineBucket",
+    "accumulate",
+    "decode_state",
+    "merge_states",
+]
+
+HOUR = 3600
+STAGES = ("augmenting", "qualifying", "personalizing", "total")
+COUNTERS = ("requests", "point_requests", "points", "served", "decisions")
+_VERSION = 1
+
+BucketKey = tuple[int, str, str]
+"""(hour start in UTC epoch seconds, channel, point); '' for a missing channel or point."""
+
+
+def _new_timings() -> npt.NDArray[np.int64]:
+    return np.zeros((len(STAGES), TIMING_BUCKETS), dtype=np.int64)
+
+
+@dataclass(slots=True)
+class PipelineBucket:
+    """The summaries of one bucket (or of several merged)."""
+
+    requests: int = 0
+    point_requests: int = 0
+    points: int = 0
+    served: int = 0
+    decisions: int = 0
+    units: npt.NDArray[np.uint8] = field(default_factory=new_hll)
+    timings: npt.NDArray[np.int64] = field(default_factory=_new_timings)
+    diagnostics: Counter[int] = field(default_factory=Counter)
+
+    def merge(self, other: PipelineBucket) -> None:
+        """Add `other` into this bucket (exact: sums, register max)."""
+        self.requests += other.requests
+        self.point_requests += other.point_requests
+        self.points += other.points
+        self.served += other.served
+        self.decisions += other.decisions
+        hll_merge(self.units, other.units)
+        self.timings += other.timings
+        self.diagnostics.update(other.diagnostics)
+
+    def counters(self) -> dict[str, int]:
+        return {name: int(getattr(self, name)) for name in COUNTERS}
+
+    def state(self) -> bytes:
+        """The sketches and diagnostics as compact bytes (the counters are stored as columns)."""
+        codes = sorted(self.diagnostics.items())
+        head = struct.pack("<BH", _VERSION, len(codes))
+        diag = b"".join(struct.pack("<HQ", code, n) for code, n in codes)
+        body = self.units.tobytes() + self.timings.astype("<u8").tobytes()
+        return head + diag + zlib.compress(body, 1)
+
+
+def decode_state(counters: Mapping[str, Any], state: bytes | None) -> PipelineBucket:
+    """A bucket from its stored counters and `state` bytes (None or b'': empty sketches)."""
+    bucket = PipelineBucket()
+    for name in COUNTERS:
+        setattr(bucket, name, int(counters.get(name) or 0))
+    if not state:
+        return bucket
+    version, n = struct.unpack_from("<BH", state, 0)
+    if version != _VERSION:
+        raise ValueError(f"unknown pipeline state version {version}")
+    offset = 3
+    for _ in range(n):
+        code, count = struct.unpack_from("<HQ", state, offset)
+        bucket.diagnostics[code] = count
+        offset += 10
+    body = zlib.decompress(state[offset:])
+    bucket.units = np.frombuffer(body[:HLL_REGISTERS], dtype=np.uint8).copy()
+    bucket.timings = (
+        np.frombuffer(body[HLL_REGISTERS:], dtype="<u8")
+        .astype(np.int64)
+        .reshape(len(STAGES), TIMING_BUCKETS)
+    )
+    return bucket
+
+
+def merge_states(old: bytes | None, new: bytes) -> bytes:
+    """The state of an hour after adding a batch's state (the store's merge step)."""
+    if not old:
+        return new
+    merged = decode_state({}, old)
+    merged.merge(decode_state({}, new))
+    return merged.state()
+
+
+def _codes(row: Mapping[str, Any]) -> set[int]:
+    codes = {int(row.get("status") or 0)}
+    text = row.get("diagnostics") or ""
+    codes.update(int(c) for c in str(text).split() if c.isdigit())
+    codes.discard(0)
+    return codes
+
+
+def accumulate(rows: Iterable[Mapping[str, Any]]) -> dict[BucketKey, PipelineBucket]:
+    """Buckets of these log rows (every row of a request among them, see the module doc)."""
+    buckets: dict[BucketKey, PipelineBucket] = {}
+    first_point: dict[str, tuple[str, BucketKey]] = {}
+    pairs: set[tuple[str, str]] = set()
+    units: dict[BucketKey, list[str]] = {}
+    timing_rows: dict[BucketKey, list[list[int]]] = {}
+    for row in rows:
+        hour = int(float(row["ts"]) // HOUR) * HOUR
+        point = row.get("point") or ""
+        key = (hour, row.get("channel") or "", point)
+        bucket = buckets.get(key)
+        if bucket is None:
+            bucket = buckets[key] = PipelineBucket()
+            units[key], timing_rows[key] = [], []
+        request = str(row["request_id"])
+        bucket.points += 1
+        if (request, point) not in pairs:
+            pairs.add((request, point))
+            bucket.point_requests += 1
+        seen = first_point.get(request)
+        if seen is None or point < seen[0]:
+            first_point[request] = (point, key)
+        if int(row.get("status") or 0) == 200:
+            bucket.served += 1
+        if row.get("decision") is not None or row.get("experiment") is not None:
+            bucket.decisions += 1
+        bucket.diagnostics.update(_codes(row))
+        unit = row.get("unified_id") or row.get("individual_id")
+        if unit:
+            units[key].append(str(unit))
+        timing_rows[key].append([timing_bucket(float(row.get(f"{s}_ms") or 0.0)) for s in STAGES])
+    for _, key in first_point.values():
+        buckets[key].requests += 1
+    for key, bucket in buckets.items():
+        hll_add(bucket.units, units[key])
+        cells = np.asarray(timing_rows[key], dtype=np.int64)
+        for stage in range(len(STAGES)):
+            bucket.timings[stage] += np.bincount(cells[:, stage], minlength=TIMING_BUCKETS)
+    return buckets

@@ -1,0 +1,133 @@
+"""Pipeline intelligence for a process: keeps the hourly aggregates as the personalization log
+is written, counts ingest outcomes, and answers reports from the aggregates (never a scan of
+the log per request) or, to check them, from a recompute over the raw log.
+
+Writing: the log writer thread calls `write_batch(conn, rows)` inside its batch transaction
+(the buckets of the batch are merged into the stored hours, so an hour and the log rows it
+counts commit together), and `flush_ingest()` once per cycle. Ingest counts are kept in memory
+by `count_ingest` (an engine ingest listener: a dict update on the ingest caller's thread) until
+that flush, so at most one writer cycle (¼ s) of counts is lost if the process dies.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from p13n.domain.analytics import (
+    HOUR,
+    BucketKey,
+    PipelineBucket,
+    PipelineQuery,
+    PipelineReport,
+    accumulate,
+    decode_state,
+    merge_states,
+    parse_pipeline_query,
+    pipeline_report,
+)
+from p13n.domain.ingest import IngestReport
+from p13n.domain.store import (
+    LOG_COLUMNS,
+    PersonalizationLogStore,
+    PipelineStore,
+    SqlStore,
+    Transaction,
+)
+from p13n.domain.timeutil import now_ts
+
+__all__ = ["PipelineStats"]
+
+THIRTY_DAYS = 30 * 86_400
+
+
+class PipelineStats:
+    def __init__(self, store: SqlStore, *, clock: Callable[[], float] = now_ts) -> None:
+        self.aggregates = PipelineStore(store)
+        self.log_rows = PersonalizationLogStore(store)
+        self.now = clock
+        self._lock = threading.Lock()
+        self._pending: Counter[tuple[int, str, str]] = Counter()
+        # Since this process started, for /metrics: (status, reason) -> events.
+        self.ingested: Counter[tuple[str, str]] = Counter()
+
+    # -- writing -----------------------------------------------------------------------------
+    def write_batch(self, conn: Transaction, rows: Sequence[Sequence[Any]]) -> None:
+        """Merge the buckets of these log rows (tuples in `LOG_COLUMNS` order, every row of a
+        request among them) into the stored hours, in the log writer's transaction."""
+        buckets = accumulate(dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows)
+        deltas = {key: (b.counters(), b.state()) for key, b in buckets.items()}
+        self.aggregates.merge_hours(conn, deltas, merge_states)
+
+    def count_ingest(self, report: IngestReport, now: float) -> None:
+        """Count an ingest call's outcomes in its hour (an engine ingest listener)."""
+        hour = int(now // HOUR) * HOUR
+        counts: Counter[tuple[str, str]] = Counter()
+        for result in report.results:
+            reason = (result.code or "invalid_field") if result.status == "rejected" else ""
+            counts[(result.status, reason)] += 1
+        with self._lock:
+            for (status, reason), n in counts.items():
+                self._pending[(hour, status, reason)] += n
+            self.ingested.update(counts)
+
+    def flush_ingest(self) -> None:
+        """Write the ingest counts kept since the last flush (the log writer calls it each
+        cycle; a failure keeps them for the next)."""
+        with self._lock:
+            pending, self._pending = self._pending, Counter()
+        if not pending:
+            return
+        try:
+            with self.aggregates.store.transaction() as conn:
+                self.aggregates.add_ingest(conn, pending)
+        except Exception:
+            with self._lock:
+                self._pending.update(pending)
+            raise
+
+    # -- reading -----------------------------------------------------------------------------
+    def query(
+        self,
+        *,
+        start: str | float | None = None,
+        end: str | float | None = None,
+        granularity: str = "day",
+        group_by: Iterable[str] = (),
+    ) -> PipelineQuery:
+        """A validated query (InvalidInput for a bad range, granularity or grouping)."""
+        return parse_pipeline_query(
+            start=start, end=end, granularity=granularity, group_by=group_by, now=self.now()
+        )
+
+    def report(self, query: PipelineQuery) -> PipelineReport:
+        """The report from the hourly aggregates."""
+        buckets = {
+            (int(r["hour"]), str(r["channel"]), str(r["point"])): decode_state(r, r["state"])
+            for r in self.aggregates.hours(query.start, query.end)
+        }
+        return pipeline_report(query, buckets, self.aggregates.ingest_hours(query.start, query.end))
+
+    def recompute(self, query: PipelineQuery) -> PipelineReport:
+        """The same report recomputed from the raw personalization log (ingest counts, which
+        the log does not hold, still come from their aggregate): a check of the aggregates."""
+        buckets: dict[BucketKey, PipelineBucket] = {}
+        for page in self.log_rows.rows_between(query.start, query.end):
+            for key, bucket in accumulate(page).items():
+                merged = buckets.setdefault(key, PipelineBucket())
+                merged.merge(bucket)
+        return pipeline_report(query, buckets, self.aggregates.ingest_hours(query.start, query.end))
+
+    def last_thirty_days(self, *, group_by: Iterable[str] = ()) -> PipelineReport:
+        """Thirty days to now by day, from the aggregates (what `bench.analytics` times)."""
+        now = self.now()
+        return self.report(
+            self.query(start=now - THIRTY_DAYS, end=now, granularity="day", group_by=group_by)
+        )
+
+    def ingest_totals(self) -> Mapping[tuple[str, str], int]:
+        """(status, reason) -> events ingested since this process started (for /metrics)."""
+        with self._lock:
+            return dict(self.ingested)
