@@ -2,8 +2,87 @@
 
 Pure functions over exposures, conversions and sufficient statistics that the services hand in;
 nothing here reads the store or knows a face. The services keep the aggregates these read.
+
+Experiment statistics: `sufficient` (per-cohort sums, the delta method), `frequentist` (Welch,
+two-proportion z), `sequential` (always-valid confidence sequences), `bayesian` (beta–binomial
+for rates, normal effect for means), `cuped` (pre-exposure regression adjustment), `srm`
+(sample-ratio mismatch), `verdict` (winner / loser / inconclusive / insufficient data) and
+`bandit` (Thompson-sampling weights). Checked against gbstats, scipy and statsmodels in
+tests/unit/test_analytics_*.py.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from p13n.domain.analytics.bandit import BanditWeights, floor_shares, thompson_weights
+from p13n.domain.analytics.bayesian import (
+    BetaPosterior,
+    BetaPrior,
+    MeanComparison,
+    NormalPrior,
+    RateComparison,
+    chance_to_be_best_means,
+    chance_to_be_best_rates,
+    compare_means,
+    compare_rates,
+)
+from p13n.domain.analytics.cuped import (
+    AdjustedStats,
+    CupedResult,
+    PrePostStats,
+    cuped_adjust,
+    pooled_theta,
+)
+from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
+from p13n.domain.analytics.sequential import sequential_test
+from p13n.domain.analytics.srm import SrmCheck, check_sample_ratio
+from p13n.domain.analytics.sufficient import (
+    MeanStats,
+    Moments,
+    RateStats,
+    RatioStats,
+    Scale,
+    Summary,
+    effect_moments,
+    why_undefined,
+)
+from p13n.domain.analytics.verdict import Outcome, Verdict, metric_verdict
+
+__all__: list[str] = [
+    # sufficient statistics
+    "MeanStats",
+    "RateStats",
+    "RatioStats",
+    "Moments",
+    "Summary",
+    "Scale",
+    "effect_moments",
+    "why_undefined",
+    # engines
+    "Effect",
+    "welch_test",
+    "two_proportion_test",
+    "sequential_test",
+    "BetaPrior",
+    "BetaPosterior",
+    "RateComparison",
+    "compare_rates",
+    "chance_to_be_best_rates",
+    "NormalPrior",
+    "MeanComparison",
+    "compare_means",
+    "chance_to_be_best_means",
+    # variance reduction, health, verdict, bandits
+    "PrePostStats",
+    "AdjustedStats",
+    "CupedResult",
+    "pooled_theta",
+    "cuped_adjust",
+    "SrmCheck",
+    "check_sample_ratio",
+    "Outcome",
+    "Verdict",
+    "metric_verdict",
+    "BanditWeights",
+    "thompson_weights",
+    "floor_shares",
+]
