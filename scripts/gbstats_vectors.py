@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # The runner executes inside the throwaway environment: it reads the cases on stdin and prints
 # gbstats' results as JSON. It only calls gbstats' public classes, as gbstats' own tests do.
-RUNNER = r'''
+RUNNER = r"""
 import json, sys
 from dataclasses import asdict
 import importlib.metadata
@@ -112,7 +112,7 @@ json.dump({
     "gbstats_version": importlib.metadata.version("gbstats"),
     "results": [run(c) for c in cases],
 }, sys.stdout)
-'''
+"""
 
 
 def mean_stat(values: list[float]) -> dict[str, Any]:
@@ -181,53 +181,116 @@ def cases() -> list[dict[str, Any]]:
     for diff in ("relative", "absolute"):
         add(f"welch {diff}: gbstats TestTwoSidedTTest", "frequentist", gb_a, gb_b, difference=diff)
         add(f"welch {diff}: small samples", "frequentist", small_a, small_b, difference=diff)
-        add(f"welch {diff}: revenue per visitor", "frequentist", revenue_a, revenue_b, difference=diff)
-        add(f"welch {diff}: ratio metric (delta method)", "frequentist", ratio_a, ratio_b, difference=diff)
-        add(f"welch {diff}: CUPED", "frequentist", cuped_a, cuped_b, difference=diff)
         add(
-            f"binomial {diff}: gbstats test_two_sided_ttest_binom", "frequentist",
-            proportion(14, 28), proportion(16, 30), difference=diff,
+            f"welch {diff}: revenue per visitor",
+            "frequentist",
+            revenue_a,
+            revenue_b,
+            difference=diff,
         )
         add(
-            f"binomial {diff}: large counts", "frequentist",
-            proportion(1396, 3000), proportion(2422, 3461), difference=diff,
+            f"welch {diff}: ratio metric (delta method)",
+            "frequentist",
+            ratio_a,
+            ratio_b,
+            difference=diff,
+        )
+        add(f"welch {diff}: CUPED", "frequentist", cuped_a, cuped_b, difference=diff)
+        add(
+            f"binomial {diff}: gbstats test_two_sided_ttest_binom",
+            "frequentist",
+            proportion(14, 28),
+            proportion(16, 30),
+            difference=diff,
+        )
+        add(
+            f"binomial {diff}: large counts",
+            "frequentist",
+            proportion(1396, 3000),
+            proportion(2422, 3461),
+            difference=diff,
         )
     add("welch relative: alpha 0.1", "frequentist", gb_a, gb_b, difference="relative", alpha=0.1)
     for tuning in (10, 1000, 5000, 6461, 10000):
         add(
-            f"sequential relative N*={tuning}", "sequential", gb_a3000, gb_b,
-            difference="relative", tuning=tuning,
+            f"sequential relative N*={tuning}",
+            "sequential",
+            gb_a3000,
+            gb_b,
+            difference="relative",
+            tuning=tuning,
         )
-    add("sequential absolute N*=5000", "sequential", gb_a3000, gb_b, difference="absolute", tuning=5000)
     add(
-        "sequential relative proportions N*=5000", "sequential",
-        proportion(1396, 3000), proportion(2422, 3461), difference="relative", tuning=5000,
+        "sequential absolute N*=5000",
+        "sequential",
+        gb_a3000,
+        gb_b,
+        difference="absolute",
+        tuning=5000,
     )
     add(
-        "sequential absolute proportions, no effect", "sequential",
-        proportion(1500, 10000), proportion(1530, 10000), difference="absolute", tuning=5000,
+        "sequential relative proportions N*=5000",
+        "sequential",
+        proportion(1396, 3000),
+        proportion(2422, 3461),
+        difference="relative",
+        tuning=5000,
     )
-    add("sequential relative CUPED", "sequential", cuped_a, cuped_b, difference="relative", tuning=5000)
+    add(
+        "sequential absolute proportions, no effect",
+        "sequential",
+        proportion(1500, 10000),
+        proportion(1530, 10000),
+        difference="absolute",
+        tuning=5000,
+    )
+    add(
+        "sequential relative CUPED",
+        "sequential",
+        cuped_a,
+        cuped_b,
+        difference="relative",
+        tuning=5000,
+    )
     for diff in ("relative", "absolute"):
         add(f"bayesian {diff}: gbstats TestNorm", "bayesian", small_a, small_b, difference=diff)
         add(
-            f"bayesian {diff}: gbstats TestNorm with prior N(0.1, 0.1)", "bayesian",
-            small_a, small_b, difference=diff, prior={"mean": 0.1, "variance": 0.1},
+            f"bayesian {diff}: gbstats TestNorm with prior N(0.1, 0.1)",
+            "bayesian",
+            small_a,
+            small_b,
+            difference=diff,
+            prior={"mean": 0.1, "variance": 0.1},
         )
         add(
-            f"bayesian {diff}: binomial as gbstats does it (normal)", "bayesian",
-            proportion(49, 100), proportion(51, 100), difference=diff,
+            f"bayesian {diff}: binomial as gbstats does it (normal)",
+            "bayesian",
+            proportion(49, 100),
+            proportion(51, 100),
+            difference=diff,
         )
     add(
-        "bayesian relative: binomial at large n", "bayesian",
-        proportion(4000, 100000), proportion(4150, 100000), difference="relative",
+        "bayesian relative: binomial at large n",
+        "bayesian",
+        proportion(4000, 100000),
+        proportion(4150, 100000),
+        difference="relative",
     )
     add(
-        "bayesian relative: binomial at large n, prior N(0, 0.3^2)", "bayesian",
-        proportion(4000, 100000), proportion(4150, 100000), difference="relative",
+        "bayesian relative: binomial at large n, prior N(0, 0.3^2)",
+        "bayesian",
+        proportion(4000, 100000),
+        proportion(4150, 100000),
+        difference="relative",
         prior={"mean": 0.0, "variance": 0.09},
     )
-    add("bayesian relative: revenue per visitor", "bayesian", revenue_a, revenue_b, difference="relative")
+    add(
+        "bayesian relative: revenue per visitor",
+        "bayesian",
+        revenue_a,
+        revenue_b,
+        difference="relative",
+    )
     add("bayesian relative: CUPED", "bayesian", cuped_a, cuped_b, difference="relative")
     for counts, weights in (
         ([5000, 5000], [0.5, 0.5]),
@@ -237,7 +300,14 @@ def cases() -> list[dict[str, Any]]:
         ([2000, 8150], [0.2, 0.8]),
         ([120, 95, 110, 75], [25, 25, 25, 25]),
     ):
-        out.append({"name": f"srm {counts} vs {weights}", "engine": "srm", "counts": counts, "weights": weights})
+        out.append(
+            {
+                "name": f"srm {counts} vs {weights}",
+                "engine": "srm",
+                "counts": counts,
+                "weights": weights,
+            }
+        )
     return out
 
 
@@ -264,7 +334,9 @@ def run_gbstats(inputs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "tests" / "data" / "gbstats_vectors.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "tests" / "data" / "gbstats_vectors.json"
+    )
     args = parser.parse_args()
     inputs = cases()
     ran = run_gbstats(inputs)
