@@ -47,7 +47,7 @@ from p13n.domain.analytics.sufficient import (
 )
 from p13n.domain.analytics.verdict import Outcome, Verdict, metric_verdict
 
-__all__: list[str] = [
+__all__ = [
     # sufficient statistics
     "MeanStats",
     "RateStats",
