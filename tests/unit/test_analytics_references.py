@@ -95,6 +95,7 @@ def test_the_ratio_variance_is_the_delta_method_on_numpys_covariance() -> None:
         ((14, 28), (16, 30)),
         ((480, 10000), (530, 10000)),
         ((3, 900), (9, 1000)),
+        ((4, 500), (0, 500)),
     ],
 )
 def test_the_two_proportion_test_matches_statsmodels(

@@ -301,3 +301,16 @@ def test_floor_shares_water_fills_below_the_minimum() -> None:
     assert sum(w) == 1.0
     with pytest.raises(InvalidInput):
         thompson_weights([RateStats(1, 0)] * 3, rng=np.random.default_rng(0), min_share=0.4)
+
+
+def test_a_rate_test_with_one_silent_cohort_is_still_a_test_but_all_silent_is_not() -> None:
+    one = two_proportion_test(RateStats(500, 4), RateStats(500, 0), scale="absolute")
+    assert one.defined and one.estimate == pytest.approx(-0.008)
+    none = two_proportion_test(RateStats(500, 0), RateStats(500, 0), scale="absolute")
+    assert not none.defined and "nothing to compare" in (none.problem or "")
+
+
+def test_statistics_hold_python_numbers_even_when_built_from_numpy_scalars() -> None:
+    s = MeanStats(np.int64(3), np.float64(6.0), np.float64(14.0))
+    r = RateStats(np.int64(10), np.int64(2))
+    assert type(s.n) is int and type(s.sum) is float and type(r.conversions) is int

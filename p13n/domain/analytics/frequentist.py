@@ -122,7 +122,7 @@ def two_proportion_test(
     `prop.test` and statsmodels, the two can disagree when p is right at alpha.
     """
     check_alpha(alpha)
-    problem = why_undefined(control, treatment, scale=scale)
+    problem = _why_rates_undefined(control, treatment, scale=scale)
     if problem is not None:
         return undefined_effect("two-proportion z", scale, alpha, problem)
     estimate, variance = effect_moments(control, treatment, scale=scale)
@@ -135,3 +135,16 @@ def two_proportion_test(
     return Effect(
         "two-proportion z", scale, alpha, estimate, se, estimate - width, estimate + width, p_value
     )
+
+
+def _why_rates_undefined(control: RateStats, treatment: RateStats, *, scale: Scale) -> str | None:
+    """Rates need less than means: one cohort with no conversions is still a comparison (the
+    pooled rate carries the test); only no units, or no variation at all, leave nothing."""
+    if control.n == 0 or treatment.n == 0:
+        return "a cohort has no units yet"
+    pooled = (control.conversions + treatment.conversions) / (control.n + treatment.n)
+    if pooled in (0, 1):
+        return "no unit converted in any cohort (or every unit did), so there is nothing to compare"
+    if scale == "relative" and control.conversions == 0:
+        return "the control's value is 0, so a relative lift is undefined"
+    return None

@@ -61,6 +61,12 @@ def _count(name: str, n: int) -> None:
         raise InvalidInput(f"{name}: n must be a whole number ≥ 0, got {n!r}.")
 
 
+def _plain(stats: object, **fields: type) -> None:
+    """Store numpy scalars as Python numbers, so that results serialise as JSON as they are."""
+    for name, kind in fields.items():
+        object.__setattr__(stats, name, kind(getattr(stats, name)))
+
+
 @dataclass(frozen=True, slots=True)
 class MeanStats:
     """A per-unit metric summed over a cohort's units (revenue per visitor, orders per unit).
@@ -75,6 +81,7 @@ class MeanStats:
     def __post_init__(self) -> None:
         _count("MeanStats", self.n)
         _finite("MeanStats", self.sum, self.sum_squares)
+        _plain(self, n=int, sum=float, sum_squares=float)
         if self.sum_squares < 0:
             raise InvalidInput(f"MeanStats: sum_squares must be ≥ 0, got {self.sum_squares}.")
         if self.n == 0 and (self.sum != 0 or self.sum_squares != 0):
@@ -126,6 +133,7 @@ class RateStats:
                 f"RateStats: {self.conversions} conversions out of {self.n} units; a rate counts"
                 " each unit at most once (use MeanStats for counts per unit)."
             )
+        _plain(self, n=int, conversions=int)
 
     @classmethod
     def from_values(cls, converted: ArrayLike) -> RateStats:
@@ -166,6 +174,7 @@ class RatioStats:
     def __post_init__(self) -> None:
         _count("RatioStats", self.n)
         _finite("RatioStats", self.cross_sum)
+        _plain(self, n=int, cross_sum=float)
         if self.numerator.n != self.n or self.denominator.n != self.n:
             raise InvalidInput(
                 f"RatioStats: numerator and denominator must be over the same {self.n} units,"
@@ -232,6 +241,7 @@ class Moments:
     def __post_init__(self) -> None:
         _count("Moments", self.n)
         _finite("Moments", self.mean, self.variance, self.unadjusted_mean)
+        _plain(self, n=int, mean=float, variance=float, unadjusted_mean=float)
         if self.variance < 0:
             raise InvalidInput(f"Moments: variance must be ≥ 0, got {self.variance}.")
 
