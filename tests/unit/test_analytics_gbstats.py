@@ -114,15 +114,12 @@ def test_sequential_matches_gbstats_confidence_sequences(case: dict[str, Any]) -
 
 def test_the_sequential_interval_is_narrowest_when_tuned_to_the_actual_sample() -> None:
     """gbstats' property test: N* near the real N (6,461) beats N* = 10 and N* = 10,000."""
-    widths = {
-        c["tuning"]: c["gbstats"]["ci"][1] - c["gbstats"]["ci"][0]
-        for c in _of("sequential")
-        if c["name"].startswith("sequential relative N*=")
-    }
-    control, treatment, _ = _stats(CASES[0]["control"], CASES[0]["treatment"])
+    tuned = [c for c in _of("sequential") if c["name"].startswith("sequential relative N*=")]
+    widths = {c["tuning"]: c["gbstats"]["ci"][1] - c["gbstats"]["ci"][0] for c in tuned}
+    control, treatment, _ = _stats(tuned[0]["control"], tuned[0]["treatment"])
     ours = {}
     for tuning in widths:
-        e = sequential_test(MeanStats(3000, 1396.87, 52377.9767), treatment, tuning=tuning)
+        e = sequential_test(control, treatment, tuning=tuning)
         assert e.ci_low is not None and e.ci_high is not None
         ours[tuning] = e.ci_high - e.ci_low
     assert ours == pytest.approx(widths, abs=TOL)

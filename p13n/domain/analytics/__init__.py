@@ -13,8 +13,9 @@ tests/unit/test_analytics_*.py.
 
 from __future__ import annotations
 
-from p13n.domain.analytics.bandit import BanditWeights, floor_shares, thompson_weights
+from p13n.domain.analytics.bandit import MIN_SHARE, BanditWeights, floor_shares, thompson_weights
 from p13n.domain.analytics.bayesian import (
+    UNIFORM,
     BetaPosterior,
     BetaPrior,
     MeanComparison,
@@ -33,8 +34,8 @@ from p13n.domain.analytics.cuped import (
     pooled_theta,
 )
 from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
-from p13n.domain.analytics.sequential import sequential_test
-from p13n.domain.analytics.srm import SrmCheck, check_sample_ratio
+from p13n.domain.analytics.sequential import DEFAULT_TUNING, sequential_test
+from p13n.domain.analytics.srm import SRM_MIN_UNITS, SRM_THRESHOLD, SrmCheck, check_sample_ratio
 from p13n.domain.analytics.sufficient import (
     MeanStats,
     Moments,
@@ -45,7 +46,7 @@ from p13n.domain.analytics.sufficient import (
     effect_moments,
     why_undefined,
 )
-from p13n.domain.analytics.verdict import Outcome, Verdict, metric_verdict
+from p13n.domain.analytics.verdict import MIN_UNITS, WIN_CHANCE, Outcome, Verdict, metric_verdict
 
 __all__ = [
     # sufficient statistics
@@ -62,7 +63,9 @@ __all__ = [
     "welch_test",
     "two_proportion_test",
     "sequential_test",
+    "DEFAULT_TUNING",
     "BetaPrior",
+    "UNIFORM",
     "BetaPosterior",
     "RateComparison",
     "compare_rates",
@@ -77,11 +80,16 @@ __all__ = [
     "CupedResult",
     "pooled_theta",
     "cuped_adjust",
+    "SRM_THRESHOLD",
+    "SRM_MIN_UNITS",
     "SrmCheck",
     "check_sample_ratio",
+    "MIN_UNITS",
+    "WIN_CHANCE",
     "Outcome",
     "Verdict",
     "metric_verdict",
+    "MIN_SHARE",
     "BanditWeights",
     "thompson_weights",
     "floor_shares",
