@@ -314,3 +314,26 @@ def test_statistics_hold_python_numbers_even_when_built_from_numpy_scalars() -> 
     s = MeanStats(np.int64(3), np.float64(6.0), np.float64(14.0))
     r = RateStats(np.int64(10), np.int64(2))
     assert type(s.n) is int and type(s.sum) is float and type(r.conversions) is int
+
+
+@pytest.mark.parametrize(
+    ("control", "treatment"),
+    [
+        ((0, 0), (0, 0)),
+        ((10, 10), (10, 0)),
+        ((10_000_000, 0), (10_000_000, 1)),
+        ((10_000_000, 10_000_000), (5, 5)),
+        ((3, 1), (5_000_000, 250_000)),
+        ((1_000_000, 500_000), (1_000_000, 500_000)),
+    ],
+)
+def test_extreme_counts_give_ordered_finite_rate_results(
+    control: tuple[int, int], treatment: tuple[int, int]
+) -> None:
+    r = compare_rates(RateStats(*control), RateStats(*treatment))
+    assert 0 <= r.chance_to_beat <= 1
+    assert -1 <= r.ci_low < r.ci_high and math.isfinite(r.ci_high)
+    # A 50 % HDI may reach past the equal-tailed 95 % interval when the density is monotone
+    # (5/5 converted: the lift's density peaks at its upper end), but it is never wider.
+    assert -1 <= r.hdi50_low < r.hdi50_high and math.isfinite(r.hdi50_high)
+    assert r.hdi50_high - r.hdi50_low < r.ci_high - r.ci_low

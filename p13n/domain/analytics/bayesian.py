@@ -232,9 +232,13 @@ def compare_rates(
     def quantile(q: float) -> float:
         i = int(np.searchsorted(values, q))
         a, b = grid[max(i - 1, 0)], grid[min(i, len(grid) - 1)]
-        if a == b:
-            return float(a)
-        return float(brentq(lambda x: float(cdf(np.array(x))) - q, a, b, xtol=1e-10))
+
+        def gap(x: float) -> float:
+            return float(cdf(np.array(x))) - q
+
+        if a == b or gap(a) * gap(b) > 0:  # at the grid's edge, or rounding at a flat tail
+            return float(np.interp(q, values, grid))
+        return float(brentq(gap, a, b, xtol=1e-10))
 
     tail = (1 - level) / 2
     ci = (math.expm1(quantile(tail)), math.expm1(quantile(1 - tail)))
