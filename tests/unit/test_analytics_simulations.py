@@ -20,6 +20,7 @@ from p13n.domain.analytics import (
     MeanStats,
     PrePostStats,
     RateStats,
+    compare_means,
     compare_rates,
     cuped_adjust,
     sequential_test,
@@ -60,6 +61,21 @@ def test_welch_false_positive_rate_is_alpha_in_a_seeded_a_a_simulation() -> None
     ]
     low, high = _band(ALPHA, reps)
     assert low <= np.mean(rejected) <= high
+
+
+def test_a_95_percent_chance_to_beat_appears_in_5_percent_of_a_a_tests_each_way() -> None:
+    """With the flat prior the chance to beat (of the absolute difference) is uniform under no
+    difference: a one-look 95 % threshold names a false winner 5 % of the time, a false loser
+    5 %. (On skewed revenue the relative-scale delta method is lopsided at these sizes, which is
+    why the chance to beat is read on the absolute scale: P(μT > μC) is one event either way.)"""
+    reps = 4000
+    a, b = _mean_cohorts(np.random.default_rng(109), reps, 400)
+    chances = np.array(
+        [compare_means(x, y, scale="absolute").chance_to_beat for x, y in zip(a, b, strict=True)]
+    )
+    low, high = _band(ALPHA, reps)
+    assert low <= np.mean(chances >= 0.95) <= high
+    assert low <= np.mean(chances <= 0.05) <= high
 
 
 def test_two_proportion_false_positive_rate_is_alpha_in_a_seeded_a_a_simulation() -> None:

@@ -318,7 +318,12 @@ def compare_means(
     alpha: float = 0.05,
 ) -> MeanComparison:
     """gbstats' `EffectBayesianABTest`: data ~ N(effect, delta-method variance); posterior by
-    precision weighting with the prior when one is given."""
+    precision weighting with the prior when one is given.
+
+    P(μT > μC) is one event on either scale, but the relative scale's delta method is lopsided
+    on skewed metrics at a few thousand units (seeded A/A on revenue: 4 % false winners, 7 %
+    false losers at 95 %); the absolute scale's chance is calibrated (5 % each way). So read
+    the verdict's chance to beat from `scale="absolute"` and the lift from `"relative"`."""
     if not 0 < alpha < 1:
         raise InvalidInput(f"alpha must be between 0 and 1, got {alpha}.")
     problem = why_undefined(control, treatment, scale=scale)

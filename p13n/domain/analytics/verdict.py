@@ -59,7 +59,8 @@ def metric_verdict(
     """Judge `cohort` against `control` on `metric`.
 
     units: units per cohort, every cohort of the experiment (all must reach `min_units`).
-    chance_to_beat: the Bayesian P(cohort beats control); sequential: the always-valid effect.
+    chance_to_beat: the Bayesian P(cohort beats control) (for means, from
+    `compare_means(..., scale="absolute")`, see there); sequential: the always-valid effect.
     Give either or both; with neither the verdict can only be inconclusive.
     """
     if min_units < 1:
