@@ -21,6 +21,27 @@ from p13n.domain.analytics.attribution import (
     parse_window,
     split_cents,
 )
+from p13n.domain.analytics.bandit import MIN_SHARE, BanditWeights, floor_shares, thompson_weights
+from p13n.domain.analytics.bayesian import (
+    UNIFORM,
+    BetaPosterior,
+    BetaPrior,
+    MeanComparison,
+    NormalPrior,
+    RateComparison,
+    chance_to_be_best_means,
+    chance_to_be_best_rates,
+    compare_means,
+    compare_rates,
+)
+from p13n.domain.analytics.cuped import (
+    AdjustedStats,
+    CupedResult,
+    PrePostStats,
+    cuped_adjust,
+    pooled_theta,
+)
+from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
 from p13n.domain.analytics.journeys import (
     Click,
     Conversion,
@@ -51,6 +72,19 @@ from p13n.domain.analytics.pipeline_report import (
     parse_pipeline_query,
     pipeline_report,
 )
+from p13n.domain.analytics.sequential import DEFAULT_TUNING, sequential_test
+from p13n.domain.analytics.srm import SRM_MIN_UNITS, SRM_THRESHOLD, SrmCheck, check_sample_ratio
+from p13n.domain.analytics.sufficient import (
+    MeanStats,
+    Moments,
+    RateStats,
+    RatioStats,
+    Scale,
+    Summary,
+    effect_moments,
+    why_undefined,
+)
+from p13n.domain.analytics.verdict import MIN_UNITS, WIN_CHANCE, Outcome, Verdict, metric_verdict
 
 __all__ = [
     "Exposure",
@@ -93,4 +127,45 @@ __all__ = [
     "merge_states",
     "parse_pipeline_query",
     "pipeline_report",
+    "MeanStats",
+    "RateStats",
+    "RatioStats",
+    "Moments",
+    "Summary",
+    "Scale",
+    "effect_moments",
+    "why_undefined",
+    "Effect",
+    "welch_test",
+    "two_proportion_test",
+    "sequential_test",
+    "DEFAULT_TUNING",
+    "BetaPrior",
+    "UNIFORM",
+    "BetaPosterior",
+    "RateComparison",
+    "compare_rates",
+    "chance_to_be_best_rates",
+    "NormalPrior",
+    "MeanComparison",
+    "compare_means",
+    "chance_to_be_best_means",
+    "PrePostStats",
+    "AdjustedStats",
+    "CupedResult",
+    "pooled_theta",
+    "cuped_adjust",
+    "SRM_THRESHOLD",
+    "SRM_MIN_UNITS",
+    "SrmCheck",
+    "check_sample_ratio",
+    "MIN_UNITS",
+    "WIN_CHANCE",
+    "Outcome",
+    "Verdict",
+    "metric_verdict",
+    "MIN_SHARE",
+    "BanditWeights",
+    "thompson_weights",
+    "floor_shares",
 ]
