@@ -8,6 +8,7 @@ model built in code) they accept the value and the domain decides.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -23,7 +24,7 @@ from pydantic import (
 
 from p13n.domain.ingest import Item
 from p13n.domain.recommend import ItemFilter
-from p13n.tools.catalog_words import catalog_facets, closest, point_names
+from p13n.tools.catalog_words import CatalogFacets, catalog_facets, closest, point_names
 from p13n.tools.context import ToolContext
 from p13n.tools.schema import VOCABULARY_KEY
 
@@ -118,6 +119,44 @@ def _price(value: Any, info: ValidationInfo) -> Any:
 Price = Annotated[float | None, BeforeValidator(_price)]
 
 
+def _in_catalog(
+    values: list[str], info: ValidationInfo, unknown: Callable[[CatalogFacets, str], str | None]
+) -> list[str]:
+    """Blank names dropped; each other one checked against the catalog's words (`unknown`
+    says what is wrong with one, or None)."""
+    values = [v.strip() for v in values if v and v.strip()]
+    ctx = tool_context(info)
+    if ctx is not None and values:
+        facets = catalog_facets(ctx)
+        for value in values:
+            problem = unknown(facets, value)
+            if problem is not None:
+                raise ValueError(problem)
+    return values
+
+
+def _unknown_category(facets: CatalogFacets, value: str) -> str | None:
+    if facets.has_category(value):
+        return None
+    return _suggest(
+        "category",
+        value,
+        list(facets.levels.values()),
+        "use the catalog's words; list_catalog_facets lists them",
+    )
+
+
+def _unknown_brand(facets: CatalogFacets, value: str) -> str | None:
+    if facets.has_brand(value):
+        return None
+    near = facets.brand_suggestions(value)
+    hint = f"closest: {', '.join(repr(n) for n in near)}" if near else "none near"
+    return (
+        f"no brand '{value}' in the catalog; {hint} (list_catalog_facets lists the main "
+        "brands; or put the brand in `query` instead)"
+    )
+
+
 class ItemFilters(BaseModel):
     """Conditions every returned item must meet."""
 
@@ -147,38 +186,12 @@ class ItemFilters(BaseModel):
     @field_validator("categories")
     @classmethod
     def _known_categories(cls, values: list[str], info: ValidationInfo) -> list[str]:
-        values = [v.strip() for v in values if v and v.strip()]
-        ctx = tool_context(info)
-        if ctx is not None and values:
-            vocab = catalog_facets(ctx)
-            for value in values:
-                if not vocab.has_category(value):
-                    raise ValueError(
-                        _suggest(
-                            "category",
-                            value,
-                            list(vocab.levels.values()),
-                            "use the catalog's words; list_catalog_facets lists them",
-                        )
-                    )
-        return values
+        return _in_catalog(values, info, _unknown_category)
 
     @field_validator("brands")
     @classmethod
     def _known_brands(cls, values: list[str], info: ValidationInfo) -> list[str]:
-        values = [v.strip() for v in values if v and v.strip()]
-        ctx = tool_context(info)
-        if ctx is not None and values:
-            vocab = catalog_facets(ctx)
-            for value in values:
-                if not vocab.has_brand(value):
-                    near = vocab.brand_suggestions(value)
-                    hint = f"closest: {', '.join(repr(n) for n in near)}" if near else "none near"
-                    raise ValueError(
-                        f"no brand '{value}' in the catalog; {hint} (list_catalog_facets lists "
-                        "the main brands; or put the brand in `query` instead)"
-                    )
-        return values
+        return _in_catalog(values, info, _unknown_brand)
 
     @model_validator(mode="after")
     def _range(self) -> ItemFilters:
