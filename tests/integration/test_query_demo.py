@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _agent_calls import ask, search
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import ItemVectors, RecommendRequest
@@ -37,14 +38,6 @@ def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolContext]:
     service.refresh()
     yield ToolContext(engine=engine, recommend=service)
     engine.close()
-
-
-def ask(ctx: ToolContext, **args: Any) -> Any:
-    return get_action("get_recommendations").invoke(ctx, args)
-
-
-def search(ctx: ToolContext, **args: Any) -> Any:
-    return get_action("search_catalog").invoke(ctx, args)
 
 
 def test_ava_asking_for_yoga_under_50_gets_lululemon_under_50(ctx: ToolContext) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _agent_calls import ask, search
 from _database import Database
 from _tools_tenant import AVA_EMAIL, build
 
@@ -24,14 +25,6 @@ def ctx(tmp_path_factory: pytest.TempPathFactory, e2e_module_db: Database) -> It
     engine, service = build(e2e_module_db.url_for(home), home, shared_embedder())
     yield ToolContext(engine=engine, recommend=service)
     engine.close()
-
-
-def ask(ctx: ToolContext, **args: Any) -> Any:
-    return get_action("get_recommendations").invoke(ctx, args)
-
-
-def search(ctx: ToolContext, **args: Any) -> Any:
-    return get_action("search_catalog").invoke(ctx, args)
 
 
 def test_every_answer_says_what_the_query_was_read_as(ctx: ToolContext) -> None:
