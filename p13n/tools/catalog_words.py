@@ -1,7 +1,10 @@
 """The store's words as facets an agent may use: categories, brands, prices, points, recommenders.
 
 Built from the catalog snapshot the recommendation service serves (so it changes when the catalog
-does) and cached per snapshot. Input validation reads it to refuse an unknown category, brand,
+does) and cached per snapshot. Not the query reader's `CatalogVocabulary` (domain/recommend):
+that one holds what reading words needs (category terms, brand codes per row); this one what an
+agent is shown and what filters accept (in-stock counts, level names, paths); the currency is
+one definition for both (`catalog_currency`). Input validation reads it to refuse an unknown category, brand,
 recommender or point with the closest real names (RapidFuzz), and `list_catalog_facets` shows it.
 """
 
@@ -16,7 +19,7 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from p13n.domain.recommend import CatalogSnapshot
+from p13n.domain.recommend import CatalogSnapshot, catalog_currency
 from p13n.tools.context import ToolContext
 
 __all__ = [
@@ -47,7 +50,8 @@ class CatalogFacets:
     paths: dict[str, str]  # folded path (every prefix) -> the catalog's spelling
     brands: tuple[tuple[str, int], ...]  # (brand, in-stock items), most items first
     brand_names: dict[str, str]  # folded -> the catalog's spelling
-    currencies: tuple[str, ...]  # most items first
+    currencies: tuple[str, ...]  # of in-stock items, most items first
+    currency: str | None  # the catalog's (`catalog_currency`: the query reader's too)
     min_price: float | None
     max_price: float | None
     median_price: float | None
@@ -68,10 +72,6 @@ class CatalogFacets:
 
     def brand_suggestions(self, value: str, limit: int = 3) -> list[str]:
         return closest(value, list(self.brand_names.values()), limit=limit)
-
-    @property
-    def currency(self) -> str | None:
-        return self.currencies[0] if self.currencies else None
 
 
 def closest(value: str, choices: Sequence[str], *, limit: int = 3, cutoff: float = 70) -> list[str]:
@@ -175,6 +175,7 @@ def facets_of(snap: CatalogSnapshot) -> CatalogFacets:
         brands=tuple(sorted(brands.items(), key=lambda kv: (-kv[1], kv[0]))),
         brand_names={b.strip().casefold(): b for b in snap.brand if isinstance(b, str) and b},
         currencies=tuple(c for c, _ in sorted(currencies.items(), key=lambda kv: (-kv[1], kv[0]))),
+        currency=catalog_currency(snap),
         min_price=float(prices.min()) if len(prices) else None,
         max_price=float(prices.max()) if len(prices) else None,
         median_price=float(np.median(prices)) if len(prices) else None,

@@ -62,10 +62,16 @@ from p13n.domain.recommend.request import (
     effective_limit,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
-from p13n.domain.recommend.vocabulary import CatalogVocabulary, age_range, category_words
+from p13n.domain.recommend.vocabulary import (
+    CatalogVocabulary,
+    age_range,
+    catalog_currency,
+    category_words,
+)
 
 __all__ = [
     "age_range",
+    "catalog_currency",
     "query_reason",
     "Algorithm",
     "BlendWeights",

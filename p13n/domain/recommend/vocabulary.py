@@ -27,6 +27,7 @@ __all__ = [
     "singular",
     "category_words",
     "age_range",
+    "catalog_currency",
 ]
 
 MatchedBy = Literal["exact", "fuzzy", "meaning", "pattern"]
@@ -84,6 +85,13 @@ def category_words(path: str | None) -> str:
         return top
     owner = {"Women": "Women's", "Men": "Men's", "Kids": "Kids'"}.get(top)
     return f"{owner} {parts[1]}" if owner else parts[1]
+
+
+def catalog_currency(snap: CatalogSnapshot) -> str | None:
+    """The catalog's currency: the one most items are priced in (upper case); every price an
+    agent reads or sends is taken to be in it."""
+    currencies = Counter(i.currency.upper() for i in snap.items if i.currency)
+    return currencies.most_common(1)[0][0] if currencies else None
 
 
 def age_range(path: str) -> tuple[float, float] | None:
@@ -163,8 +171,7 @@ class CatalogVocabulary:
         self.tops = {p.split("/")[0] for p in self.paths if p}
         top_of = np.array([p.split("/")[0] if p else "" for p in self.paths], dtype=object)
         self._top_codes = top_of[path_codes] if len(path_codes) else np.zeros(0, dtype=object)
-        currencies = Counter(i.currency.upper() for i in snap.items if i.currency)
-        self.currency: str | None = currencies.most_common(1)[0][0] if currencies else None
+        self.currency = catalog_currency(snap)
         self.category_vectors: npt.NDArray[np.float32] | None = None
 
     # -- matching words ----------------------------------------------------------------------
