@@ -11,6 +11,9 @@ test and measure its parts.
 from __future__ import annotations
 
 import ast
+import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +146,23 @@ def test_the_rule_itself(tmp_path: Path, source: str, where: str, expected: bool
     fake.parent.mkdir(parents=True, exist_ok=True)
     fake.write_text(source)
     assert bool(deep_imports(fake, tmp_path)) is expected
+
+
+def test_every_name_a_face_declares_resolves() -> None:
+    """Lazy faces (domain.analytics loads its statistics on first use) still offer each name."""
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        name = _module_name(init, ROOT)
+        if name != face_of(name) or name in {"p13n", "p13n.domain"}:
+            continue
+        module = importlib.import_module(name)
+        missing = [n for n in _declared(name, ROOT) if not hasattr(module, n)]
+        assert not missing, f"{name} declares {missing} but has no such names"
+
+
+def test_the_analytics_face_does_not_import_scipy_until_a_statistic_is_used() -> None:
+    code = (
+        "import sys, p13n.domain.analytics as a; assert 'scipy.stats' not in sys.modules; "
+        "a.compare_rates; assert 'p13n.domain.analytics.bayesian' in sys.modules"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -6,6 +6,9 @@ nothing here reads the store or knows a face. The services keep the aggregates t
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from p13n.domain.analytics.attribution import (
     ATTRIBUTION_BASES,
     ATTRIBUTION_MODELS,
@@ -21,19 +24,6 @@ from p13n.domain.analytics.attribution import (
     parse_window,
     split_cents,
 )
-from p13n.domain.analytics.bandit import MIN_SHARE, BanditWeights, floor_shares, thompson_weights
-from p13n.domain.analytics.bayesian import (
-    UNIFORM,
-    BetaPosterior,
-    BetaPrior,
-    MeanComparison,
-    NormalPrior,
-    RateComparison,
-    chance_to_be_best_means,
-    chance_to_be_best_rates,
-    compare_means,
-    compare_rates,
-)
 from p13n.domain.analytics.cuped import (
     AdjustedStats,
     CupedResult,
@@ -41,7 +31,6 @@ from p13n.domain.analytics.cuped import (
     cuped_adjust,
     pooled_theta,
 )
-from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
 from p13n.domain.analytics.journeys import (
     Click,
     Conversion,
@@ -72,8 +61,6 @@ from p13n.domain.analytics.pipeline_report import (
     parse_pipeline_query,
     pipeline_report,
 )
-from p13n.domain.analytics.sequential import DEFAULT_TUNING, sequential_test
-from p13n.domain.analytics.srm import SRM_MIN_UNITS, SRM_THRESHOLD, SrmCheck, check_sample_ratio
 from p13n.domain.analytics.sufficient import (
     MeanStats,
     Moments,
@@ -84,7 +71,87 @@ from p13n.domain.analytics.sufficient import (
     effect_moments,
     why_undefined,
 )
-from p13n.domain.analytics.verdict import MIN_UNITS, WIN_CHANCE, Outcome, Verdict, metric_verdict
+
+if TYPE_CHECKING:
+    from p13n.domain.analytics.bandit import (
+        MIN_SHARE,
+        BanditWeights,
+        floor_shares,
+        thompson_weights,
+    )
+    from p13n.domain.analytics.bayesian import (
+        UNIFORM,
+        BetaPosterior,
+        BetaPrior,
+        MeanComparison,
+        NormalPrior,
+        RateComparison,
+        chance_to_be_best_means,
+        chance_to_be_best_rates,
+        compare_means,
+        compare_rates,
+    )
+    from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
+    from p13n.domain.analytics.sequential import DEFAULT_TUNING, sequential_test
+    from p13n.domain.analytics.srm import (
+        SRM_MIN_UNITS,
+        SRM_THRESHOLD,
+        SrmCheck,
+        check_sample_ratio,
+    )
+    from p13n.domain.analytics.verdict import (
+        MIN_UNITS,
+        WIN_CHANCE,
+        Outcome,
+        Verdict,
+        metric_verdict,
+    )
+
+# The statistics import SciPy (about half a second): they load on first use, not in every
+# process that only reads pipeline figures or attribution (every CLI command and server).
+_LAZY: dict[str, tuple[str, ...]] = {
+    "bandit": (
+        "MIN_SHARE",
+        "BanditWeights",
+        "floor_shares",
+        "thompson_weights",
+    ),
+    "bayesian": (
+        "UNIFORM",
+        "BetaPosterior",
+        "BetaPrior",
+        "MeanComparison",
+        "NormalPrior",
+        "RateComparison",
+        "chance_to_be_best_means",
+        "chance_to_be_best_rates",
+        "compare_means",
+        "compare_rates",
+    ),
+    "frequentist": (
+        "Effect",
+        "two_proportion_test",
+        "welch_test",
+    ),
+    "sequential": (
+        "DEFAULT_TUNING",
+        "sequential_test",
+    ),
+    "srm": (
+        "SRM_MIN_UNITS",
+        "SRM_THRESHOLD",
+        "SrmCheck",
+        "check_sample_ratio",
+    ),
+    "verdict": (
+        "MIN_UNITS",
+        "WIN_CHANCE",
+        "Outcome",
+        "Verdict",
+        "metric_verdict",
+    ),
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "Exposure",
@@ -169,3 +236,12 @@ __all__ = [
     "thompson_weights",
     "floor_shares",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
