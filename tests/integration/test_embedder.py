@@ -49,3 +49,14 @@ def test_the_query_path_loads_without_sentence_transformers_and_matches_encode(
     assert fresh._model is None  # tokenizer and BERT from transformers, no encode machinery
     expected = embedder._load().encode(TEXTS[:2], normalize_embeddings=True)
     assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_labels_embedded_in_chunks_match_encode(embedder: MiniLMEmbedder) -> None:
+    """Category paths go through the query path 64 at a time (padded per chunk): the same
+    vectors as `encode`, and sentence-transformers is not loaded for them."""
+    labels = [f"Women > Athletic Apparel > Item {k} {'x' * (k % 7)}" for k in range(70)]
+    fresh = MiniLMEmbedder(cache_size=0)
+    got = fresh.embed(labels)
+    assert fresh._model is None
+    expected = embedder._load().encode(labels, normalize_embeddings=True)
+    assert np.allclose(got, expected, atol=1e-5)

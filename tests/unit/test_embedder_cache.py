@@ -80,8 +80,23 @@ def test_batches_bypass_the_query_path() -> None:
             return Model()
 
     e = Batch(cache_size=8)
-    out = e.embed([str(k) for k in range(10)])
+    texts = [f"item {k} " + "with a long description " * 6 for k in range(10)]
+    out = e.embed(texts)
     assert out.shape == (10, 384) and e.computed == [] and e.cache_info()["entries"] == 0
+
+
+def test_short_labels_take_the_query_path_in_chunks_and_are_not_cached() -> None:
+    """Category paths at warm-up: no sentence-transformers import for them."""
+
+    class NoBatch(_Counted):
+        def _load(self) -> object:
+            raise AssertionError("sentence-transformers was loaded for labels")
+
+    e = NoBatch(cache_size=8)
+    labels = [f"Women > Tops {k}" for k in range(100)]
+    out = e.embed(labels)
+    assert out.shape == (100, 384) and e.computed == labels
+    assert e.cache_info()["entries"] == 0
 
 
 def test_a_load_in_another_thread_shows_as_loading_until_it_is_done() -> None:

@@ -6,7 +6,8 @@ Two paths through the same weights. Batches (item import) go through sentence-tr
 conversions: about 2 ms of CPU per call here) and run tokenizer → BERT → mean pooling → unit
 length directly under `torch.inference_mode` on one thread, with the tokenizer and BERT loaded
 by transformers alone until a batch needs sentence-transformers (a server that only embeds
-queries never imports it, nor scikit-learn and SciPy with it); the vectors are the same to
+queries and short labels, the category paths it reads queries with, never imports it, nor
+scikit-learn and SciPy with it); the vectors are the same to
 float rounding (tested against `encode`). Query vectors are kept in a bounded LRU cache keyed
 by the exact text: an agent or a shop often repeats a query, and a hit costs microseconds
 instead of about 10 ms of CPU. `cache_info()` counts hits and misses; benchmarks time distinct texts.
@@ -26,6 +27,8 @@ __all__ = ["Embedder", "MiniLMEmbedder", "MAX_TOKENS"]
 
 MAX_TOKENS = 128
 _FEW = 4
+_LABEL_CHARS = 120
+_CHUNK = 64
 _QUERY_CACHE = 1024
 
 Vector = npt.NDArray[np.float32]
@@ -145,6 +148,11 @@ class MiniLMEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if len(texts) <= _FEW:
             return self._embed_few(texts)
+        if self._model is None and max(map(len, texts)) <= _LABEL_CHARS:
+            # labels (category paths, read at a server's warm-up): the query path in chunks,
+            # without importing sentence-transformers for them (seconds, on the first query)
+            chunks = [self._forward(texts[k : k + _CHUNK]) for k in range(0, len(texts), _CHUNK)]
+            return np.concatenate(chunks)
         model = self._load()
         out = model.encode(
             texts,
