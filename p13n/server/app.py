@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             # request-path collections stay short (the p99 tail of decisions).
             gc.collect()
             gc.freeze()
+            services.warm_in_background()  # the query index, as `p13n mcp` does
         try:
             async with run_mcp(app, settings):  # MCP over HTTP at /mcp (server/mcp_http.py)
                 yield

@@ -80,11 +80,11 @@ class AppServices:
         )
 
     def warm_in_background(self) -> threading.Thread:
-        """Open the vector index and embed the catalog's category paths (for reading queries)
-        off the request path, after MiniLM, which this starts loading unless the process did
-        already (`warm_model_in_background`: `p13n mcp` and `p13n serve` do, first thing, since
-        an agent's first call is often a query); a failure is logged, and the first query
-        reports it again."""
+        """Open the vector index and make the query index (catalog words, BM25, category-path
+        vectors) off the request path, after MiniLM, which this starts loading unless the
+        process did already (`warm_model_in_background`: `p13n mcp` and `p13n serve` do, first
+        thing, since an agent's first call is often a query); a failure is logged, and the
+        first query reports it again. `model_state` says 'ready' once this is done."""
         model = warm_model_in_background()
 
         def warm() -> None:
@@ -101,6 +101,7 @@ class AppServices:
 
         thread = threading.Thread(target=warm, name="p13n-warm-vectors", daemon=True)
         thread.start()
+        _warming.append(thread)
         return thread
 
     def close(self) -> None:
@@ -132,12 +133,17 @@ def shared_embedder() -> MiniLMEmbedder:
     return MiniLMEmbedder()
 
 
+_warming: list[threading.Thread] = []  # query-index warm-ups (`AppServices.warm_in_background`)
+
+
 def model_state() -> str:
-    """'ready', 'loading' (the background load runs) or 'on first query' (nobody warmed it);
-    `GET /health` reports it, so that a load test can start after the warm-up."""
+    """'ready', 'loading' (the model, or the query index after it, is being made in the
+    background) or 'on first query' (nobody warmed it); `GET /health` reports it, so that a
+    load test can start after the warm-up."""
     if warm_model_in_background.cache_info().currsize == 0:
         return "on first query"
-    return "loading" if warm_model_in_background().is_alive() else "ready"
+    busy = warm_model_in_background().is_alive() or any(t.is_alive() for t in _warming)
+    return "loading" if busy else "ready"
 
 
 @functools.cache

@@ -278,11 +278,14 @@ class RecommendService:
         return index
 
     def warm_queries(self) -> None:
-        """Embed the catalog's category paths before the first query needs them (servers
-        call this while warming; the snapshot itself is built by the first request)."""
-        if self.vectors is not None:
-            paths = {i.category for i in self.engine.state.items.values() if i.category}
-            self._embed_categories(sorted(p.replace("/", " > ") for p in paths))
+        """Make what the first query would otherwise wait for: the snapshot, its catalog
+        words, BM25 index and category-path vectors (servers call this while warming)."""
+        self.snapshot()
+        index = self._index
+        if index is not None:
+            index.lexical.scores("warm up")
+            if self.vectors is not None:
+                index.read("warm up")  # embeds the category paths (the model is loaded)
 
     def train(self, *, params: ModelParams | None = None) -> TrainedModel:
         """Fit on the whole event log; on failure the previous model keeps serving."""
