@@ -44,7 +44,7 @@ from p13n.domain.analytics.srm import check_sample_ratio
 from p13n.domain.analytics.sufficient import Summary
 
 if TYPE_CHECKING:
-    from p13n.domain.decisions.experiments import Experiment
+    from p13n.domain.decisions import Experiment
 
 __all__ = ["experiment_results", "metric_summaries", "parse_result_settings"]
 
