@@ -21,6 +21,7 @@ from p13n.domain.analytics import (
     build_journeys,
     compare_rates,
     experiment_results,
+    metric_summaries,
     parse_metric,
     parse_result_settings,
     rebalance,
@@ -420,3 +421,22 @@ def test_the_results_serialise_as_json_and_back() -> None:
     found = results(exp, log, events, min_units=10)
     assert [m.metric for m in found.metrics][0] == "Conversion Rate"
     assert ExperimentResults.model_validate_json(found.model_dump_json()) == found
+
+
+def test_the_primary_metrics_cohort_statistics_feed_the_bandit() -> None:
+    log, events = rates_population(40, {"a": 4, "b": 2})  # a: 10 of 40, b: 20 of 40
+    found = metric_summaries(
+        experiment("Conversion Rate"),
+        build_journeys(log, events),
+        BUILT_IN_METRICS["Conversion Rate"],
+        events=events,
+    )
+    assert found == {"a": RateStats(40, 10), "b": RateStats(40, 20)}
+    state = rebalance(
+        start_bandit("home_test", {"a": 1, "b": 1}, now=0.0),
+        found,
+        now=HOUR,
+        rng=np.random.default_rng(1),
+    )
+    assert state.weights["b"] > state.weights["a"]
+    assert sum(state.weights.values()) == 1.0
