@@ -26,10 +26,10 @@ from numpy.typing import NDArray
 
 from p13n.domain.analytics.journeys import (
     Journeys,
-    _decimal,
-    _has_no_revenue,
-    _line_revenue,
-    _str,
+    as_decimal,
+    as_text,
+    has_no_revenue,
+    line_revenue,
     unit_of,
 )
 from p13n.domain.analytics.metrics import CLICK, IMPRESSION, MetricDefinition, MetricPart
@@ -117,7 +117,7 @@ def unit_events(
         if event_id in unique:
             continue
         unit = unit_of(row, units)
-        interaction = _str(row.get("interaction"))
+        interaction = as_text(row.get("interaction"))
         if unit is None or unit not in assignment.units or interaction is None:
             continue
         unique[event_id] = (unit, float(row["ts"]), interaction, _fields(event_id, row))
@@ -132,7 +132,7 @@ def unit_events(
 
 
 def _number(value: Any) -> float | None:
-    number = _decimal(value)
+    number = as_decimal(value)
     return None if number is None else float(number)
 
 
@@ -143,9 +143,9 @@ def _fields(event_id: str, row: Mapping[str, Any]) -> _Fields:
         "value": _number(row.get("value")),
         "quantity": _number(row.get("quantity")),
         "price": _number(row.get("price")),
-        "revenue": None if _has_no_revenue(row) else float(_line_revenue(row)),
-        "order_id": _str(row.get("order_id")) or f"event:{event_id}",
-        "item_id": _str(row.get("item_id")),
+        "revenue": None if has_no_revenue(row) else float(line_revenue(row)),
+        "order_id": as_text(row.get("order_id")) or f"event:{event_id}",
+        "item_id": as_text(row.get("item_id")),
     }
 
 
