@@ -16,6 +16,8 @@ from p13n.domain.decisions.targeting import ALWAYS, TargetingGroup
 from p13n.domain.errors import Conflict
 
 __all__ = [
+    "BanditSettings",
+    "ExperimentMode",
     "Cohort",
     "Experiment",
     "ExperimentStatus",
@@ -26,6 +28,7 @@ __all__ = [
 ]
 
 ExperimentStatus = Literal["Created", "Started", "Stopped", "Archived"]
+ExperimentMode = Literal["ab", "bandit"]
 Metric = Literal[
     "Click-Through Rate",
     "Conversion Rate",
@@ -69,6 +72,17 @@ class Cohort(BaseModel):
         return self
 
 
+class BanditSettings(BaseModel):
+    """How a `bandit` experiment re-weights: every `intervalSeconds` (hourly by default)
+    Thompson sampling on the primary metric moves new units' traffic, never below
+    `minShare` per cohort; units already assigned keep their cohort."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    interval_seconds: int = Field(default=3600, ge=60, le=30 * 86400, alias="intervalSeconds")
+    min_share: float = Field(default=0.05, ge=0.0, le=0.5, alias="minShare")
+
+
 class Experiment(BaseModel):
     """A test at one point: the first cohort is the control."""
 
@@ -85,6 +99,11 @@ class Experiment(BaseModel):
     )
     targeting: TargetingGroup = ALWAYS
     cohorts: list[Cohort] = Field(min_length=2, max_length=10)
+    mode: ExperimentMode = Field(
+        default="ab",
+        description="ab: fixed weights; bandit: weights follow the primary metric (`bandit`).",
+    )
+    bandit: BanditSettings = Field(default_factory=BanditSettings)
     status: ExperimentStatus = "Created"
     started_at: float | None = Field(default=None, alias="startedAt")
     stopped_at: float | None = Field(default=None, alias="stoppedAt")
@@ -101,14 +120,21 @@ class Experiment(BaseModel):
             raise ValueError("two cohorts have the same id")
         if any(c.defer_to_decisions for c in self.cohorts[1:]):
             raise ValueError("only the first cohort (the control) may defer to decisions")
+        if self.mode == "bandit" and self.bandit.min_share * len(self.cohorts) > 1:
+            raise ValueError(
+                f"bandit.minShare {self.bandit.min_share} x {len(self.cohorts)} cohorts is over "
+                "100 %; lower it"
+            )
         return self
 
     def same_design(self, other: Experiment) -> bool:
         """Whether the parts that define what is measured are the same."""
-        return (self.point, self.cohorts, self.targeting) == (
+        return (self.point, self.cohorts, self.targeting, self.mode, self.bandit) == (
             other.point,
             other.cohorts,
             other.targeting,
+            other.mode,
+            other.bandit,
         )
 
 

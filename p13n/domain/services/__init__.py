@@ -4,13 +4,14 @@ and the orchestrators that drive the pure steps over the store port.
 `Engine` (ingest, reads, configuration) with its population batch paths (`population`), graph
 writes and the one merge path (`graph_writes`), identity resolution (`IdentityService`) and
 control (`IdentityControl`), recommendations (`RecommendService`, catalog search, training),
-decisions (`DecisionService` with its stages, `DecisionConfigs`, assignment, the
-`PersonalizationLog` with the pipeline aggregates of `PipelineStats`), configuration (`ConfigRepository`, config bundles) and `ApiKeys`.
+decisions (`DecisionService` with its stages, `DecisionConfigs`, assignment and `Bandits`,
+the `PersonalizationLog` with the pipeline aggregates of `PipelineStats`), configuration (`ConfigRepository`, config bundles) and `ApiKeys`.
 The step packages never import this package (tested in `tests/unit/test_layers.py`).
 """
 
 from p13n.domain.services.api_keys import ApiKeys
 from p13n.domain.services.assignment import assign_experiments
+from p13n.domain.services.bandits import ArmsOf, Bandits
 from p13n.domain.services.catalog_search import SearchHit, SearchPage, search_items
 from p13n.domain.services.config_bundles import (
     ApplyReport,
@@ -47,6 +48,8 @@ from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [
+    "ArmsOf",
+    "Bandits",
     "ApiKeys",
     "ApplyReport",
     "ConfigBundle",

@@ -10,11 +10,14 @@ Assignments are not written to the personalization log (decisions are).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from p13n.domain.decisions import (
     AssignmentRequest,
     AssignmentResponse,
+    Cohort,
     Diagnostic,
+    Experiment,
     VariableAssignment,
     assign,
     diagnostic,
@@ -35,6 +38,8 @@ def assign_experiments(
     profile: ProfileGraph | None,
     now: float,
     diagnostics: list[Diagnostic],
+    *,
+    assigner: Callable[[Experiment, str], Cohort] = assign,
 ) -> AssignmentResponse:
     if request.experimentsOverride and "TestMode" not in request.executionFlags:
         raise InvalidInput(
@@ -72,7 +77,7 @@ def assign_experiments(
                 continue
             if not evaluate_targeting(experiment.targeting, facts):
                 continue
-            cohort = assign(experiment, key)
+            cohort = assigner(experiment, key)
         decision = configs.decisions.get(cohort.decision) if cohort.decision else None
         attributes = (
             {k: render(v, profile, facts.variables) for k, v in decision.attributes.items()}

@@ -33,13 +33,16 @@ from typing import Any
 from p13n.domain.decisions import (
     AssignmentRequest,
     AssignmentResponse,
+    Cohort,
     DecisionRequest,
     DecisionResponse,
     Diagnostic,
+    Experiment,
     Personalization,
     PersonalizationPoint,
     PointRequest,
     TargetingFacts,
+    assign,
     diagnostic,
     facts_for,
     profile_from_document,
@@ -47,6 +50,7 @@ from p13n.domain.decisions import (
 from p13n.domain.errors import NotFound
 from p13n.domain.graphs import ProfileGraph
 from p13n.domain.services.assignment import assign_experiments
+from p13n.domain.services.bandits import Bandits
 from p13n.domain.services.decision_configs import DecisionConfigs
 from p13n.domain.services.decision_stages import (
     Outcome,
@@ -56,7 +60,7 @@ from p13n.domain.services.decision_stages import (
     personalize,
     qualify,
 )
-from p13n.domain.services.engine import Engine
+from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.services.recommend_service import RecommendService
 
@@ -99,8 +103,23 @@ class DecisionService:
             clock=engine.now,
         )
         self.configs.load()
+        self._bandits: Bandits | None = None
         self.lock = threading.RLock()
         self._stop = threading.Event()
+
+    @property
+    def bandits(self) -> Bandits:
+        """The bandit experiments' state (opened on first use: it needs the SQL store)."""
+        if self._bandits is None:
+            self._bandits = Bandits(sql_store(self.engine), clock=self.engine.now)
+        return self._bandits
+
+    def assign_cohort(self, experiment: Experiment, key: str) -> Cohort:
+        """A unit's cohort: by hash for an A/B experiment, sticky under moving weights for a
+        bandit (`services/bandits.py`)."""
+        if experiment.mode != "bandit":
+            return assign(experiment, key)
+        return self.bandits.assign(experiment, key)
 
     def reload(self) -> None:
         """Re-read the configuration from the store (changes made by other processes)."""
@@ -242,7 +261,7 @@ class DecisionService:
         t0 = time.perf_counter()
         outcome = Outcome()
         try:
-            if not qualify(configs, point, ref, facts, key, outcome):
+            if not qualify(configs, point, ref, facts, key, outcome, assigner=self.assign_cohort):
                 outcome.qualifying_ms = (time.perf_counter() - t0) * 1000
                 return outcome
             t1 = time.perf_counter()
@@ -288,7 +307,14 @@ class DecisionService:
             request.profile,
             context_only="ContextOnly" in request.executionFlags,
         )
-        return assign_experiments(self.configs, request, profile, self.engine.now(), diagnostics)
+        return assign_experiments(
+            self.configs,
+            request,
+            profile,
+            self.engine.now(),
+            diagnostics,
+            assigner=self.assign_cohort,
+        )
 
     # -- the log -----------------------------------------------------------------------------
     def logged(self, personalization_id: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ Functions over the in-memory configuration (`DecisionConfigs`) and what the serv
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,8 +103,11 @@ def qualify(
     facts: TargetingFacts,
     key: str | None,
     outcome: Outcome,
+    *,
+    assigner: Callable[[Experiment, str], Cohort] = assign,
 ) -> bool:
-    """Choose what serves the point into `outcome`; False when nothing qualified."""
+    """Choose what serves the point into `outcome`; False when nothing qualified. `assigner`
+    gives a unit's cohort (the decision service's also keeps bandits' cohorts sticky)."""
     if ref.decisionId:
         forced = configs.decisions_by_id.get(ref.decisionId) or configs.decisions.get(
             ref.decisionId
@@ -119,7 +122,7 @@ def qualify(
     if experiment is not None and key:
         try:
             if evaluate_targeting(experiment.targeting, facts):
-                cohort = assign(experiment, key)
+                cohort = assigner(experiment, key)
                 outcome.experiment, outcome.cohort = experiment, cohort
                 if cohort.decision is not None:
                     chosen = configs.decisions.get(cohort.decision)

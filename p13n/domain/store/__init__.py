@@ -4,6 +4,7 @@
 PostgreSQL, `MemoryStore` in plain Python for unit tests.
 """
 
+from p13n.domain.store.bandit_tables import BanditStore
 from p13n.domain.store.database import open_engine
 from p13n.domain.store.identity_store import (  # importing it registers its tables
     RULESET_KIND,
@@ -18,6 +19,7 @@ from p13n.domain.store.sql_store import SqlStore
 
 __all__ = [
     "ApiKeyRow",
+    "BanditStore",
     "LOG_COLUMNS",
     "IdentityStore",
     "KeysStore",
