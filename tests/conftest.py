@@ -107,3 +107,24 @@ def demo_home(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     """A module's own copy of the seeded demo home (conversations and queries record
     interactions, so each module works on a copy)."""
     return copy_home(demo_template, tmp_path_factory.mktemp("demo"))
+
+
+# Under pytest-xdist (`-n 2 --dist loadscope`, pyproject's addopts), a worker runs whole modules
+# (their module-scoped servers and tenants are set up once), and every suite on the demo tenant
+# runs on one worker, so the session's seed happens once rather than once per worker.
+_DEMO_TENANT_SUITES = ("tests/conversations/", "tests/integration/test_query_demo.py")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndTheDemoTenant(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(_DEMO_TENANT_SUITES):
+                return "demo-tenant"
+            return nodeid.split("::", 1)[0]
+
+    return ModulesAndTheDemoTenant(config, log)
