@@ -1,8 +1,10 @@
 """Shared fixtures: every storage test and every e2e test that touches the store runs on SQLite
-and, when configured (P13N_TEST_POSTGRES_URL; CI sets it), on PostgreSQL."""
+and, when configured (P13N_TEST_POSTGRES_URL; CI sets it), on PostgreSQL. The seeded demo
+tenant (`demo_template`, `demo_home`) is built once per session for the suites that query it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -10,6 +12,7 @@ from typing import Any
 
 import pytest
 from _database import POSTGRES_URL, Database, postgres_database
+from _demo_home import DEMO_HOME_ENV, copy_home, seed_demo
 
 _NO_POSTGRES = "PostgreSQL not configured: set P13N_TEST_POSTGRES_URL (CI does)"
 
@@ -85,3 +88,43 @@ def e2e_module_db(e2e_dialect: str) -> Iterator[Database]:
     """An empty store shared by a module's tests (for module-scoped servers and tenants)."""
     with _database(e2e_dialect) as db:
         yield db
+
+
+# The demo tenant (tests/_demo_home.py): seeded once per session, SQLite only (the suites that
+# use it judge answers, not stores), shared by tests/integration/test_query_demo.py and
+# tests/conversations instead of each seeding its own.
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded demo home that no test writes to (copy it with `demo_home`)."""
+    given = os.environ.get(DEMO_HOME_ENV)
+    if given:
+        return copy_home(Path(given), tmp_path_factory.mktemp("demo-template"))
+    return seed_demo(tmp_path_factory.mktemp("demo-template"))
+
+
+@pytest.fixture(scope="module")
+def demo_home(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A module's own copy of the seeded demo home (conversations and queries record
+    interactions, so each module works on a copy)."""
+    return copy_home(demo_template, tmp_path_factory.mktemp("demo"))
+
+
+# Under pytest-xdist (`-n 2 --dist loadscope`, pyproject's addopts), a worker runs whole modules
+# (their module-scoped servers and tenants are set up once), and every suite on the demo tenant
+# runs on one worker, so the session's seed happens once rather than once per worker.
+_DEMO_TENANT_SUITES = ("tests/conversations/", "tests/integration/test_query_demo.py")
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesAndTheDemoTenant(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith(_DEMO_TENANT_SUITES):
+                return "demo-tenant"
+            return nodeid.split("::", 1)[0]
+
+    return ModulesAndTheDemoTenant(config, log)

@@ -1,23 +1,19 @@
 """The transports the conversations run over: an MCP client session (stdio or HTTP) and the
 LangChain tools, each answering what the model would read (`_conversations.Answer`).
 
-Also where the suite finds and prepares its tenant: `p13n seed demo` into a home (or a copy of
-an already seeded home), and the environment of a `p13n` subprocess on it.
+The suite's tenant (`p13n seed demo` into a home, or a copy of an already seeded home) and the
+environment of a `p13n` subprocess on it come from tests/_demo_home.py, re-exported here.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
 from _conversations import Answer
+from _demo_home import DEMO_HOME_ENV, copy_home, p13n_env, p13n_script, seed_demo
 from mcp import Client
 
 __all__ = [
@@ -29,40 +25,6 @@ __all__ = [
     "p13n_script",
     "seed_demo",
 ]
-
-# Names an already seeded demo home (`p13n seed demo`) to copy instead of seeding (~2 min).
-DEMO_HOME_ENV = "P13N_TEST_DEMO_HOME"
-
-
-def p13n_script() -> str:
-    return str(Path(sys.executable).with_name("p13n"))
-
-
-def p13n_env(home: Path, **extra: str) -> dict[str, str]:
-    """This environment without any P13N_ setting, so a `p13n` process opens exactly `home`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("P13N_")}
-    return {**env, "P13N_HOME": str(home), **extra}
-
-
-def seed_demo(home: Path, *, timeout_s: float = 1200.0) -> Path:
-    """`p13n seed demo` into `home`, as a user runs it (catalog embedded, model trained)."""
-    done = subprocess.run(
-        [p13n_script(), "seed", "demo"],
-        env=p13n_env(home),
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"p13n seed demo failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return home
-
-
-def copy_home(template: Path, dest: Path) -> Path:
-    """A private copy of a seeded home (store, vectors, model), for a run that changes it."""
-    shutil.copytree(template, dest, dirs_exist_ok=True)
-    return dest
 
 
 class McpTools:

@@ -5,6 +5,7 @@ database, and the diagnostics read as one table of cases."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -615,6 +616,22 @@ def test_a_full_log_queue_drops_and_counts_instead_of_blocking_requests(database
         log.close()
         assert not log.record(LogEntry(personalization_id="late", request_id="r", ts=NOW))
         assert log.rows.count() == 5 and log.written == 5
+    finally:
+        log.close()
+        engine.close()
+
+
+def test_a_flush_writes_the_queue_without_waiting_out_a_long_linger(database_url: str) -> None:
+    from p13n.domain.services import LogEntry
+
+    engine = Engine.open(database_url, clock=lambda: NOW)
+    log = PersonalizationLog(engine.store, linger=3600.0)  # the writer alone would wait an hour
+    try:
+        assert log.record(LogEntry(personalization_id="p-flush", request_id="r", ts=NOW))
+        started = time.monotonic()
+        log.flush(timeout=20.0)
+        assert time.monotonic() - started < 5.0  # both write cycles woken, not the timeout
+        assert log.pending() == 0 and log.rows.count() == 1 and log.written == 1
     finally:
         log.close()
         engine.close()

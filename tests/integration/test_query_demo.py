@@ -1,8 +1,8 @@
 """Queries on the demo tenant, through the agent tools: personalized, understood, explained.
 
 The demo tenant (Mercari catalog of 3,000 items, the scripted named shoppers plus simulated
-ones, a trained model, MiniLM vectors in Chroma) is built once for the module on SQLite; it
-takes a minute or two. Every rule is over item fields, never a hard-coded answer. The stated
+ones, a trained model, MiniLM vectors in Chroma) is `p13n seed demo`'s, seeded once per session
+and shared with the conversation suite (tests/conftest.py); this module works on its own copy. Every rule is over item fields, never a hard-coded answer. The stated
 preference test changes Ava's profile, so it runs last.
 """
 
@@ -19,7 +19,7 @@ from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import ItemVectors, RecommendRequest
 from p13n.domain.services import Engine, RecommendService
 from p13n.domain.vectors import ChromaVectorIndex
-from p13n.seed import NAMED_SHOPPERS, load_demo
+from p13n.seed import NAMED_SHOPPERS
 from p13n.server.bootstrap import shared_embedder
 from p13n.tools import ToolContext, get_action
 
@@ -28,13 +28,12 @@ LEGGINGS = "Women/Athletic Apparel/Pants, Tights, Leggings"
 
 
 @pytest.fixture(scope="module")
-def ctx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ToolContext]:
-    home: Path = tmp_path_factory.mktemp("demo")
-    engine = Engine.open(f"sqlite:///{home / 'p13n.db'}")
-    vectors = ItemVectors(ChromaVectorIndex(home / "vectors"), shared_embedder())
-    service = RecommendService(engine, vectors=vectors, model_dir=home / "models")
-    load_demo(engine, shoppers=600)
-    service.train()
+def ctx(demo_home: Path) -> Iterator[ToolContext]:
+    """The session's seeded demo tenant (tests/conftest.py), on this module's own copy."""
+    engine = Engine.open(f"sqlite:///{demo_home / 'p13n.db'}")
+    vectors = ItemVectors(ChromaVectorIndex(demo_home / "vectors"), shared_embedder())
+    service = RecommendService(engine, vectors=vectors, model_dir=demo_home / "models")
+    assert service.model is not None, "the seeded home has a trained model"
     service.refresh()
     yield ToolContext(engine=engine, recommend=service)
     engine.close()
