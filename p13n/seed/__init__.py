@@ -7,8 +7,9 @@ Uses only the public domain API (never `p13n.server`), so benchmarks and the dem
 from __future__ import annotations
 
 from p13n.seed.demo import apply_demo_decisioning, load_demo, measure_demo
-from p13n.seed.measured import MEASURED_DAYS, WeekReport, match
+from p13n.seed.measured import MEASURED_DAYS, WeekReport
 from p13n.seed.mercari import load_mercari
+from p13n.seed.reactions import match
 from p13n.seed.simulator import NAMED_SHOPPERS, simulate, simulate_flat
 
 __all__ = [

@@ -1,35 +1,35 @@
 """The demo's measured week: simulated shoppers are shown what p13n decides, and react to it.
 
 After the month of `simulate` is imported, the model trained and the demo decisioning applied,
-`measure_week` plays the last `MEASURED_DAYS` days again as visits that ask p13n for the home
-page's points (`DecisionService.decide`, channel `Web`) or, for a share of them, ask the
-shopping assistant (the `get_recommendations` tool, channel `agent`). Each visit is decided at
-its own time: the engine's clock (`Engine.now`, the clock it was built with) reads the visit's
-time meanwhile, so the personalization log dates every decision in the past week. The shopper
-then emits `personalization-view`, `personalization-click` (carrying `personalizationId` and
-`personalizationContentId`), `Add To Cart` and `Purchase` events for what was shown, with
-probabilities that rise with how well an item matches their tastes (`match`) and fall with its
-slot, so a recommender that knows them earns more clicks and orders. The events go in with one
-`import_events`, after the decisions.
+`measure_week` plays the last `MEASURED_DAYS` days again as visits. A web visit opens the home
+page and asks p13n for its points (`DecisionService.decide`, channel `Web`); a click on an item
+opens its product page, which asks for the anchored product points; putting it in the cart opens
+the cart page and its point. A share of visits asks the shopping assistant instead (the
+`get_recommendations` tool through `p13n.tools`, channel `agent`). Each page is decided at its
+own time: the engine's clock (`Engine.now`, the clock it was built with) reads that time
+meanwhile, so the personalization log dates every decision in the past week. What the shopper
+does with what was shown (views, clicks naming `personalizationId` and
+`personalizationContentId`, add-to-carts, orders) follows `reactions.py`: the better an item
+matches their tastes, the likelier. The events go in with one `import_events` after the visits.
 
 Who visits: each random shopper of the month comes back with probability `P_RETURN` for one to
 four home visits (the five named shoppers keep their scripted stories and stay out), and
-`newcomers` shoppers arrive this week (the shoppers `cast` would add next, browsing as
-`Shopper` does; each of their sessions starts on the home page; their browsing is imported
-before the decisions so they have profiles).
+`newcomers` shoppers arrive this week: the shoppers `cast` would add next, browsing as
+`Shopper` does in at most `NEWCOMER_SESSIONS` sessions, each starting on the home page; their
+browsing is imported before the visits so they have profiles.
 
 What a decision sees: the profiles as they stand after the month (the engine keeps no past
 states of a profile), so a visit early in the week is personalized with history from later in
-it. The cohort split and the reactions do not depend on it. The same seed gives the same
-visits, decisions and events (request ids are derived from the seed, so the recommenders'
-exploration draws are too); personalization ids are random, as in production.
+it; the cohort split and the reactions do not depend on it. The same seed gives the same visits,
+decisions and events (request ids derive from the seed, so the recommenders' exploration draws
+do too); personalization ids are random, as in production.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,46 +41,37 @@ from p13n.domain.timeutil import DAY
 from p13n.seed.draws import Dice, ItemPools
 from p13n.seed.mercari import SHOP_URL
 from p13n.seed.personas import STORY_PERSONAS, Persona
-from p13n.seed.sdk_events import item_url, line_item, sdk_event
+from p13n.seed.reactions import P_BUY, Pick, Shown, Trail, banner_clicked, pick, wants_cart
+from p13n.seed.sdk_events import item_url
 from p13n.seed.shopper import Shopper
 from p13n.seed.simulator import Member, cast
 from p13n.tools import ToolContext, get_action
 
 __all__ = [
+    "CART_POINTS",
     "HOME_POINTS",
     "MEASURED_DAYS",
     "NEWCOMER_SHARE",
     "P_RETURN",
+    "PRODUCT_POINTS",
     "Visit",
     "WeekReport",
     "engine_clock",
-    "match",
     "measure_week",
     "week_visits",
 ]
 
 MEASURED_DAYS = 7  # the default attribution window, and the simulator's trending week
 HOME_POINTS = ("home_banner", "home_recommendations")
+PRODUCT_POINTS = ("pdp_similar", "pdp_bought_together")
+CART_POINTS = ("cart_complete",)
 P_RETURN = 0.7  # a shopper of the month comes back this week
 NEWCOMER_SHARE = 0.7  # newcomers this week per shopper of the month, by default
+NEWCOMER_SESSIONS = 4
 AGENT_SHARE = 0.1  # visits that ask the shopping assistant instead of opening the home page
 AGENT_ITEMS = 6
-_P_CLICK, _SLOT_DECAY = 0.1, 0.8  # a perfect match in the first slot; each slot down keeps 80 %
-_P_CART_BASE, _P_CART_MATCH, _P_BUY = 0.15, 0.35, 0.5  # after a click; then checks out
-_P_BANNER_CLICK, _P_TARGETED_BANNER_CLICK = 0.02, 0.06
-# The week's draws: generators [seed, k, stream], apart from the month's [seed, k].
-_VISITS, _REACTIONS = 1, 2
-_HOME_URL = f"{SHOP_URL}/"
-_AGENT_URL = f"{SHOP_URL}/assistant"
-
-
-def match(persona: Persona, top: str, brand: str | None) -> float:
-    """How well an item fits a shopper's tastes, 0..1: their category and brand 1, their
-    category 0.5, their brand elsewhere 0.25, anything else 0.05."""
-    liked_brand = brand is not None and brand in persona.brands
-    if top in persona.categories:
-        return 1.0 if liked_brand else 0.5
-    return 0.25 if liked_brand else 0.05
+_VISITS, _REACTIONS = 1, 2  # the week's generators: [seed, k, stream], apart from [seed, k]
+_HOME_URL, _CART_URL, _AGENT_URL = f"{SHOP_URL}/", f"{SHOP_URL}/cart", f"{SHOP_URL}/assistant"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +87,15 @@ class Visit:
 
 @dataclass(slots=True)
 class WeekReport:
-    """What the measured week did: visits, logged personalizations, the demo experiment's units
-    per cohort (as the decisions' traces name them), reactions, and the events imported."""
+    """What the measured week did: visits, decision requests and personalizations logged, the
+    demo experiment's units per cohort (as the decisions' traces name them), the shoppers'
+    reactions, and the two imports (newcomers' browsing, then the reactions)."""
 
     visits: int = 0
     agent_visits: int = 0
+    requests: int = 0
     personalizations: int = 0
     cohort_units: dict[str, int] = field(default_factory=dict)
-    views: int = 0
     clicks: int = 0
     carts: int = 0
     orders: int = 0
@@ -128,13 +120,13 @@ def week_visits(
     start = end - days * DAY
     visits: list[Visit] = []
     browsing: list[tuple[float, dict[str, Any]]] = []
-    named = len(STORY_PERSONAS)
     for member in cast(cat, shoppers + newcomers, seed):
-        dice = _week_dice(seed, member.k)
-        if member.k <= named:
+        if member.k <= len(STORY_PERSONAS):
             continue
+        dice = _dice(seed, member.k, _VISITS)
         if member.k > shoppers:  # a newcomer: browses as in the month, from the home page
-            shopper = Shopper(member.k, member.persona, member.devices, member.dice, cat, seed)
+            persona = _first_sessions(member.persona, NEWCOMER_SESSIONS)
+            shopper = Shopper(member.k, persona, member.devices, member.dice, cat, seed)
             shopper.run(start, end)
             browsing.extend(shopper.out)
             first: dict[str, float] = {}
@@ -154,7 +146,13 @@ def week_visits(
     return visits, browsing
 
 
-def _week_dice(seed: int, k: int, stream: int = _VISITS) -> Dice:
+def _first_sessions(persona: Persona, n: int) -> Persona:
+    """A newcomer's first `n` sessions of their persona (logins among them kept)."""
+    logins = tuple(j for j in persona.logins if j < n)
+    return replace(persona, plan=persona.plan[:n], logins=logins)
+
+
+def _dice(seed: int, k: int, stream: int) -> Dice:
     return Dice(np.random.default_rng([seed, k, stream]))
 
 
@@ -170,156 +168,183 @@ def engine_clock(engine: Engine) -> Iterator[Callable[[float], None]]:
         engine.now = real
 
 
-@dataclass(slots=True)
-class _Shown:
-    """One personalization a visit was shown: its id, point, decision and items in slot order."""
-
-    pid: str
-    point: str | None
-    decision: str | None
-    items: list[tuple[str, str]]  # (personalizationContentId, item id)
-
-
 class _Week:
-    """The week's reactions, written as SDK events in the order they are drawn."""
+    """The pages of each visit, decided at their time, and the shopper's reactions to them."""
 
-    def __init__(self, cat: ItemPools, seed: int, report: WeekReport) -> None:
-        self.cat, self.seed, self.report = cat, seed, report
+    def __init__(
+        self,
+        decisions: DecisionService,
+        cat: ItemPools,
+        seed: int,
+        set_time: Callable[[float], None],
+    ) -> None:
+        self.decisions, self.cat, self.seed, self.set_time = decisions, cat, seed, set_time
+        self.engine = decisions.engine
         self.index = {it.id: i for i, it in enumerate(cat.items)}
+        self.report = WeekReport()
         self.out: list[tuple[float, dict[str, Any]]] = []
         self.dice: dict[int, Dice] = {}
+        self.units: dict[str, set[str]] = {}
+        self.tool = get_action("get_recommendations")
+        self.tool_ctx = ToolContext(
+            engine=self.engine, recommend=decisions.recommend, decisions=decisions
+        )
 
-    def react(self, visit: Visit, shown: list[_Shown]) -> None:
+    def visit(self, visit: Visit) -> None:
         k = visit.member.k
-        dice = self.dice.get(k) or self.dice.setdefault(k, _week_dice(self.seed, k, _REACTIONS))
-        persona = visit.member.persona
-        ctx = (visit.device, visit.session)
-        channel, page, url = (
-            ("agent", "assistant", _AGENT_URL) if visit.agent else ("Web", "home", _HOME_URL)
-        )
-        t = visit.t + 1.0
-        for s in shown:
-            self.emit(t, ctx, page, url, channel, "personalization-view", s.pid)
-            self.report.views += 1
-        t += 5.0 + dice.u() * 25.0
-        for s in shown:
-            if not s.items:  # a banner: manual content, clicked now and then
-                targeted = s.decision is not None and s.decision != "default_banner"
-                p = _P_TARGETED_BANNER_CLICK if targeted else _P_BANNER_CLICK
-                if dice.u() < p:
-                    self.emit(t, ctx, page, url, channel, "personalization-click", s.pid)
-                    self.report.clicks += 1
-                continue
-            for slot, (content_id, item_id) in enumerate(s.items):
-                i = self.index.get(item_id)
-                if i is None:
-                    continue
-                fit = match(persona, self.cat.top[i], self.cat.items[i].brand)
-                if dice.u() < _P_CLICK * fit * _SLOT_DECAY**slot:
-                    self.click(t, ctx, page, url, channel, s.pid, content_id, i, fit, dice)
-                    break  # one item per carousel: the click leaves the page
+        dice = self.dice.get(k) or self.dice.setdefault(k, _dice(self.seed, k, _REACTIONS))
+        uid = self.engine.resolve(visit.device)
+        trail = Trail((visit.device, visit.session), "agent" if visit.agent else "Web", self.out)
+        flow = _Flow(self, visit, uid, dice, trail)
+        t = flow.assistant(visit.t) if visit.agent else flow.home(visit.t)
+        if trail.basket and dice.u() < P_BUY:
+            self.report.orders += 1
+            self.report.revenue += trail.purchase(t + 60.0 + dice.u() * 240.0, self._order_id())
+        self.report.visits += 1
 
-    def click(
-        self,
-        t: float,
-        ctx: tuple[str, str],
-        page: str,
-        url: str,
-        channel: str,
-        pid: str,
-        content_id: str,
-        i: int,
-        fit: float,
-        dice: Dice,
-    ) -> None:
-        item = self.cat.items[i]
-        obj = {"type": item.type, "id": item.id}
-        self.emit(
-            t, ctx, page, url, channel, "personalization-click", pid, content_id, catalogObject=obj
+    def _order_id(self) -> str:
+        return f"sim-{self.seed}-wo{self.report.orders}"
+
+    def decide(
+        self, t: float, visit: Visit, uid: str | None, points: tuple[str, ...], **context: Any
+    ) -> list[Shown]:
+        """The points of one page, decided at `t`, as the page shows them."""
+        self.set_time(t)
+        self.report.requests += 1
+        request = DecisionRequest.model_validate(
+            {
+                "context": {
+                    "individualId": visit.device,
+                    "unifiedIndividualId": uid,
+                    "channel": "Web",
+                    **context,
+                },
+                "personalizationPoints": [{"name": p} for p in points],
+                "executionFlags": ["EnableDiagnostics"],
+                "requestId": f"sim-{self.seed}-r{self.report.requests}",
+            }
         )
-        self.report.clicks += 1
-        t += 2.0
-        interaction = {"name": "View Catalog Object", "catalogObject": obj}
-        self.out.append(
-            (
-                t,
-                sdk_event(
-                    t,
-                    ctx,
-                    "en_US",
-                    "product",
-                    item_url(item),
-                    "catalog",
-                    channel=channel,
-                    interaction=interaction,
-                ),
-            )
+        answer = self.decisions.decide(request, authenticated=True, source="api")
+        shown = []
+        for p in answer.personalizations:
+            trace = p.trace or {}
+            if trace.get("cohort"):
+                self.units.setdefault(str(trace["cohort"]), set()).add(uid or visit.device)
+            items = tuple((str(d["personalizationContentId"]), str(d["id"])) for d in p.data)
+            if items or p.attributes:
+                point, decision = p.personalizationPointName, trace.get("decision")
+                shown.append(Shown(p.personalizationId, point, decision, items))
+        self.report.personalizations += len(shown)
+        return shown
+
+    def recommend(self, t: float, visit: Visit) -> Shown:
+        """The assistant's answer (`get_recommendations`, channel agent) at `t`."""
+        self.set_time(t)
+        answer = self.tool.invoke(self.tool_ctx, {"individual": visit.device, "limit": AGENT_ITEMS})
+        self.report.personalizations += 1
+        items = tuple((i.personalizationContentId, i.id) for i in answer.items)
+        return Shown(answer.personalizationId, None, None, items)
+
+
+@dataclass
+class _Flow:
+    """One visit's way through the pages: home (or the assistant), a product, the cart."""
+
+    week: _Week
+    visit: Visit
+    uid: str | None
+    dice: Dice
+    trail: Trail
+
+    def home(self, t: float) -> float:
+        shown = self.week.decide(
+            t, self.visit, self.uid, HOME_POINTS, pageType="home", requestUrl=_HOME_URL
         )
-        if not self.cat.buyable[i] or dice.u() >= _P_CART_BASE + _P_CART_MATCH * fit:
-            return
-        t += 30.0 + dice.u() * 90.0
-        line = line_item(item, 1)
-        add = {"name": "Add To Cart", "lineItem": line}
-        self.out.append(
-            (
-                t,
-                sdk_event(
-                    t,
-                    ctx,
-                    "en_US",
-                    "product",
-                    item_url(item),
-                    "cart",
-                    channel=channel,
-                    interaction=add,
-                ),
-            )
+        self.trail.viewed(t + 1.0, "home", _HOME_URL, shown)
+        t += 5.0 + self.dice.u() * 25.0
+        for s in shown:
+            if not s.items and banner_clicked(self.dice, s):
+                self.trail.clicked(t, "home", _HOME_URL, s)
+                self.week.report.clicks += 1
+        chosen = self._pick(shown)
+        if chosen is None:
+            return t
+        return self.product(self._click(t, "home", _HOME_URL, chosen), chosen)
+
+    def assistant(self, t: float) -> float:
+        self.week.report.agent_visits += 1
+        shown = self.week.recommend(t, self.visit)
+        self.trail.viewed(t + 1.0, "assistant", _AGENT_URL, [shown])
+        chosen = self._pick([shown])
+        if chosen is None:
+            return t + 5.0
+        t = self._click(t + 10.0 + self.dice.u() * 30.0, "assistant", _AGENT_URL, chosen)
+        return self.land(t, chosen)
+
+    def product(self, t: float, chosen: Pick) -> float:
+        """The clicked item's page, with its anchored points: carted, or another item clicked."""
+        item = self.week.cat.items[chosen.i]
+        url = item_url(item)
+        self.trail.product(t, item)
+        shown = self.week.decide(
+            t,
+            self.visit,
+            self.uid,
+            PRODUCT_POINTS,
+            pageType="product",
+            anchorId=item.id,
+            requestUrl=url,
         )
-        self.report.carts += 1
-        if dice.u() >= _P_BUY:
-            return
-        t += 60.0 + dice.u() * 240.0
-        self.report.orders += 1
-        order_id = f"sim-{self.seed}-w{self.report.orders}"
-        total = round((item.price or 0.0), 2)
-        self.report.revenue += total
-        order = {"id": order_id, "totalValue": total, "currency": "USD", "lineItems": [line]}
-        confirmation = f"{SHOP_URL}/checkout/confirmation?order={order_id}"
-        self.out.append(
-            (
-                t,
-                sdk_event(
-                    t,
-                    ctx,
-                    "en_US",
-                    "order_confirmation",
-                    confirmation,
-                    "order",
-                    channel=channel,
-                    interaction={"name": "Purchase", "order": order},
-                ),
-            )
+        self.trail.viewed(t + 1.0, "product", url, shown)
+        t += 20.0 + self.dice.u() * 60.0
+        if wants_cart(self.dice, self.week.cat, chosen):
+            return self.cart(t, item)
+        other = self._pick(shown)
+        if other is None:
+            return t
+        return self.land(self._click(t, "product", url, other), other)
+
+    def cart(self, t: float, item: Item) -> float:
+        """Add to cart, then the cart page with its point."""
+        self.trail.cart(t, item)
+        self.week.report.carts += 1
+        t += 3.0
+        shown = self.week.decide(
+            t,
+            self.visit,
+            self.uid,
+            CART_POINTS,
+            pageType="cart",
+            anchorId=item.id,
+            requestUrl=_CART_URL,
+        )
+        self.trail.viewed(t + 1.0, "cart", _CART_URL, shown)
+        other = self._pick(shown)
+        if other is None:
+            return t + 10.0
+        return self.land(
+            self._click(t + 10.0 + self.dice.u() * 30.0, "cart", _CART_URL, other), other
         )
 
-    def emit(
-        self,
-        t: float,
-        ctx: tuple[str, str],
-        page: str,
-        url: str,
-        channel: str,
-        name: str,
-        pid: str,
-        content_id: str | None = None,
-        **interaction: Any,
-    ) -> None:
-        ids: dict[str, Any] = {"personalizationId": pid}
-        if content_id is not None:
-            ids["personalizationContentId"] = content_id
-        body = {"interaction": {"name": name, **interaction}, **ids}
-        self.out.append(
-            (t, sdk_event(t, ctx, "en_US", page, url, "personalization", channel=channel, **body))
-        )
+    def land(self, t: float, chosen: Pick) -> float:
+        """A clicked item's page, without further decisions: viewed, maybe carted."""
+        item = self.week.cat.items[chosen.i]
+        self.trail.product(t, item)
+        if not wants_cart(self.dice, self.week.cat, chosen):
+            return t + 10.0
+        t += 20.0 + self.dice.u() * 60.0
+        self.trail.cart(t, item)
+        self.week.report.carts += 1
+        return t
+
+    def _pick(self, shown: list[Shown]) -> Pick | None:
+        persona = self.visit.member.persona
+        return pick(self.dice, persona, self.week.cat, self.week.index, shown)
+
+    def _click(self, t: float, page: str, url: str, chosen: Pick) -> float:
+        self.trail.clicked(t, page, url, chosen.shown, chosen, self.week.cat.items[chosen.i])
+        self.week.report.clicks += 1
+        return t + 2.0
 
 
 def measure_week(
@@ -340,79 +365,25 @@ def measure_week(
     visits, browsing = week_visits(
         cat, shoppers=shoppers, newcomers=newcomers, end=end, seed=seed, days=days
     )
-    report = WeekReport(visits=len(visits))
-    report.browsing = engine.import_events(_numbered(browsing, seed, "m"))
+    browsed = engine.import_events(_numbered(browsing, seed, "m"))
     decisions.recommend.refresh()  # built now, not at the first visit's time
-    week = _Week(cat, seed, report)
-    tool = get_action("get_recommendations")
-    ctx = ToolContext(engine=engine, recommend=decisions.recommend, decisions=decisions)
-    units: dict[str, set[str]] = {}
     with engine_clock(engine) as set_time:
+        week = _Week(decisions, cat, seed, set_time)
         for n, visit in enumerate(visits, start=1):
-            set_time(visit.t)
-            uid = engine.resolve(visit.device)
-            if visit.agent:
-                report.agent_visits += 1
-                answer = tool.invoke(ctx, {"individual": visit.device, "limit": AGENT_ITEMS})
-                shown = [
-                    _Shown(
-                        answer.personalizationId,
-                        None,
-                        None,
-                        [(i.personalizationContentId, i.id) for i in answer.items],
-                    )
-                ]
-            else:
-                shown = _decide(decisions, visit, uid, f"sim-{seed}-r{n}", units)
-            report.personalizations += len(shown)
-            week.react(visit, shown)
+            week.visit(visit)
             if on_progress is not None and n % 100 == 0:
                 on_progress(100)
-    report.cohort_units = {cohort: len(keys) for cohort, keys in units.items()}
+    report = week.report
+    report.cohort_units = {cohort: len(keys) for cohort, keys in week.units.items()}
+    report.browsing = browsed
     report.reactions = engine.import_events(_numbered(week.out, seed, "w"))
     return report
-
-
-def _decide(
-    decisions: DecisionService,
-    visit: Visit,
-    uid: str | None,
-    request_id: str,
-    units: dict[str, set[str]],
-) -> list[_Shown]:
-    request = DecisionRequest.model_validate(
-        {
-            "context": {
-                "individualId": visit.device,
-                "unifiedIndividualId": uid,
-                "pageType": "home",
-                "channel": "Web",
-                "requestUrl": _HOME_URL,
-            },
-            "personalizationPoints": [{"name": p} for p in HOME_POINTS],
-            "executionFlags": ["EnableDiagnostics"],
-            "requestId": request_id,
-        }
-    )
-    answer = decisions.decide(request, authenticated=True, source="api")
-    shown = []
-    for p in answer.personalizations:
-        trace = p.trace or {}
-        if trace.get("cohort"):
-            units.setdefault(str(trace["cohort"]), set()).add(uid or visit.device)
-        items = [(str(d["personalizationContentId"]), str(d["id"])) for d in p.data]
-        if items or p.attributes:
-            shown.append(
-                _Shown(
-                    p.personalizationId, p.personalizationPointName, trace.get("decision"), items
-                )
-            )
-    return shown
 
 
 def _numbered(
     timeline: list[tuple[float, dict[str, Any]]], seed: int, tag: str
 ) -> Iterator[dict[str, Any]]:
+    """The events in time order (ties in the order written), with ids `sim-<seed>-<tag><n>`."""
     ordered = sorted(enumerate(timeline), key=lambda row: (row[1][0], row[0]))
     for n, (_, (_, event)) in enumerate(ordered, start=1):
         event["eventId"] = f"sim-{seed}-{tag}{n}"

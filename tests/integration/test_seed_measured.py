@@ -33,7 +33,7 @@ from p13n.seed import (
     measure_demo,
 )
 from p13n.seed.draws import ItemPools
-from p13n.seed.measured import NEWCOMER_SHARE
+from p13n.seed.measured import CART_POINTS, HOME_POINTS, NEWCOMER_SHARE, PRODUCT_POINTS
 from p13n.seed.simulator import Member, cast
 
 END = 1_750_000_000.0
@@ -114,6 +114,8 @@ def test_every_cohort_has_decisions_logged_in_the_past_week(seeded: Seeded) -> N
     assert {c: len(u) for c, u in units.items()} == seeded.report.cohort_units
     recommenders = {r["cohort"]: r["recommender"] for r in home}
     assert recommenders == {"control": "recommended-for-you", "revenue": "revenue-for-you"}
+    points = {r["point"] for r in log if r["source"] == "api"}
+    assert points == {*HOME_POINTS, *PRODUCT_POINTS, *CART_POINTS}
     assert {r["channel"] for r in log} == {"Web", "agent"}
     assert any(r["source"] == "agent" and r["content"] != "[]" for r in log)
 
@@ -188,6 +190,8 @@ def test_attribution_credits_orders_and_revenue_to_points_and_the_agent(seeded: 
     by_point = {dict(r.group)["point"]: r for r in kpis(journeys, group_by="point")}
     home = by_point["home_recommendations"]
     assert home.impressions > 0 and home.clicks > 0 and home.orders > 0 and home.revenue > 0
+    credited = {point for point, r in by_point.items() if point and r.revenue > 0}
+    assert len(credited) >= 3, credited
     by_channel = {dict(r.group)["channel"]: r for r in kpis(journeys, group_by="channel")}
     assert by_channel["agent"].clicks > 0 and by_channel["agent"].impressions > 0
     orders = [r for r in seeded.week_events() if "-w" in r["event_id"]]
