@@ -24,10 +24,12 @@ def sdk_event(
     page: str,
     url: str,
     etype: str,
+    *,
+    channel: str = "Web",
     **body: Any,
 ) -> dict[str, Any]:
     """One event on device `ctx[0]` in session `ctx[1]` at `t`; its id is set once all are in."""
-    source = {"pageType": page, "url": url, "channel": "Web", "locale": locale}
+    source = {"pageType": page, "url": url, "channel": channel, "locale": locale}
     return {
         "eventId": "",
         "deviceId": ctx[0],

@@ -13,6 +13,7 @@ The pieces: `personas` (who shops), `draws` (random draws and popularity-weighte
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,11 @@ from p13n.domain.ingest import Item
 from p13n.domain.timeutil import DAY
 from p13n.seed.draws import Dice, ItemPools
 from p13n.seed.flat_plan import ADD, BUY, FLAT_NAMES, plan_flat
-from p13n.seed.personas import STORY_PERSONAS, fit_persona, random_persona
+from p13n.seed.personas import STORY_PERSONAS, Persona, fit_persona, random_persona
 from p13n.seed.sdk_events import CONSENTS
 from p13n.seed.shopper import Shopper
 
-__all__ = ["simulate", "simulate_flat", "NAMED_SHOPPERS"]
+__all__ = ["simulate", "simulate_flat", "cast", "Member", "NAMED_SHOPPERS"]
 
 _FLAT_CHUNK = 65_536
 
@@ -52,6 +53,32 @@ def _named_shoppers() -> list[dict[str, Any]]:
 NAMED_SHOPPERS: list[dict[str, Any]] = _named_shoppers()
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One shopper of the cast: number, persona, device ids, and the generator they draw from."""
+
+    k: int
+    persona: Persona
+    devices: list[str]
+    dice: Dice
+
+
+def cast(cat: ItemPools, shoppers: int, seed: int) -> Iterator[Member]:
+    """Shoppers 1..`shoppers`: the scripted `STORY_PERSONAS` first, then seeded random ones,
+    devices numbered in order (`demo-device-<n>`). Shopper k draws from its own generator
+    `[seed, k]`, so a longer cast starts with the same shoppers."""
+    next_device = 1
+    for k in range(1, shoppers + 1):
+        dice = Dice(np.random.default_rng([seed, k]))
+        if k <= len(STORY_PERSONAS):
+            persona = fit_persona(STORY_PERSONAS[k - 1], cat)
+        else:
+            persona = random_persona(k, cat, dice)
+        n_dev = max(persona.plan) + 1
+        yield Member(k, persona, [f"demo-device-{next_device + d}" for d in range(n_dev)], dice)
+        next_device += n_dev
+
+
 def simulate(
     items: list[Item], *, shoppers: int, days: int = 30, end: float, seed: int = 42
 ) -> Iterator[dict[str, Any]]:
@@ -68,20 +95,11 @@ def simulate(
     cat = ItemPools(items, np.random.default_rng([seed, 0]))
     start = end - days * DAY
     timeline: list[tuple[float, int, int, dict[str, Any]]] = []
-    next_device = 1
-    for k in range(1, shoppers + 1):
-        dice = Dice(np.random.default_rng([seed, k]))
-        if k <= len(STORY_PERSONAS):
-            persona = fit_persona(STORY_PERSONAS[k - 1], cat)
-        else:
-            persona = random_persona(k, cat, dice)
-        n_dev = max(persona.plan) + 1
-        devices = [f"demo-device-{next_device + d}" for d in range(n_dev)]
-        next_device += n_dev
-        shopper = Shopper(k, persona, devices, dice, cat, seed)
-        shopper.locale = "en_GB" if dice.u() < 0.1 else "en_US"
+    for member in cast(cat, shoppers, seed):
+        shopper = Shopper(member.k, member.persona, member.devices, member.dice, cat, seed)
+        shopper.locale = "en_GB" if member.dice.u() < 0.1 else "en_US"
         shopper.run(start, end)
-        timeline.extend((t, k, n, ev) for n, (t, ev) in enumerate(shopper.out))
+        timeline.extend((t, member.k, n, ev) for n, (t, ev) in enumerate(shopper.out))
     timeline.sort(key=lambda row: row[:3])
     for n, (_, _, _, event) in enumerate(timeline, start=1):
         event["eventId"] = f"sim-{seed}-{n}"

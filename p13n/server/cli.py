@@ -142,8 +142,10 @@ def seed_demo(
         bool, typer.Option("--if-empty", help="Do nothing when the store already has events.")
     ] = False,
 ) -> None:
-    """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers."""
-    from p13n.seed import apply_demo_decisioning, load_demo
+    """Load the demo tenant: Mercari catalog, default insights and segments, 30 days of shoppers,
+    then a measured last week in which they react to what p13n decides for them."""
+    from p13n.domain.timeutil import DAY
+    from p13n.seed import MEASURED_DAYS, apply_demo_decisioning, load_demo, measure_demo
 
     with command_services() as services:
         engine = services.engine
@@ -151,13 +153,22 @@ def seed_demo(
             out.print("the store already has events; demo not loaded again")
             return
         service = services.recommend  # embeds the catalog as it is imported
+        end = engine.now()
         with progress("demo events", None) as advance:
-            summary = load_demo(engine, shoppers=shoppers, n_items=items, on_progress=advance)
+            summary = load_demo(
+                engine, shoppers=shoppers, n_items=items, end=end, on_progress=advance
+            )
         model = service.train()
-        decisioning = apply_demo_decisioning(services.decisions)
+        week_start = end - MEASURED_DAYS * DAY
+        decisioning = apply_demo_decisioning(services.decisions, at=week_start)
+        with progress("measured week", None) as advance:
+            week = measure_demo(
+                services.decisions, end=end, shoppers=shoppers, n_items=items, on_progress=advance
+            )
     _print_summary(summary)
     out.print(f"recommendation model trained on {len(model.item_ids)} items")
     out.print(f"decisioning: {decisioning.summary()}")
+    out.print(f"measured week: {week.summary()}")
 
 
 @insights_app.command("recompute")

@@ -100,7 +100,9 @@ class DecisionService:
             store=engine.store,
             recommenders=lambda: recommend.configs.keys(),
             segments=lambda: [s.name for s in engine.state.segments],
-            clock=engine.now,
+            # read at each stamp, so a clock set on the engine later (tests, the demo seed's
+            # measured week) dates configuration changes too
+            clock=lambda: engine.now(),
         )
         self.configs.load()
         self._bandits: Bandits | None = None
