@@ -2,7 +2,8 @@
 
 `build_services` makes one `AppServices` (the engine over its store, recommendations with
 their vectors and model, decisions with the personalization log and its pipeline aggregates
-(`PipelineStats`, which also counts the engine's ingest outcomes), identity resolution and
+(`PipelineStats`, which also counts the engine's ingest outcomes), the attribution reports
+(`MeasureService`), identity resolution and
 control, API keys and the authenticator). The app's lifespan holds it (`app.state.services`),
 every CLI command opens one (`open_services`), `p13n mcp` builds one; routes, tools and
 commands receive it and build nothing themselves. `p13n keys` is the one exception: it opens
@@ -28,6 +29,7 @@ from p13n.domain.services import (
     EngineOptions,
     IdentityControl,
     IdentityService,
+    MeasureService,
     PersonalizationLog,
     PipelineStats,
     RecommendService,
@@ -68,6 +70,7 @@ class AppServices:
     access: Authenticator
     decision_limiter: RateLimiter | None
     pipeline: PipelineStats
+    measure: MeasureService
     owns_engine: bool = True
 
     def tool_context(self, caller: Caller | None = None) -> ToolContext:
@@ -77,6 +80,7 @@ class AppServices:
             recommend=self.recommend,
             caller=caller if caller is not None else LocalCaller(),
             decisions=self.decisions,
+            measure=self.measure,
         )
 
     def warm_in_background(self) -> threading.Thread:
@@ -214,6 +218,7 @@ def build_services(
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
         pipeline=pipeline,
+        measure=MeasureService(engine),
         owns_engine=owned,
     )
 

@@ -24,6 +24,14 @@ from p13n.domain.analytics.attribution import (
     parse_window,
     split_cents,
 )
+from p13n.domain.analytics.attribution_report import (
+    AttributionQuery,
+    AttributionReport,
+    AttributionRow,
+    KpiFigures,
+    attribution_report,
+    parse_attribution_query,
+)
 from p13n.domain.analytics.cuped import (
     AdjustedStats,
     CupedResult,
@@ -174,6 +182,12 @@ __all__ = [
     "model_shares",
     "split_cents",
     "parse_window",
+    "AttributionQuery",
+    "AttributionReport",
+    "AttributionRow",
+    "KpiFigures",
+    "attribution_report",
+    "parse_attribution_query",
     "KPI_GROUPINGS",
     "KpiRow",
     "check_grouping",

@@ -11,6 +11,7 @@ from p13n.domain.store.identity_store import (  # importing it registers its tab
 )
 from p13n.domain.store.keys_store import ApiKeyRow, KeysStore
 from p13n.domain.store.log_table import LOG_COLUMNS, PersonalizationLogStore
+from p13n.domain.store.measure_reads import MeasureReads
 from p13n.domain.store.memory_store import MemoryStore
 from p13n.domain.store.pipeline_table import PIPELINE_COUNTERS, PipelineStore
 from p13n.domain.store.port import Store, Transaction
@@ -21,6 +22,7 @@ __all__ = [
     "LOG_COLUMNS",
     "IdentityStore",
     "KeysStore",
+    "MeasureReads",
     "MemoryStore",
     "PersonalizationLogStore",
     "PIPELINE_COUNTERS",
