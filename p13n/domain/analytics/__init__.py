@@ -39,6 +39,15 @@ from p13n.domain.analytics.cuped import (
     cuped_adjust,
     pooled_theta,
 )
+from p13n.domain.analytics.experiment_report import (
+    ENGINES,
+    CohortFigures,
+    Comparison,
+    Engine,
+    ExperimentResults,
+    MetricResults,
+    ResultSettings,
+)
 from p13n.domain.analytics.journeys import (
     Click,
     Conversion,
@@ -49,6 +58,15 @@ from p13n.domain.analytics.journeys import (
     unit_of,
 )
 from p13n.domain.analytics.kpis import KPI_GROUPINGS, KpiRow, check_grouping, kpis
+from p13n.domain.analytics.metrics import (
+    BUILT_IN_METRIC_NAMES,
+    BUILT_IN_METRICS,
+    MetricDefinition,
+    MetricKind,
+    MetricPart,
+    parse_metric,
+    resolve_metrics,
+)
 from p13n.domain.analytics.pipeline import (
     HOUR,
     STAGES,
@@ -87,6 +105,14 @@ if TYPE_CHECKING:
         floor_shares,
         thompson_weights,
     )
+    from p13n.domain.analytics.bandit_state import (
+        BANDIT_INTERVAL,
+        BanditEntry,
+        BanditState,
+        rebalance,
+        start_bandit,
+        stratify,
+    )
     from p13n.domain.analytics.bayesian import (
         UNIFORM,
         BetaPosterior,
@@ -98,6 +124,11 @@ if TYPE_CHECKING:
         chance_to_be_best_rates,
         compare_means,
         compare_rates,
+    )
+    from p13n.domain.analytics.experiment_results import (
+        experiment_results,
+        metric_summaries,
+        parse_result_settings,
     )
     from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
     from p13n.domain.analytics.sequential import DEFAULT_TUNING, sequential_test
@@ -118,6 +149,19 @@ if TYPE_CHECKING:
 # The statistics import SciPy (about half a second): they load on first use, not in every
 # process that only reads pipeline figures or attribution (every CLI command and server).
 _LAZY: dict[str, tuple[str, ...]] = {
+    "bandit_state": (
+        "BANDIT_INTERVAL",
+        "BanditEntry",
+        "BanditState",
+        "rebalance",
+        "start_bandit",
+        "stratify",
+    ),
+    "experiment_results": (
+        "experiment_results",
+        "metric_summaries",
+        "parse_result_settings",
+    ),
     "bandit": (
         "MIN_SHARE",
         "BanditWeights",
@@ -245,6 +289,29 @@ __all__ = [
     "Outcome",
     "Verdict",
     "metric_verdict",
+    "MetricKind",
+    "MetricPart",
+    "MetricDefinition",
+    "BUILT_IN_METRICS",
+    "BUILT_IN_METRIC_NAMES",
+    "parse_metric",
+    "resolve_metrics",
+    "Engine",
+    "ENGINES",
+    "ResultSettings",
+    "CohortFigures",
+    "Comparison",
+    "MetricResults",
+    "ExperimentResults",
+    "experiment_results",
+    "metric_summaries",
+    "parse_result_settings",
+    "BANDIT_INTERVAL",
+    "BanditEntry",
+    "BanditState",
+    "start_bandit",
+    "rebalance",
+    "stratify",
     "MIN_SHARE",
     "BanditWeights",
     "thompson_weights",

@@ -37,6 +37,10 @@ from typing import Any, Literal
 import orjson
 
 __all__ = [
+    "as_decimal",
+    "as_text",
+    "has_no_revenue",
+    "line_revenue",
     "Exposure",
     "Click",
     "Conversion",
@@ -185,8 +189,8 @@ def _engagements(
         interaction = row.get("interaction")
         if interaction != VIEW_INTERACTION and interaction not in CLICK_INTERACTIONS:
             continue
-        content_id = _str(_payload(row).get("personalizationContentId"))
-        pid = _str(row.get("personalization_id")) or _pid_of_content(content_id)
+        content_id = as_text(_payload(row).get("personalizationContentId"))
+        pid = as_text(row.get("personalization_id")) or _pid_of_content(content_id)
         unit = unit_of(row, units)
         if pid is None or unit is None:
             unlinked += interaction != "catalog-object-click"  # an organic catalog click is fine
@@ -206,7 +210,7 @@ def _engagements(
                     unit=unit,
                     personalization_id=pid,
                     content_id=content_id,
-                    item_id=_str(row.get("item_id")),
+                    item_id=as_text(row.get("item_id")),
                     interaction=str(interaction),
                 )
             )
@@ -223,12 +227,12 @@ def _exposure(row: Mapping[str, Any], units: Mapping[str, str] | None) -> Exposu
         request_id=str(row.get("request_id") or row["personalization_id"]),
         ts=float(row["ts"]),
         unit=unit_of(row, units),
-        point=_str(row.get("point")),
-        decision=_str(row.get("decision")),
-        recommender=_str(row.get("recommender")),
-        experiment=_str(row.get("experiment")),
-        cohort=_str(row.get("cohort")),
-        channel=_str(row.get("channel")),
+        point=as_text(row.get("point")),
+        decision=as_text(row.get("decision")),
+        recommender=as_text(row.get("recommender")),
+        experiment=as_text(row.get("experiment")),
+        cohort=as_text(row.get("cohort")),
+        channel=as_text(row.get("channel")),
         source=str(row.get("source") or "api"),
         items=items,
         shown=bool(content),
@@ -242,7 +246,7 @@ def _bare_exposure(pid: str, row: Mapping[str, Any], unit: str, *, viewed: bool)
         request_id=pid,
         ts=float(row["ts"]),
         unit=unit,
-        channel=_str(row.get("channel")),
+        channel=as_text(row.get("channel")),
         source="event",
         viewed=viewed,
         logged=False,
@@ -270,11 +274,11 @@ def _conversions(
         unit = unit_of(row, units)
         if unit is None:
             continue
-        missing += _has_no_revenue(row)
+        missing += has_no_revenue(row)
         if interaction == CART_INTERACTION:
             carts.append(_conversion("cart", str(row["event_id"]), unit, [row]))
         else:
-            key = _str(row.get("order_id")) or f"event:{row['event_id']}"
+            key = as_text(row.get("order_id")) or f"event:{row['event_id']}"
             orders.setdefault((unit, key), []).append(row)
     placed = [_conversion("order", key, unit, lines) for (unit, key), lines in orders.items()]
     every = carts + placed
@@ -285,14 +289,14 @@ def _conversions(
 def _conversion(
     kind: ConversionKind, key: str, unit: str, lines: list[Mapping[str, Any]]
 ) -> Conversion:
-    revenue = sum((_line_revenue(r) for r in lines), Decimal(0))
-    quantity = sum((_decimal(r.get("quantity")) or Decimal(0) for r in lines), Decimal(0))
+    revenue = sum((line_revenue(r) for r in lines), Decimal(0))
+    quantity = sum((as_decimal(r.get("quantity")) or Decimal(0) for r in lines), Decimal(0))
     items: list[str] = []
     for row in lines:
         for item in _items_of(row):
             if item not in items:
                 items.append(item)
-    order_id = _str(lines[0].get("order_id")) if kind == "order" else None
+    order_id = as_text(lines[0].get("order_id")) if kind == "order" else None
     return Conversion(
         key=key,
         kind=kind,
@@ -306,25 +310,27 @@ def _conversion(
     )
 
 
-def _line_revenue(row: Mapping[str, Any]) -> Decimal:
-    value = _decimal(row.get("value"))
+def line_revenue(row: Mapping[str, Any]) -> Decimal:
+    """A line's revenue: `value`, else price x quantity (quantity 1 when missing), else 0."""
+    value = as_decimal(row.get("value"))
     if value is not None:
         return value
-    price = _decimal(row.get("price"))
+    price = as_decimal(row.get("price"))
     if price is None:
         return Decimal(0)
-    quantity = _decimal(row.get("quantity"))
+    quantity = as_decimal(row.get("quantity"))
     return price * (Decimal(1) if quantity is None else quantity)
 
 
-def _has_no_revenue(row: Mapping[str, Any]) -> bool:
+def has_no_revenue(row: Mapping[str, Any]) -> bool:
+    """Neither value nor price: the line counts 0 and is counted as missing."""
     return row.get("value") is None and row.get("price") is None
 
 
 def _items_of(row: Mapping[str, Any]) -> list[str]:
     """The row's item, else the line items its payload carries (an SDK order of several lines
     keeps them only there)."""
-    item = _str(row.get("item_id"))
+    item = as_text(row.get("item_id"))
     if item is not None:
         return [item]
     interaction = _payload(row).get("interaction")
@@ -361,7 +367,7 @@ def _pid_of_content(content_id: str | None) -> str | None:
     return pid if pid and index.isdigit() else None
 
 
-def _decimal(value: Any) -> Decimal | None:
+def as_decimal(value: Any) -> Decimal | None:
     """Floats through their shortest repr, so that 19.99 is 19.99 and not its binary neighbour."""
     if value is None:
         return None
@@ -370,5 +376,6 @@ def _decimal(value: Any) -> Decimal | None:
     return Decimal(repr(float(value)))
 
 
-def _str(value: Any) -> str | None:
+def as_text(value: Any) -> str | None:
+    """A row's text field; empty reads as missing."""
     return str(value) if value is not None and value != "" else None
