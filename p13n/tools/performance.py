@@ -65,23 +65,23 @@ class GetPerformanceInput(BaseModel):
 
 class PerformanceRow(BaseModel):
     name: str = Field(description="The group's value ('(none)' where there is none).")
-    impressions: int
-    clicks: int
+    impressions: int = Field(description="Times the content was shown.")
+    clicks: int = Field(description="Clicks on it.")
     ctr_percent: float | None = Field(description="Clicks per 100 impressions.")
-    add_to_carts: float
-    orders: float
+    add_to_carts: float = Field(description="Attributed add-to-carts (shares of one).")
+    orders: float = Field(description="Attributed orders (shares of one).")
     revenue: float = Field(description="Attributed order revenue.")
     revenue_share_percent: float | None = Field(description="Share of the attributed revenue.")
-    unique_individuals: int
+    unique_individuals: int = Field(description="Distinct people shown it.")
 
 
 class GetPerformanceOutput(BaseModel):
     period: str = Field(description="From and to (UTC).")
-    by: str
+    by: str = Field(description="What the rows compare.")
     point: str | None = Field(description="The point the figures are limited to, if any.")
     attribution: str = Field(description="Model, basis and window used.")
     rows: list[PerformanceRow] = Field(description="Best earners first.")
-    total: PerformanceRow
+    total: PerformanceRow = Field(description="The figures of everything asked about.")
     omitted: int = Field(description="Rows left out (smaller earners).")
     summary: str = Field(description="The answer in plain words.")
 
