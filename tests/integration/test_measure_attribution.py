@@ -14,7 +14,7 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from p13n.domain.analytics import attribute, build_journeys, kpis
+from p13n.domain.analytics import Attribution, attribute, build_journeys, kpis
 from p13n.domain.services import Engine, MeasureService, sql_store
 from p13n.domain.store import LOG_COLUMNS, PersonalizationLogStore
 
@@ -182,7 +182,7 @@ def test_a_window_shorter_than_the_journey_leaves_the_order_unattributed(
     assert report.total.revenue == Decimal("0.00") and report.total.impressions == 3
 
 
-def test_the_range_holds_its_own_exposures_and_conversions_only(
+def test_a_range_counts_its_own_traffic_and_credits_touches_before_it_too(
     world: tuple[Engine, MeasureService],
 ) -> None:
     engine, measure = world
@@ -191,9 +191,15 @@ def test_the_range_holds_its_own_exposures_and_conversions_only(
     assert later.total.impressions == 1  # p3 only: p1 and p2 are before `from`
     assert later.total.revenue == Decimal("10.00")  # last touch p3 is in the range
     first = measure.attribution(
-        measure.query(model="first_touch", start=T + 1.5 * HOUR, end=T + 4 * HOUR)
+        measure.query(
+            model="first_touch", start=T + 1.5 * HOUR, end=T + 4 * HOUR, group_by=["point"]
+        )
     )
-    assert first.total.revenue == Decimal("10.00")  # first touch *of the range*: p3
+    # the order's first touch p1 (banner) came before `from`: its row has the credit, and no
+    # impressions of the range but p3's
+    assert [(r.group["point"], r.impressions, r.revenue) for r in first.rows] == [
+        ("banner", 1, Decimal("10.00"))
+    ]
     before = measure.attribution(measure.query(start=T - HOUR, end=T + 2.5 * HOUR))
     assert before.counted.conversions == 0 and before.total.clicks == 1
     empty = measure.attribution(measure.query(start=T - 10 * HOUR, end=T - 5 * HOUR))
@@ -280,11 +286,134 @@ def test_the_store_reads_give_what_plain_sql_over_whole_tables_gives(
         units=links,
     )
     assert read == plain and len(plain.conversions) > 5
-    credited = attribute(plain)
+    # the reference: every row read back a window before `start`, credits of the range's
+    # conversions only, impressions of the range's exposures only
+    back = build_journeys(
+        [r for r in log if start - 30 * 86_400 <= r["ts"] < end],
+        [e for e in events if start - 30 * 86_400 <= e["ts"] < end],
+        units=links,
+    )
+    full = attribute(back)
+    ranged = Attribution(
+        full.settings,
+        tuple(c for c in full.credits if start <= c.conversion.ts < end),
+        tuple(c for c in full.attributed if start <= c.ts < end),
+        tuple(c for c in full.unattributed if start <= c.ts < end),
+    )
+    earned = {
+        tuple(v for _, v in row.group): row.revenue
+        for row in kpis(back, ranged, group_by=["point", "day"])
+        if row.revenue
+    }
     report = measure.attribution(measure.query(start=start, end=end, group_by=["point", "day"]))
-    expected = kpis(plain, credited, group_by=["point", "day"])
-    assert [(tuple(r.group.values()), r.revenue, r.impressions) for r in report.rows] == [
-        (tuple(v for _, v in row.group), row.revenue, row.impressions) for row in expected
-    ]
-    assert report.total.revenue == sum((r.revenue for r in report.rows), Decimal("0.00"))
-    assert report.total.revenue == report.counted.attributedRevenue > 0
+    assert report.source == "raw log"
+    assert {tuple(r.group.values()): r.revenue for r in report.rows if r.revenue} == earned
+    shown = {tuple(r.group.values()): r.impressions for r in report.rows if r.impressions}
+    assert shown == {
+        tuple(v for _, v in row.group): row.impressions
+        for row in kpis(plain, attribute(plain), group_by=["point", "day"])
+        if row.impressions
+    }
+    assert report.total.revenue == sum(earned.values()) == report.counted.attributedRevenue > 0
+
+
+def _traffic(engine: Engine) -> None:
+    """Ann's journey and 60 exposures and 40 events of five others over two days."""
+    _journey(engine)
+    PersonalizationLogStore(sql_store(engine)).append(
+        [
+            _log_row(
+                f"x{k}",
+                T - 20 * HOUR + k * 2113.0,
+                f"anon-{k % 5}",
+                ("banner", "mugs")[k % 2],
+                channel=("web", "app", None)[k % 3],
+                recommender=("co_viewed", None)[k % 2],
+            )
+            for k in range(60)
+        ]
+    )
+    kinds = ("purchase", "add_to_cart", "personalization-click", "view")
+    engine.ingest(
+        [
+            {
+                "individualId": f"anon-{k % 5}",
+                "interaction": kinds[k % 4],
+                "itemId": "mug",
+                "price": 1.25 + k,
+                "orderId": f"o-x{k}",
+                "personalizationId": f"x{k}",
+                "dateTime": _iso(T - 19 * HOUR + k * 3301.0),
+            }
+            for k in range(40)
+        ]
+    )
+
+
+def _without_source(report: Any) -> dict[str, Any]:
+    return report.model_dump(exclude={"source"})
+
+
+def test_whole_days_come_from_aggregates_that_equal_a_recompute_from_the_raw_log(
+    world: tuple[Engine, MeasureService],
+) -> None:
+    engine, measure = world
+    _traffic(engine)
+    day = T // 86_400 * 86_400
+    for model in ("last_touch", "first_touch", "linear", "time_decay", "position_based"):
+        for basis in ("view", "click"):
+            for group_by in ([], ["point", "day"], ["channel", "recommender"]):
+                query = measure.query(
+                    model=model,
+                    basis=basis,
+                    start=day - 86_400,
+                    end=day + 2 * 86_400,
+                    group_by=group_by,
+                )
+                made = measure.attribution(query)
+                assert made.source == "aggregates"
+                assert _without_source(made) == _without_source(measure.recompute(query)), (
+                    model,
+                    basis,
+                    group_by,
+                )
+    assert made.total.revenue == made.counted.attributedRevenue > 0
+    assert made.total.impressions == 63 and made.total.uniqueIndividuals == 6
+    partial = measure.query(start=day - 86_400 + 60, end=day + 2 * 86_400)
+    assert measure.attribution(partial).source == "raw log"
+
+
+def test_days_made_once_are_read_back_and_missing_ones_made_around_them(
+    world: tuple[Engine, MeasureService],
+) -> None:
+    engine, measure = world
+    _traffic(engine)
+    day = T // 86_400 * 86_400
+    one = measure.query(model="linear", start=day, end=day + 86_400, group_by=["point"])
+    measure.attribution(one)
+    setting = "linear/view/604800/604800"
+    first = int(day // 86_400)
+    assert measure.cells.days_made(setting, first - 5, first + 5) == {first}
+    three = measure.query(
+        model="linear", start=day - 86_400, end=day + 2 * 86_400, group_by=["point"]
+    )
+    assert _without_source(measure.attribution(three)) == _without_source(measure.recompute(three))
+    assert measure.cells.days_made(setting, first - 5, first + 5) == {first - 1, first, first + 1}
+    assert measure.cells.days_made("", first - 5, first + 5) == {first - 1, first, first + 1}
+    # a late order of a made day shows once the aggregates are made again
+    engine.ingest(
+        [
+            {
+                "individualId": "ann",
+                "interaction": "purchase",
+                "itemId": "mug",
+                "price": 3.0,
+                "orderId": "o-late",
+                "dateTime": _iso(T + 3.5 * HOUR),
+            }
+        ]
+    )
+    stale = measure.attribution(three)
+    assert stale.total.revenue + Decimal("3.00") == measure.recompute(three).total.revenue
+    measure.forget_aggregates()
+    assert _without_source(measure.attribution(three)) == _without_source(measure.recompute(three))

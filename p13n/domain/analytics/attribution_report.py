@@ -1,27 +1,35 @@
-"""The attribution report: KPI rows (`kpis.py`) under one attribution model, the totals, and
-what was counted and what was left out; and the query it answers, validated.
+"""The attribution report: the KPIs of `kpis.py` per group under one attribution model, the
+totals, and what was counted and what was left out, made from attribution cells
+(`attribution_cells.py`); and the query it answers, validated.
 
 The range: `from` inclusive, `to` exclusive, spelled as for the pipeline report (epoch
 seconds, ISO date or datetime, naive = UTC; a date as `to` ends with its day). Defaults: `to`
-= now, `from` = 30 days before. The report covers the exposures, clicks and conversions of the
-range: a conversion in the range whose only touches came before `from` is unattributed (it is
-counted in `ignored`), so that a report of a period is that period's traffic and what it
-earned in it. Refused (InvalidInput): a time in the future, `from` not before `to`, a range
+= now, `from` = 30 days before. The report counts the exposures, clicks and conversions of the
+range; a conversion of the range is credited to its touches within the window, which may come
+before `from` (the row of such a touch shows the credit and none of its impressions), as an
+attribution report of a period answers "what did this period's orders come from". Refused (InvalidInput): a time in the future, `from` not before `to`, a range
 over 400 days, an unknown model, basis or grouping, a window or half-life that is not positive.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
-from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from p13n.domain.analytics.attribution import Attribution, AttributionSettings, parse_window
-from p13n.domain.analytics.journeys import Journeys
-from p13n.domain.analytics.kpis import KpiRow, check_grouping
+from p13n.domain.analytics.attribution import AttributionSettings, parse_window
+from p13n.domain.analytics.attribution_cells import (
+    DIMENSIONS,
+    CellKey,
+    CreditCell,
+    DaySummary,
+    ExposureCell,
+)
+from p13n.domain.analytics.kpis import check_grouping
 from p13n.domain.analytics.pipeline_report import _iso, _parse_time
+from p13n.domain.analytics.sketches import hll_estimate
 from p13n.domain.errors import InvalidInput
 from p13n.domain.timeutil import DAY
 
@@ -39,11 +47,14 @@ __all__ = [
 DEFAULT_SPAN = 30 * DAY
 MAX_SPAN = 400 * DAY
 NOTES = (
-    "Ranges are UTC; `to` is exclusive. Exposures, clicks and conversions of the range only.",
+    "Ranges are UTC; `to` is exclusive. Exposures, clicks and conversions of the range; a "
+    "conversion is credited to its touches within the window, even ones before `from`.",
     "addToCarts, orders and units are attributed shares (a conversion shared by several "
     "touches adds its share to each touch's row); revenue is split in cents so that the "
     "credited revenue sums to the attributed orders' revenue exactly.",
-    "requests and uniqueIndividuals are distinct counts: they do not add up across rows.",
+    "requests and uniqueIndividuals: HyperLogLog estimates (relative standard error about "
+    "1.6 %, exact for a handful); distinct counts, so they do not add up across rows.",
+    "clicks count when their personalization was logged at most 30 days before the click.",
 )
 
 
@@ -100,9 +111,6 @@ class Ignored(BaseModel):
     unattributedCarts: int = Field(description="Carts no touch qualified for.")
     unattributedOrders: int = Field(description="Orders no touch qualified for.")
     unattributedRevenue: Decimal
-    viewsMerged: int = Field(
-        description="View events of personalizations already counted as an impression."
-    )
     unlinkedEngagements: int = Field(description="Views and clicks naming no personalization.")
     revenueMissing: int = Field(description="Cart and order lines with neither value nor price.")
 
@@ -115,6 +123,9 @@ class AttributionReport(BaseModel):
     windowSeconds: float
     halfLifeSeconds: float
     groupBy: list[str]
+    source: str = Field(
+        description="aggregates (whole UTC days kept per day) or raw log (read for this query)."
+    )
     rows: list[AttributionRow]
     total: KpiFigures = Field(description="The whole range in one row.")
     counted: Counted
@@ -185,16 +196,40 @@ def parse_attribution_query(
 
 def attribution_report(
     query: AttributionQuery,
-    journeys: Journeys,
-    attribution: Attribution,
-    rows: Sequence[KpiRow],
-    total: Sequence[KpiRow],
+    exposures: Mapping[CellKey, ExposureCell],
+    credits: Mapping[CellKey, CreditCell],
+    days: Mapping[int, DaySummary],
+    *,
+    unlinked: int,
+    revenue_missing: int,
+    source: str,
 ) -> AttributionReport:
-    """The report of `rows` (kpis grouped by the query's groupings) and `total` (kpis with no
-    grouping: one row, or none without data) over `journeys` under `attribution`."""
-    orders = [c for c in journeys.conversions if c.kind == "order"]
-    attributed_orders = [c for c in attribution.attributed if c.kind == "order"]
-    missed = attribution.unattributed
+    """The report of the cells of the query's range (`attribution_cells.py`), grouped by the
+    query's groupings; `days` summarizes the range's conversions per day."""
+    names = query.group_by
+    grouped: dict[tuple[str | None, ...], tuple[ExposureCell, CreditCell]] = {}
+    overall = (ExposureCell(), CreditCell())
+
+    def group(key: CellKey) -> tuple[ExposureCell, CreditCell]:
+        values = tuple(_value(key, n) for n in names)
+        found = grouped.get(values)
+        if found is None:
+            found = grouped[values] = (ExposureCell(), CreditCell())
+        return found
+
+    for key, exposure in sorted(exposures.items(), key=_cell_order):
+        group(key)[0].merge(exposure)
+        overall[0].merge(exposure)
+    for key, credit in sorted(credits.items(), key=_cell_order):
+        group(key)[1].merge(credit)
+        overall[1].merge(credit)
+    summary = DaySummary()
+    for day in sorted(days):
+        summary.merge(days[day])
+    rows = [
+        AttributionRow(group=dict(zip(names, values, strict=True)), **_figures(*cells).model_dump())
+        for values, cells in sorted(grouped.items(), key=lambda kv: _sort_key(kv[0]))
+    ]
     return AttributionReport(
         start=_iso(query.start),
         end=_iso(query.end),
@@ -202,60 +237,59 @@ def attribution_report(
         basis=query.basis,
         windowSeconds=query.window_s,
         halfLifeSeconds=query.half_life_s,
-        groupBy=list(query.group_by),
-        rows=[AttributionRow(group=dict(r.group), **_figures(r).model_dump()) for r in rows],
-        total=_figures(total[0]) if total else _zero(),
+        groupBy=list(names),
+        source=source,
+        rows=rows if names else [],
+        total=_figures(*overall),
         counted=Counted(
-            exposures=len(journeys.exposures),
-            conversions=len(journeys.conversions),
-            attributedConversions=len(attribution.attributed),
-            attributedOrders=len(attributed_orders),
-            attributedRevenue=_sum(c.revenue for c in attributed_orders),
-            orderRevenue=_sum(c.revenue for c in orders),
+            exposures=summary.exposures,
+            conversions=summary.conversions,
+            attributedConversions=summary.attributed,
+            attributedOrders=summary.attributed_orders,
+            attributedRevenue=_money(summary.attributed_cents),
+            orderRevenue=_money(summary.order_cents),
         ),
         ignored=Ignored(
-            unattributedCarts=sum(c.kind == "cart" for c in missed),
-            unattributedOrders=sum(c.kind == "order" for c in missed),
-            unattributedRevenue=_sum(c.revenue for c in missed if c.kind == "order"),
-            viewsMerged=journeys.views_merged,
-            unlinkedEngagements=journeys.unlinked_engagements,
-            revenueMissing=journeys.revenue_missing,
+            unattributedCarts=summary.unattributed_carts,
+            unattributedOrders=summary.unattributed_orders,
+            unattributedRevenue=_money(summary.unattributed_cents),
+            unlinkedEngagements=unlinked,
+            revenueMissing=revenue_missing,
         ),
-        empty=not journeys.exposures and not journeys.conversions,
+        empty=not summary.exposures and not summary.conversions,
     )
 
 
-def _figures(row: KpiRow) -> KpiFigures:
+def _value(key: CellKey, name: str) -> str | None:
+    day, dims = key
+    if name == "day":
+        return datetime.fromtimestamp(day * DAY, UTC).date().isoformat()
+    return dims[DIMENSIONS.index(name)]
+
+
+def _cell_order(item: tuple[CellKey, object]) -> tuple[int, tuple[tuple[bool, str], ...]]:
+    day, dims = item[0]
+    return day, _sort_key(dims)
+
+
+def _sort_key(key: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    return tuple((v is not None, v or "") for v in key)
+
+
+def _figures(exposure: ExposureCell, credit: CreditCell) -> KpiFigures:
+    impressions = exposure.impressions
     return KpiFigures(
-        requests=row.requests,
-        impressions=row.impressions,
-        clicks=row.clicks,
-        ctr=_float(row.ctr),
-        addToCarts=_float(row.add_to_carts) or 0.0,
-        orders=_float(row.orders) or 0.0,
-        revenue=row.revenue,
-        units=_float(row.units) or 0.0,
-        uniqueIndividuals=row.unique_individuals,
+        requests=hll_estimate(exposure.requests),
+        impressions=impressions,
+        clicks=exposure.clicks,
+        ctr=round(exposure.clicks / impressions, 6) if impressions else None,
+        addToCarts=round(credit.carts, 6),
+        orders=round(credit.orders, 6),
+        revenue=_money(credit.revenue_cents),
+        units=round(credit.units, 6),
+        uniqueIndividuals=hll_estimate(exposure.units),
     )
 
 
-def _zero() -> KpiFigures:
-    return KpiFigures(
-        requests=0,
-        impressions=0,
-        clicks=0,
-        ctr=None,
-        addToCarts=0.0,
-        orders=0.0,
-        revenue=Decimal("0.00"),
-        units=0.0,
-        uniqueIndividuals=0,
-    )
-
-
-def _float(value: Fraction | None) -> float | None:
-    return None if value is None else round(float(value), 6)
-
-
-def _sum(values: Iterable[Decimal]) -> Decimal:
-    return sum(values, Decimal("0.00"))
+def _money(cents: int) -> Decimal:
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))

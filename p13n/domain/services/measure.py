@@ -20,12 +20,24 @@ from p13n.domain.analytics import (
     attribute,
     attribution_report,
     build_journeys,
-    kpis,
     parse_attribution_query,
+)
+from p13n.domain.analytics.attribution_cells import (
+    CLICK_LOOKBACK,
+    CellKey,
+    CreditCell,
+    DaySummary,
+    ExposureCell,
+    credit_cells,
+    day_summaries,
+    exposure_cells,
+    sketch_bytes,
+    sketch_of,
 )
 from p13n.domain.identity import IdentityLinks
 from p13n.domain.services.engine import Engine, sql_store
-from p13n.domain.store import MeasureReads
+from p13n.domain.store import CELL_DIMENSIONS, AttributionStore, MeasureReads
+from p13n.domain.timeutil import DAY
 
 __all__ = ["MeasureService", "Survivors"]
 
@@ -64,11 +76,31 @@ class Survivors(Mapping[str, str]):
         return len(self.identity.created)
 
 
+SETTLE_SECONDS = 3600.0
+"""A day is served from the aggregates once it ended this long ago (the log writer and late
+senders have caught up)."""
+RawCells = tuple[
+    dict[CellKey, ExposureCell],
+    dict[CellKey, CreditCell],
+    dict[int, DaySummary],
+    dict[int, tuple[int, int]],
+]
+
+
 class MeasureService:
-    def __init__(self, engine: Engine, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], float] | None = None,
+        settle_s: float = SETTLE_SECONDS,
+    ) -> None:
         self.engine = engine
-        self.reads = MeasureReads(sql_store(engine))
+        store = sql_store(engine)
+        self.reads = MeasureReads(store)
+        self.cells = AttributionStore(store)
         self.now = clock or engine.now
+        self.settle_s = settle_s
 
     def query(
         self,
@@ -95,20 +127,182 @@ class MeasureService:
         )
 
     def attribution(self, query: AttributionQuery) -> AttributionReport:
-        """The KPI rows, totals and counts of the query's range under its model, from the raw
-        log and events."""
-        journeys = self.journeys(query.start, query.end)
-        credited = attribute(journeys, query.settings())
-        rows = kpis(journeys, credited, group_by=query.group_by)
-        total = rows if not query.group_by else kpis(journeys, credited)
-        return attribution_report(query, journeys, credited, rows, total)
+        """The report of the query: from the day aggregates when the range is whole UTC days
+        that closed at least `settle_s` ago (days not made yet for the query's setting are
+        made first, from the raw log), else from the raw log."""
+        if not self.served_by_aggregates(query):
+            return self.recompute(query)
+        first, last = int(query.start // DAY), int(query.end // DAY)
+        setting = _setting(query)
+        self._make_missing(query, first, last)
+        exposures = {
+            _cell_key(r): ExposureCell(
+                r["impressions"], r["clicks"], sketch_of(r["requests"]), sketch_of(r["units"])
+            )
+            for r in self.cells.exposures(first, last)
+        }
+        credits = {
+            _cell_key(r): CreditCell(r["carts"], r["orders"], r["revenue_cents"], r["units"])
+            for r in self.cells.credits(setting, first, last)
+        }
+        days: dict[int, DaySummary] = {}
+        unlinked = missing = 0
+        for r in self.cells.summaries(setting, first, last):
+            days[int(r["day"])] = DaySummary(**{n: int(r[n]) for n in _SUMMARY_FIELDS})
+            unlinked += int(r["unlinked"])
+            missing += int(r["revenue_missing"])
+        return attribution_report(
+            query,
+            exposures,
+            credits,
+            days,
+            unlinked=unlinked,
+            revenue_missing=missing,
+            source="aggregates",
+        )
+
+    def recompute(self, query: AttributionQuery) -> AttributionReport:
+        """The report from the raw log and events (what the aggregates must equal)."""
+        exposures, credits, days, counts = self._raw_cells(query, query.start, query.end)
+        return attribution_report(
+            query,
+            exposures,
+            credits,
+            days,
+            unlinked=sum(c[0] for c in counts.values()),
+            revenue_missing=sum(c[1] for c in counts.values()),
+            source="raw log",
+        )
+
+    def served_by_aggregates(self, query: AttributionQuery) -> bool:
+        closed = (self.now() - self.settle_s) // DAY * DAY
+        return query.start % DAY == 0 and query.end % DAY == 0 and query.end <= closed
+
+    def forget_aggregates(self) -> None:
+        """Drop every made day (after importing old events or re-resolving identities: the
+        next reports make the days again from the raw log)."""
+        self.cells.clear()
 
     def journeys(self, start: float, end: float) -> Journeys:
         """The journeys of [start, end), ids mapped to their survivors."""
-        log_rows: Iterable[dict[str, Any]] = chain.from_iterable(
-            self.reads.exposures_between(start, end)
-        )
-        events: Iterable[dict[str, Any]] = chain.from_iterable(
-            self.reads.events_between(start, end)
-        )
+        log_rows = chain.from_iterable(self.reads.exposures_between(start, end))
+        events = chain.from_iterable(self.reads.events_between(start, end))
         return build_journeys(log_rows, events, units=Survivors(self.engine.state.identity))
+
+    # -- the cells ---------------------------------------------------------------------------
+    def _raw_cells(self, query: AttributionQuery, start: float, end: float) -> RawCells:
+        """The cells of [start, end) from the raw log, and per day the engagements naming no
+        personalization and the lines without revenue: touches and clicked personalizations
+        are read back as far as the window (at least `CLICK_LOOKBACK`) before `start`."""
+        back = start - max(query.window_s, CLICK_LOOKBACK)
+        events = [r for page in self.reads.events_between(back, end) for r in page]
+        log_rows = chain.from_iterable(self.reads.exposures_between(back, end))
+        journeys = build_journeys(log_rows, events, units=Survivors(self.engine.state.identity))
+        credited = attribute(journeys, query.settings())
+        by_day: dict[int, list[dict[str, Any]]] = {}
+        for e in events:
+            if start <= e["ts"] < end:
+                by_day.setdefault(int(e["ts"] // DAY), []).append(e)
+        return (
+            exposure_cells(journeys, start, end),
+            credit_cells(credited, start, end),
+            day_summaries(journeys, credited, start, end),
+            {day: _event_counts(found) for day, found in by_day.items()},
+        )
+
+    def _make_missing(self, query: AttributionQuery, first: int, last: int) -> None:
+        setting = _setting(query)
+        made = self.cells.days_made(setting, first, last)
+        exposed = self.cells.days_made("", first, last)
+        missing = [d for d in range(first, last) if d not in made]
+        for run in _runs(missing):
+            lo, hi = run[0] * DAY, (run[-1] + 1) * DAY
+            exposures, credits, days, counts = self._raw_cells(query, lo, hi)
+            need_exposures = any(d not in exposed for d in run)
+            now = self.now()
+            self.cells.write_days(
+                run,
+                setting,
+                exposures=[_exposure_row(k, c) for k, c in exposures.items()]
+                if need_exposures
+                else None,
+                credits=[_credit_row(k, setting, c) for k, c in credits.items()],
+                summaries=[
+                    _summary_row(d, setting, days.get(d, DaySummary()), counts.get(d, (0, 0)), now)
+                    for d in run
+                ]
+                + (
+                    [_summary_row(d, "", DaySummary(), (0, 0), now) for d in run]
+                    if need_exposures
+                    else []
+                ),
+            )
+
+
+_SUMMARY_FIELDS = tuple(DaySummary.__slots__)
+
+
+def _setting(query: AttributionQuery) -> str:
+    return f"{query.model}/{query.basis}/{query.window_s:g}/{query.half_life_s:g}"
+
+
+def _runs(days: list[int]) -> Iterator[list[int]]:
+    """Consecutive days in runs of at most 31 (one read of the raw log each)."""
+    run: list[int] = []
+    for day in days:
+        if run and (day != run[-1] + 1 or len(run) >= 31):
+            yield run
+            run = []
+        run.append(day)
+    if run:
+        yield run
+
+
+def _event_counts(events: list[dict[str, Any]]) -> tuple[int, int]:
+    """(engagements naming no personalization, cart and order lines without revenue)."""
+    found = build_journeys([], events)
+    return found.unlinked_engagements, found.revenue_missing
+
+
+def _dims_row(dims: tuple[str | None, ...]) -> dict[str, str]:
+    return {name: value or "" for name, value in zip(CELL_DIMENSIONS, dims, strict=True)}
+
+
+def _cell_key(row: Mapping[str, Any]) -> CellKey:
+    return int(row["day"]), tuple(row[name] or None for name in CELL_DIMENSIONS)
+
+
+def _exposure_row(key: CellKey, cell: ExposureCell) -> dict[str, Any]:
+    return {
+        "day": key[0],
+        **_dims_row(key[1]),
+        "impressions": cell.impressions,
+        "clicks": cell.clicks,
+        "requests": sketch_bytes(cell.requests),
+        "units": sketch_bytes(cell.units),
+    }
+
+
+def _credit_row(key: CellKey, setting: str, cell: CreditCell) -> dict[str, Any]:
+    return {
+        "day": key[0],
+        "setting": setting,
+        **_dims_row(key[1]),
+        "carts": cell.carts,
+        "orders": cell.orders,
+        "revenue_cents": cell.revenue_cents,
+        "units": cell.units,
+    }
+
+
+def _summary_row(
+    day: int, setting: str, summary: DaySummary, counts: tuple[int, int], now: float
+) -> dict[str, Any]:
+    return {
+        "day": day,
+        "setting": setting,
+        **{name: getattr(summary, name) for name in _SUMMARY_FIELDS},
+        "unlinked": counts[0],
+        "revenue_missing": counts[1],
+        "made_at": now,
+    }

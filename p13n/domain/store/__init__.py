@@ -4,6 +4,7 @@
 PostgreSQL, `MemoryStore` in plain Python for unit tests.
 """
 
+from p13n.domain.store.attribution_table import CELL_DIMENSIONS, AttributionStore
 from p13n.domain.store.database import open_engine
 from p13n.domain.store.identity_store import (  # importing it registers its tables
     RULESET_KIND,
@@ -19,6 +20,8 @@ from p13n.domain.store.sql_store import SqlStore
 
 __all__ = [
     "ApiKeyRow",
+    "AttributionStore",
+    "CELL_DIMENSIONS",
     "LOG_COLUMNS",
     "IdentityStore",
     "KeysStore",
