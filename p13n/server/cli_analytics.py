@@ -128,6 +128,7 @@ def _kpi_cells(f: KpiFigures) -> list[str]:
 def _attribution_table(report: AttributionReport) -> Table:
     window = f"{report.windowSeconds / 3600:g} h window"
     title = f"{report.model}, {report.basis}-based, {window}, {report.start} to {report.end}"
+    title += f" (from the {report.source})"
     table = Table(title=title)
     for name in (*report.groupBy, *_KPI_COLUMNS):
         table.add_column(name, justify="left" if name in report.groupBy else "right")

@@ -14,23 +14,21 @@ from itertools import chain
 from typing import Any
 
 from p13n.domain.analytics import (
+    CLICK_LOOKBACK,
     AttributionQuery,
     AttributionReport,
-    Journeys,
-    attribute,
-    attribution_report,
-    build_journeys,
-    parse_attribution_query,
-)
-from p13n.domain.analytics.attribution_cells import (
-    CLICK_LOOKBACK,
     CellKey,
     CreditCell,
     DaySummary,
     ExposureCell,
+    Journeys,
+    attribute,
+    attribution_report,
+    build_journeys,
     credit_cells,
     day_summaries,
     exposure_cells,
+    parse_attribution_query,
     sketch_bytes,
     sketch_of,
 )
