@@ -111,6 +111,7 @@ class AppServices:
     def close(self) -> None:
         """Write out the personalization log, then close the store (when it was ours)."""
         self.decisions.close()
+        self.measure.stop()
         if self.pipeline.count_ingest in self.engine.ingest_listeners:
             self.engine.ingest_listeners.remove(self.pipeline.count_ingest)
         if self.owns_engine:
@@ -199,8 +200,10 @@ def build_services(
         log=PersonalizationLog(sql_store(engine), pipeline=pipeline),
         budget_ms=settings.decision_budget_ms if serving else None,
     )
+    measure = MeasureService(engine)
     if serving:
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
+        measure.start_background()
     keys = ApiKeys.for_engine(engine)
     limiter = (
         RateLimiter(settings.decisions_per_second)
@@ -218,7 +221,7 @@ def build_services(
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
         pipeline=pipeline,
-        measure=MeasureService(engine),
+        measure=measure,
         owns_engine=owned,
     )
 

@@ -417,3 +417,20 @@ def test_days_made_once_are_read_back_and_missing_ones_made_around_them(
     assert stale.total.revenue + Decimal("3.00") == measure.recompute(three).total.revenue
     measure.forget_aggregates()
     assert _without_source(measure.attribution(three)) == _without_source(measure.recompute(three))
+
+
+def test_closed_days_are_made_ahead_so_a_report_only_reads_them(
+    world: tuple[Engine, MeasureService],
+) -> None:
+    engine, measure = world
+    _traffic(engine)
+    made = measure.make_closed_days(days=35)
+    assert made == 35 and measure.make_closed_days(days=35) == 0
+    day = T // 86_400 * 86_400
+    query = measure.query(start=day - 86_400, end=day + 2 * 86_400, group_by=["point"])
+    reads: list[float] = []
+    real = measure.reads.exposures_between
+    measure.reads.exposures_between = lambda *a, **k: reads.append(a[0]) or real(*a, **k)  # type: ignore[method-assign]
+    report = measure.attribution(query)
+    assert reads == [] and report.source == "aggregates"  # not one read of the raw log
+    assert _without_source(report) == _without_source(measure.recompute(query))

@@ -9,6 +9,8 @@ were written still make one unit), attributes, and groups the KPIs: the pure fun
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import chain
 from typing import Any
@@ -38,6 +40,8 @@ from p13n.domain.store import CELL_DIMENSIONS, AttributionStore, MeasureReads
 from p13n.domain.timeutil import DAY
 
 __all__ = ["MeasureService", "Survivors"]
+
+log = logging.getLogger("p13n.measure")
 
 
 class Survivors(Mapping[str, str]):
@@ -99,6 +103,7 @@ class MeasureService:
         self.cells = AttributionStore(store)
         self.now = clock or engine.now
         self.settle_s = settle_s
+        self._stop = threading.Event()
 
     def query(
         self,
@@ -175,6 +180,43 @@ class MeasureService:
     def served_by_aggregates(self, query: AttributionQuery) -> bool:
         closed = (self.now() - self.settle_s) // DAY * DAY
         return query.start % DAY == 0 and query.end % DAY == 0 and query.end <= closed
+
+    def make_closed_days(
+        self, *, days: int = 30, queries: Iterable[AttributionQuery] | None = None
+    ) -> int:
+        """Make the aggregates of the last `days` closed days that are not made yet, for each
+        of `queries`' settings (default: the default report's, last touch, view-based, 7 days);
+        returns how many (day, setting) pairs were made. A server runs it hourly
+        (`start_background`), so that the first report of a period does not pay for it."""
+        closed = (self.now() - self.settle_s) // DAY * DAY
+        start = closed - days * DAY
+        wanted = list(queries) if queries is not None else [self.query(start=start, end=closed)]
+        made = 0
+        for query in wanted:
+            first, last = int(start // DAY), int(closed // DAY)
+            before = len(self.cells.days_made(_setting(query), first, last))
+            self._make_missing(query, first, last)
+            made += len(self.cells.days_made(_setting(query), first, last)) - before
+        return made
+
+    def start_background(self, seconds: float = 3600.0) -> threading.Thread:
+        """Make the closed days now and every `seconds` on a daemon thread (`stop` ends it)."""
+
+        def loop() -> None:
+            while True:
+                try:
+                    self.make_closed_days()
+                except Exception:  # the next round tries again; reports make days themselves
+                    log.exception("making the attribution aggregates failed")
+                if self._stop.wait(seconds):
+                    return
+
+        thread = threading.Thread(target=loop, name="p13n-attribution-days", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def forget_aggregates(self) -> None:
         """Drop every made day (after importing old events or re-resolving identities: the

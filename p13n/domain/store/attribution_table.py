@@ -12,10 +12,12 @@ back in key order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Float, LargeBinary, Text, delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from p13n.domain.store.sql_store import SqlStore
@@ -133,7 +135,18 @@ class AttributionStore:
         cells (with their '' summaries) when `exposures` is given, in one transaction."""
         if not days:
             return
-        wanted = list(days)
+        # another process making the same days at the same moment: theirs are the same
+        with contextlib.suppress(IntegrityError):
+            self._replace(list(days), setting, exposures, credits, summaries)
+
+    def _replace(
+        self,
+        wanted: list[int],
+        setting: str,
+        exposures: Sequence[dict[str, Any]] | None,
+        credits: Sequence[dict[str, Any]],
+        summaries: Sequence[dict[str, Any]],
+    ) -> None:
         with self.store.transaction() as conn:
             credit_t, day_t = _t(AttributionCreditRow), _t(AttributionDayRow)
             settings = [setting] if exposures is None else [setting, ""]
