@@ -434,3 +434,27 @@ def test_closed_days_are_made_ahead_so_a_report_only_reads_them(
     report = measure.attribution(query)
     assert reads == [] and report.source == "aggregates"  # not one read of the raw log
     assert _without_source(report) == _without_source(measure.recompute(query))
+
+
+def test_a_click_in_the_range_on_an_earlier_personalization_counts_for_someone_who_never_buys(
+    world: tuple[Engine, MeasureService],
+) -> None:
+    engine, measure = world
+    engine.ingest(
+        [{"individualId": "cy", "interaction": "view", "itemId": "mug", "dateTime": _iso(T)}]
+    )
+    cy = engine.resolve("cy")
+    PersonalizationLogStore(sql_store(engine)).append(
+        [_log_row("z1", T, cy, "banner"), _log_row("z2", T + 10, "someone-else", "banner")]
+    )
+    click = {"individualId": "cy", "interaction": "personalization-click", "itemId": "mug"}
+    engine.ingest(
+        [
+            {**click, "personalizationContentId": "z1:0", "dateTime": _iso(T + 2 * HOUR)},
+            {**click, "personalizationId": "z2", "dateTime": _iso(T + 2 * HOUR + 1)},
+        ]
+    )
+    report = measure.attribution(
+        measure.query(start=T + HOUR, end=T + 3 * HOUR, group_by=["point"])
+    )
+    assert [(r.group["point"], r.impressions, r.clicks) for r in report.rows] == [("banner", 0, 2)]

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import chain
 from typing import Any
 
+import orjson
+
 from p13n.domain.analytics import (
     CLICK_LOOKBACK,
     AttributionQuery,
@@ -33,6 +35,7 @@ from p13n.domain.analytics import (
     parse_attribution_query,
     sketch_bytes,
     sketch_of,
+    unit_of,
 )
 from p13n.domain.identity import IdentityLinks
 from p13n.domain.services.engine import Engine, sql_store
@@ -42,6 +45,7 @@ from p13n.domain.timeutil import DAY
 __all__ = ["MeasureService", "Survivors"]
 
 log = logging.getLogger("p13n.measure")
+CONVERSIONS = frozenset({"Add To Cart", "Purchase"})  # journeys' conversion interactions
 
 
 class Survivors(Mapping[str, str]):
@@ -236,8 +240,12 @@ class MeasureService:
         are read back as far as the window (at least `CLICK_LOOKBACK`) before `start`."""
         back = start - max(query.window_s, CLICK_LOOKBACK)
         events = [r for page in self.reads.events_between(back, end) for r in page]
-        log_rows = chain.from_iterable(self.reads.exposures_between(back, end))
-        journeys = build_journeys(log_rows, events, units=Survivors(self.engine.state.identity))
+        survivors = Survivors(self.engine.state.identity)
+        journeys = build_journeys(
+            _needed(self.reads.exposures_between(back, end), events, start, end, survivors),
+            events,
+            units=survivors,
+        )
         credited = attribute(journeys, query.settings())
         by_day: dict[int, list[dict[str, Any]]] = {}
         for e in events:
@@ -287,15 +295,57 @@ def _setting(query: AttributionQuery) -> str:
 
 
 def _runs(days: list[int]) -> Iterator[list[int]]:
-    """Consecutive days in runs of at most 31 (one read of the raw log each)."""
+    """Consecutive days in runs of at most 7 (one read of the raw log each: a run holds its
+    days' exposures in memory, and of the 30 days before it only the few it needs)."""
     run: list[int] = []
     for day in days:
-        if run and (day != run[-1] + 1 or len(run) >= 31):
+        if run and (day != run[-1] + 1 or len(run) >= 7):
             yield run
             run = []
         run.append(day)
     if run:
         yield run
+
+
+def _needed(
+    pages: Iterable[list[dict[str, Any]]],
+    events: list[dict[str, Any]],
+    start: float,
+    end: float,
+    survivors: Survivors,
+) -> Iterator[dict[str, Any]]:
+    """The log rows the cells of [start, end) can use: every row of the range, and of the
+    rows before it only those of a unit that converts in the range or named by an engagement
+    event (their touches and clicked personalizations); the others would only be held in
+    memory. Leaving them out changes no cell."""
+    units: set[str | None] = set()
+    named: set[str] = set()
+    for e in events:
+        interaction = e.get("interaction")
+        if interaction in CONVERSIONS and start <= e["ts"] < end:
+            units.add(unit_of(e, survivors))
+        elif interaction not in CONVERSIONS:
+            pid = e.get("personalization_id")
+            named.add(str(pid) if pid else _pid_in(e.get("payload")))
+    for page in pages:
+        for row in page:
+            if (
+                row["ts"] >= start
+                or row["personalization_id"] in named
+                or unit_of(row, survivors) in units
+            ):
+                yield row
+
+
+def _pid_in(payload: Any) -> str:
+    """The personalization id of a payload's `personalizationContentId` (`<id>:<n>`), or ''."""
+    if not payload:
+        return ""
+    try:
+        content = orjson.loads(payload).get("personalizationContentId")
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return str(content).rpartition(":")[0] if content else ""
 
 
 def _event_counts(events: list[dict[str, Any]]) -> tuple[int, int]:
