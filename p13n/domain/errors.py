@@ -10,6 +10,7 @@ answer each `P13nError` as an error result, the CLI as one line on stderr and ex
     │   │   ├── EventRejected     one event of a batch refused; `reason` is its code (per event)
     │   │   └── DecisionRejected  400, with the Decisioning API's diagnostic `code` (403, 408)
     │   ├── NotFound              404
+    │   ├── Forbidden             403 (an agent action the caller's scopes do not allow)
     │   ├── Conflict              409
     │   └── StoreVersionTooNew    refused at start-up (the store is from a newer p13n)
     └── AuthError                 p13n/server/auth.py     401 / 403 with WWW-Authenticate
@@ -25,6 +26,7 @@ __all__ = [
     "P13nError",
     "InvalidInput",
     "NotFound",
+    "Forbidden",
     "Conflict",
     "StoreVersionTooNew",
     "PayloadTooLarge",
@@ -48,6 +50,12 @@ class InvalidInput(P13nError):
 
 class NotFound(P13nError):
     """The named thing does not exist (HTTP 404)."""
+
+
+class Forbidden(P13nError):
+    """The caller may not do this: its credential lacks a scope the action needs (HTTP 403).
+    The faces' own auth refuses whole routes with `AuthError`; this is for one action among
+    others behind the same route (`POST /actions/{name}`, `/mcp`)."""
 
 
 class Conflict(P13nError):

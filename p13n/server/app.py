@@ -14,7 +14,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from p13n import __version__
-from p13n.domain.errors import Conflict, InvalidInput, NotFound, P13nError, PayloadTooLarge
+from p13n.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    P13nError,
+    PayloadTooLarge,
+)
 from p13n.domain.services import Engine
 from p13n.server.auth import install_auth
 from p13n.server.bootstrap import (
@@ -53,6 +60,8 @@ def _status(exc: P13nError) -> int:
         return 404
     if isinstance(exc, Conflict):
         return 409
+    if isinstance(exc, Forbidden):
+        return 403
     return 400
 
 

@@ -2,7 +2,8 @@
 
 `build_services` makes one `AppServices` (the engine over its store, recommendations with
 their vectors and model, decisions with the personalization log and its pipeline aggregates
-(`PipelineStats`, which also counts the engine's ingest outcomes), identity resolution and
+(`PipelineStats`, which also counts the engine's ingest outcomes), the attribution reports
+(`MeasureService`), identity resolution and
 control, API keys and the authenticator). The app's lifespan holds it (`app.state.services`),
 every CLI command opens one (`open_services`), `p13n mcp` builds one; routes, tools and
 commands receive it and build nothing themselves. `p13n keys` is the one exception: it opens
@@ -28,6 +29,7 @@ from p13n.domain.services import (
     EngineOptions,
     IdentityControl,
     IdentityService,
+    MeasureService,
     PersonalizationLog,
     PipelineStats,
     RecommendService,
@@ -68,6 +70,7 @@ class AppServices:
     access: Authenticator
     decision_limiter: RateLimiter | None
     pipeline: PipelineStats
+    measure: MeasureService
     owns_engine: bool = True
 
     def tool_context(self, caller: Caller | None = None) -> ToolContext:
@@ -77,6 +80,7 @@ class AppServices:
             recommend=self.recommend,
             caller=caller if caller is not None else LocalCaller(),
             decisions=self.decisions,
+            measure=self.measure,
         )
 
     def warm_in_background(self) -> threading.Thread:
@@ -107,6 +111,7 @@ class AppServices:
     def close(self) -> None:
         """Write out the personalization log, then close the store (when it was ours)."""
         self.decisions.close()
+        self.measure.stop()
         if self.pipeline.count_ingest in self.engine.ingest_listeners:
             self.engine.ingest_listeners.remove(self.pipeline.count_ingest)
         if self.owns_engine:
@@ -195,8 +200,10 @@ def build_services(
         log=PersonalizationLog(sql_store(engine), pipeline=pipeline),
         budget_ms=settings.decision_budget_ms if serving else None,
     )
+    measure = MeasureService(engine)
     if serving:
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
+        measure.start_background()
     keys = ApiKeys.for_engine(engine)
     limiter = (
         RateLimiter(settings.decisions_per_second)
@@ -214,6 +221,7 @@ def build_services(
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
         pipeline=pipeline,
+        measure=measure,
         owns_engine=owned,
     )
 

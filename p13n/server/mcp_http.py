@@ -13,7 +13,9 @@
   caller); `_RequireAgent` answers 401 (no or bad token) or 403 (`insufficient_scope`) with
   `WWW-Authenticate: Bearer ... resource_metadata="<metadata URL>"`, so an MCP client can find
   out where tokens come from. Our own guard rather than the SDK's `RequireAuthMiddleware` only to
-  say in the body what was wrong and how to get a key, as every p13n error does.
+  say in the body what was wrong and how to get a key, as every p13n error does. A tool may
+  need one scope more (`Action.scope`: `analyst` for get_performance); the registry checks it
+  per call and answers an `isError` result naming it.
 - Metadata: `GET /.well-known/oauth-protected-resource` and `.../oauth-protected-resource/mcp`
   (the RFC 9728 path-suffixed form) name the resource (`<public URL>/mcp`), the authorization
   server (`P13N_JWT_ISSUER`, omitted when only API keys are accepted), the scopes and the bearer
@@ -82,7 +84,8 @@ _LOOPBACK_ORIGINS = (
 )
 _HOW_TO_GET = (
     "Send `Authorization: Bearer <token>` with an API key that has the `agent` scope "
-    "(create one with `p13n keys create --scope agent`; add `--scope pii` to see personal data)"
+    "(create one with `p13n keys create --scope agent`; add `--scope pii` to see personal data, "
+    "`--scope analyst` for get_performance)"
 )
 
 
@@ -328,7 +331,11 @@ def _metadata(request: Request) -> ProtectedResourceMetadata:
     return ProtectedResourceMetadata(
         resource=f"{_public_base(settings, request.scope)}{MCP_PATH}",
         authorization_servers=[issuer] if issuer else None,
-        scopes_supported=[AccessScope.AGENT.value, AccessScope.PII.value],
+        scopes_supported=[
+            AccessScope.AGENT.value,
+            AccessScope.PII.value,
+            AccessScope.ANALYST.value,
+        ],
         bearer_methods_supported=["header"],
         resource_name="p13n MCP server",
     )

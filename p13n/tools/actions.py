@@ -16,6 +16,7 @@ from p13n.tools.interactions import (
     record_interaction,
 )
 from p13n.tools.items import GetItemInput, ItemDetails, get_item
+from p13n.tools.performance import GetPerformanceInput, GetPerformanceOutput, get_performance
 from p13n.tools.profile_context import GetContextInput, GetContextOutput, get_context
 from p13n.tools.recommendations import (
     GetRecommendationsInput,
@@ -145,6 +146,25 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
         output_model=RecordInteractionOutput,
         run=record_interaction,
         hints=ToolHints(read_only=False, idempotent=False, destructive=False),
+    ),
+    Action(
+        name="get_performance",
+        title="Get personalization performance",
+        description=(
+            "How personalization did over the last `days` days, for a store manager or "
+            "analyst: impressions, clicks, click rate, add-to-carts, orders and attributed "
+            "revenue by point (default), recommender, decision, experiment cohort, channel or "
+            "day, best earners first, with a summary in plain words. Use it for 'how is the "
+            "summer banner doing?' (point='summer banner') or 'which recommender sells more?' "
+            "(by='recommender'). Conversions are credited by last touch on what the person "
+            "was shown within 7 days unless you choose another model. Needs the `analyst` "
+            "scope."
+        ),
+        input_model=GetPerformanceInput,
+        output_model=GetPerformanceOutput,
+        run=get_performance,
+        hints=_READ,
+        scope="analyst",
     ),
 )
 

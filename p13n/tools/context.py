@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from p13n.domain.services import DecisionService, Engine, RecommendService
+from p13n.domain.services import DecisionService, Engine, MeasureService, RecommendService
 
 __all__ = ["Caller", "LocalCaller", "ToolContext"]
 
@@ -40,11 +40,13 @@ class LocalCaller:
 
 @dataclass(frozen=True)
 class ToolContext:
-    """One call's dependencies. `decisions` is the decision service when one is configured."""
+    """One call's dependencies. `decisions` is the decision service and `measure` the
+    attribution reports when configured."""
 
     engine: Engine
     recommend: RecommendService
     caller: Caller = LocalCaller()
     decisions: DecisionService | None = None
+    measure: MeasureService | None = None
     channel: str = "agent"
     share_first_name: bool = True  # tenant policy: first names without the `pii` scope

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.errors import Forbidden, InvalidInput, NotFound
 from p13n.tools.catalog_words import closest, point_names
 from p13n.tools.context import ToolContext
 from p13n.tools.schema import input_schema, strict_schema
@@ -184,6 +184,9 @@ class Action(Generic[In, Out]):
     output_model: type[Out]
     run: Callable[[ToolContext, In], Out]
     hints: ToolHints
+    scope: str | None = None
+    """A scope the caller needs beyond the transport's (`agent` for `/mcp` and `/actions`):
+    `analyst` for the analytics actions; None for the shopper-facing ones."""
 
     def parse(self, arguments: Mapping[str, Any] | None, ctx: ToolContext | None = None) -> In:
         """The validated input; `ctx` lets validators check names against the store's."""
@@ -201,7 +204,13 @@ class Action(Generic[In, Out]):
             ) from None
 
     def invoke(self, ctx: ToolContext, arguments: Mapping[str, Any] | None) -> Out:
-        """Validate `arguments` and run; raises `P13nError` for what the caller can fix."""
+        """Validate `arguments` and run; raises `P13nError` for what the caller can fix
+        (`Forbidden` when the caller lacks the action's scope)."""
+        if self.scope is not None and not ctx.caller.allows(self.scope):
+            raise Forbidden(
+                f"{self.name} needs the `{self.scope}` scope, which this credential lacks.",
+                hint=f"Use a key with it (p13n keys create --scope agent --scope {self.scope}).",
+            )
         return self.run(ctx, self.parse(arguments, ctx))
 
     def input_schema(

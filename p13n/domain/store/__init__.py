@@ -4,6 +4,7 @@
 PostgreSQL, `MemoryStore` in plain Python for unit tests.
 """
 
+from p13n.domain.store.attribution_table import CELL_DIMENSIONS, AttributionStore
 from p13n.domain.store.bandit_tables import BanditStore
 from p13n.domain.store.database import open_engine
 from p13n.domain.store.identity_store import (  # importing it registers its tables
@@ -12,6 +13,7 @@ from p13n.domain.store.identity_store import (  # importing it registers its tab
 )
 from p13n.domain.store.keys_store import ApiKeyRow, KeysStore
 from p13n.domain.store.log_table import LOG_COLUMNS, PersonalizationLogStore
+from p13n.domain.store.measure_reads import MeasureReads
 from p13n.domain.store.memory_store import MemoryStore
 from p13n.domain.store.pipeline_table import PIPELINE_COUNTERS, PipelineStore
 from p13n.domain.store.port import Store, Transaction
@@ -19,10 +21,13 @@ from p13n.domain.store.sql_store import SqlStore
 
 __all__ = [
     "ApiKeyRow",
+    "AttributionStore",
+    "CELL_DIMENSIONS",
     "BanditStore",
     "LOG_COLUMNS",
     "IdentityStore",
     "KeysStore",
+    "MeasureReads",
     "MemoryStore",
     "PersonalizationLogStore",
     "PIPELINE_COUNTERS",

@@ -1,5 +1,6 @@
 """`GET /analytics/pipeline`: the decision pipeline and ingest by hour or day, from the hourly
-aggregates (`PipelineStats`); read-only, for the `analyst` scope (and `admin`)."""
+aggregates (`PipelineStats`); `GET /analytics/attribution`: KPIs with conversions credited to
+personalizations (`MeasureService`). Read-only, for the `analyst` scope (and `admin`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.analytics import PipelineReport
-from p13n.domain.services import PipelineStats
+from p13n.domain.analytics import AttributionReport, PipelineReport
+from p13n.domain.services import MeasureService, PipelineStats
 from p13n.server.routes.deps import get_services
 
 router = APIRouter(tags=["analytics"])
@@ -60,3 +61,77 @@ async def pipeline(
     and stage timings (p50/p95/p99) per period and group; ingest counts per period."""
     query = stats.query(start=start, end=end, granularity=granularity, group_by=group_by or [])
     return await run_in_threadpool(stats.report, query)
+
+
+def get_measure(request: Request) -> MeasureService:
+    return get_services(request).measure
+
+
+MeasureDep = Annotated[MeasureService, Depends(get_measure)]
+
+
+@router.get(
+    "/analytics/attribution",
+    response_model=AttributionReport,
+    responses={
+        400: {
+            "description": "an unknown model, basis or grouping, a window or half-life that is "
+            "not positive, a date that is not one or in the future, or `from` not before `to` "
+            "(the message says which and what to send)"
+        },
+        401: {"description": "no credential, or an unknown one"},
+        403: {"description": "the credential lacks the `analyst` scope"},
+    },
+)
+async def attribution(
+    measure: MeasureDep,
+    model: Annotated[
+        str,
+        Query(
+            description="first_touch, last_touch (default), linear, time_decay or position_based."
+        ),
+    ] = "last_touch",
+    basis: Annotated[
+        str, Query(description="view (an exposure is enough; default) or click.")
+    ] = "view",
+    window: Annotated[
+        str, Query(description="24h, 7d (default), 30d, or any positive `<n>s|m|h|d`.")
+    ] = "7d",
+    half_life: Annotated[
+        str | None,
+        Query(alias="halfLife", description="time_decay's half-life (default 7d)."),
+    ] = None,
+    group_by: Annotated[
+        list[str] | None,
+        Query(
+            alias="groupBy",
+            description="Any of point, decision, recommender, experiment, cohort, channel, day "
+            "(repeat or comma-separate); none: totals only.",
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="Start, inclusive: ISO date or datetime (UTC), or epoch seconds; "
+            "default: 30 days before `to`.",
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        Query(alias="to", description="End, exclusive (a date: through that day); default: now."),
+    ] = None,
+) -> AttributionReport:
+    """Requests, impressions, clicks, CTR, add-to-carts, orders, revenue, units and unique
+    individuals per group, with conversions credited to personalizations by the model; the
+    attributed revenue sums to the attributed orders' revenue exactly."""
+    query = measure.query(
+        model=model,
+        basis=basis,
+        window=window,
+        half_life=half_life,
+        group_by=group_by or [],
+        start=start,
+        end=end,
+    )
+    return await run_in_threadpool(measure.attribution, query)
