@@ -37,7 +37,7 @@ def _store_size(user_services: Any) -> dict[str, Any]:
     return {
         "events": stats["events"],
         "profiles": stats["profiles"],
-        "items": stats["items"],
+        "catalog_items": stats["items"],
         "insights": len(stats["insights"]),
         "segments": len(stats["segments"]),
         "bytes": size,
