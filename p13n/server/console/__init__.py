@@ -3,7 +3,8 @@ served by `p13n serve` in the same process.
 
 Thin routes over the services of `AppServices` and the tools registry, never their own SQL.
 Access: an API key signs in (`session.py`); every page asks the same scope the matching API
-route asks (Overview `analyst`, People `decide`, the playground `agent`, Keys `admin`), so the
+route asks (Overview `analyst`, People `decide`, the playground `agent`, Keys and points &
+decisions `admin`), so the
 console never lets a key do more than it could with curl. The bearer-token check of
 `server/auth.py` leaves these paths to the console (`auth.SESSION_PATHS`).
 """
@@ -16,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from p13n.server.console import (
     pages_auth,
+    pages_decisioning,
     pages_keys,
     pages_overview,
     pages_people,
@@ -55,7 +57,14 @@ def install_console(app: FastAPI) -> None:
         StaticFiles(packages=[("p13n.server.console", "static")]),
         name="console-static",
     )
-    for module in (pages_auth, pages_overview, pages_keys, pages_people, pages_playground):
+    for module in (
+        pages_auth,
+        pages_overview,
+        pages_keys,
+        pages_people,
+        pages_decisioning,
+        pages_playground,
+    ):
         app.include_router(module.router)
 
     @app.get("/console/{rest:path}", include_in_schema=False)
