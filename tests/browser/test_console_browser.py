@@ -170,3 +170,38 @@ def test_an_unknown_person_is_a_404_page(page: Any, console: Console) -> None:
     response = page.goto(f"{console.base}/console/people/u-000000000000000000000000")
     assert response.status == 404
     assert page.get_by_role("heading", name="No such person").count() == 1
+
+
+def test_a_decision_made_in_the_browser_is_served_by_the_decisioning_api(
+    page: Any, console: Console
+) -> None:
+    import httpx
+
+    sign_in(page, console, console.admin_key)
+    page.goto(f"{console.base}/console/decisioning/decisions:new?point=home_banner")
+    page.get_by_label("Name").fill("bad name")
+    page.get_by_role("button", name="Create decision").click()
+    assert "pattern" in page.locator("#name-error").inner_text()
+    assert page.get_by_label("Name").get_attribute("aria-invalid") == "true"
+    shot(page, "decision-form-error")
+    page.get_by_label("Name").fill("browser_banner")
+    page.get_by_label("State").select_option("Live")
+    page.get_by_label("Priority").fill("1")
+    page.get_by_label("Content attributes").fill("header: Made in a browser")
+    page.get_by_role("button", name="Create decision").click()
+    page.wait_for_url(re.compile(r"/console/decisioning/points/home_banner"))
+    assert page.locator("ol.priority li").first.inner_text().startswith("browser_banner")
+    shot(page, "point")
+    body = {
+        "context": {"individualId": "browser-new-visitor"},
+        "personalizationPoints": [{"name": "home_banner"}],
+    }
+    served = httpx.post(
+        f"{console.base}/personalization/decisions",
+        json=body,
+        headers={"Authorization": f"Bearer {console.public_key}"},
+    ).json()["personalizations"][0]
+    assert served["attributes"]["header"] == "Made in a browser"
+    page.goto(f"{console.base}/console/decisioning")
+    shot(page, "decisioning")
+    _no_csp_violations(page)
