@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 import pytest
-from conftest import DEMO_SHOPPER, Console, shot, sign_in
+from _browser import DEMO_SHOPPER, Console, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
