@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export P13N_HOME ?= $(CURDIR)/.p13n
 
-.PHONY: run test install install-test lint clean
+.PHONY: run test install install-test lint clean vendor
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,12 +35,21 @@ node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The console's htmx and uPlot, copied from the pinned npm packages into the package (committed;
+# tests/e2e/test_console_vendor.py checks them against node_modules).
+vendor: node_modules/.installed
+	$(BIN)/python scripts/vendor_static.py
+
+# Debian's chromium for the browser tests (tests/browser): Playwright drives it, never downloads one.
+/usr/bin/chromium:
+	apt-get install -y -qq chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check p13n tests bench examples
 	$(BIN)/ruff format --check p13n tests bench examples
 	$(BIN)/mypy p13n/domain p13n/tools
 
-test: lint node_modules/.installed
+test: lint node_modules/.installed /usr/bin/chromium
 	$(BIN)/pytest
 
 clean:

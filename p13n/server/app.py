@@ -30,6 +30,7 @@ from p13n.server.bootstrap import (
     model_state,
     warm_model_in_background,
 )
+from p13n.server.console import install_console
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.metrics import install_metrics
 from p13n.server.routes import (
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     for module in routers:
         app.include_router(module.router)
+    install_console(app)  # /console pages and / (p13n/server/console/)
     install_metrics(app)  # the middleware that counts and times requests, and GET /metrics
     mount_mcp(app)
     return app

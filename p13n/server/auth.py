@@ -32,9 +32,11 @@ __all__ = [
     "OPEN_PATHS",
     "ROUTE_SCOPES",
     "RouteScope",
+    "SESSION_PATHS",
     "authorize",
     "current_principal",
     "install_auth",
+    "is_session_path",
     "require",
     "scope_for",
 ]
@@ -91,6 +93,12 @@ OPEN_PATHS: tuple[str, ...] = (
     "/.well-known/",
 )
 
+# Pages with their own session check (the console, `server/console/session.py`: a key signs in
+# once and the browser holds an HttpOnly session cookie), and the site's index page linking
+# them. No bearer credential is asked for here; every console route asks for its session and
+# the scope of the matching API route.
+SESSION_PATHS: tuple[str, ...] = ("/", "/console")
+
 _ORDERED = sorted(ROUTE_SCOPES, key=lambda r: (-len(r.prefix), "*" in r.methods))
 _HOW_TO_GET = (
     "Send `Authorization: Bearer <key>` (or `X-API-Key: <key>`); create a key with "
@@ -102,11 +110,16 @@ def is_open(path: str) -> bool:
     return any(path == p or (p.endswith("/") and path.startswith(p)) for p in OPEN_PATHS)
 
 
+def is_session_path(path: str) -> bool:
+    """The index page or the console (`/console`, `/console/...`), which check sessions."""
+    return any(path == p or (p != "/" and path.startswith(p + "/")) for p in SESSION_PATHS)
+
+
 @functools.lru_cache(maxsize=4096)
 def scope_for(path: str, method: str) -> Scope | None:
     """The scope a request needs; None for open paths. Unmapped paths need `admin`. Cached:
     it runs on every request, and a hot path asks the same question each time."""
-    if is_open(path):
+    if is_open(path) or is_session_path(path):
         return None
     for row in _ORDERED:
         if row.matches(path, method):
@@ -117,7 +130,9 @@ def scope_for(path: str, method: str) -> Scope | None:
 def is_mapped(path: str, method: str) -> bool:
     """Whether a row of the table (or the open list) names this path: tests use it to find
     routes that only the fail-closed default protects."""
-    return is_open(path) or any(row.matches(path, method) for row in _ORDERED)
+    return (
+        is_open(path) or is_session_path(path) or any(row.matches(path, method) for row in _ORDERED)
+    )
 
 
 class AuthError(Exception):

@@ -18,7 +18,7 @@ from starlette.routing import Mount
 
 from p13n.domain.access import IMPLIED, Scope
 from p13n.server.app import create_app
-from p13n.server.auth import authorize, is_mapped, is_open, scope_for
+from p13n.server.auth import authorize, is_mapped, is_open, is_session_path, scope_for
 from p13n.server.settings import Settings
 
 
@@ -42,8 +42,11 @@ def _routes(app: FastAPI) -> list[tuple[str, str, bool]]:
 
 _LISTED = create_app(Settings(home=Path("never-started")))  # only read for its route table
 ROUTES = _routes(_LISTED)
-GUARDED = [r for r in ROUTES if not is_open(r[1])]
+GUARDED = [r for r in ROUTES if not is_open(r[1]) and not is_session_path(r[1])]
 OPEN = [r for r in ROUTES if is_open(r[1])]
+# The console and the index page check a session cookie, not a bearer credential
+# (tests/e2e/test_console_access.py covers them).
+SESSION = [r for r in ROUTES if is_session_path(r[1])]
 
 
 def _id(route: tuple[str, str, bool]) -> str:
@@ -75,6 +78,14 @@ def key(client: TestClient, *scopes: Scope) -> str:
 def _call(client: TestClient, method: str, path: str, **headers: str) -> Any:
     body = {"json": {}} if method in {"POST", "PUT", "PATCH"} else {}
     return client.request(method, _concrete(path), headers=headers, **body)
+
+
+def test_the_console_is_the_only_part_left_to_its_session_check() -> None:
+    assert SESSION, "the console's routes are missing"
+    assert {p for _, p, _ in SESSION} - {"/"} == {
+        p for _, p, _ in SESSION if p == "/console" or p.startswith("/console/")
+    }
+    assert all(scope_for(_concrete(p), m) is None for m, p, _ in SESSION)
 
 
 def test_the_app_has_routes_of_every_scope_to_check() -> None:
