@@ -66,8 +66,10 @@ def _traffic(base: str, public_key: str) -> None:
             assert r.status_code == 200, r.text
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Per module, not per session: Playwright's sync API runs an event loop in this thread
+    until it stops, and a pytest-xdist worker runs other modules (anyio, asyncio) after this."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
