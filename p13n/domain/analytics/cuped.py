@@ -16,10 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 from numpy.typing import ArrayLike
 
-from p13n.domain.analytics.sufficient import MeanStats
+from p13n.domain.analytics.sufficient import (
+    MeanStats,
+    check_pair,
+    pair_covariance,
+    pair_from_values,
+)
 from p13n.domain.errors import InvalidInput
 
 __all__ = ["PrePostStats", "AdjustedStats", "CupedResult", "pooled_theta", "cuped_adjust"]
@@ -37,37 +41,17 @@ class PrePostStats:
     cross_sum: float
 
     def __post_init__(self) -> None:
-        if self.post.n != self.n or self.pre.n != self.n:
-            raise InvalidInput(
-                f"PrePostStats: pre and post must be over the same {self.n} units, got"
-                f" {self.pre.n} and {self.post.n}."
-            )
-        bound = (self.post.sum_squares * self.pre.sum_squares) ** 0.5
-        if not np.isfinite(self.cross_sum) or abs(self.cross_sum) > bound * (1 + 1e-9) + 1e-9:
-            raise InvalidInput(
-                "PrePostStats: cross_sum must be Σ post·pre over the same units (it exceeds"
-                " √(Σpost² Σpre²))."
-            )
+        check_pair("PrePostStats", self.n, self.post, self.pre, self.cross_sum)
 
     @classmethod
     def from_values(cls, pre: ArrayLike, post: ArrayLike) -> PrePostStats:
         """From one (pre, post) pair per unit."""
-        x = np.asarray(pre, dtype=float).ravel()
-        y = np.asarray(post, dtype=float).ravel()
-        if x.shape != y.shape:
-            raise InvalidInput("PrePostStats.from_values needs one pre value per post value.")
-        return cls(
-            n=int(x.size),
-            post=MeanStats.from_values(y),
-            pre=MeanStats.from_values(x),
-            cross_sum=float(np.dot(x, y)),
-        )
+        n, post_stats, pre_stats, cross = pair_from_values("PrePostStats", post, pre)
+        return cls(n=n, post=post_stats, pre=pre_stats, cross_sum=cross)
 
     @property
     def covariance(self) -> float:
-        if self.n <= 1:
-            return 0.0
-        return (self.cross_sum - self.post.sum * self.pre.sum / self.n) / (self.n - 1)
+        return pair_covariance(self.n, self.post, self.pre, self.cross_sum)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,38 @@ class RateStats:
         return self.mean
 
 
+def check_pair(kind: str, n: int, first: MeanStats, second: MeanStats, cross_sum: float) -> None:
+    """Two per-unit metrics over the same `n` units, and a cross sum Σ first·second they can
+    have (Cauchy–Schwarz); InvalidInput otherwise. Shared by ratio metrics and CUPED."""
+    if first.n != n or second.n != n:
+        raise InvalidInput(
+            f"{kind}: both parts must be over the same {n} units, got {first.n} and {second.n}."
+        )
+    bound = math.sqrt(first.sum_squares * second.sum_squares)
+    if not math.isfinite(cross_sum) or abs(cross_sum) > bound * (1 + 1e-9) + 1e-9:
+        raise InvalidInput(
+            f"{kind}: |cross_sum| exceeds √(Σa² Σb²), so it is not Σ a·b over the same units."
+        )
+
+
+def pair_from_values(
+    kind: str, first: ArrayLike, second: ArrayLike
+) -> tuple[int, MeanStats, MeanStats, float]:
+    """n, both parts' statistics and their cross sum from one (first, second) pair per unit."""
+    a = np.asarray(first, dtype=float).ravel()
+    b = np.asarray(second, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise InvalidInput(f"{kind}.from_values needs one value of each part per unit.")
+    return int(a.size), MeanStats.from_values(a), MeanStats.from_values(b), float(np.dot(a, b))
+
+
+def pair_covariance(n: int, first: MeanStats, second: MeanStats, cross_sum: float) -> float:
+    """The per-unit sample covariance of the two parts."""
+    if n <= 1:
+        return 0.0
+    return (cross_sum - first.sum * second.sum / n) / (n - 1)
+
+
 @dataclass(frozen=True, slots=True)
 class RatioStats:
     """A ratio metric (clicks per view, revenue per order): Σ numerator / Σ denominator over
@@ -175,38 +207,17 @@ class RatioStats:
         _count("RatioStats", self.n)
         _finite("RatioStats", self.cross_sum)
         _plain(self, n=int, cross_sum=float)
-        if self.numerator.n != self.n or self.denominator.n != self.n:
-            raise InvalidInput(
-                f"RatioStats: numerator and denominator must be over the same {self.n} units,"
-                f" got {self.numerator.n} and {self.denominator.n}."
-            )
-        bound = math.sqrt(self.numerator.sum_squares * self.denominator.sum_squares)
-        if abs(self.cross_sum) > bound * (1 + 1e-9) + 1e-9:
-            raise InvalidInput(
-                "RatioStats: |cross_sum| exceeds √(Σnum² Σden²), so it is not Σ num·den over"
-                " the same units."
-            )
+        check_pair("RatioStats", self.n, self.numerator, self.denominator, self.cross_sum)
 
     @classmethod
     def from_values(cls, numerator: ArrayLike, denominator: ArrayLike) -> RatioStats:
         """From one (numerator, denominator) pair per unit."""
-        num = np.asarray(numerator, dtype=float).ravel()
-        den = np.asarray(denominator, dtype=float).ravel()
-        if num.shape != den.shape:
-            raise InvalidInput("RatioStats.from_values needs one numerator per denominator.")
-        return cls(
-            n=int(num.size),
-            numerator=MeanStats.from_values(num),
-            denominator=MeanStats.from_values(den),
-            cross_sum=float(np.dot(num, den)),
-        )
+        n, num, den, cross = pair_from_values("RatioStats", numerator, denominator)
+        return cls(n=n, numerator=num, denominator=den, cross_sum=cross)
 
     @property
     def covariance(self) -> float:
-        if self.n <= 1:
-            return 0.0
-        num, den = self.numerator, self.denominator
-        return (self.cross_sum - num.sum * den.sum / self.n) / (self.n - 1)
+        return pair_covariance(self.n, self.numerator, self.denominator, self.cross_sum)
 
     @property
     def mean(self) -> float:
