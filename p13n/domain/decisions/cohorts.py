@@ -10,6 +10,7 @@ in every process, with nothing stored.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from p13n.domain.decisions.experiments import Cohort, Experiment
 
@@ -23,12 +24,18 @@ def bucket(experiment_id: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big") % BUCKETS
 
 
-def assign(experiment: Experiment, key: str) -> Cohort:
-    """The cohort of `key` in `experiment` (weights are percentages summing to 100)."""
+def assign(experiment: Experiment, key: str, shares: Mapping[str, float] | None = None) -> Cohort:
+    """The cohort of `key` in `experiment`: the one whose consecutive range of buckets holds
+    the key's bucket. The ranges follow the cohorts' weights (percentages summing to 100), or
+    `shares` (cohort id -> fraction summing to 1: a bandit's weights in force; a cohort it
+    does not name gets none)."""
     b = bucket(experiment.id, key)
-    upper = 0
+    upper = 0.0
     for cohort in experiment.cohorts:
-        upper += cohort.weight * (BUCKETS // 100)
+        if shares is None:
+            upper += cohort.weight * (BUCKETS // 100)  # whole buckets: exact
+        else:
+            upper += shares.get(cohort.id, 0.0) * BUCKETS
         if b < upper:
             return cohort
     return experiment.cohorts[-1]

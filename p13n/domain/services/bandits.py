@@ -4,8 +4,8 @@ An A/B experiment's cohort is a pure function of (experiment, unit) (`decisions.
 bandit's weights move, so that function would move units between cohorts; instead a unit's
 first cohort is stored (`BanditStore`, written once per unit: the only write on the decision
 path, and only for a unit the bandit has not seen) and kept in memory. A new unit draws its
-cohort with the weights in force: its hash bucket against their cumulative shares, so the draw
-is deterministic and its chance is exactly the weight (its propensity, which
+cohort with the weights in force (`decisions.assign` with the state's shares: its hash bucket
+against their cumulative ranges), so the draw is deterministic and its chance is the weight (its propensity, which
 `BanditState.propensity` gives back from the history for the results' stratification).
 
 `rebalance_due` re-weights each Started bandit whose interval has passed, from the primary
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 import numpy as np
 
 from p13n.domain.analytics import BanditState, Summary, rebalance, start_bandit
-from p13n.domain.decisions import BUCKETS, Cohort, Experiment, bucket
+from p13n.domain.decisions import Cohort, Experiment, assign
 from p13n.domain.store import BanditStore, SqlStore
 
 __all__ = ["Bandits", "ArmsOf"]
@@ -54,7 +54,7 @@ class Bandits:
             if known is not None and known[0] in by_id:
                 return by_id[known[0]]
             now = self.clock()
-            cohort = _draw(experiment, self.state(experiment).weights, key)
+            cohort = assign(experiment, key, self.state(experiment).weights)
             sticky[key] = (cohort.id, now)
             self.rows.add_assignments([(experiment.id, key, cohort.id, now)])
         return cohort
@@ -110,15 +110,3 @@ class Bandits:
                     found = self.rows.assignments(experiment.id)
                     self._sticky[experiment.id] = found
         return found
-
-
-def _draw(experiment: Experiment, weights: Mapping[str, float], key: str) -> Cohort:
-    """The cohort whose cumulative share holds the unit's bucket (shares of the state's
-    weights; a cohort the state does not know gets none)."""
-    point = (bucket(experiment.id, key) + 0.5) / BUCKETS
-    upper = 0.0
-    for cohort in experiment.cohorts:
-        upper += weights.get(cohort.id, 0.0)
-        if point < upper:
-            return cohort
-    return experiment.cohorts[-1]
