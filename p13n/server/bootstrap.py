@@ -147,7 +147,8 @@ def model_state() -> str:
     load test can start after the warm-up."""
     if warm_model_in_background.cache_info().currsize == 0:
         return "on first query"
-    busy = warm_model_in_background().is_alive() or any(t.is_alive() for t in _warming)
+    _warming[:] = [t for t in _warming if t.is_alive()]  # finished warm-ups are forgotten
+    busy = warm_model_in_background().is_alive() or bool(_warming)
     return "loading" if busy else "ready"
 
 
