@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:  # `bench/` sits at the root and is not installed
-    sys.path.insert(0, _ROOT)
-
-from bench.serving import filtered, main, synthetic_items  # noqa: E402
-from p13n.domain.recommend import DEFAULT_RECOMMENDERS  # noqa: E402
+from bench.serving import filtered, main, synthetic_items
+from p13n.domain.recommend import DEFAULT_RECOMMENDERS
 
 
 def test_the_serving_benchmark_reports_every_recommender(

@@ -3,17 +3,10 @@ consistent with each other, and sized as asked."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from bench.analytics import NOW, make_events, make_log_rows, parse_args, sizes  # noqa: E402
-from p13n.domain.store import LOG_COLUMNS  # noqa: E402
+from bench.analytics import NOW, make_events, make_log_rows, parse_args, sizes
+from p13n.domain.store import LOG_COLUMNS
 
 PID, REQUEST, TS = (LOG_COLUMNS.index(c) for c in ("personalization_id", "request_id", "ts"))
 

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-# `bench/` sits at the repository root and is not installed; `pytest` (unlike `python -m pytest`)
-# does not put the root on sys.path. `pythonpath = ["."]` in [tool.pytest.ini_options] would
-# make this unnecessary.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from bench._util import percentile_ms  # noqa: E402
-from bench.ingest import (  # noqa: E402
+from bench._util import percentile_ms
+from bench.ingest import (
     NEW_EVENT_MIX,
     TARGETS,
     _met,
@@ -25,7 +15,7 @@ from bench.ingest import (  # noqa: E402
     new_events,
     parse_args,
 )
-from p13n.domain.ingest.validate import parse_event  # noqa: E402
+from p13n.domain.ingest.validate import parse_event
 
 END = 1_790_000_000.0
 
