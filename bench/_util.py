@@ -36,6 +36,7 @@ __all__ = [
     "server_env",
     "p13n_script",
     "post_batches",
+    "keep_result",
 ]
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -94,6 +95,19 @@ def machine_facts() -> dict[str, object]:
         "sqlite": sqlite3.sqlite_version,
         "platform": platform.platform(),
     }
+
+
+def keep_result(name: str, summary: Mapping[str, object]) -> Path:
+    """Write a run's JSON under bench/results/ (named by benchmark, commit and time) so that a
+    figure in BENCHMARKS.md points at the raw run behind it; the summary should carry
+    `code_fingerprint()`, `machine_facts()` and the settings it ran with."""
+    out = _REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    code = str(summary.get("code") or code_fingerprint() or "nogit").replace("+", "-")
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    path = out / f"{name}-{code}-{stamp}.json"
+    path.write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    return path
 
 
 def free_port() -> int:

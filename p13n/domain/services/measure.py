@@ -1,5 +1,7 @@
-"""The Measure service: attribution reports over the personalization log and the events, for
-the faces (`GET /analytics/attribution`, `p13n analytics attribution`, `get_performance`).
+"""The Measure service: attribution reports and experiment results over the personalization
+log and the events, for the faces (`GET /analytics/attribution`, `GET
+/analytics/experiments/{name}`, their `p13n analytics` commands, `get_performance`), and the
+primary metric per cohort that bandits re-weight by.
 
 It reads the range's log rows and the events that matter (`MeasureReads`, in pages), builds
 the journeys with every id mapped to its current survivor (identities merged after the rows
@@ -21,22 +23,30 @@ from p13n.domain.analytics import (
     CLICK_LOOKBACK,
     AttributionQuery,
     AttributionReport,
+    BanditState,
     CellKey,
     CreditCell,
     DaySummary,
+    ExperimentResults,
     ExposureCell,
     Journeys,
+    ResultSettings,
+    Summary,
     attribute,
     attribution_report,
     build_journeys,
     credit_cells,
     day_summaries,
+    experiment_results,
     exposure_cells,
+    metric_summaries,
     parse_attribution_query,
+    resolve_metrics,
     sketch_bytes,
     sketch_of,
     unit_of,
 )
+from p13n.domain.decisions import Experiment
 from p13n.domain.identity import IdentityLinks
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.store import CELL_DIMENSIONS, AttributionStore, MeasureReads
@@ -285,6 +295,65 @@ class MeasureService:
                     else []
                 ),
             )
+
+    def experiment_results(
+        self,
+        experiment: Experiment,
+        settings: ResultSettings | None = None,
+        *,
+        bandit: BanditState | None = None,
+    ) -> ExperimentResults:
+        """The experiment's results from the raw log and events: its exposures since it
+        started, each unit's events from `pre_window` before its first exposure (CUPED) to
+        `window` after it. A Created experiment has an empty result that says so."""
+        settings = settings or ResultSettings()
+        journeys, events = self._experiment_rows(experiment, settings)
+        return experiment_results(
+            experiment,
+            journeys,
+            events=events,
+            settings=settings,
+            units=self._survivors(),
+            bandit=bandit,
+        )
+
+    def primary_arms(
+        self, experiment: Experiment, bandit: BanditState | None = None
+    ) -> dict[str, Summary]:
+        """The primary metric's statistics per cohort (stratified by the bandit's periods):
+        what a bandit's re-weighting reads (`Bandits.rebalance_due`)."""
+        settings = ResultSettings(pre_window=0.0)
+        journeys, events = self._experiment_rows(experiment, settings)
+        (metric,) = resolve_metrics([experiment.primary_metric])
+        return metric_summaries(
+            experiment,
+            journeys,
+            metric,
+            events=events,
+            settings=settings,
+            units=self._survivors(),
+            bandit=bandit,
+        )
+
+    def _experiment_rows(
+        self, experiment: Experiment, settings: ResultSettings
+    ) -> tuple[Journeys, list[dict[str, Any]]]:
+        now = self.now()
+        if experiment.started_at is None:
+            return build_journeys([], []), []
+        start = experiment.started_at - settings.pre_window
+        end = min(now, (experiment.stopped_at or now) + settings.window) + 1e-6
+        log_rows = [
+            r
+            for page in self.reads.exposures_between(experiment.started_at, end)
+            for r in page
+            if r.get("experiment") in (experiment.name, experiment.id)
+        ]
+        events = [r for page in self.reads.events_between(start, end) for r in page]
+        return build_journeys(log_rows, events, units=self._survivors()), events
+
+    def _survivors(self) -> Survivors:
+        return Survivors(self.engine.state.identity)
 
 
 _SUMMARY_FIELDS = tuple(DaySummary.__slots__)
