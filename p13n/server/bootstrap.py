@@ -3,7 +3,8 @@
 `build_services` makes one `AppServices` (the engine over its store, recommendations with
 their vectors and model, decisions with the personalization log and its pipeline aggregates
 (`PipelineStats`, which also counts the engine's ingest outcomes), the attribution reports
-(`MeasureService`), identity resolution and
+(`MeasureService`, which in a server also re-weights bandit experiments when due), identity
+resolution and
 control, API keys and the authenticator). The app's lifespan holds it (`app.state.services`),
 every CLI command opens one (`open_services`), `p13n mcp` builds one; routes, tools and
 commands receive it and build nothing themselves. `p13n keys` is the one exception: it opens
@@ -205,6 +206,9 @@ def build_services(
     if serving:
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
         measure.start_background()
+        measure.start_bandit_schedule(
+            lambda: decisions.bandits, lambda: decisions.configs.experiments.values()
+        )
     keys = ApiKeys.for_engine(engine)
     limiter = (
         RateLimiter(settings.decisions_per_second)

@@ -1,5 +1,7 @@
-"""`p13n analytics pipeline` and `p13n analytics attribution`: the reports of
-`GET /analytics/pipeline` and `GET /analytics/attribution` as rich tables (or `--json`). Registered with `app.add_typer(analytics_app, name="analytics")` in cli.py."""
+"""`p13n analytics pipeline`, `p13n analytics attribution` and `p13n analytics experiment`: the
+reports of `GET /analytics/pipeline`, `GET /analytics/attribution` and `GET
+/analytics/experiments/{name}` as rich tables (or `--json`). Registered with
+`app.add_typer(analytics_app, name="analytics")` in cli.py."""
 
 from __future__ import annotations
 
@@ -8,13 +10,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from p13n.domain.analytics import AttributionReport, KpiFigures, PipelineReport, PipelineRow
+from p13n.domain.analytics import (
+    AttributionReport,
+    Comparison,
+    ExperimentResults,
+    KpiFigures,
+    MetricResults,
+    PipelineReport,
+    PipelineRow,
+)
 from p13n.server.cli_common import command_services, one_line_errors, out, print_json
+from p13n.tools.experiment_reading import list_experiments, read_experiment, verdict_lines
 
 __all__ = ["analytics_app"]
 
 analytics_app = typer.Typer(
-    help="Analytics: the decision pipeline and attribution.", no_args_is_help=True
+    help="Analytics: the decision pipeline, attribution and experiment results.",
+    no_args_is_help=True,
 )
 
 
@@ -197,3 +209,123 @@ def attribution(
         f"{i.unattributedCarts:,} carts, {i.unattributedOrders:,} orders; "
         f"{i.unlinkedEngagements:,} engagements named no personalization."
     )
+
+
+def _figure(value: float | None, *, pct: bool = False) -> str:
+    if value is None:
+        return "-"
+    return f"{value:+.1%}" if pct else f"{value:,.4g}"
+
+
+def _evidence(c: Comparison, engine: str) -> str:
+    """The figure the chosen engine judges by: chance to beat, or the interval's p-value."""
+    if engine == "bayesian":
+        chance = c.bayesian.chance_to_beat_control
+        return "-" if chance is None else f"{chance:.1%} to beat"
+    shown = c.frequentist if engine == "frequentist" else c.sequential
+    return "-" if shown.p_value is None else f"p = {shown.p_value:.3g}"
+
+
+def _interval(c: Comparison, engine: str) -> str:
+    low, high = (
+        (c.bayesian.ci_low, c.bayesian.ci_high)
+        if engine == "bayesian"
+        else (c.frequentist.ci_low, c.frequentist.ci_high)
+        if engine == "frequentist"
+        else (c.sequential.ci_low, c.sequential.ci_high)
+    )
+    return f"{_figure(c.lift, pct=True)} ({_figure(low, pct=True)}, {_figure(high, pct=True)})"
+
+
+def _metric_table(metric: MetricResults, engine: str) -> Table:
+    kind = "primary" if metric.primary else "secondary"
+    better = "higher" if metric.higher_is_better else "lower"
+    table = Table(title=f"{metric.metric} ({kind}, {metric.kind}, {better} is better)")
+    for name in ("cohort", "units", "conversions", "mean", "lift (interval)", engine, "verdict"):
+        table.add_column(name, justify="left" if name in ("cohort", "verdict") else "right")
+    by_cohort = {c.cohort: c for c in metric.comparisons}
+    for cohort in metric.cohorts:
+        c = by_cohort.get(cohort.cohort)
+        table.add_row(
+            cohort.cohort,
+            f"{cohort.units:,}",
+            f"{cohort.conversions:,}",
+            _figure(cohort.mean),
+            "control" if c is None else _interval(c, engine),
+            "" if c is None else _evidence(c, engine),
+            "" if c is None else c.verdict.outcome,
+        )
+    return table
+
+
+@analytics_app.command("experiment")
+@one_line_errors
+def experiment(
+    name: Annotated[str, typer.Argument(help="The experiment's name.")],
+    engine: Annotated[
+        str, typer.Option(help="bayesian (default), frequentist or sequential.")
+    ] = "bayesian",
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="A built-in metric (repeat); default: the experiment's."),
+    ] = None,
+    window: Annotated[
+        str, typer.Option(help="What counts after the first exposure, <n>s|m|h|d.")
+    ] = "7d",
+    pre_window: Annotated[
+        str, typer.Option("--pre-window", help="CUPED's look-back (0: off).")
+    ] = "14d",
+    min_units: Annotated[
+        int | None, typer.Option("--min-units", help="Units per cohort before a verdict.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """An experiment's results: per metric, each cohort's units, conversions and mean, its lift
+    against the control with the engine's interval and chance to beat (or p-value), the
+    sample-ratio check and the verdicts in words."""
+    with command_services() as services:
+        results = read_experiment(
+            services.decisions,
+            services.measure,
+            name,
+            engine=engine,
+            metrics=metric or [],
+            window=window,
+            pre_window=pre_window,
+            min_units=min_units,
+        )
+    if as_json:
+        print_json(results.model_dump(mode="json"))
+        return
+    _print_results(results)
+
+
+def _print_results(results: ExperimentResults) -> None:
+    if not results.empty:
+        for metric in sorted(results.metrics, key=lambda m: not m.primary):
+            out.print(_metric_table(metric, results.engine))
+    for line in verdict_lines(results):
+        out.print(line, highlight=False, markup=False)
+
+
+@analytics_app.command("experiments")
+@one_line_errors
+def experiments(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every experiment with its status, units per cohort and headline."""
+    with command_services() as services:
+        found = list_experiments(services.decisions, services.measure)
+    if as_json:
+        print_json(found.model_dump(mode="json"))
+        return
+    if not found.experiments:
+        out.print("no experiments configured.")
+        return
+    table = Table(title="experiments")
+    for column in ("name", "point", "status", "mode", "units", "per cohort", "headline"):
+        table.add_column(column, justify="right" if column == "units" else "left")
+    for e in found.experiments:
+        cohorts = " ".join(f"{c}:{n:,}" for c, n in e.cohorts.items())
+        table.add_row(e.name, e.point, e.status, e.mode, f"{e.units:,}", cohorts, e.headline)
+    out.print(table)

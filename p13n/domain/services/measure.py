@@ -48,6 +48,7 @@ from p13n.domain.analytics import (
 )
 from p13n.domain.decisions import Experiment
 from p13n.domain.identity import IdentityLinks
+from p13n.domain.services.bandits import Bandits
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.store import CELL_DIMENSIONS, AttributionStore, MeasureReads
 from p13n.domain.timeutil import DAY
@@ -334,6 +335,43 @@ class MeasureService:
             units=self._survivors(),
             bandit=bandit,
         )
+
+    def rebalance_bandits(self, bandits: Bandits, experiments: Iterable[Experiment]) -> list[str]:
+        """One round of the bandit schedule: re-weight every Started bandit whose interval
+        has passed from its primary metric per cohort (stratified by its own history); the
+        names re-weighted."""
+        due = [
+            e
+            for e in experiments
+            if e.mode == "bandit" and e.status == "Started" and bandits.state(e).due(self.now())
+        ]
+        if not due:
+            return []
+        return bandits.rebalance_due(due, arms_of=lambda e: self.primary_arms(e, bandits.state(e)))
+
+    def start_bandit_schedule(
+        self,
+        bandits: Callable[[], Bandits],
+        experiments: Callable[[], Iterable[Experiment]],
+        *,
+        check_s: float = 60.0,
+    ) -> threading.Thread:
+        """Run `rebalance_bandits` every `check_s` on a daemon thread (each bandit is
+        re-weighted at its own interval, hourly by default; `stop` ends it). bandits and
+        experiments are read at each round: the configuration reloads under a server."""
+
+        def loop() -> None:
+            while not self._stop.wait(check_s):
+                try:
+                    found = list(experiments())
+                    if any(e.mode == "bandit" and e.status == "Started" for e in found):
+                        self.rebalance_bandits(bandits(), found)
+                except Exception:  # the next round tries again; the weights stay meanwhile
+                    log.exception("re-weighting the bandit experiments failed")
+
+        thread = threading.Thread(target=loop, name="p13n-bandit-schedule", daemon=True)
+        thread.start()
+        return thread
 
     def _experiment_rows(
         self, experiment: Experiment, settings: ResultSettings

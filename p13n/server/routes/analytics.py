@@ -1,6 +1,8 @@
 """`GET /analytics/pipeline`: the decision pipeline and ingest by hour or day, from the hourly
 aggregates (`PipelineStats`); `GET /analytics/attribution`: KPIs with conversions credited to
-personalizations (`MeasureService`). Read-only, for the `analyst` scope (and `admin`)."""
+personalizations (`MeasureService`); `GET /analytics/experiments[/{name}]`: the experiments and
+one experiment's results (`tools.experiment_reading`). Read-only, for the `analyst` scope (and
+`admin`)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.analytics import AttributionReport, PipelineReport
-from p13n.domain.services import MeasureService, PipelineStats
+from p13n.domain.analytics import AttributionReport, ExperimentResults, PipelineReport
+from p13n.domain.services import DecisionService, MeasureService, PipelineStats
 from p13n.server.routes.deps import get_services
+from p13n.tools.experiment_reading import ExperimentList, list_experiments, read_experiment
 
 router = APIRouter(tags=["analytics"])
 
@@ -135,3 +138,90 @@ async def attribution(
         end=end,
     )
     return await run_in_threadpool(measure.attribution, query)
+
+
+def get_decisions(request: Request) -> DecisionService:
+    return get_services(request).decisions
+
+
+DecisionsDep = Annotated[DecisionService, Depends(get_decisions)]
+_AUTH_ANSWERS: dict[int | str, dict[str, str]] = {
+    401: {"description": "no credential, or an unknown one"},
+    403: {"description": "the credential lacks the `analyst` scope"},
+}
+
+
+@router.get("/analytics/experiments", response_model=ExperimentList, responses=_AUTH_ANSWERS)
+async def experiments(measure: MeasureDep, decisions: DecisionsDep) -> ExperimentList:
+    """Every experiment with its status, mode, units per cohort so far and the primary
+    metric's verdict in words."""
+    return await run_in_threadpool(list_experiments, decisions, measure)
+
+
+@router.get(
+    "/analytics/experiments/{name}",
+    response_model=ExperimentResults,
+    responses={
+        400: {
+            "description": "an unknown engine or metric, a window that is not a positive "
+            "duration, a pre-window that is neither 0 nor one, or min units below 1 (the "
+            "message says which and what to send)"
+        },
+        404: {"description": "no experiment by that name (the message lists the known ones)"},
+        **_AUTH_ANSWERS,
+    },
+)
+async def experiment(
+    measure: MeasureDep,
+    decisions: DecisionsDep,
+    name: str,
+    engine: Annotated[
+        str,
+        Query(
+            description="Which figures decide the verdict: bayesian (default; chance to beat "
+            "the control), frequentist (fixed-sample confidence interval) or sequential "
+            "(always-valid interval, safe to peek). Every engine's figures are reported."
+        ),
+    ] = "bayesian",
+    metric: Annotated[
+        list[str] | None,
+        Query(
+            description="Built-in metric names (repeat or comma-separate), e.g. `Conversion "
+            "Rate`; default: the experiment's primary and secondary metrics."
+        ),
+    ] = None,
+    window: Annotated[
+        str,
+        Query(description="What counts after a unit's first exposure: `<n>s|m|h|d`, default 7d."),
+    ] = "7d",
+    pre_window: Annotated[
+        str,
+        Query(
+            alias="preWindow",
+            description="CUPED's look-back before the first exposure (default 14d; 0: off).",
+        ),
+    ] = "14d",
+    min_units: Annotated[
+        int | None,
+        Query(
+            alias="minUnits",
+            description="Units every cohort needs before a verdict (default 1000).",
+        ),
+    ] = None,
+) -> ExperimentResults:
+    """Per cohort: units, conversions, mean and variance of each metric; against the control:
+    relative lift with the Bayesian credible interval and chance to beat (and to be best), the
+    frequentist and always-valid sequential intervals and p-value, CUPED beside the unadjusted
+    figures, the sample-ratio check, and a verdict per metric. An experiment that has not
+    exposed anyone yet answers 200 with `empty` true and a message that says so."""
+    return await run_in_threadpool(
+        read_experiment,
+        decisions,
+        measure,
+        name,
+        engine=engine,
+        metrics=metric or [],
+        window=window,
+        pre_window=pre_window,
+        min_units=min_units,
+    )
