@@ -157,8 +157,9 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
             "day, best earners first, with a summary in plain words. Use it for 'how is the "
             "summer banner doing?' (point='summer banner') or 'which recommender sells more?' "
             "(by='recommender'). Conversions are credited by last touch on what the person "
-            "was shown within 7 days unless you choose another model. Needs the `analyst` "
-            "scope."
+            "was shown within 7 days unless you choose another model. For 'how is experiment "
+            "X doing?' pass experiment='X': units per cohort, lift against the control and "
+            "the verdict per metric. Needs the `analyst` scope."
         ),
         input_model=GetPerformanceInput,
         output_model=GetPerformanceOutput,

@@ -6,11 +6,16 @@ grouped by point, recommender, decision, experiment cohort, channel or day over 
 `days` days, optionally for one point, with a sentence that says it in plain words. The
 answer stays small (at most `MAX_ROWS` rows, the biggest earners first; `omitted` counts the
 rest), well under 4 KB.
+
+With `experiment` it answers "how is experiment X doing?" instead: units per cohort, the
+split check and each metric's verdict against the control in the words of `p13n analytics
+experiment` (`experiment_reading.verdict_lines`), at most `MAX_ROWS` lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -20,11 +25,13 @@ from p13n.domain.analytics import AttributionReport, KpiFigures
 from p13n.domain.errors import InvalidInput
 from p13n.tools.catalog_words import closest
 from p13n.tools.context import ToolContext
+from p13n.tools.experiment_reading import read_experiment, verdict_lines
 
 __all__ = [
     "GetPerformanceInput",
     "GetPerformanceOutput",
     "PerformanceRow",
+    "ExperimentPerformance",
     "get_performance",
     "MAX_ROWS",
 ]
@@ -61,6 +68,13 @@ class GetPerformanceInput(BaseModel):
         default="view",
         description="view: being shown is enough (default); click: only clicked content earns.",
     )
+    experiment: str | None = Field(
+        default=None,
+        max_length=200,
+        description="An experiment's name: answers how it is doing (units per cohort, lift "
+        "against the control and the verdict per metric) instead of the KPIs; the other "
+        "fields are then ignored.",
+    )
 
 
 class PerformanceRow(BaseModel):
@@ -75,6 +89,17 @@ class PerformanceRow(BaseModel):
     unique_individuals: int = Field(description="Distinct people shown it.")
 
 
+class ExperimentPerformance(BaseModel):
+    name: str = Field(description="The experiment.")
+    status: str = Field(description="Created, Started, Stopped or Archived.")
+    units: dict[str, int] = Field(description="Units exposed per cohort, the control first.")
+    outcomes: dict[str, str] = Field(
+        description="The primary metric's verdict per cohort against the control: winner, "
+        "loser, inconclusive or insufficient data."
+    )
+    findings: list[str] = Field(description="The results in sentences, the headline first.")
+
+
 class GetPerformanceOutput(BaseModel):
     period: str = Field(description="From and to (UTC).")
     by: str = Field(description="What the rows compare.")
@@ -84,6 +109,9 @@ class GetPerformanceOutput(BaseModel):
     total: PerformanceRow = Field(description="The figures of everything asked about.")
     omitted: int = Field(description="Rows left out (smaller earners).")
     summary: str = Field(description="The answer in plain words.")
+    experiment: ExperimentPerformance | None = Field(
+        default=None, description="The experiment asked about, if any (rows are then empty)."
+    )
 
 
 def get_performance(ctx: ToolContext, data: GetPerformanceInput) -> GetPerformanceOutput:
@@ -92,6 +120,8 @@ def get_performance(ctx: ToolContext, data: GetPerformanceInput) -> GetPerforman
             "analytics are not configured in this server.",
             hint="Ask an operator for the attribution report (GET /analytics/attribution).",
         )
+    if data.experiment is not None:
+        return _experiment_answer(ctx, data.experiment)
     now = ctx.measure.now()
     groups = ["point"] if data.by == "point" or data.point else []
     if data.by != "point":
@@ -199,3 +229,40 @@ def _summary(
         else:
             said += f" By {data.by}, {first.name} and {second.name} earn the same."
     return said
+
+
+def _experiment_answer(ctx: ToolContext, name: str) -> GetPerformanceOutput:
+    """How experiment `name` is doing, since it started, with the default settings."""
+    assert ctx.measure is not None
+    if ctx.decisions is None:
+        raise InvalidInput(
+            "experiments are not configured in this server.",
+            hint="Ask an operator for GET /analytics/experiments/{name}.",
+        )
+    results = read_experiment(ctx.decisions, ctx.measure, name)
+    found = ctx.decisions.configs.experiments.get(results.experiment)
+    lines = [line[:400] for line in verdict_lines(results)[:MAX_ROWS]]
+    outcomes = {v.cohort: v.outcome for v in results.verdicts}
+    started = found.started_at if found is not None else None
+    since = "not started" if started is None else f"since {_day(started)}"
+    return GetPerformanceOutput(
+        period=f"{since} to {_day(ctx.measure.now())}",
+        by="experiment cohort",
+        point=found.point if found is not None else None,
+        attribution="experiment results: the first 7 days after each unit's first exposure",
+        rows=[],
+        total=_row("total", KpiFigures.model_validate(_nothing()), Decimal(0)),
+        omitted=0,
+        summary=lines[0],
+        experiment=ExperimentPerformance(
+            name=results.experiment,
+            status=found.status if found is not None else "unknown",
+            units={c.cohort: c.units for c in results.cohorts},
+            outcomes=outcomes,
+            findings=lines,
+        ),
+    )
+
+
+def _day(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
