@@ -14,8 +14,9 @@ The choices, written once:
   adds no impression; a view (or click) of a personalization the log does not hold (dropped,
   or outside the rows handed in) becomes one bare exposure at its earliest event, so an
   impression is counted once per personalization id whatever the client sends.
-- An exposure is `shown` when it carried content; a point that served nothing counts as a
-  request, never as an impression or a touch.
+- An exposure is `shown` when it carried content, or when a view or click of it came back
+  (manual content, a banner, logs no items: its view is the proof it was displayed); a point
+  that served nothing counts as a request, never as an impression or a touch.
 - A click is a `personalization-click` / `catalog-object-click` that names a personalization:
   by `personalization_id`, else by the `<personalizationId>:<n>` prefix of its
   `personalizationContentId`. A catalog click naming none is organic and left out.
@@ -198,10 +199,13 @@ def _engagements(
         known = exposures.get(pid)
         if known is None:  # events come in time order: this is the earliest one naming it
             exposures[pid] = _bare_exposure(pid, row, unit, viewed=interaction == VIEW_INTERACTION)
-        elif interaction == VIEW_INTERACTION:
-            views_merged += 1
-            if not known.viewed:
-                exposures[pid] = replace(known, viewed=True)
+        else:
+            # the client saw it: manual content (a banner) logs no items, so its view or
+            # click is what shows it was displayed (one impression, once per personalization)
+            seen = interaction == VIEW_INTERACTION
+            views_merged += seen
+            if not known.shown or (seen and not known.viewed):
+                exposures[pid] = replace(known, viewed=known.viewed or seen, shown=True)
         if interaction in CLICK_INTERACTIONS:
             clicks.append(
                 Click(
