@@ -20,7 +20,7 @@ from p13n.domain.analytics import (
     PipelineRow,
 )
 from p13n.server.cli_common import command_services, one_line_errors, out, print_json
-from p13n.tools.experiment_reading import list_experiments, read_experiment, verdict_lines
+from p13n.tools import list_experiments, read_experiment, verdict_lines
 
 __all__ = ["analytics_app"]
 

@@ -3,6 +3,12 @@ domain), listed in a registry that `mcp.py`, `langchain.py` and `POST /actions/{
 
 from p13n.tools.actions import ACTIONS, action_names, get_action
 from p13n.tools.context import Caller, LocalCaller, ToolContext
+from p13n.tools.experiment_reading import (
+    ExperimentList,
+    list_experiments,
+    read_experiment,
+    verdict_lines,
+)
 from p13n.tools.registry import Action, ToolHints
 from p13n.tools.schema import inline_refs
 
@@ -12,6 +18,10 @@ __all__ = [
     "Caller",
     "LocalCaller",
     "ToolContext",
+    "ExperimentList",
+    "list_experiments",
+    "read_experiment",
+    "verdict_lines",
     "ToolHints",
     "action_names",
     "get_action",

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from p13n.domain.analytics import AttributionReport, ExperimentResults, PipelineReport
 from p13n.domain.services import DecisionService, MeasureService, PipelineStats
 from p13n.server.routes.deps import get_services
-from p13n.tools.experiment_reading import ExperimentList, list_experiments, read_experiment
+from p13n.tools import ExperimentList, list_experiments, read_experiment
 
 router = APIRouter(tags=["analytics"])
 
