@@ -22,6 +22,7 @@ from p13n.server.console import (
     pages_overview,
     pages_people,
     pages_playground,
+    pages_targeting,
 )
 from p13n.server.console.session import SessionStore
 from p13n.server.console.web import ConsoleError, SignInNeeded, UserDep, render, to_signin
@@ -62,6 +63,7 @@ def install_console(app: FastAPI) -> None:
         pages_overview,
         pages_keys,
         pages_people,
+        pages_targeting,
         pages_decisioning,
         pages_playground,
     ):
