@@ -18,12 +18,11 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.access import Scope
 from p13n.domain.decisions import Decision, render
-from p13n.domain.decisions.merge import merge_fields
-from p13n.domain.decisions.targeting import MAX_TARGETING_DEPTH
 from p13n.domain.errors import NotFound, P13nError
 from p13n.server.console import targeting_form as tf
 from p13n.server.console.web import ConsoleError, ConsoleUser, PostUserDep, need
@@ -96,7 +95,6 @@ def targeting_context(
         "operand_text": tf.operand_text,
         "operators": tf.OPERATORS,
         "rule_label": rule_label,
-        "max_depth": MAX_TARGETING_DEPTH,
         "segment_names": [s.name for s in user.services.engine.state.segments],
     }
 
@@ -154,11 +152,10 @@ async def preview_content(request: Request, user: PostUserDep) -> Response:
     texts = content_lines(form.get("attributes", ""))
     who = form.get("preview_person", "").strip()
     problem, unknown, profile = None, None, None
-    fields: list[Any] = []
-    try:
-        fields = merge_fields(texts)
-    except ValueError as exc:
-        problem = str(exc)
+    try:  # the model's own check of the merge fields (malformed, too many)
+        Decision.model_validate({"name": "preview", "point": "preview", "attributes": texts})
+    except ValidationError as exc:
+        problem = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
     if who:
         try:
             profile = await run_in_threadpool(user.services.engine.get_profile, who)
@@ -169,7 +166,6 @@ async def preview_content(request: Request, user: PostUserDep) -> Response:
         "who": who,
         "profile": profile,
         "rendered": rendered,
-        "fields": fields,
         "problem": problem,
         "unknown": unknown,
     }

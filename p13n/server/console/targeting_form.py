@@ -21,16 +21,13 @@ from typing import Any, get_args
 
 from pydantic import ValidationError
 
-from p13n.domain.decisions.targeting import (
-    MAX_TARGETING_DEPTH,
-    ProfileCondition,
-    RequestCondition,
-)
+from p13n.domain.decisions import RequestCondition
 from p13n.domain.operators import (
     LIST_OPERATORS,
     NO_VALUE_OPERATORS,
     Operator,
 )
+from p13n.domain.segments import Condition as ProfileCondition
 
 __all__ = [
     "GROUP",
@@ -174,7 +171,7 @@ def edit_tree(tree: dict[str, Any], op: str) -> dict[str, Any]:
         if group.get("type", "Always") == "Always":
             group["type"] = "All"
         rule = dict(_NEW_CONDITION)
-        if action == "group" and len(path) + 1 < MAX_TARGETING_DEPTH:
+        if action == "group":  # past the model's nesting limit, saving says so
             rule = {"type": "Any", "rules": [dict(_NEW_CONDITION)]}
         group.setdefault("rules", []).append(rule)
     elif action == "remove" and path:
