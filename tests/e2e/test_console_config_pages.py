@@ -142,7 +142,8 @@ def test_segment_counts_match_the_profiles_and_an_edit_is_saved(app: Any) -> Non
     engine = app.state.services.engine
     uids = {engine.resolve(f"dev-{k}") for k in range(3)}
     expected = sum(1 for uid in uids if "keen_viewers" in engine.load_profile(uid).segments)
-    page = client.get("/console/segments").text
+    assert "counting" in client.get("/console/segments").text
+    page = client.get("/console/segments:counts").text
     shown = re.search(r'data-members="keen_viewers">([\d,]+)<', page)
     assert shown and int(shown.group(1)) == expected == 3
     bad = client.post(

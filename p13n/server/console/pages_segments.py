@@ -81,15 +81,27 @@ def _jobs(request: Request) -> dict[str, RecomputeJob]:
 @router.get("/console/segments")
 async def segments(request: Request, user: UserDep) -> Response:
     engine = _engine(user)
-    counts = await run_in_threadpool(member_counts, engine)
     context = {
         "segments": engine.state.segments,
         "insights": engine.state.insights,
-        "counts": counts,
         "profiles": await run_in_threadpool(engine.store.count_profiles),
         "jobs": sorted(_jobs(request).values(), key=lambda j: -j.started)[:5],
     }
     return render(request, "segments.html", context, user=user)
+
+
+@router.get("/console/segments:counts")
+async def segment_counts(request: Request, user: UserDep) -> Response:
+    """The segments table's rows with member counts (a scan of the stored profiles, so the
+    page loads them after it is shown)."""
+    engine = _engine(user)
+    counts = await run_in_threadpool(member_counts, engine)
+    context = {
+        "segments": engine.state.segments,
+        "counts": counts,
+        "profiles": await run_in_threadpool(engine.store.count_profiles),
+    }
+    return render(request, "segment_rows.html", context, user=user)
 
 
 def _segment_form(
