@@ -217,6 +217,9 @@ def test_builder_edits_add_and_remove_conditions_and_nested_groups(app: Any) -> 
     grown = client.post(edit, data={**base, **first.values, "op": "group:t"}).text
     values = controls(f'<form action="x">{grown}</form>', "x").values
     assert values["t.1.kind"] == "group" and values["t.1.0.kind"] == "attribute"
+    regrouped = client.post(edit, data={**values, "csrf_token": token, "t.0.kind": "group"})
+    nested = controls(f'<form action="x">{regrouped.text}</form>', "x").values
+    assert nested["t.0.kind"] == "group" and nested["t.0.0.kind"] == "attribute"
     values["t.1.0.kind"] = "schedule"
     changed = client.post(edit, data={**values, "csrf_token": token}).text
     assert 'name="t.1.0.timeZone"' in changed and 'name="t.1.0.operator"' not in changed

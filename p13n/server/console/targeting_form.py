@@ -163,7 +163,7 @@ def edit_tree(tree: dict[str, Any], op: str) -> dict[str, Any]:
     """One builder edit, `action:path`: `add:t.1` appends a condition to the group at path,
     `group:t` a nested group (with one condition), `remove:t.1.0` drops that rule. A group
     left empty by a removal stays (the model then says it needs a rule); `Always` becomes
-    `All` when a rule is added to it."""
+    `All` when a rule is added to it; any other edit gives an empty group one condition."""
     action, _, at = op.partition(":")
     path = _path(at)
     if action in ("add", "group"):
@@ -178,9 +178,21 @@ def edit_tree(tree: dict[str, Any], op: str) -> dict[str, Any]:
         parent = _node(tree, path[:-1])
         if 0 <= path[-1] < len(parent.get("rules", [])):
             del parent["rules"][path[-1]]
-    if tree.get("type") in ("All", "Any") and not tree.get("rules") and action != "remove":
-        tree["rules"] = [dict(_NEW_CONDITION)]
+    if action != "remove":
+        _fill_empty_groups(tree)
     return tree
+
+
+def _fill_empty_groups(group: dict[str, Any]) -> None:
+    """A group just made (`Always` turned `All`, a row turned into a group) gets one
+    condition to fill in."""
+    if group.get("type") not in ("All", "Any"):
+        return
+    if not group.get("rules"):
+        group["rules"] = [dict(_NEW_CONDITION)]
+    for rule in group["rules"]:
+        if kind_of(rule) == GROUP:
+            _fill_empty_groups(rule)
 
 
 def builder_errors(exc: ValidationError) -> dict[str, str]:
