@@ -3,10 +3,10 @@ served by `p13n serve` in the same process.
 
 Thin routes over the services of `AppServices` and the tools registry, never their own SQL.
 Access: an API key signs in (`session.py`); every page asks the same scope the matching API
-route asks (Overview `analyst`, People `decide`, the playground `agent`, Keys and points &
-decisions `admin`), so the
-console never lets a key do more than it could with curl. The bearer-token check of
-`server/auth.py` leaves these paths to the console (`auth.SESSION_PATHS`).
+route asks (Overview `analyst`, People `decide`, the playground `agent`; Keys, points &
+decisions, recommenders, segments and insights `admin`), so the console never lets a key do
+more than it could with curl. The bearer-token check of `server/auth.py` leaves
+these paths to the console (`auth.SESSION_PATHS`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from p13n.server.console import (
     pages_overview,
     pages_people,
     pages_playground,
+    pages_recommenders,
+    pages_segments,
+    pages_targeting,
 )
 from p13n.server.console.session import SessionStore
 from p13n.server.console.web import ConsoleError, SignInNeeded, UserDep, render, to_signin
@@ -62,7 +65,10 @@ def install_console(app: FastAPI) -> None:
         pages_overview,
         pages_keys,
         pages_people,
+        pages_targeting,
         pages_decisioning,
+        pages_recommenders,
+        pages_segments,
         pages_playground,
     ):
         app.include_router(module.router)

@@ -6,7 +6,8 @@ the same calls as `PUT /admin/...` (`DecisionService.change`), so a form accepts
 the API accepts: a model error comes back next to its field with the model's message, a
 cross-object refusal (the point does not exist, content that does not fit the point, a
 running experiment) above the form, and nothing is saved in either case. Targeting is edited
-as its JSON (the rule builder is for later).
+with the rule builder or as its JSON; the builder's edits, the merge-field preview and the
+drag reorder are in `pages_targeting.py`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from p13n.domain.access import Scope
 from p13n.domain.decisions import Decision, PersonalizationPoint
 from p13n.domain.errors import NotFound, P13nError
 from p13n.domain.services import DecisionService
+from p13n.server.console import targeting_form
+from p13n.server.console.pages_targeting import builder_mode, content_lines, targeting_context
 from p13n.server.console.web import (
     ConsoleError,
     ConsoleUser,
@@ -66,17 +69,6 @@ def field_errors(exc: ValidationError, fields: set[str]) -> tuple[dict[str, str]
     return by_field, general
 
 
-def _lines(text: str) -> dict[str, str]:
-    """`key: value` lines (manual content attributes); blank lines are skipped."""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        key, sep, value = line.partition(":")
-        out[key.strip()] = value.strip() if sep else ""
-    return out
-
-
 def _words(text: str) -> list[str]:
     return [w.strip() for w in text.replace("\n", ",").split(",") if w.strip()]
 
@@ -112,7 +104,7 @@ def decision_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[st
         "point": form.get("point", "").strip(),
         "label": form.get("label", "").strip(),
         "state": form.get("state", "Draft"),
-        "attributes": _lines(form.get("attributes", "")),
+        "attributes": content_lines(form.get("attributes", "")),
     }
     errors: dict[str, str] = {}
     if form.get("priority", "").strip():
@@ -120,7 +112,9 @@ def decision_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[st
     if form.get("recommender", "").strip():
         data["recommender"] = form["recommender"].strip()
     targeting = form.get("targeting", "").strip()
-    if targeting:
+    if builder_mode(form):
+        data["targeting"] = targeting_form.tree_from_form(form)
+    elif targeting:
         try:
             data["targeting"] = json.loads(targeting)
         except ValueError as exc:
@@ -293,6 +287,7 @@ def _decision_form(
             "general": general or [],
             "points": sorted(configs.points),
             "recommenders": sorted(user.services.recommend.configs),
+            **targeting_context(user, values, errors or {}),
         },
         status_code=status,
         user=user,
@@ -328,6 +323,9 @@ async def save_decision(request: Request, user: PostUserDep) -> Response:
         decision = Decision.model_validate(data)
     except ValidationError as exc:
         more, general = field_errors(exc, DECISION_FIELDS)
+        if builder_mode(form):
+            more.pop("targeting", None)
+            more.update(targeting_form.builder_errors(exc))
         errors = {**more, **errors}
     if decision is not None and existing and existing != decision.name:
         general.append(f"A decision's name cannot change ('{existing}'): create a new one.")

@@ -64,6 +64,8 @@ PAGES: tuple[tuple[str, str, Scope], ...] = (
     ("/console", "Overview", Scope.ANALYST),
     ("/console/people", "People", Scope.DECIDE),
     ("/console/decisioning", "Points & decisions", Scope.ADMIN),
+    ("/console/recommenders", "Recommenders", Scope.ADMIN),
+    ("/console/segments", "Segments & insights", Scope.ADMIN),
     ("/console/playground", "Agent playground", Scope.AGENT),
     ("/console/keys", "Keys", Scope.ADMIN),
 )
