@@ -209,6 +209,11 @@ async def create_experiment(request: Request, user: PostUserDep) -> Response:
         experiment = Experiment.model_validate(data)
     except ValidationError as exc:
         more, general = field_errors(exc, FIELDS)
+        # the model's own checks (weights, cohort ids, the control) belong to the cohorts
+        about = [g for g in general if g.startswith("form: ") and "cohort" in g or "weight" in g]
+        if about:
+            more["cohorts"] = "; ".join(g.removeprefix("form: ") for g in about)
+            general = [g for g in general if g not in about]
         errors = {**more, **errors}
     configs = user.services.decisions.configs
     if experiment is not None and experiment.name in configs.experiments:
