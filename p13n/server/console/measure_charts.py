@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from p13n.domain.analytics import AttributionReport, BanditState, Comparison
-from p13n.domain.services.measure_series import ExperimentSeries
+from p13n.domain.services import ExperimentSeries
 from p13n.server.console.charts import Chart, period_seconds
 
 __all__ = [

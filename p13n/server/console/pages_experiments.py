@@ -24,7 +24,7 @@ from p13n.domain.access import Scope
 from p13n.domain.analytics import ENGINES, BanditState, ResultSettings
 from p13n.domain.decisions import ACTIONS, TRANSITIONS, Experiment, Metric
 from p13n.domain.errors import InvalidInput, NotFound, P13nError
-from p13n.domain.services.measure_series import experiment_series
+from p13n.domain.services import experiment_series
 from p13n.server.console.measure_charts import bandit_chart, interval_rows, series_charts
 from p13n.server.console.pages_decisioning import field_errors
 from p13n.server.console.web import ConsoleError, ConsoleUser, PostUserDep, UserDep, need, render
