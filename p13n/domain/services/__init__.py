@@ -42,6 +42,7 @@ from p13n.domain.services.identity_service import (
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
 from p13n.domain.services.measure import MeasureService, Survivors
+from p13n.domain.services.measure_series import CohortSeries, ExperimentSeries, experiment_series
 from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.services.recommend_service import RecommendService
@@ -64,6 +65,9 @@ __all__ = [
     "PipelineStats",
     "MeasureService",
     "Survivors",
+    "CohortSeries",
+    "ExperimentSeries",
+    "experiment_series",
     "apply_bundle",
     "assign_experiments",
     "export_bundle",

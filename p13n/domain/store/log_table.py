@@ -147,6 +147,44 @@ class PersonalizationLogStore:
             wanted = list(ids)
         return [e for e in (self.get(i) for i in wanted) if e is not None]
 
+    def of_units(self, unified_ids: Sequence[str], *, limit: int = 50) -> list[dict[str, Any]]:
+        """The latest `limit` rows logged for any of `unified_ids` (a person and the ids merged
+        into them), newest first, `content` parsed; [] for none."""
+        if not unified_ids:
+            return []
+        t = _t(PersonalizationLogRow)
+        stmt = (
+            select(t)
+            .where(t.c.unified_id.in_(list(unified_ids)))
+            .order_by(t.c.ts.desc(), t.c.personalization_id)
+            .limit(limit)
+        )
+        with self.store.db.connect() as conn:
+            found = [dict(r._mapping) for r in conn.execute(stmt).all()]
+        for entry in found:
+            entry["content"] = orjson.loads(entry["content"])
+        return found
+
+    def events_naming(self, personalization_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Every event that carries one of `personalization_ids` (views, clicks, carts, orders
+        sent with the personalizationId), oldest first: what a person did with what they saw."""
+        if not personalization_ids:
+            return []
+        t = _t(EventRow)
+        stmt = (
+            select(
+                t.c.ts,
+                t.c.interaction,
+                t.c.item_id,
+                t.c.value,
+                t.c.personalization_id,
+            )
+            .where(t.c.personalization_id.in_(list(personalization_ids)))
+            .order_by(t.c.ts, t.c.seq)
+        )
+        with self.store.db.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt).all()]
+
     def count(self) -> int:
         t = _t(PersonalizationLogRow)
         with self.store.db.connect() as conn:

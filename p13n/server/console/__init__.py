@@ -16,8 +16,10 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from p13n.server.console import (
+    pages_attribution,
     pages_auth,
     pages_decisioning,
+    pages_experiments,
     pages_keys,
     pages_overview,
     pages_people,
@@ -70,6 +72,8 @@ def install_console(app: FastAPI) -> None:
         pages_recommenders,
         pages_segments,
         pages_playground,
+        pages_experiments,
+        pages_attribution,
     ):
         app.include_router(module.router)
 

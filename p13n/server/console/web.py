@@ -63,6 +63,8 @@ _HEADERS = {
 PAGES: tuple[tuple[str, str, Scope], ...] = (
     ("/console", "Overview", Scope.ANALYST),
     ("/console/people", "People", Scope.DECIDE),
+    ("/console/experiments", "Experiments", Scope.ANALYST),
+    ("/console/attribution", "Attribution", Scope.ANALYST),
     ("/console/decisioning", "Points & decisions", Scope.ADMIN),
     ("/console/recommenders", "Recommenders", Scope.ADMIN),
     ("/console/segments", "Segments & insights", Scope.ADMIN),

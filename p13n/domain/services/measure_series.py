@@ -1,0 +1,173 @@
+"""An experiment's results day by day: the console's "cumulative metric over time" chart.
+
+`MeasureService.experiment_results` answers for the whole run. The chart needs the same
+figures as they stood at the end of each UTC day: for cutoff `c`, the units exposed before
+`c` and their events before `c`. The log rows and events are read once for the whole run and
+cut in memory, then each cutoff goes through the same domain functions as the full results
+(`build_journeys`, `experiment_results` on one metric, CUPED off), so the last point equals
+the full results' unadjusted figures for the same window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from p13n.domain.analytics import (
+    BanditState,
+    ExperimentResults,
+    ResultSettings,
+    build_journeys,
+    experiment_results,
+    resolve_metrics,
+)
+from p13n.domain.decisions import Experiment
+from p13n.domain.errors import InvalidInput
+from p13n.domain.services.measure import MeasureService, Survivors
+from p13n.domain.timeutil import DAY
+
+__all__ = ["MAX_POINTS", "CohortSeries", "ExperimentSeries", "experiment_series", "cutoffs"]
+
+MAX_POINTS = 31
+"""At most this many cutoffs: a longer run is read every few days (each cutoff costs one
+pass over the rows read so far)."""
+
+_FROZEN = ConfigDict(extra="forbid", frozen=True)
+
+
+class CohortSeries(BaseModel):
+    """One cohort's figures at each cutoff: units exposed so far, the metric's mean per unit
+    (a ratio's total / denominator) and, for a treatment, the relative lift against the
+    control with the interval of the engine chosen (None before it can be estimated)."""
+
+    model_config = _FROZEN
+
+    cohort: str
+    units: list[int]
+    mean: list[float | None]
+    lift: list[float | None]
+    low: list[float | None]
+    high: list[float | None]
+
+
+class ExperimentSeries(BaseModel):
+    """cutoffs: UTC epoch seconds (day ends; the last is the run's end or now)."""
+
+    model_config = _FROZEN
+
+    experiment: str
+    metric: str
+    engine: str
+    cutoffs: list[float]
+    cohorts: list[CohortSeries]
+
+
+def cutoffs(start: float, end: float, *, max_points: int = MAX_POINTS) -> list[float]:
+    """The ends of the UTC days from `start`'s to `end`, and `end` itself; every k-th day when
+    there would be more than `max_points`."""
+    if end <= start:
+        return []
+    first = (start // DAY + 1) * DAY
+    days = [first + k * DAY for k in range(int(max(0.0, end - first) // DAY) + 1)]
+    days = [d for d in days if d < end]
+    step = -(-len(days) // max(1, max_points - 1)) if len(days) >= max_points else 1
+    picked = days[::step]
+    return [*picked, end]
+
+
+def _interval(results: ExperimentResults, cohort: str) -> tuple[Any, Any, Any]:
+    """(lift, low, high) of `cohort` on the only metric, from the engine of the settings."""
+    if not results.metrics:
+        return None, None, None
+    for c in results.metrics[0].comparisons:
+        if c.cohort != cohort:
+            continue
+        if results.engine == "bayesian":
+            return c.bayesian.lift, c.bayesian.ci_low, c.bayesian.ci_high
+        figures = c.frequentist if results.engine == "frequentist" else c.sequential
+        return figures.estimate, figures.ci_low, figures.ci_high
+    return None, None, None
+
+
+def experiment_series(
+    measure: MeasureService,
+    experiment: Experiment,
+    *,
+    metric: str | None = None,
+    settings: ResultSettings | None = None,
+    bandit: BanditState | None = None,
+    points: Sequence[float] | None = None,
+) -> ExperimentSeries:
+    """The experiment's `metric` (default its primary) at each cutoff (default `cutoffs` of
+    the run). InvalidInput for a metric the experiment does not measure."""
+    wanted = metric or experiment.primary_metric
+    known = [experiment.primary_metric, *experiment.secondary_metrics]
+    if wanted not in known:
+        raise InvalidInput(
+            f"experiment '{experiment.name}' does not measure {wanted!r}.",
+            hint=f"Use one of: {', '.join(known)}.",
+        )
+    base = (settings or ResultSettings()).model_copy(update={"pre_window": 0.0})
+    ids = [c.id for c in experiment.cohorts]
+    if experiment.started_at is None:
+        return ExperimentSeries(
+            experiment=experiment.name,
+            metric=wanted,
+            engine=base.engine,
+            cutoffs=[],
+            cohorts=[
+                CohortSeries(cohort=c, units=[], mean=[], lift=[], low=[], high=[]) for c in ids
+            ],
+        )
+    now = measure.now()
+    end = min(now, (experiment.stopped_at or now) + base.window)
+    marks = list(points) if points is not None else cutoffs(experiment.started_at, end)
+    names = {experiment.name, experiment.id}
+    read_to = max(marks, default=end) + 1e-6
+    rows = [
+        r
+        for page in measure.reads.exposures_between(experiment.started_at, read_to)
+        for r in page
+        if r.get("experiment") in names
+    ]
+    events = [
+        e for page in measure.reads.events_between(experiment.started_at, read_to) for e in page
+    ]
+    survivors = Survivors(measure.engine.state.identity)
+    definitions = resolve_metrics([wanted])
+    out: dict[str, dict[str, list[Any]]] = {
+        c: {"units": [], "mean": [], "lift": [], "low": [], "high": []} for c in ids
+    }
+    for mark in marks:
+        seen_rows = [r for r in rows if r["ts"] < mark]
+        seen_events = [e for e in events if e["ts"] < mark]
+        journeys = build_journeys(seen_rows, seen_events, units=survivors)
+        results = experiment_results(
+            experiment,
+            journeys,
+            definitions,
+            events=seen_events,
+            settings=base,
+            units=survivors,
+            bandit=bandit,
+        )
+        figures = {f.cohort: f for f in results.metrics[0].cohorts} if results.metrics else {}
+        units = {u.cohort: u.units for u in results.cohorts}
+        for c in ids:
+            found = figures.get(c)
+            lift, low, high = _interval(results, c) if c != ids[0] else (None, None, None)
+            series = out[c]
+            series["units"].append(units.get(c, 0))
+            series["mean"].append(found.mean if found is not None and found.units else None)
+            series["lift"].append(lift)
+            series["low"].append(low)
+            series["high"].append(high)
+    return ExperimentSeries(
+        experiment=experiment.name,
+        metric=wanted,
+        engine=base.engine,
+        cutoffs=marks,
+        cohorts=[CohortSeries(cohort=c, **out[c]) for c in ids],
+    )
