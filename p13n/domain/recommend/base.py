@@ -177,6 +177,14 @@ class Scored:
     def scores(self, value: FloatArray) -> None:
         self._scores, self._values, self._size = value, None, len(value)
 
+    def candidate_values(self) -> FloatArray:
+        """The scores of `candidates`, in their order (set `candidates` first)."""
+        assert self.candidates is not None
+        if self._values is not None and self._scores is None:
+            return self._values
+        out: FloatArray = self.scores[self.candidates]
+        return out
+
     def at(self, rows: IntArray) -> FloatArray:
         """The scores of `rows` (-inf where a row is not a candidate)."""
         if self._scores is not None:

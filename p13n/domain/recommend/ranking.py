@@ -110,7 +110,9 @@ class Eligible:
         for m in self.drop:
             ok &= ~m[rows]
         if self.excluded and len(rows):
-            ok &= ~np.isin(rows, np.fromiter(self.excluded, np.int64, len(self.excluded)))
+            out = np.sort(np.fromiter(self.excluded, np.int64, len(self.excluded)))
+            pos = np.minimum(np.searchsorted(out, rows), len(out) - 1)
+            ok &= out[pos] != rows
         return ok
 
     def dense(self) -> BoolArray:
@@ -292,10 +294,9 @@ def _ranked(scored: Scored, allowed: Eligible) -> Callable[[int], tuple[IntArray
         cand = np.flatnonzero(allowed.dense() & np.isfinite(scores))
         values = scores[cand]
     else:
-        cand = candidates[allowed.of(candidates)]
-        values = scored.at(cand)
-        finite = np.isfinite(values)
-        cand, values = cand[finite], values[finite]
+        values = scored.candidate_values()
+        ok = allowed.of(candidates) & np.isfinite(values)
+        cand, values = candidates[ok], values[ok]
 
     def from_candidates(size: int) -> tuple[IntArray, bool]:
         if size < len(cand):

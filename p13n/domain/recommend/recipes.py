@@ -151,9 +151,20 @@ def _co_occurrence(request: ScoreRequest, matrix: sparse.csr_matrix, verb: str) 
     anchors' neighbours, whatever the size of the catalog."""
     snap = request.snapshot
     n = len(snap)
+    anchors = anchors_of(request)
+    if len(anchors) == 1:  # the anchored request: its matrix row is the answer, as it is
+        a = anchors[0]
+        start, end = matrix.indptr[a], matrix.indptr[a + 1]
+        rows = matrix.indices[start:end].astype(np.int64)
+        values = matrix.data[start:end].astype(np.float64)
+        if not matrix.has_sorted_indices:
+            order = np.argsort(rows)
+            rows, values = rows[order], values[order]
+        reason = f"often {verb} with {_name(snap, a)}"
+        return Scored.sparse(n, rows, values - _TIE * rows / max(n, 1), lambda r: reason)
     total: dict[int, float] = {}
     best: dict[int, tuple[float, int]] = {}
-    for a in anchors_of(request):
+    for a in anchors:
         start, end = matrix.indptr[a], matrix.indptr[a + 1]
         cols = matrix.indices[start:end].tolist()
         vals = matrix.data[start:end].tolist()
