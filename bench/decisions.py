@@ -12,8 +12,16 @@ with two Static filters on context variables: `price <= {!maxPrice}` and brand n
 and a scheduling window, with a default. The 1,000,000-profile build takes about 16 minutes on
 two shared cores; `--home DIR --reuse` keeps it and skips it the next time (same sizes only).
 
-In process: `DecisionService.decide` for one request naming both points, a random profile and
-anchor each time, the personalization log on (its queue drained by the background writer).
+In process: for one request naming both points (a random profile and anchor each time), the
+timed step is what a face does: `DecisionRequest.model_validate_json` on the raw body bytes,
+`DecisionService.decide`, and `orjson.dumps(answer.public())`; the personalization log is on
+(its queue drained by the background writer).
+
+Profile cache: `--profile-cache` (default 100,000: what a plain `p13n serve` keeps, and warms
+at start) sets both the in-process engine and the server; with a store of more profiles than
+that, requests for the others read their document from the store. Before issue 14 the
+benchmark raised the cache (and the warm-up) to every profile; pass `--profile-cache 1001000`
+to measure that configuration, and say so: the JSON carries the setting.
 
 Over HTTP: `p13n serve --no-access-log` on 127.0.0.1 (uvloop + httptools, one process), loaded by
 wrk (https://github.com/wg/wrk; Debian/Ubuntu: `apt-get install -y wrk`): `-t 2 -c 8` (the
@@ -28,7 +36,9 @@ wrk on PATH, Python client threads (httpx, one keep-alive connection each, `--ht
 requests) do the same; they share the CPU with the server, so their figures are client-bound.
 `load_generator` in the JSON says which was used. The server stops with the run.
 
-Last line: one JSON object with inproc_p50_ms, inproc_p99_ms, http_p99_ms, http_rps, floor_rps.
+Last line: one JSON object with inproc_p50_ms, inproc_p99_ms, http_p99_ms, http_rps, floor_rps,
+the settings it ran with, the commit (`code`) and the machine; the same object is kept under
+bench/results/ (`keep_result`).
 
 One script past 400 lines on purpose: a figure and the code that produced it stay together,
 so that BENCHMARKS.md can name one command per figure.
@@ -56,6 +66,7 @@ from bench._util import (
     ServerProcess,
     code_fingerprint,
     free_port,
+    keep_result,
     machine_facts,
     p13n_script,
     peak_rss_mb,
@@ -76,6 +87,7 @@ from p13n.domain.services import (
 from p13n.seed.simulator import simulate_flat
 
 SEED = 5
+DEFAULT_CACHE = 100_000  # p13n serve's profile_cache_size and warm_profiles
 _BRANDS = ["Acme", "Zed", "Homey", "Glow", "Summit", "Knit", "Nova", "Peak"]
 
 
@@ -226,11 +238,11 @@ def _reused(home: Path, profiles: int, n_items: int, events: int) -> dict[str, A
     return facts
 
 
-def in_process(home: Path, profiles: int, n_items: int, requests: int) -> dict[str, Any]:
-    engine = Engine.open(
-        f"sqlite:///{home / 'p13n.db'}", EngineOptions(profile_cache_size=profiles + 1000)
-    )
-    warmed = engine.warm_profiles()
+def in_process(
+    home: Path, profiles: int, n_items: int, requests: int, cache: int
+) -> dict[str, Any]:
+    engine = Engine.open(f"sqlite:///{home / 'p13n.db'}", EngineOptions(profile_cache_size=cache))
+    warmed = engine.warm_profiles(cache)
     service = DecisionService(
         engine, RecommendService(engine), log=PersonalizationLog(engine.store)
     )
@@ -239,14 +251,13 @@ def in_process(home: Path, profiles: int, n_items: int, requests: int) -> dict[s
         service.decide(
             DecisionRequest.model_validate(_body(rng, profiles, n_items)), authenticated=True
         )
-    bodies = [
-        DecisionRequest.model_validate(_body(rng, profiles, n_items)) for _ in range(requests)
-    ]
+    bodies = [orjson.dumps(_body(rng, profiles, n_items)) for _ in range(requests)]
     samples: list[int] = []
     items_returned = 0
-    for request in bodies:
-        t0 = time.perf_counter_ns()
-        answer = service.decide(request, authenticated=True)
+    for body in bodies:
+        t0 = time.perf_counter_ns()  # parse and validate, decide, encode: what a face does
+        answer = service.decide(DecisionRequest.model_validate_json(body), authenticated=True)
+        orjson.dumps(answer.public())
         samples.append(time.perf_counter_ns() - t0)
         items_returned += len(answer.personalizations[0].data)
     close_started = time.perf_counter()
@@ -427,13 +438,15 @@ def over_http(
     *,
     generator: str,
     seconds: float,
+    cache: int,
 ) -> dict[str, Any]:
     """`p13n serve` on loopback (access log off), loaded by wrk or, without wrk, Python threads;
     the floor is `GET /health` measured the same way right after, on the same server."""
     port = free_port()
     env = server_env(home)
-    env["P13N_PROFILE_CACHE_SIZE"] = str(profiles + 1000)
-    env["P13N_WARM_PROFILES"] = str(profiles + 1000)
+    if cache != DEFAULT_CACHE:  # else exactly a plain `p13n serve`
+        env["P13N_PROFILE_CACHE_SIZE"] = str(cache)
+        env["P13N_WARM_PROFILES"] = str(cache)
     base = f"http://127.0.0.1:{port}"
     path = "/personalization/decisions"
     argv = [p13n_script(), "serve", "--port", str(port), "--no-access-log"]
@@ -513,6 +526,12 @@ def main() -> None:
         action="store_true",
         help="with --home: skip the build when that home holds one of the same size",
     )
+    parser.add_argument(
+        "--profile-cache",
+        type=int,
+        default=DEFAULT_CACHE,
+        help="profiles cached (and warmed) in process and in the server; default: p13n serve's",
+    )
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     events = args.events if args.events is not None else 2 * args.profiles
@@ -542,7 +561,16 @@ def main() -> None:
             "items": args.items,
             "events": events,
             **built,
-            **in_process(home, args.profiles, args.items, args.requests),
+            "settings": {
+                "requests": args.requests,
+                "http_requests": args.http_requests,
+                "http_seconds": args.http_seconds,
+                "clients": args.clients,
+                "profile_cache": args.profile_cache,
+                "default_profile_cache": args.profile_cache == DEFAULT_CACHE,
+                "timed_inproc": "model_validate_json + decide + orjson.dumps(public())",
+            },
+            **in_process(home, args.profiles, args.items, args.requests, args.profile_cache),
         }
         if not args.skip_http:
             _err("HTTP ...")
@@ -561,12 +589,14 @@ def main() -> None:
                     args.clients,
                     generator=generator,
                     seconds=args.http_seconds,
+                    cache=args.profile_cache,
                 )
             )
         result["clients"] = args.clients
         result["peak_rss_mb"] = peak_rss_mb()
         result["machine"] = machine_facts()
         result["code"] = code_fingerprint()
+    keep_result("decisions", result)
     print(orjson.dumps(result).decode())
 
 

@@ -27,6 +27,7 @@ from p13n.domain.recommend.config import (
     Objective,
     ObjectiveBased,
     RecommenderConfig,
+    SimilarItems,
     Switches,
 )
 from p13n.domain.recommend.embeddings import ItemVectors, item_text
@@ -43,6 +44,7 @@ from p13n.domain.recommend.lexical import LexicalIndex
 from p13n.domain.recommend.model import Interactions, ModelParams, TrainedModel, train_model
 from p13n.domain.recommend.objective import ObjectiveRecommender
 from p13n.domain.recommend.ranking import (
+    Eligible,
     Rerank,
     Rules,
     Slot,
@@ -108,6 +110,8 @@ __all__ = [
     "RecommendedItem",
     "RecommenderConfig",
     "RuleRecipe",
+    "SimilarItems",
+    "Eligible",
     "Rules",
     "ScoreRequest",
     "Scored",

@@ -120,19 +120,83 @@ class ScoreRequest:
     individual: str | None = None
 
 
-@dataclass
 class Scored:
-    """Dense scores over the snapshot (`-inf`: not a candidate) and a true reason per row.
+    """Scores over the snapshot (`-inf`: not a candidate) and a true reason per row.
 
     Optional shortcuts for large catalogs, which must agree with `scores`: `candidates` holds
     every row with a finite score (any order), `order` every such row best first (ties: lower
-    row first). Top-N then reads them instead of scanning the whole snapshot."""
+    row first). Top-N then reads them instead of scanning the whole snapshot.
 
-    scores: FloatArray
-    reason: Callable[[int], str]
-    uncertainty: FloatArray | None = None
-    candidates: IntArray | None = None
-    order: IntArray | None = None
+    `Scored.sparse` keeps only the candidates and their values: the dense array over the whole
+    catalog is made only if something asks for `scores` (a re-rank, a dense algorithm), so a
+    request scored by a co-occurrence row costs its few hundred candidates, not the catalog.
+    `at(rows)` reads values either way."""
+
+    __slots__ = ("_scores", "reason", "uncertainty", "candidates", "order", "_size", "_values")
+
+    def __init__(
+        self,
+        scores: FloatArray,
+        reason: Callable[[int], str],
+        uncertainty: FloatArray | None = None,
+        candidates: IntArray | None = None,
+        order: IntArray | None = None,
+    ) -> None:
+        self._scores: FloatArray | None = scores
+        self.reason = reason
+        self.uncertainty = uncertainty
+        self.candidates = candidates
+        self.order = order
+        self._size = len(scores)
+        self._values: FloatArray | None = None
+
+    @classmethod
+    def sparse(
+        cls,
+        size: int,
+        rows: IntArray,
+        values: FloatArray,
+        reason: Callable[[int], str],
+    ) -> Scored:
+        """Finite `values` at the distinct `rows` (sorted ascending), -inf elsewhere."""
+        out = cls.__new__(cls)
+        out._scores, out.reason, out.uncertainty, out.order = None, reason, None, None
+        out.candidates, out._values, out._size = rows, values, size
+        return out
+
+    @property
+    def scores(self) -> FloatArray:
+        if self._scores is None:
+            dense = empty_scores(self._size)
+            assert self.candidates is not None and self._values is not None
+            dense[self.candidates] = self._values
+            self._scores = dense
+        return self._scores
+
+    @scores.setter
+    def scores(self, value: FloatArray) -> None:
+        self._scores, self._values, self._size = value, None, len(value)
+
+    def candidate_values(self) -> FloatArray:
+        """The scores of `candidates`, in their order (set `candidates` first)."""
+        assert self.candidates is not None
+        if self._values is not None and self._scores is None:
+            return self._values
+        out: FloatArray = self.scores[self.candidates]
+        return out
+
+    def at(self, rows: IntArray) -> FloatArray:
+        """The scores of `rows` (-inf where a row is not a candidate)."""
+        if self._scores is not None:
+            out: FloatArray = self._scores[rows]
+            return out
+        assert self.candidates is not None and self._values is not None
+        cand, values = self.candidates, self._values
+        if not len(cand):
+            return np.full(len(rows), -np.inf)
+        pos = np.minimum(np.searchsorted(cand, rows), len(cand) - 1)
+        hit = cand[pos] == rows
+        return np.where(hit, values[pos], -np.inf)
 
 
 @runtime_checkable

@@ -21,6 +21,8 @@ from p13n.domain.recommend.snapshot import BoolArray, CatalogSnapshot
 
 __all__ = ["ItemFilter"]
 
+_MASK_CACHE = 256  # as many as the compiled filters keep (filters.py)
+
 
 @dataclass(frozen=True)
 class ItemFilter:
@@ -55,9 +57,21 @@ class ItemFilter:
         return "; ".join(parts) or "no filter"
 
     def mask(self, snap: CatalogSnapshot) -> BoolArray | None:
-        """Rows that pass every condition; None when there is no condition."""
+        """Rows that pass every condition; None when there is no condition. Kept with the
+        snapshot's other masks, so a filter repeated across requests is computed once."""
         if self.is_empty():
             return None
+        key = ("item_filter", self)
+        cached = snap.masks.get(key)
+        if cached is not None:
+            return cached
+        ok = self._mask(snap)
+        if len(snap.masks) >= _MASK_CACHE:
+            snap.masks.pop(next(iter(snap.masks)))
+        snap.masks[key] = ok
+        return ok
+
+    def _mask(self, snap: CatalogSnapshot) -> BoolArray:
         ok = np.ones(len(snap), dtype=np.bool_)
         with np.errstate(invalid="ignore"):
             if self.min_price is not None:

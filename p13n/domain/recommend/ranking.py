@@ -7,7 +7,7 @@ Pure functions over the snapshot: no SQL, no model load, no text embedding here.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Protocol
@@ -23,6 +23,7 @@ __all__ = [
     "Slot",
     "Rules",
     "Rerank",
+    "Eligible",
     "allowed_rows",
     "compile_rules",
     "rank",
@@ -63,12 +64,67 @@ class Rules:
             self.exclude is None or self.exclude.exact
         )
 
-    def narrow(self, allowed: BoolArray) -> None:
-        """Clear the rows the vectorized part of the filters already rules out (in place)."""
+    def narrow(self, allowed: Eligible) -> Eligible:
+        """`allowed` without the rows the vectorized part of the filters already rules out."""
+        keep: list[BoolArray] = []
+        drop: list[BoolArray] = []
         if self.include is not None and (m := self.include.must_hold()) is not None:
-            allowed &= m
+            keep.append(m)
         if self.exclude is not None and (m := self.exclude.surely_holds()) is not None:
-            allowed &= ~m
+            drop.append(m)
+        return allowed.also(keep=keep, drop=drop) if keep or drop else allowed
+
+
+@dataclass(frozen=True)
+class Eligible:
+    """The rows a request may return, kept as parts: row masks the snapshot already holds
+    (in stock, compiled filters: made once per snapshot or per distinct value, never per
+    request), masks of rows to drop, and the few rows the visitor's history and the request
+    exclude. Tested on candidate rows only (`of`), so a request costs its candidates, not the
+    catalog; `dense` makes the whole mask for an algorithm that scores every row."""
+
+    size: int
+    keep: tuple[BoolArray, ...] = ()
+    drop: tuple[BoolArray, ...] = ()
+    excluded: frozenset[int] = frozenset()
+
+    def also(
+        self,
+        *,
+        keep: Sequence[BoolArray] = (),
+        drop: Sequence[BoolArray] = (),
+        excluded: Iterable[int] = (),
+    ) -> Eligible:
+        return Eligible(
+            self.size,
+            self.keep + tuple(keep),
+            self.drop + tuple(drop),
+            self.excluded | frozenset(excluded),
+        )
+
+    def of(self, rows: IntArray) -> BoolArray:
+        """For each of `rows`: may it be returned."""
+        ok = np.ones(len(rows), dtype=np.bool_)
+        for m in self.keep:
+            ok &= m[rows]
+        for m in self.drop:
+            ok &= ~m[rows]
+        if self.excluded and len(rows):
+            out = np.sort(np.fromiter(self.excluded, np.int64, len(self.excluded)))
+            pos = np.minimum(np.searchsorted(out, rows), len(out) - 1)
+            ok &= out[pos] != rows
+        return ok
+
+    def dense(self) -> BoolArray:
+        """The mask over every row of the snapshot."""
+        ok = np.ones(self.size, dtype=np.bool_)
+        for m in self.keep:
+            ok &= m
+        for m in self.drop:
+            ok &= ~m
+        if self.excluded:
+            ok[list(self.excluded)] = False
+        return ok
 
 
 class Rerank(Protocol):
@@ -125,30 +181,25 @@ def allowed_rows(
     excluded: Sequence[int] = (),
     exclude_seen: bool = False,
     mask: BoolArray | None = None,
-) -> BoolArray:
+) -> Eligible:
     """Rows that the switches (and explicit exclusions) leave eligible."""
-    ok = np.ones(len(snap), dtype=np.bool_) if mask is None else mask.copy()
+    keep: list[BoolArray] = [] if mask is None else [mask]
     if switches.in_stock_only:
-        ok &= snap.in_stock
-    if switches.exclude_purchased and history.purchased:
-        ok[list(history.purchased)] = False
-    if switches.exclude_in_cart and history.cart:
-        ok[list(history.cart)] = False
+        keep.append(snap.in_stock)
+    out: set[int] = set(excluded)
+    if switches.exclude_purchased:
+        out.update(history.purchased)
+    if switches.exclude_in_cart:
+        out.update(history.cart)
     if switches.exclude_viewed_days is not None:
         horizon = now - switches.exclude_viewed_days * 86_400.0
-        seen = [r for r, ts in history.viewed if ts >= horizon]
-        seen += [r for r, ts, _ in history.engaged if ts >= horizon]
-        if seen:
-            ok[seen] = False
+        out.update(r for r, ts in history.viewed if ts >= horizon)
+        out.update(r for r, ts, _ in history.engaged if ts >= horizon)
     if exclude_seen:
-        seen_rows = list(history.seen())
-        if seen_rows:
-            ok[seen_rows] = False
+        out |= history.seen()
     if anchor_row is not None:
-        ok[anchor_row] = False
-    if excluded:
-        ok[list(excluded)] = False
-    return ok
+        out.add(anchor_row)
+    return Eligible(len(snap), tuple(keep), (), frozenset(out))
 
 
 def rank(
@@ -156,7 +207,7 @@ def rank(
     algorithm: Algorithm,
     request: ScoreRequest,
     rules: Sequence[Rules],
-    allowed: BoolArray,
+    allowed: Eligible | BoolArray,
     need: int,
     *,
     chosen: Sequence[Slot] = (),
@@ -169,11 +220,10 @@ def rank(
     scored = algorithm.score(request)
     if rerank is not None:
         scored = rerank.apply(scored)
-    scores = scored.scores
-    allowed = allowed.copy()
+    if not isinstance(allowed, Eligible):  # a plain row mask
+        allowed = Eligible(len(allowed), (allowed,))
     for rule in rules:
-        rule.narrow(allowed)
-    candidates, order = scored.candidates, scored.order
+        allowed = rule.narrow(allowed)
     taken = {s.row for s in chosen}
     diversity = _Diversity(
         config.diversity.field if config.diversity else None,
@@ -182,8 +232,8 @@ def rank(
     for s in chosen:
         diversity.add(snap, s.row)
     per_row = [rule for rule in rules if not rule.exact]
-    passing = _pool(scores, allowed, need, per_row, taken, candidates, order)
-    boosted = _boost(passing, scores, rules)
+    passing = _pool(scored, allowed, need, per_row, taken)
+    boosted = _boost(passing, scored, rules)
     out: list[Slot] = []
     rest: list[int] = []
     for row, value, label in boosted:
@@ -199,17 +249,15 @@ def rank(
 
 
 def _pool(
-    scores: FloatArray,
-    allowed: BoolArray,
+    scored: Scored,
+    allowed: Eligible,
     need: int,
     rules: Sequence[Rules],
     taken: set[int],
-    candidates: IntArray | None,
-    order: IntArray | None,
 ) -> list[int]:
     """The best allowed rows, best first, that pass the per-row filters: the top `size` allowed
     rows are tested, `size` growing fourfold until `need` pass or every row was tested."""
-    ranked = _ranked(scores, allowed, candidates, order)
+    ranked = _ranked(scored, allowed)
     size = max(_POOL_MIN, 4 * need)
     while True:
         top, more = ranked(size)
@@ -219,34 +267,36 @@ def _pool(
         size *= 4
 
 
-def _ranked(
-    scores: FloatArray, allowed: BoolArray, candidates: IntArray | None, order: IntArray | None
-) -> Callable[[int], tuple[IntArray, bool]]:
+def _ranked(scored: Scored, allowed: Eligible) -> Callable[[int], tuple[IntArray, bool]]:
     """A function giving the `size` best allowed rows with a finite score (best first) and
-    whether there are more."""
+    whether there are more. With `order` or `candidates`, only those rows are tested."""
+    order, candidates = scored.order, scored.candidates
     if order is not None:
         ordered = order
 
         def from_order(size: int) -> tuple[IntArray, bool]:
-            step = max(4 * size, 4096)
+            step = max(4 * size, 256)
             got: list[IntArray] = []
             have, pos = 0, 0
             while have < size and pos < len(ordered):
                 chunk = ordered[pos : pos + step]
-                chunk = chunk[allowed[chunk]]
+                chunk = chunk[allowed.of(chunk)]
                 got.append(chunk)
                 have += len(chunk)
                 pos += step
+                step *= 4
             rows = np.concatenate(got) if got else np.zeros(0, np.int64)
             return rows[:size], have > size or pos < len(ordered)
 
         return from_order
     if candidates is None:
-        cand = np.flatnonzero(allowed & np.isfinite(scores))
+        scores = scored.scores
+        cand = np.flatnonzero(allowed.dense() & np.isfinite(scores))
+        values = scores[cand]
     else:
-        cand = candidates[allowed[candidates]]
-        cand = cand[np.isfinite(scores[cand])]
-    values = scores[cand]
+        values = scored.candidate_values()
+        ok = allowed.of(candidates) & np.isfinite(values)
+        cand, values = candidates[ok], values[ok]
 
     def from_candidates(size: int) -> tuple[IntArray, bool]:
         if size < len(cand):
@@ -260,19 +310,19 @@ def _ranked(
 
 
 def _boost(
-    rows: list[int], scores: FloatArray, rules: Sequence[Rules]
+    rows: list[int], scored: Scored, rules: Sequence[Rules]
 ) -> list[tuple[int, float, str | None]]:
     """Multiply matching rows' scores; when some score is not positive, the pool's scores are
     first shifted so that the lowest is 1% of the pool's range above zero."""
     if not rows:
         return []
-    values = scores[rows]
+    idx = np.asarray(rows, dtype=np.int64)
+    values = scored.at(idx)
     boosters = [b for rule in rules for b in rule.boosters]
     if not boosters:
         return [(r, float(v), None) for r, v in zip(rows, values.tolist(), strict=True)]
     low, high = float(values.min()), float(values.max())
     positive = values if low > 0 else values - low + max(high - low, 1e-6) * 0.01
-    idx = np.asarray(rows, dtype=np.int64)
     labels: list[str | None] = [None] * len(rows)
     for group, factor, name in boosters:
         if group.exact and group.mask is not None:  # one vectorized test for the whole pool

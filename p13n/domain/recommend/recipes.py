@@ -147,11 +147,24 @@ class RuleRecipe:
 
 
 def _co_occurrence(request: ScoreRequest, matrix: sparse.csr_matrix, verb: str) -> Scored:
+    """The anchors' rows of the co-occurrence matrix summed, as sparse scores: the work is the
+    anchors' neighbours, whatever the size of the catalog."""
     snap = request.snapshot
     n = len(snap)
+    anchors = anchors_of(request)
+    if len(anchors) == 1:  # the anchored request: its matrix row is the answer, as it is
+        a = anchors[0]
+        start, end = matrix.indptr[a], matrix.indptr[a + 1]
+        rows = matrix.indices[start:end].astype(np.int64)
+        values = matrix.data[start:end].astype(np.float64)
+        if not matrix.has_sorted_indices:
+            order = np.argsort(rows)
+            rows, values = rows[order], values[order]
+        reason = f"often {verb} with {_name(snap, a)}"
+        return Scored.sparse(n, rows, values - _TIE * rows / max(n, 1), lambda r: reason)
     total: dict[int, float] = {}
     best: dict[int, tuple[float, int]] = {}
-    for a in anchors_of(request):
+    for a in anchors:
         start, end = matrix.indptr[a], matrix.indptr[a + 1]
         cols = matrix.indices[start:end].tolist()
         vals = matrix.data[start:end].tolist()
@@ -159,31 +172,33 @@ def _co_occurrence(request: ScoreRequest, matrix: sparse.csr_matrix, verb: str) 
             total[c] = total.get(c, 0.0) + val
             if c not in best or val > best[c][0]:
                 best[c] = (val, a)
-    scores = empty_scores(n)
     rows = np.fromiter(total, dtype=np.int64, count=len(total))
-    if len(rows):
-        values = np.fromiter(total.values(), dtype=np.float64, count=len(total))
-        scores[rows] = values - _TIE * rows / max(n, 1)
-    return Scored(scores, lambda r: f"often {verb} with {_name(snap, best[r][1])}", candidates=rows)
+    values = np.fromiter(total.values(), dtype=np.float64, count=len(total))
+    order = np.argsort(rows)
+    rows, values = rows[order], values[order] - _TIE * rows[order] / max(n, 1)
+    return Scored.sparse(n, rows, values, lambda r: f"often {verb} with {_name(snap, best[r][1])}")
 
 
 def _similar(request: ScoreRequest) -> Scored:
     snap, vectors = request.snapshot, request.vectors
-    scores = empty_scores(len(snap))
-    source: dict[int, int] = {}
+    n = len(snap)
+    none = np.zeros(0, np.int64)
     if vectors is None:
-        return Scored(scores, lambda r: "", candidates=np.zeros(0, np.int64))
+        return Scored.sparse(n, none, np.zeros(0), lambda r: "")
+    best: dict[int, float] = {}
+    source: dict[int, int] = {}
     for a in anchors_of(request):
         vec = vectors.vector_of(a)
         if vec is None:
             continue
         rows, sims = vectors.nearest(vec, 200)
         for row, sim in zip(rows.tolist(), sims.tolist(), strict=True):
-            if row != a and sim > scores[row]:
-                scores[row] = sim
+            if row != a and sim > best.get(row, -np.inf):
+                best[row] = sim
                 source[row] = a
-    rows = np.fromiter(source, dtype=np.int64, count=len(source))
-    return Scored(scores, lambda r: f"similar to {_name(snap, source[r])}", candidates=rows)
+    rows = np.fromiter(sorted(best), dtype=np.int64, count=len(best))
+    values = np.fromiter((best[r] for r in rows.tolist()), dtype=np.float64, count=len(best))
+    return Scored.sparse(n, rows, values, lambda r: f"similar to {_name(snap, source[r])}")
 
 
 def _sort_by(cfg: SortBy, snap: CatalogSnapshot, n: int) -> Scored:

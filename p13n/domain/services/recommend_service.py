@@ -44,6 +44,7 @@ from p13n.domain.recommend import (
     RuleRecipe,
     Rules,
     ScoreRequest,
+    SimilarItems,
     Slot,
     Tastes,
     TrainedModel,
@@ -336,9 +337,27 @@ class RecommendService:
         )
 
     def recommend(self, request: RecommendRequest) -> Recommendations:
-        """Top-N for one request; BLAS runs on one thread meanwhile (see `blas.py`)."""
+        """Top-N for one request; BLAS runs on one thread meanwhile (see `blas.py`) when the
+        request can multiply matrices (a query, a model, item vectors). Rule recipes read
+        precomputed rows only, and setting the BLAS threads twice per request cost them about a
+        tenth of a decision (cProfile, BENCHMARKS.md)."""
+        if not self._uses_blas(request):
+            return self._recommend(request)
         with single_threaded_blas():
             return self._recommend(request)
+
+    def _uses_blas(self, request: RecommendRequest) -> bool:
+        if request.query:
+            return True
+        name: str | None = request.recommender
+        for _ in range(MAX_FALLBACK_DEPTH + 1):
+            config = self.configs.get(name) if name is not None else None
+            if config is None:
+                return False
+            if isinstance(config.recipe, ObjectiveBased | SimilarItems):
+                return True
+            name = config.fallback
+        return False
 
     def _recommend(self, request: RecommendRequest) -> Recommendations:
         config = self.get_config(request.recommender)
