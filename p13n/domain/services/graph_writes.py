@@ -31,8 +31,10 @@ _WRITE_CHUNK = 5000
 
 
 def cached_profile(state: HotState, store: Store, uid: str) -> ProfileGraph | None:
-    """The profile from the cache, else from the store (then cached); None when it has none."""
-    profile = state.profiles.get(uid)
+    """The profile pending a write, else from the cache, else from the store (then cached);
+    None when it has none. Pending first: the cache may have evicted a profile whose stored
+    document is older (write-behind)."""
+    profile = state.pending_profiles.get(uid) or state.profiles.get(uid)
     if profile is None:
         doc = store.get_profile_doc(uid)
         if doc is None:

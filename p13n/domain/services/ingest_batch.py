@@ -25,6 +25,7 @@ from p13n.domain.insights import apply_event_insights
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
     cached_profile,
+    compute_profile,
     merge_individuals,
     write_graphs,
 )
@@ -213,11 +214,16 @@ class IngestBatch:
             rows.clear()
         self.consent_state_rows.clear()
 
-    def finish(self) -> None:
-        """Write the batch. Deferred (bulk import): graphs stay pending in memory for the next
-        checkpoint. Otherwise: compute and write every changed graph and mark them in sync."""
+    def finish(self, *, compute: bool = False) -> None:
+        """Write the batch. Deferred: graphs stay pending in memory for the next checkpoint,
+        computed first when `compute` (online write-behind: a read right after sees the
+        event's insights and segments); bulk imports skip that. Otherwise: compute and write
+        every changed graph and mark them in sync."""
         self.flush()
         state = self.state
+        if compute and self.defer:
+            for profile in self.dirty_profiles.values():
+                compute_profile(state, profile, self.now)
         state.pending_profiles.update(self.dirty_profiles)
         state.pending_items.update(self.dirty_items)
         if not self.defer:
