@@ -101,6 +101,7 @@ class IngestBatch:
         apply_event_to_profile(profile, event)
         apply_event_insights(profile.state, self.state.insights, event)
         self.dirty_profiles[profile.unified_id] = profile
+        self.state.computed.discard(profile.unified_id)
 
     def _tracked(self, event: Event) -> bool:
         consent = self.state.consent
@@ -224,6 +225,7 @@ class IngestBatch:
         if compute and self.defer:
             for profile in self.dirty_profiles.values():
                 compute_profile(state, profile, self.now)
+            state.computed.update(self.dirty_profiles)
         state.pending_profiles.update(self.dirty_profiles)
         state.pending_items.update(self.dirty_items)
         if not self.defer:

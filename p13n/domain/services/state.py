@@ -48,6 +48,9 @@ class HotState:
         # checkpoint; readers take a pending profile before the cache or the store.
         self.pending_profiles: dict[str, ProfileGraph] = {}
         self.pending_items: set[str] = set()
+        # Pending profiles whose insights and segments online ingest computed after their last
+        # change: the checkpoint writes them as they are instead of computing them again.
+        self.computed: set[str] = set()
         # None while the graphs reflect the whole log; else the log seq they reflect (bulk import).
         self.synced_seq: int | None = None
         self.insights: list[InsightDefinition] = []
@@ -58,3 +61,4 @@ class HotState:
         self.profiles.clear()
         self.pending_profiles.clear()
         self.pending_items.clear()
+        self.computed.clear()
