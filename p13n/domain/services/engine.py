@@ -14,16 +14,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from p13n.domain.errors import EventRejected, InvalidInput, NotFound
+from p13n.domain.errors import NotFound
 from p13n.domain.graphs import ItemGraph, ProfileGraph
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
-    Event,
-    EventResult,
     ImportSummary,
     IngestReport,
     Item,
-    parse_event,
 )
 from p13n.domain.insights import BUILTIN_INSIGHTS, InsightDefinition, insight_values
 from p13n.domain.segments import DEFAULT_SEGMENTS, SegmentDefinition
@@ -37,7 +34,12 @@ from p13n.domain.services.graph_writes import (
 )
 from p13n.domain.services.group_commit import GraphWriter, GroupCommit, QueuedBatch
 from p13n.domain.services.identity_state import load_resolution_state
-from p13n.domain.services.ingest_batch import IngestBatch, prefetch_profiles
+from p13n.domain.services.ingest_batch import (
+    IngestBatch,
+    complete_report,
+    parse_batch,
+    prefetch_profiles,
+)
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.store import SqlStore, Store, Transaction, open_engine
 from p13n.domain.timeutil import now_ts
@@ -155,33 +157,10 @@ class Engine:
         before the graphs are written is repaired from the log when the store reopens.
         """
         now = self.now() if now is None else now
-        report = IngestReport()
-        parsed: list[tuple[int, Event]] = []
-        for index, raw in enumerate(raws):
-            try:
-                parsed.append((index, parse_event(raw, now=now)))
-            except InvalidInput as exc:
-                event_id = raw.get("eventId") if isinstance(raw, dict) else None
-                report.results.append(
-                    EventResult(
-                        index=index,
-                        eventId=event_id if isinstance(event_id, str) else None,
-                        status="rejected",
-                        reason=exc.message,
-                        code=exc.reason if isinstance(exc, EventRejected) else "invalid_field",
-                    )
-                )
+        report, parsed = parse_batch(raws, now)
         queued = QueuedBatch(parsed, now, defer)
         self._group.submit(queued)
-        report.results.extend(queued.results)
-        report.results.sort(key=lambda r: r.index)
-        for r in report.results:
-            if r.status == "accepted":
-                report.accepted += 1
-            elif r.status == "duplicate":
-                report.duplicates += 1
-            else:
-                report.rejected += 1
+        complete_report(report, queued.results)
         if self._writer is not None and not defer:
             self._writer.nudge()
         for listener in self.ingest_listeners:
@@ -199,31 +178,11 @@ class Engine:
                 prefetch_profiles(self.state, self.store, events)
                 batch = self._batch(conn, max(q.now for q in group), defer=behind)
                 for queued in group:
-                    self._add_all(batch, queued, existing)
+                    batch.add_queued(queued.parsed, queued.results, existing)
                 batch.finish(compute=not defer)
         except Exception:
             self.reload()
             raise
-
-    @staticmethod
-    def _add_all(batch: IngestBatch, queued: QueuedBatch, existing: set[str]) -> None:
-        for index, event in queued.parsed:
-            if event.event_id in existing:
-                queued.results.append(
-                    EventResult(index=index, eventId=event.event_id, status="duplicate")
-                )
-                continue
-            existing.add(event.event_id)
-            uid, tracked = batch.add(event)
-            queued.results.append(
-                EventResult(
-                    index=index,
-                    eventId=event.event_id,
-                    status="accepted",
-                    unifiedIndividualId=uid,
-                    tracked=tracked,
-                )
-            )
 
     def import_events(
         self,

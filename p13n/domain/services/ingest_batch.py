@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from p13n.domain.errors import EventRejected, InvalidInput
 from p13n.domain.graphs import (
     ItemGraph,
     ProfileGraph,
@@ -20,7 +21,7 @@ from p13n.domain.graphs import (
     new_profile,
 )
 from p13n.domain.identity import LinkChange
-from p13n.domain.ingest import Event, Item
+from p13n.domain.ingest import Event, EventResult, IngestReport, Item, parse_event
 from p13n.domain.insights import apply_event_insights
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
@@ -32,7 +33,7 @@ from p13n.domain.services.graph_writes import (
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.store import Store, Transaction
 
-__all__ = ["IngestBatch", "prefetch_profiles"]
+__all__ = ["IngestBatch", "complete_report", "parse_batch", "prefetch_profiles"]
 
 
 class IngestBatch:
@@ -64,6 +65,27 @@ class IngestBatch:
         self.dirty_items: set[str] = set()
 
     # -- per event ---------------------------------------------------------------------------
+    def add_queued(
+        self, parsed: list[tuple[int, Event]], results: list[EventResult], existing: set[str]
+    ) -> None:
+        """Add one caller's parsed events, answering each in `results`; `existing` (ids in
+        the log, then the ids added) is shared by the batches of one transaction."""
+        for index, event in parsed:
+            if event.event_id in existing:
+                results.append(EventResult(index=index, eventId=event.event_id, status="duplicate"))
+                continue
+            existing.add(event.event_id)
+            uid, tracked = self.add(event)
+            results.append(
+                EventResult(
+                    index=index,
+                    eventId=event.event_id,
+                    status="accepted",
+                    unifiedIndividualId=uid,
+                    tracked=tracked,
+                )
+            )
+
     def add(self, event: Event) -> tuple[str | None, bool]:
         """Returns (unified id, tracked); untracked events are kept only as consent records."""
         if not self._tracked(event):
@@ -233,6 +255,41 @@ class IngestBatch:
         elif self.log_head is not None:
             self.store.set_meta(self.conn, GRAPHS_SYNCED_KEY, str(self.log_head))
             state.synced_seq = self.log_head
+
+
+def parse_batch(raws: list[Any], now: float) -> tuple[IngestReport, list[tuple[int, Event]]]:
+    """Validate each raw event: the report with the rejected ones, and the (index, event) of
+    the others (done before the write lock is taken)."""
+    report = IngestReport()
+    parsed: list[tuple[int, Event]] = []
+    for index, raw in enumerate(raws):
+        try:
+            parsed.append((index, parse_event(raw, now=now)))
+        except InvalidInput as exc:
+            event_id = raw.get("eventId") if isinstance(raw, dict) else None
+            report.results.append(
+                EventResult(
+                    index=index,
+                    eventId=event_id if isinstance(event_id, str) else None,
+                    status="rejected",
+                    reason=exc.message,
+                    code=exc.reason if isinstance(exc, EventRejected) else "invalid_field",
+                )
+            )
+    return report, parsed
+
+
+def complete_report(report: IngestReport, results: list[EventResult]) -> None:
+    """Add the answers of the transaction to the rejections, in input order, and count them."""
+    report.results.extend(results)
+    report.results.sort(key=lambda r: r.index)
+    for r in report.results:
+        if r.status == "accepted":
+            report.accepted += 1
+        elif r.status == "duplicate":
+            report.duplicates += 1
+        else:
+            report.rejected += 1
 
 
 def prefetch_profiles(state: HotState, store: Store, events: list[Event]) -> None:
