@@ -14,16 +14,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from p13n.domain.errors import EventRejected, InvalidInput, NotFound
+from p13n.domain.errors import NotFound
 from p13n.domain.graphs import ItemGraph, ProfileGraph
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
-    Event,
-    EventResult,
     ImportSummary,
     IngestReport,
     Item,
-    parse_event,
 )
 from p13n.domain.insights import BUILTIN_INSIGHTS, InsightDefinition, insight_values
 from p13n.domain.segments import DEFAULT_SEGMENTS, SegmentDefinition
@@ -35,8 +32,14 @@ from p13n.domain.services.graph_writes import (
     event_from_log,
     write_graphs,
 )
+from p13n.domain.services.group_commit import GraphWriter, GroupCommit, QueuedBatch
 from p13n.domain.services.identity_state import load_resolution_state
-from p13n.domain.services.ingest_batch import IngestBatch, prefetch_profiles
+from p13n.domain.services.ingest_batch import (
+    IngestBatch,
+    complete_report,
+    parse_batch,
+    prefetch_profiles,
+)
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.store import SqlStore, Store, Transaction, open_engine
 from p13n.domain.timeutil import now_ts
@@ -69,13 +72,27 @@ class Engine:
         # Called with each ingest call's report and time after it committed (the pipeline
         # counts); keep them cheap: they run on the ingest caller's thread.
         self.ingest_listeners: list[Callable[[IngestReport, float], None]] = []
+        self._group = GroupCommit(self.lock, self._ingest_group)
         self.reload()
+        self._writer: GraphWriter | None = None
+        if self.options.write_behind_s > 0:
+            self._writer = GraphWriter(
+                self.checkpoint,
+                lambda: len(self.state.pending_profiles),
+                interval_s=self.options.write_behind_s,
+                max_pending=self.options.write_behind_max,
+            )
 
     @classmethod
     def open(cls, database_url: str, options: EngineOptions | None = None, **kwargs: Any) -> Engine:
         return cls(SqlStore(open_engine(database_url)), options, **kwargs)
 
     def close(self) -> None:
+        """Write the pending graphs, then close the store."""
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+            self.checkpoint()
         self.store.close()
 
     def reload(self) -> None:
@@ -119,75 +136,53 @@ class Engine:
         return replayed
 
     def checkpoint(self) -> None:
-        """Write the graphs a deferred import left pending (computing insights and segments)."""
-        with self.lock, self.store.transaction() as conn:
-            write_graphs(self.state, self.store, conn, self.now())
+        """Write the graphs left pending (by write-behind or a deferred import), computing
+        insights and segments; the batch paths and readers of stored documents call it first."""
+        with self.lock:
+            state = self.state
+            if state.pending_profiles or state.pending_items or state.synced_seq is not None:
+                with self.store.transaction() as conn:
+                    write_graphs(state, self.store, conn, self.now())
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(
         self, raws: list[Any], *, now: float | None = None, defer: bool = False
     ) -> IngestReport:
-        """Validate, dedupe and apply a batch in one transaction; bad events don't stop good ones.
+        """Validate, dedupe and apply a batch; bad events don't stop good ones. Returns once the
+        accepted events are committed (concurrent calls share one transaction: `group_commit`).
 
-        `defer` (bulk imports) commits the events but leaves the changed graphs pending in
-        memory until `checkpoint`, so a profile touched by many batches is computed and written
-        once; a crash before the checkpoint is repaired from the log when the store reopens.
+        The changed graphs are computed at once (a read right after sees the event) and, with
+        write-behind on, written by the graph writer shortly after; `defer` (bulk imports)
+        skips the compute too and leaves the writing to `checkpoint`. Either way a crash
+        before the graphs are written is repaired from the log when the store reopens.
         """
         now = self.now() if now is None else now
-        report = IngestReport()
-        parsed: list[tuple[int, Event]] = []
-        for index, raw in enumerate(raws):
-            try:
-                parsed.append((index, parse_event(raw, now=now)))
-            except InvalidInput as exc:
-                event_id = raw.get("eventId") if isinstance(raw, dict) else None
-                report.results.append(
-                    EventResult(
-                        index=index,
-                        eventId=event_id if isinstance(event_id, str) else None,
-                        status="rejected",
-                        reason=exc.message,
-                        code=exc.reason if isinstance(exc, EventRejected) else "invalid_field",
-                    )
-                )
-        with self.lock:
-            try:
-                with self.store.transaction() as conn:
-                    existing = self.store.existing_event_ids(conn, [e.event_id for _, e in parsed])
-                    prefetch_profiles(self.state, self.store, [e for _, e in parsed])
-                    batch = self._batch(conn, now, defer=defer)
-                    for index, event in parsed:
-                        if event.event_id in existing:
-                            report.results.append(
-                                EventResult(index=index, eventId=event.event_id, status="duplicate")
-                            )
-                            continue
-                        existing.add(event.event_id)
-                        uid, tracked = batch.add(event)
-                        report.results.append(
-                            EventResult(
-                                index=index,
-                                eventId=event.event_id,
-                                status="accepted",
-                                unifiedIndividualId=uid,
-                                tracked=tracked,
-                            )
-                        )
-                    batch.finish()
-            except Exception:
-                self.reload()
-                raise
-        report.results.sort(key=lambda r: r.index)
-        for r in report.results:
-            if r.status == "accepted":
-                report.accepted += 1
-            elif r.status == "duplicate":
-                report.duplicates += 1
-            else:
-                report.rejected += 1
+        report, parsed = parse_batch(raws, now)
+        queued = QueuedBatch(parsed, now, defer)
+        self._group.submit(queued)
+        complete_report(report, queued.results)
+        if self._writer is not None and not defer:
+            self._writer.nudge()
         for listener in self.ingest_listeners:
             listener(report, now)
         return report
+
+    def _ingest_group(self, group: list[QueuedBatch]) -> None:
+        """One transaction for the queued batches (called with the write lock held)."""
+        events = [e for queued in group for _, e in queued.parsed]
+        defer = group[0].defer
+        behind = defer or self._writer is not None
+        try:
+            with self.store.transaction() as conn:
+                existing = self.store.existing_event_ids(conn, [e.event_id for e in events])
+                prefetch_profiles(self.state, self.store, events)
+                batch = self._batch(conn, max(q.now for q in group), defer=behind)
+                for queued in group:
+                    batch.add_queued(queued.parsed, queued.results, existing)
+                batch.finish(compute=not defer)
+        except Exception:
+            self.reload()
+            raise
 
     def import_events(
         self,
@@ -265,6 +260,7 @@ class Engine:
     def warm_profiles(self, limit: int | None = None) -> int:
         """Load the most recently updated profiles into the cache (a server does it at start,
         so that the hot path does not parse documents). Returns how many were loaded."""
+        self.checkpoint()
         profiles = self.state.profiles
         limit = profiles.capacity if limit is None else min(limit, profiles.capacity)
         loaded = 0
@@ -340,17 +336,20 @@ class Engine:
     def put_insight(self, definition: InsightDefinition) -> int:
         """Store a definition and backfill its running state from the event log."""
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             return population.put_insight(
                 self.state, self.store, self.insight_configs, definition, self.now()
             )
 
     def delete_insight(self, name: str) -> None:
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             population.delete_insight(self.state, self.insight_configs, name)
 
     def put_segment(self, definition: SegmentDefinition) -> int:
         """Store a definition and re-evaluate the population's membership."""
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             return population.put_segment(
                 self.state, self.store, self.segment_configs, definition, self.now()
             )
@@ -358,6 +357,7 @@ class Engine:
     def delete_segment(self, name: str) -> None:
         """Delete a segment no other segment refers to; every profile leaves it."""
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             population.delete_segment(
                 self.state, self.store, self.segment_configs, name, self.now()
             )
@@ -366,19 +366,23 @@ class Engine:
     def recompute_segments(self, *, on_progress: Callable[[int], None] | None = None) -> int:
         """Re-evaluate every segment for the whole population (windows move with time)."""
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             return population.recompute_segments(self.state, self.store, self.now(), on_progress)
 
     def recompute_insights(self, *, on_progress: Callable[[int], None] | None = None) -> int:
         """Insight values as SQL over the event log, written into every profile, then segments."""
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             return population.recompute_insights(self.state, self.store, self.now(), on_progress)
 
     def rebuild_profiles(self, *, on_progress: Callable[[int], None] | None = None) -> int:
         """Replay the event log into fresh profiles (after a definition change or to repair)."""
         with self.lock:
+            self.checkpoint()  # the batch paths read and write stored documents
             return population.rebuild_profiles(self.state, self.store, self.now(), on_progress)
 
     def stats(self) -> dict[str, Any]:
+        self.checkpoint()  # count the profiles written behind too
         return {
             "events": self.store.count_events(),
             "profiles": self.store.count_profiles(),

@@ -31,8 +31,10 @@ _WRITE_CHUNK = 5000
 
 
 def cached_profile(state: HotState, store: Store, uid: str) -> ProfileGraph | None:
-    """The profile from the cache, else from the store (then cached); None when it has none."""
-    profile = state.profiles.get(uid)
+    """The profile pending a write, else from the cache, else from the store (then cached);
+    None when it has none. Pending first: the cache may have evicted a profile whose stored
+    document is older (write-behind)."""
+    profile = state.pending_profiles.get(uid) or state.profiles.get(uid)
     if profile is None:
         doc = store.get_profile_doc(uid)
         if doc is None:
@@ -46,10 +48,12 @@ def write_graphs(state: HotState, store: Store, conn: Transaction, now: float) -
     """Compute and write every pending profile and item graph; the graphs then reflect the
     whole log again, so the lag marker left by deferred batches is removed."""
     pending = list(state.pending_profiles.values())
+    computed = state.computed
     for start in range(0, len(pending), _WRITE_CHUNK):
         rows = []
         for profile in pending[start : start + _WRITE_CHUNK]:
-            compute_profile(state, profile, now)
+            if profile.unified_id not in computed:
+                compute_profile(state, profile, now)
             rows.append(
                 {
                     "unified_id": profile.unified_id,
@@ -73,6 +77,7 @@ def write_graphs(state: HotState, store: Store, conn: Transaction, now: float) -
         state.synced_seq = None
     state.pending_profiles.clear()
     state.pending_items.clear()
+    computed.clear()
 
 
 def compute_profile(state: HotState, profile: ProfileGraph, now: float) -> None:
@@ -128,11 +133,13 @@ def merge_individuals(
         for loser in losers:
             state.profiles.discard(loser)
             state.pending_profiles.pop(loser, None)
+            state.computed.discard(loser)
             rebuild.discard(loser)
         if had_profile:
             rebuild.add(state.identity.resolve(survivor))
     rebuilt: dict[str, ProfileGraph] = {}
     for uid in sorted(rebuild):
+        state.computed.discard(uid)
         profile = replay_profile(state, store, conn, uid, now)
         state.profiles.put(uid, profile)
         rebuilt[uid] = profile

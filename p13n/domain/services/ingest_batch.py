@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from p13n.domain.errors import EventRejected, InvalidInput
 from p13n.domain.graphs import (
     ItemGraph,
     ProfileGraph,
@@ -20,18 +21,19 @@ from p13n.domain.graphs import (
     new_profile,
 )
 from p13n.domain.identity import LinkChange
-from p13n.domain.ingest import Event, Item
+from p13n.domain.ingest import Event, EventResult, IngestReport, Item, parse_event
 from p13n.domain.insights import apply_event_insights
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
     cached_profile,
+    compute_profile,
     merge_individuals,
     write_graphs,
 )
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.store import Store, Transaction
 
-__all__ = ["IngestBatch", "prefetch_profiles"]
+__all__ = ["IngestBatch", "complete_report", "parse_batch", "prefetch_profiles"]
 
 
 class IngestBatch:
@@ -63,6 +65,27 @@ class IngestBatch:
         self.dirty_items: set[str] = set()
 
     # -- per event ---------------------------------------------------------------------------
+    def add_queued(
+        self, parsed: list[tuple[int, Event]], results: list[EventResult], existing: set[str]
+    ) -> None:
+        """Add one caller's parsed events, answering each in `results`; `existing` (ids in
+        the log, then the ids added) is shared by the batches of one transaction."""
+        for index, event in parsed:
+            if event.event_id in existing:
+                results.append(EventResult(index=index, eventId=event.event_id, status="duplicate"))
+                continue
+            existing.add(event.event_id)
+            uid, tracked = self.add(event)
+            results.append(
+                EventResult(
+                    index=index,
+                    eventId=event.event_id,
+                    status="accepted",
+                    unifiedIndividualId=uid,
+                    tracked=tracked,
+                )
+            )
+
     def add(self, event: Event) -> tuple[str | None, bool]:
         """Returns (unified id, tracked); untracked events are kept only as consent records."""
         if not self._tracked(event):
@@ -100,6 +123,7 @@ class IngestBatch:
         apply_event_to_profile(profile, event)
         apply_event_insights(profile.state, self.state.insights, event)
         self.dirty_profiles[profile.unified_id] = profile
+        self.state.computed.discard(profile.unified_id)
 
     def _tracked(self, event: Event) -> bool:
         consent = self.state.consent
@@ -213,11 +237,17 @@ class IngestBatch:
             rows.clear()
         self.consent_state_rows.clear()
 
-    def finish(self) -> None:
-        """Write the batch. Deferred (bulk import): graphs stay pending in memory for the next
-        checkpoint. Otherwise: compute and write every changed graph and mark them in sync."""
+    def finish(self, *, compute: bool = False) -> None:
+        """Write the batch. Deferred: graphs stay pending in memory for the next checkpoint,
+        computed first when `compute` (online write-behind: a read right after sees the
+        event's insights and segments); bulk imports skip that. Otherwise: compute and write
+        every changed graph and mark them in sync."""
         self.flush()
         state = self.state
+        if compute and self.defer:
+            for profile in self.dirty_profiles.values():
+                compute_profile(state, profile, self.now)
+            state.computed.update(self.dirty_profiles)
         state.pending_profiles.update(self.dirty_profiles)
         state.pending_items.update(self.dirty_items)
         if not self.defer:
@@ -225,6 +255,41 @@ class IngestBatch:
         elif self.log_head is not None:
             self.store.set_meta(self.conn, GRAPHS_SYNCED_KEY, str(self.log_head))
             state.synced_seq = self.log_head
+
+
+def parse_batch(raws: list[Any], now: float) -> tuple[IngestReport, list[tuple[int, Event]]]:
+    """Validate each raw event: the report with the rejected ones, and the (index, event) of
+    the others (done before the write lock is taken)."""
+    report = IngestReport()
+    parsed: list[tuple[int, Event]] = []
+    for index, raw in enumerate(raws):
+        try:
+            parsed.append((index, parse_event(raw, now=now)))
+        except InvalidInput as exc:
+            event_id = raw.get("eventId") if isinstance(raw, dict) else None
+            report.results.append(
+                EventResult(
+                    index=index,
+                    eventId=event_id if isinstance(event_id, str) else None,
+                    status="rejected",
+                    reason=exc.message,
+                    code=exc.reason if isinstance(exc, EventRejected) else "invalid_field",
+                )
+            )
+    return report, parsed
+
+
+def complete_report(report: IngestReport, results: list[EventResult]) -> None:
+    """Add the answers of the transaction to the rejections, in input order, and count them."""
+    report.results.extend(results)
+    report.results.sort(key=lambda r: r.index)
+    for r in report.results:
+        if r.status == "accepted":
+            report.accepted += 1
+        elif r.status == "duplicate":
+            report.duplicates += 1
+        else:
+            report.rejected += 1
 
 
 def prefetch_profiles(state: HotState, store: Store, events: list[Event]) -> None:

@@ -27,6 +27,11 @@ class EngineOptions:
     require_consent_sdk: bool = True
     require_consent_flat: bool = False
     profile_cache_size: int = 100_000
+    # Write-behind of graphs: online ingest commits the events and leaves the changed documents
+    # to a background writer, every `write_behind_s` seconds or once `write_behind_max`
+    # profiles are pending; 0 writes them in each ingest transaction (write-through).
+    write_behind_s: float = 1.0
+    write_behind_max: int = 20_000
 
 
 class HotState:
@@ -39,9 +44,13 @@ class HotState:
         self.identity = IdentityLinks()
         self.identifier = Identifier(self.identity)
         self.consent: dict[str, str] = {}
-        # Graphs changed by deferred batches (bulk import), written at the next checkpoint.
+        # Graphs changed since the last write (write-behind, bulk import), written at the next
+        # checkpoint; readers take a pending profile before the cache or the store.
         self.pending_profiles: dict[str, ProfileGraph] = {}
         self.pending_items: set[str] = set()
+        # Pending profiles whose insights and segments online ingest computed after their last
+        # change: the checkpoint writes them as they are instead of computing them again.
+        self.computed: set[str] = set()
         # None while the graphs reflect the whole log; else the log seq they reflect (bulk import).
         self.synced_seq: int | None = None
         self.insights: list[InsightDefinition] = []
@@ -52,3 +61,4 @@ class HotState:
         self.profiles.clear()
         self.pending_profiles.clear()
         self.pending_items.clear()
+        self.computed.clear()
