@@ -4,6 +4,8 @@ texts and queries (the item vectors in an index are `encode`'s: nothing needs re
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ import pytest
 
 from p13n.domain.recommend import item_text
 from p13n.domain.vectors import MiniLMEmbedder
+from p13n.domain.vectors.bert import FastTokenizer, features
 from p13n.seed.mercari import load_mercari
 from p13n.server.bootstrap import shared_embedder
 
@@ -107,6 +110,38 @@ def test_a_second_process_loads_the_cached_graph_without_bert_in_torch(
     again = MiniLMEmbedder(cache_size=0, backend="onnx", onnx_cache=onnx_cache)
     assert np.allclose(again.embed(QUERIES[:1]), first, atol=1e-6)
     assert again._model is None
+    assert isinstance(again._tokenizer, FastTokenizer)
+
+
+def test_the_tokenizer_file_alone_gives_the_transformers_tokenizers_features(
+    embedder: MiniLMEmbedder, catalog_texts: list[str]
+) -> None:
+    slow = embedder._load().tokenizer
+    fast = FastTokenizer(Path(slow.name_or_path) / "tokenizer.json")
+    for texts in [[t] for t in TEXTS + QUERIES] + [TEXTS, catalog_texts[:40]]:
+        want, got = features(slow, texts), features(fast, texts)
+        for name in ("input_ids", "attention_mask", "token_type_ids"):
+            assert np.array_equal(np.asarray(want[name]), got[name]), (name, texts[0][:30])
+
+
+def test_a_process_with_a_cached_graph_embeds_a_query_without_importing_torch(
+    onnx: MiniLMEmbedder, onnx_cache: Path
+) -> None:
+    expected = onnx.embed(QUERIES[:1])[0]
+    script = (
+        "import sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from p13n.domain.vectors import MiniLMEmbedder\n"
+        f"e = MiniLMEmbedder(backend='onnx', onnx_cache=Path({str(onnx_cache)!r}))\n"
+        f"v = e.embed([{QUERIES[0]!r}])[0]\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+        "print(' '.join(repr(float(x)) for x in v))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True
+    ).stdout.splitlines()
+    assert out[0] == "[]"
+    assert np.allclose(np.array([float(x) for x in out[1].split()]), expected, atol=1e-6)
 
 
 def test_a_damaged_cached_graph_is_exported_again(onnx: MiniLMEmbedder, tmp_path: Path) -> None:

@@ -5,12 +5,13 @@ length. The torch and ONNX Runtime query paths both start from `features`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["MAX_TOKENS", "Vector", "TorchBert", "features", "torch_forward"]
+__all__ = ["MAX_TOKENS", "Vector", "FastTokenizer", "TorchBert", "features", "torch_forward"]
 
 MAX_TOKENS = 128  # the length the model was trained on (sentence-transformers' max_seq_length)
 
@@ -65,3 +66,29 @@ class TorchBert:
             return torch_forward(self.transformer, batch)
         finally:
             torch.set_num_threads(self._threads)
+
+
+class FastTokenizer:
+    """The model's `tokenizer.json` through the `tokenizers` library alone: what transformers'
+    `BertTokenizerFast` wraps (same normalizer, word pieces, [CLS]/[SEP]), so a process that
+    runs a cached ONNX graph imports neither transformers nor torch (seconds of a server's start).
+    Called like the transformers tokenizer by `features`, numpy out only; padding to the longest
+    text of the call and truncation at `MAX_TOKENS` are fixed here."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(path))
+        tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")
+        tokenizer.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")  # to the longest
+        self._tokenizer = tokenizer
+
+    def __call__(self, texts: list[str], **options: Any) -> dict[str, npt.NDArray[np.int64]]:
+        if options.get("return_tensors", "np") != "np":
+            raise ValueError("FastTokenizer returns numpy arrays only")
+        encoded = self._tokenizer.encode_batch(texts)
+        return {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }

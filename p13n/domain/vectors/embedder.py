@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from p13n.domain.vectors.bert import MAX_TOKENS, TorchBert, features
+from p13n.domain.vectors.bert import MAX_TOKENS, FastTokenizer, TorchBert, features
 
 __all__ = ["Embedder", "MiniLMEmbedder", "MAX_TOKENS", "QueryBackend"]
 
@@ -157,11 +157,25 @@ class MiniLMEmbedder:
                     self._loading -= 1
 
     def _load_transformer(self) -> None:
+        if self.backend != "torch":
+            runner = self._cached_graph()
+            if runner is not None:  # no transformers, no torch: the tokenizer file and the graph
+                self._use(FastTokenizer(_model_dir() / "tokenizer.json"), runner)
+                return
         _offline()
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(_model_dir()))
         self._use(tokenizer, self._runner(tokenizer, _load_bert))
+
+    def _cached_graph(self) -> Any:
+        try:
+            from p13n.domain.vectors.onnx_bert import cached
+
+            return cached(_model_dir(), cache_dir=self.onnx_cache)
+        except Exception as e:  # onnxruntime missing: `_runner` says so and goes on
+            _log.debug("no cached ONNX graph (%s)", e)
+            return None
 
     def _runner(self, tokenizer: Any, bert: Any) -> Any:
         """The ONNX Runtime graph unless `backend` says torch or it cannot load ("auto" then

@@ -26,7 +26,14 @@ import numpy as np
 
 from p13n.domain.vectors.bert import Vector, features, torch_forward
 
-__all__ = ["OnnxBert", "MIN_AGREEMENT", "default_cache_dir", "load_or_export", "model_key"]
+__all__ = [
+    "OnnxBert",
+    "MIN_AGREEMENT",
+    "cached",
+    "default_cache_dir",
+    "load_or_export",
+    "model_key",
+]
 
 MIN_AGREEMENT = 0.9999  # cosine with torch on every probe text, checked at export
 _FORMAT = 1  # bump when the exported graph changes: a new key, a new file
@@ -90,6 +97,23 @@ class OnnxBert:
         return np.ascontiguousarray(out, dtype=np.float32)
 
 
+def _path(model_dir: Path, cache_dir: Path | None) -> Path:
+    folder = cache_dir if cache_dir is not None else default_cache_dir()
+    return folder / f"minilm-{model_key(model_dir)}.onnx"
+
+
+def cached(model_dir: Path, *, cache_dir: Path | None = None) -> OnnxBert | None:
+    """The graph already exported for these model files, or None (none yet, or unreadable)."""
+    path = _path(model_dir, cache_dir)
+    if not path.is_file():
+        return None
+    try:
+        return OnnxBert(path.read_bytes())
+    except Exception as e:  # a truncated or foreign file: the caller exports again
+        _log.warning("ignoring the cached ONNX graph %s (%s); exporting again", path, e)
+        return None
+
+
 def load_or_export(
     model_dir: Path,
     tokenizer: Any,
@@ -101,13 +125,11 @@ def load_or_export(
     transformers BertModel, built only when needed), checked against it and written to the
     cache (atomically; an unwritable cache only costs the export next time). Raises when
     onnxruntime, onnx or the export is missing or disagrees with torch."""
-    folder = cache_dir if cache_dir is not None else default_cache_dir()
-    path = folder / f"minilm-{model_key(model_dir)}.onnx"
-    if path.is_file():
-        try:
-            return OnnxBert(path.read_bytes())
-        except Exception as e:  # a truncated or foreign file: export again
-            _log.warning("ignoring the cached ONNX graph %s (%s); exporting again", path, e)
+    path = _path(model_dir, cache_dir)
+    found = cached(model_dir, cache_dir=cache_dir)
+    if found is not None:
+        return found
+    folder = path.parent
     bert = transformer()
     model = _export(bert, tokenizer)
     runner = OnnxBert(model)
