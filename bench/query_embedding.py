@@ -1,17 +1,20 @@
 """Where a query's embedding time goes: tokenizer, ONNX Runtime graph, torch forward, and the
 embedder's whole call, per distinct query text, the two runtimes alternated text by text.
 
-    python -m bench.query_embedding [--queries 200] [--keep]
+    python -m bench.query_embedding [--queries 200] [--cold 2] [--keep]
 
 Both embedders are the real all-MiniLM-L6-v2 (`MiniLMEmbedder(backend=...)`, cache off); each
 text is new (a suffix number), so nothing is cached. Also the cosine between the two vectors
-of each text (agreement of the runtimes). Last line: one JSON object.
+of each text (agreement of the runtimes), and `--cold` fresh processes per backend timed from
+their first import to their first query vector. Last line: one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -31,9 +34,38 @@ def _figures(samples: list[int]) -> dict[str, float]:
     return {"p50_ms": percentile_ms(samples, 50), "p99_ms": percentile_ms(samples, 99)}
 
 
+_COLD = (
+    "import time; t = time.perf_counter()\n"
+    "from p13n.domain.vectors import MiniLMEmbedder\n"
+    "e = MiniLMEmbedder(backend={backend!r}); e.embed(['first query'])\n"
+    "import sys; print(time.perf_counter() - t, 'torch' in sys.modules)\n"
+)
+
+
+def _cold_starts(rounds: int) -> dict[str, Any]:
+    """A fresh process's time from the first import to its first query vector, per backend,
+    alternated (ONNX with its graph already cached: the steady state after the first export)."""
+    out: dict[str, list[float]] = {"onnx": [], "torch": []}
+    imports_torch: dict[str, bool] = {}
+    for _ in range(rounds):
+        for backend in out:
+            run = subprocess.run(
+                [sys.executable, "-c", _COLD.format(backend=backend)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=True,
+            )
+            seconds, torch_loaded = run.stdout.split()
+            out[backend].append(round(float(seconds), 2))
+            imports_torch[backend] = torch_loaded == "True"
+    return {"seconds": out, "imports_torch": imports_torch}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--cold", type=int, default=2, help="fresh-process rounds per backend")
     ap.add_argument("--keep", action="store_true", help="write the JSON under bench/results/")
     args = ap.parse_args(argv)
     onnx = MiniLMEmbedder(cache_size=0, backend="onnx")
@@ -80,6 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             percentile_ms(whole["torch"], 50) / percentile_ms(whole["onnx"], 50), 2
         ),
         "min_cosine": round(min(cosines), 7),
+        "cold_start": _cold_starts(args.cold) if args.cold else None,
     }
     if args.keep:
         keep_result("query_embedding", summary)
