@@ -30,6 +30,14 @@ from p13n.domain.recommend.config import (
     Switches,
 )
 from p13n.domain.recommend.embeddings import ItemVectors, item_text
+from p13n.domain.recommend.evaluation import (
+    RankingMetrics,
+    SplitKind,
+    ValidationSplit,
+    evaluate,
+    ranking_metrics,
+    validation_split,
+)
 from p13n.domain.recommend.filters import FilterContext
 from p13n.domain.recommend.interpret import (
     Constraint,
@@ -62,6 +70,7 @@ from p13n.domain.recommend.request import (
     effective_limit,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
+from p13n.domain.recommend.tuning import BudgetTooSmall, Trial, TuneResult, tune
 from p13n.domain.recommend.vocabulary import (
     CatalogVocabulary,
     age_range,
@@ -70,6 +79,16 @@ from p13n.domain.recommend.vocabulary import (
 )
 
 __all__ = [
+    "RankingMetrics",
+    "SplitKind",
+    "ValidationSplit",
+    "evaluate",
+    "ranking_metrics",
+    "validation_split",
+    "BudgetTooSmall",
+    "Trial",
+    "TuneResult",
+    "tune",
     "age_range",
     "catalog_currency",
     "query_reason",

@@ -42,6 +42,13 @@ from p13n.domain.services.identity_service import (
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
 from p13n.domain.services.measure import MeasureService, Survivors
+from p13n.domain.services.model_runs import (
+    ModelRun,
+    RunStatus,
+    RunStore,
+    TrainOptions,
+    run_training,
+)
 from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.services.recommend_service import RecommendService
@@ -49,6 +56,11 @@ from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [
+    "ModelRun",
+    "RunStatus",
+    "RunStore",
+    "TrainOptions",
+    "run_training",
     "ArmsOf",
     "Bandits",
     "ApiKeys",
