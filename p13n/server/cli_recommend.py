@@ -14,8 +14,13 @@ import typer
 
 from p13n.domain.errors import InvalidInput
 from p13n.domain.recommend import RecommendRequest, Trial
-from p13n.domain.services import ModelRun, RecommendService, RunStore, TrainOptions
-from p13n.domain.services.model_runs import DEFAULT_BUDGET_SECONDS
+from p13n.domain.services import (
+    DEFAULT_BUDGET_SECONDS,
+    ModelRun,
+    RecommendService,
+    RunStore,
+    TrainOptions,
+)
 from p13n.server.cli_common import command_services, err, out
 
 __all__ = ["train", "recommend"]

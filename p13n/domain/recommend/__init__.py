@@ -70,7 +70,7 @@ from p13n.domain.recommend.request import (
     effective_limit,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
-from p13n.domain.recommend.tuning import BudgetTooSmall, Trial, TuneResult, tune
+from p13n.domain.recommend.tuning import BudgetTooSmall, CandidateName, Trial, TuneResult, tune
 from p13n.domain.recommend.vocabulary import (
     CatalogVocabulary,
     age_range,
@@ -86,6 +86,7 @@ __all__ = [
     "ranking_metrics",
     "validation_split",
     "BudgetTooSmall",
+    "CandidateName",
     "Trial",
     "TuneResult",
     "tune",

@@ -43,6 +43,7 @@ from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
 from p13n.domain.services.measure import MeasureService, Survivors
 from p13n.domain.services.model_runs import (
+    DEFAULT_BUDGET_SECONDS,
     ModelRun,
     RunStatus,
     RunStore,
@@ -56,6 +57,7 @@ from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [
+    "DEFAULT_BUDGET_SECONDS",
     "ModelRun",
     "RunStatus",
     "RunStore",

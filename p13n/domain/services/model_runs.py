@@ -32,9 +32,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from p13n.domain.recommend import Interactions, ModelParams, TrainedModel, train_model
-from p13n.domain.recommend.evaluation import SplitKind
-from p13n.domain.recommend.tuning import CandidateName, Trial, TuneResult, tune
+from p13n.domain.recommend import (
+    CandidateName,
+    Interactions,
+    ModelParams,
+    SplitKind,
+    TrainedModel,
+    Trial,
+    TuneResult,
+    train_model,
+    tune,
+)
 
 __all__ = [
     "RunStatus",
