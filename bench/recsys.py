@@ -4,8 +4,10 @@
 
 Positives are ratings >= 3. Per user, `random` shuffles (seed) and splits 80/10/10, `temporal`
 keeps the last 20% by time as test and the 10% before as valid. Baselines (popularity, ItemKNN,
-EASE) and our hyper-parameters are tuned on valid with models fitted on train alone; test is
-scored with those models. Our recommender's test top-10 comes from `RecommendService.recommend`
+EASE) are tuned on valid with models fitted on train alone; test is scored with those models.
+Ours is tuned by `p13n train` itself (`RecommendService.train(options=TrainOptions())`: its own
+validation split of the imported train events, its default split and budget, the same for both
+protocols), then fitted on all train events. Our recommender's test top-10 comes from `RecommendService.recommend`
 (the live request path) after items and train events went through `Engine.upsert_items` /
 `Engine.import_events` and the model through `RecommendService.train`. Last line: one JSON object.
 """
@@ -17,7 +19,6 @@ import importlib.util
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +27,17 @@ import orjson
 import pandas as pd
 from scipy import sparse
 
-from bench._util import peak_rss_mb
+from bench._util import code_fingerprint, keep_result, machine_facts, peak_rss_mb
 from p13n.domain.ingest.items import Item
 from p13n.domain.recommend import (
+    BudgetTooSmall,
     ItemVectors,
-    ModelParams,
     RecommenderConfig,
     RecommendRequest,
-    TrainedModel,
-    train_model,
+    Trial,
+    ranking_metrics,
 )
-from p13n.domain.recommend.model import history_weights
-from p13n.domain.services import Engine, RecommendService, interactions_from_log
+from p13n.domain.services import Engine, RecommendService, TrainOptions
 
 K = 10
 SEED = 2020
@@ -95,27 +95,13 @@ class Space:
 
 
 def metrics(top: dict[int, list[int]], truth: sparse.csr_matrix) -> dict[str, float]:
-    rec = ndcg = hit = mrr = 0.0
-    n = 0
-    disc = 1.0 / np.log2(np.arange(2, K + 2))
-    for u, items in top.items():
-        rel = set(truth.indices[truth.indptr[u] : truth.indptr[u + 1]].tolist())
-        if not rel:
-            continue
-        n += 1
-        hits = [1.0 if i in rel else 0.0 for i in items[:K]]
-        rec += sum(hits) / len(rel)
-        ideal = disc[: min(len(rel), K)].sum()
-        ndcg += float(np.dot(hits, disc[: len(hits)])) / ideal
-        hit += 1.0 if any(hits) else 0.0
-        mrr += next((1.0 / (k + 1) for k, h in enumerate(hits) if h), 0.0)
-    return {
-        "recall_at_10": round(float(rec) / n, 4),
-        "ndcg_at_10": round(float(ndcg) / n, 4),
-        "hit_at_10": round(float(hit) / n, 4),
-        "mrr_at_10": round(float(mrr) / n, 4),
-        "users": n,
+    """`ranking_metrics` (the one definition, in the domain) over the benchmark's indices."""
+    rel = {
+        u: truth.indices[truth.indptr[u] : truth.indptr[u + 1]].tolist()
+        for u in range(truth.shape[0])
+        if truth.indptr[u + 1] > truth.indptr[u]
     }
+    return ranking_metrics(top, rel, catalog_size=truth.shape[1], k=K).as_dict()
 
 
 def top_k(scores: np.ndarray, seen: sparse.csr_matrix, users: np.ndarray) -> dict[int, list[int]]:
@@ -173,37 +159,14 @@ def baselines(x, seen_valid, seen_test, valid, test, users_v, users_t) -> dict[s
     return out
 
 
-def _model_scores(
-    model: TrainedModel,
-    space: Space,
-    x: sparse.csr_matrix,
-    beta: float,
-    half_life: float | None,
-    keys: list[str],
-) -> np.ndarray:
-    """Tuning only: what serving computes for every user (their trained history, weighed by
-    `history_weights`, times B with columns divided by n_j^beta), in the benchmark's item space.
-    The model is trained with beta = 0 once per (l2, dropout); beta and the half-life are
-    applied here, as `train_model` and the serving code apply them."""
-    cols = np.array([space.i[i] for i in model.item_ids])
-    r, c, v = [], [], []
-    for u, name in enumerate(keys):  # keys: the engine's unified id of each bench user
-        hist = model.user_history.get(name)
-        if hist is None or not len(hist):
-            continue
-        r.append(np.full(len(hist), u))
-        c.append(hist)
-        v.append(history_weights(model.user_times[name], half_life))
-    xm = sparse.csr_matrix(
-        (np.concatenate(v), (np.concatenate(r), np.concatenate(c))),
-        shape=(x.shape[0], len(model.item_ids)),
+def _progress(trial: Trial) -> None:
+    print(
+        orjson.dumps(
+            {"trial": trial.name, "ndcg": trial.metrics.ndcg_at_10, "fit_s": trial.fit_seconds}
+        ).decode(),
+        file=sys.stderr,
+        flush=True,
     )
-    b = model.weights.astype(np.float64)
-    if beta:
-        b = b / np.power(np.maximum(model.counts.astype(np.float64), 1.0), beta)
-    s = np.full(x.shape, -1e9)
-    s[:, cols] = xm @ b + model.params.popularity_weight * model.popularity
-    return s
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -272,47 +235,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - t, 1),
         }
 
-        # Tune on valid with models fitted on train alone (the logged train events).
-        data = interactions_from_log(engine.store.iter_item_interactions())
-        best: tuple[float, ModelParams | None] = (-1.0, None)
-        tried = []
-        keys = [engine.resolve(u) or u for u in space.users]
-        # Session co-occurrence γs (sessions cut at 0.01 days; γs = 1 beat 0.5 / 2 and gaps of
-        # 0.001 / 0.04 days on random-protocol valid in an exploration run) and transitions γt
-        # (γt = 3 beat 1 and 10 on temporal valid, also with the test's gap mimicked by dropping
-        # each user's last train items; on random valid any γt > 0 lost).
-        for l2, dropout, gamma_s, gamma_t in (
-            (600.0, 0.5, 0.0, 0.0),
-            (300.0, 0.5, 1.0, 0.0),
-            (600.0, 0.5, 1.0, 0.0),
-            (1000.0, 0.5, 1.0, 0.0),
-            (600.0, 0.5, 0.0, 1.0),
-            (600.0, 0.5, 0.0, 3.0),
-            (600.0, 0.5, 1.0, 3.0),
-        ):
-            p = ModelParams(
-                l2=l2,
-                dropout=dropout,
-                embedding_weight=0.0,
-                session_weight=gamma_s,
-                transition_weight=gamma_t,
-            )
-            m = train_model(data, p, now=engine.now())
-            for beta in (0.0, 0.05, 0.1):
-                # History half-lives (0.01-0.05 days) won on valid under `temporal` but lost
-                # on test (valid sits right after train, test does not): not tuned here.
-                for half_life in (None,):
-                    s = _model_scores(m, space, x, beta, half_life, keys)
-                    got = metrics(top_k(s, x, users_v), valid)
-                    q = replace(p, popularity_exponent=beta, history_half_life_days=half_life)
-                    tried.append({**q.__dict__, "valid_ndcg_at_10": got["ndcg_at_10"]})
-                    best = max(best, (got["ndcg_at_10"], q), key=lambda t: t[0])
-        print(orjson.dumps({"tuning": tried}).decode(), file=sys.stderr, flush=True)
-        assert best[1] is not None
-        figures["params"] = best[1].__dict__
+        # Ours: `p13n train`'s own tuning (a validation split of the imported train events,
+        # its default split and budget), no per-protocol settings here.
         t = time.perf_counter()
-        model = service.train(params=best[1])
+        try:
+            model = service.train(options=TrainOptions(), on_trial=_progress)
+        except BudgetTooSmall as exc:  # a loaded machine: say so, retry with what it asked
+            figures["budget_too_small"] = str(exc)
+            model = service.train(
+                options=TrainOptions(budget_seconds=exc.needed_seconds), on_trial=_progress
+            )
         figures["train_s"] = round(time.perf_counter() - t, 2)
+        run = service.last_run
+        assert run is not None
+        figures["run"] = run.model_dump(mode="json", exclude={"candidates"})
+        figures["run_candidates"] = [c.model_dump() for c in run.candidates[:4]]
+        figures["params"] = run.params
         service.put_config(
             RecommenderConfig.model_validate(
                 {
@@ -360,6 +298,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         **figures,
     }
+    summary_line["code"] = code_fingerprint()
+    summary_line["machine"] = machine_facts()
+    summary_line["settings"] = {"no_embeddings": args.no_embeddings, "k": K, "seed": SEED}
+    keep_result(f"recsys-{args.dataset}-{args.protocol}", summary_line)
     print(orjson.dumps(summary_line, option=orjson.OPT_SERIALIZE_NUMPY).decode())
     return summary_line
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,9 +13,15 @@ import orjson
 import typer
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.recommend import RecommendRequest
-from p13n.domain.services import RecommendService
-from p13n.server.cli_common import command_services, err
+from p13n.domain.recommend import RecommendRequest, Trial
+from p13n.domain.services import (
+    DEFAULT_BUDGET_SECONDS,
+    ModelRun,
+    RecommendService,
+    RunStore,
+    TrainOptions,
+)
+from p13n.server.cli_common import command_services, err, out
 
 __all__ = ["train", "recommend"]
 
@@ -25,20 +32,125 @@ def _service() -> Iterator[RecommendService]:
         yield services.recommend
 
 
-def train() -> None:
-    """Embed new or changed items, then fit the objective-based model on the event log.
+def _candidate_lines(run: ModelRun) -> list[str]:
+    lines = [f"{'candidate':<11} {'NDCG@10':>8} {'Recall@10':>9} {'coverage':>8} {'fit s':>6}"]
+    for c in run.candidates[:4]:
+        mark = " <- serves" if run.validation is not None and c == run.validation else ""
+        lines.append(
+            f"{c.name:<11} {c.ndcg_at_10:>8.4f} {c.recall_at_10:>9.4f} {c.coverage:>8.4f} "
+            f"{c.fit_seconds:>6.1f}{mark}"
+        )
+    return lines
 
-    A failed training leaves the previous model serving."""
+
+def _print_run(run: ModelRun) -> None:
+    out.print(
+        f"run {run.id} {run.started_at:%Y-%m-%d %H:%M} UTC: {run.status.value}, "
+        f"{'tuned' if run.tuned else 'defaults'}"
+        + (
+            f" on a {run.split} split ({run.validation_users:,} visitors held out)"
+            if run.split
+            else ""
+        )
+        + f", {run.trials} fits of ours, {run.seconds:.0f} s",
+        highlight=False,
+    )
+    for line in _candidate_lines(run):
+        out.print("  " + line, highlight=False)
+    if run.params is not None:
+        shown = {k: v for k, v in run.params.items() if k in _SHOWN}
+        out.print(f"  {run.served} serves with {shown}", highlight=False)
+    for note in run.notes:
+        out.print(f"  note: {note}", highlight=False)
+    if run.error:
+        out.print(f"  error: {run.error}", highlight=False)
+
+
+_SHOWN = (
+    "l2",
+    "dropout",
+    "popularity_exponent",
+    "session_weight",
+    "transition_weight",
+    "recency_half_life_days",
+    "signal_weights",
+    "max_items",
+    "binary",
+    "popularity_only",
+)
+
+
+def _on_trial(trial: Trial) -> None:
+    err.print(
+        f"{trial.name:<10} NDCG@10 {trial.metrics.ndcg_at_10:.4f} fit {trial.fit_seconds:.1f} s",
+        highlight=False,
+    )
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM ends a run like Ctrl-C: recorded as interrupted, nothing promoted."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def train(
+    budget_seconds: Annotated[
+        float,
+        typer.Option(help="Time for tuning (the final fit comes on top)."),
+    ] = DEFAULT_BUDGET_SECONDS,
+    no_tune: Annotated[
+        bool, typer.Option("--no-tune", help="Fixed defaults (still compared with baselines).")
+    ] = False,
+    split: Annotated[str, typer.Option(help="Validation split: temporal or random.")] = "temporal",
+    force: Annotated[
+        bool, typer.Option("--force", help="Promote even if it validates below the serving model.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the split and the search.")] = 0,
+    report: Annotated[
+        bool, typer.Option("--report", help="Show the history of runs; train nothing.")
+    ] = False,
+) -> None:
+    """Embed new or changed items, then tune, compare with the baselines (EASE, popularity) and
+    the serving model on a validation split of the event log, and promote what validates best.
+
+    The last line is one JSON object. A failed or interrupted run leaves the previous model
+    serving; `--report` lists the runs."""
+    if split not in ("temporal", "random"):
+        raise InvalidInput(f"unknown split '{split}'.", hint="Use --split temporal or random.")
     with _service() as service:
+        if report:
+            runs = RunStore(service.model_dir).list() if service.model_dir else []
+            if not runs:
+                out.print("no training runs yet: run `p13n train`")
+            for run in runs:
+                _print_run(run)
+            return
+        options = TrainOptions(
+            tune=not no_tune,
+            budget_seconds=budget_seconds,
+            split="random" if split == "random" else "temporal",
+            seed=seed,
+            force=force,
+        )
+        _stop_on_sigterm()
         stats = service.sync_vectors()
-        model = service.train()
+        model = service.train(options=options, on_trial=_on_trial)
+        run = service.last_run
+        assert run is not None
+        _print_run(run)
         sys.stdout.write(
             orjson.dumps(
                 {
                     "embedded": stats.get("embedded", 0),
+                    "status": run.status.value,
+                    "served": run.served,
                     "items": len(model.item_ids),
                     "individuals": len(model.user_history),
-                    "seconds": model.seconds,
+                    "seconds": run.seconds,
+                    "run": run.id,
                 }
             ).decode()
             + "\n"

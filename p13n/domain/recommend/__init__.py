@@ -31,6 +31,14 @@ from p13n.domain.recommend.config import (
     Switches,
 )
 from p13n.domain.recommend.embeddings import ItemVectors, item_text
+from p13n.domain.recommend.evaluation import (
+    RankingMetrics,
+    SplitKind,
+    ValidationSplit,
+    evaluate,
+    ranking_metrics,
+    validation_split,
+)
 from p13n.domain.recommend.filters import FilterContext
 from p13n.domain.recommend.interpret import (
     Constraint,
@@ -64,6 +72,7 @@ from p13n.domain.recommend.request import (
     effective_limit,
 )
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
+from p13n.domain.recommend.tuning import BudgetTooSmall, CandidateName, Trial, TuneResult, tune
 from p13n.domain.recommend.vocabulary import (
     CatalogVocabulary,
     age_range,
@@ -72,6 +81,17 @@ from p13n.domain.recommend.vocabulary import (
 )
 
 __all__ = [
+    "RankingMetrics",
+    "SplitKind",
+    "ValidationSplit",
+    "evaluate",
+    "ranking_metrics",
+    "validation_split",
+    "BudgetTooSmall",
+    "CandidateName",
+    "Trial",
+    "TuneResult",
+    "tune",
     "age_range",
     "catalog_currency",
     "query_reason",

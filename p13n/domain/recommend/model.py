@@ -94,6 +94,13 @@ class ModelParams:
     session_weight: float = 1.0
     session_gap_days: float = 0.01
     transition_weight: float = 0.0
+    signal_weights: dict[str, float] | None = None
+    """Per event type, its weight in X (None: `SIGNAL_WEIGHTS`; a type missing here weighs 1)."""
+    binary: bool = False
+    """X holds 1 per engaged (visitor, item), ignoring signal weights and repeats (plain EASE)."""
+    popularity_only: bool = False
+    """No item-item weights (B = 0): with `popularity_weight` 1 this is the popularity baseline,
+    served through the same `TrainedModel` and recommender as the objective model."""
 
 
 @dataclass
@@ -249,12 +256,13 @@ def _matrix(
     rate = None
     if params.recency_half_life_days:
         rate = np.log(2.0) / (params.recency_half_life_days * 86_400.0)
+    table = SIGNAL_WEIGHTS if params.signal_weights is None else params.signal_weights
     for u, it, act, ts in zip(data.users, data.items, data.interactions, data.ts, strict=True):
         j = iidx.get(it)
         if j is None:
             continue
         i = uidx[u]
-        w = SIGNAL_WEIGHTS.get(act, 1.0)
+        w = 1.0 if params.binary else table.get(act, 1.0)
         if rate is not None:
             w *= float(np.exp(-rate * max(0.0, now - ts)))
         r.append(i)
@@ -268,6 +276,8 @@ def _matrix(
     x = sparse.csr_matrix((v, (r, c)), shape=shape, dtype=np.float64)
     x.sum_duplicates()
     x.data = np.minimum(x.data, 4.0)  # repeated events of one person saturate
+    if params.binary:
+        x.data[:] = 1.0
     signals = {}
     for act, (rows, cols) in sig_r.items():
         m = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
@@ -310,16 +320,10 @@ def _transition_fit(
     return pc
 
 
-def train_model(data: Interactions, params: ModelParams, *, now: float) -> TrainedModel:
-    """Fit the model; raises InvalidInput when there is nothing to learn from."""
-    started = time.perf_counter()
-    if len(data) == 0:
-        raise InvalidInput(
-            "no item interactions to train on.", hint="Import events or wait for traffic."
-        )
-    x, users, items, signals, engaged, times = _matrix(data, params, now)
-    if len(items) < 2:
-        raise InvalidInput("fewer than two items have interactions; nothing to learn yet.")
+def _item_weights(
+    x: sparse.csr_matrix, times: sparse.csr_matrix, engaged: F32, params: ModelParams
+) -> npt.NDArray[np.float64]:
+    """B of the module docstring (zero diagonal, columns divided by n_j^β)."""
     xw = x
     if params.user_alpha:
         n_u = np.asarray((x > 0).sum(axis=1), dtype=np.float64).ravel()
@@ -339,6 +343,23 @@ def train_model(data: Interactions, params: ModelParams, *, now: float) -> Train
     np.fill_diagonal(b, 0.0)
     if params.popularity_exponent:
         b /= np.power(np.maximum(engaged.astype(np.float64), 1.0), params.popularity_exponent)
+    return b
+
+
+def train_model(data: Interactions, params: ModelParams, *, now: float) -> TrainedModel:
+    """Fit the model; raises InvalidInput when there is nothing to learn from."""
+    started = time.perf_counter()
+    if len(data) == 0:
+        raise InvalidInput(
+            "no item interactions to train on.", hint="Import events or wait for traffic."
+        )
+    x, users, items, signals, engaged, times = _matrix(data, params, now)
+    if len(items) < 2:
+        raise InvalidInput("fewer than two items have interactions; nothing to learn yet.")
+    if params.popularity_only:
+        b = np.zeros((len(items), len(items)))
+    else:
+        b = _item_weights(x, times, engaged, params)
     pop = np.log1p(engaged)
     pop = pop / max(float(pop.max()), 1e-9)
     history: dict[str, npt.NDArray[np.int32]] = {}

@@ -48,6 +48,7 @@ from p13n.domain.recommend import (
     Slot,
     Tastes,
     TrainedModel,
+    Trial,
     allowed_rows,
     build_snapshot,
     compile_rules,
@@ -61,6 +62,7 @@ from p13n.domain.recommend import (
 )
 from p13n.domain.services.config_repository import ConfigRepository
 from p13n.domain.services.engine import Engine
+from p13n.domain.services.model_runs import ModelRun, RunStore, TrainOptions, run_training
 from p13n.domain.services.query_reading import (
     QueryIndex,
     hard_mask,
@@ -108,6 +110,7 @@ class RecommendService:
         self._changes = 1  # catalog changes seen; the snapshot reflects `_built_changes` of them
         self._built_changes = 0
         self.model: TrainedModel | None = load_model(model_dir) if model_dir else None
+        self.last_run: ModelRun | None = None  # the last `train(options=...)` run
         self.configs: dict[str, RecommenderConfig] = {}
         self._algorithms: dict[str, Algorithm] = {}
         self.repository = ConfigRepository(engine.store, KIND, RecommenderConfig, clock=engine.now)
@@ -288,11 +291,36 @@ class RecommendService:
             if self.vectors is not None:
                 index.read("warm up")  # embeds the category paths (the model is loaded)
 
-    def train(self, *, params: ModelParams | None = None) -> TrainedModel:
-        """Fit on the whole event log; on failure the previous model keeps serving."""
+    def train(
+        self,
+        *,
+        params: ModelParams | None = None,
+        options: TrainOptions | None = None,
+        on_trial: Callable[[Trial], None] | None = None,
+    ) -> TrainedModel:
+        """Fit on the whole event log; on failure the previous model keeps serving. With
+        `options`, a `p13n train` run (`model_runs.py`): tune, compare with the baselines and
+        the serving model, promote or keep; the run is in `last_run` and the models folder.
+        Returns the model serving afterwards."""
         params = params or self.params
         data = interactions_from_log(self.engine.store.iter_item_interactions())
-        model = train_model(data, params, now=self.engine.now())
+        if options is None:
+            model = train_model(data, params, now=self.engine.now())
+        else:
+            run, promoted = run_training(
+                data,
+                now=self.engine.now(),
+                base=params,
+                options=options,
+                serving=self.model,
+                store=RunStore(self.model_dir) if self.model_dir is not None else None,
+                on_trial=on_trial,
+            )
+            self.last_run = run
+            if promoted is None:
+                assert self.model is not None  # a run keeps only a model that serves
+                return self.model
+            model = promoted
         self.use_model(model)
         if self.model_dir is not None:
             save_model(model, self.model_dir)

@@ -1,4 +1,5 @@
-"""Admin CRUD for calculated insights and segments, and their batch recomputation."""
+"""Admin CRUD for calculated insights and segments, their batch recomputation, and the history
+of model training runs (`GET /admin/models`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import NotFound
 from p13n.domain.insights import InsightDefinition
 from p13n.domain.segments import SegmentDefinition
+from p13n.domain.services import ModelRun, RunStatus, RunStore
 from p13n.server.routes.config_router import config_router
-from p13n.server.routes.deps import EngineDep, get_engine
+from p13n.server.routes.deps import EngineDep, RecommendDep, get_engine
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 D = TypeVar("D", InsightDefinition, SegmentDefinition)
@@ -71,3 +74,30 @@ router.include_router(
 @router.post("/segments:recompute")
 async def recompute_segments(engine: EngineDep) -> dict[str, Any]:
     return {"profiles": await run_in_threadpool(engine.recompute_segments)}
+
+
+class ModelRuns(BaseModel):
+    """The `p13n train` runs of this tenant, oldest first, and which one's model serves."""
+
+    serving: str | None = Field(
+        None, description="id of the newest promoted run (its model serves), None if none"
+    )
+    runs: list[ModelRun]
+
+
+@router.get(
+    "/models",
+    response_model=ModelRuns,
+    responses={
+        401: {"description": "no credential, or an unknown one"},
+        403: {"description": "the credential lacks the `admin` scope"},
+    },
+)
+async def model_runs(service: RecommendDep) -> ModelRuns:
+    """The history of `p13n train` runs: status (`promoted`, `kept`: validated below the serving
+    model, `interrupted`, `failed`), the candidates' validation NDCG@10 / Recall@10 / coverage,
+    the chosen parameters and notes. Empty when the tenant has never been trained."""
+    folder = service.model_dir
+    runs = await run_in_threadpool(RunStore(folder).list) if folder is not None else []
+    promoted = [r.id for r in runs if r.status is RunStatus.PROMOTED]
+    return ModelRuns(serving=promoted[-1] if promoted else None, runs=runs)
