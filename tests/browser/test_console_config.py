@@ -22,6 +22,14 @@ def _no_csp_violations(page: Any) -> None:
     assert bad == [], bad
 
 
+def _settled(page: Any) -> None:
+    """Wait until htmx has swapped and processed new content (a control changed before that
+    has no htmx listener yet)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+    )
+
+
 def _admin(console: Console) -> httpx.Client:
     return httpx.Client(
         base_url=console.base, headers={"Authorization": f"Bearer {console.admin_key}"}
@@ -59,10 +67,13 @@ def test_a_rule_built_in_the_builder_decides_who_is_served(
     page.get_by_label("Content attributes").fill("header: Trails for you")
     page.get_by_label("Who qualifies").select_option("Any")
     page.get_by_label("Rule 1 Kind").wait_for()
+    _settled(page)
     page.get_by_role("button", name="Add condition").click()
     page.get_by_label("Rule 2 Kind").wait_for()
+    _settled(page)
     page.get_by_role("button", name="Remove rule 2").click()
     page.get_by_label("Rule 2 Kind").wait_for(state="detached")
+    _settled(page)
     page.get_by_label("Rule 1 Kind").select_option("context")
     page.get_by_label("Rule 1 Variable").fill("topic")
     page.get_by_label("Rule 1 Operator").select_option("Match Any")
