@@ -74,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--home", type=Path, default=None, help="Keep the store here.")
     p.add_argument("--reuse", action="store_true", help="Reuse --home's store if sizes match.")
     p.add_argument("--postgres", default=None, help="A PostgreSQL URL (emptied first).")
+    p.add_argument("--build-only", action="store_true", help="Build (or reuse) and stop.")
     args = p.parse_args(argv)
     if args.scale <= 0 or args.days <= 0:
         p.error("--scale and --days must be positive")
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not reused:
             _empty(engine)
             build_s = round(_build(engine, decisions, conversions, args.days, args.seed), 1)
-        figures = _measure(engine, args.days)
+        figures = {} if args.build_only else _measure(engine, args.days)
     finally:
         engine.close()
         if temp is not None:

@@ -205,7 +205,7 @@ def build_services(
     measure = MeasureService(engine)
     if serving:
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
-        measure.start_background()
+        measure.start_background(experiments=lambda: decisions.configs.experiments.values())
         measure.start_bandit_schedule(
             lambda: decisions.bandits, lambda: decisions.configs.experiments.values()
         )

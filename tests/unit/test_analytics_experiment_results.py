@@ -19,6 +19,7 @@ from p13n.domain.analytics import (
     RatioStats,
     ResultSettings,
     build_journeys,
+    cells_of_journeys,
     compare_rates,
     experiment_results,
     metric_summaries,
@@ -425,12 +426,11 @@ def test_the_results_serialise_as_json_and_back() -> None:
 
 def test_the_primary_metrics_cohort_statistics_feed_the_bandit() -> None:
     log, events = rates_population(40, {"a": 4, "b": 2})  # a: 10 of 40, b: 20 of 40
-    found = metric_summaries(
-        experiment("Conversion Rate"),
-        build_journeys(log, events),
-        BUILT_IN_METRICS["Conversion Rate"],
-        events=events,
+    exp, metric = experiment("Conversion Rate"), BUILT_IN_METRICS["Conversion Rate"]
+    cells = cells_of_journeys(
+        exp, build_journeys(log, events), (metric,), events=events, settings=ResultSettings()
     )
+    found = metric_summaries(exp, cells, metric)
     assert found == {"a": RateStats(40, 10), "b": RateStats(40, 20)}
     state = rebalance(
         start_bandit("home_test", {"a": 1, "b": 1}, now=0.0),

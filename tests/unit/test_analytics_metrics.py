@@ -16,7 +16,7 @@ from p13n.domain.analytics import (
     parse_metric,
     resolve_metrics,
 )
-from p13n.domain.analytics.metric_values import assign_units, unit_events, unit_values
+from p13n.domain.analytics.experiment_cells import ExperimentCells, slice_of_journeys
 from p13n.domain.decisions import Metric
 from p13n.domain.errors import InvalidInput
 from p13n.domain.timeutil import DAY
@@ -75,13 +75,24 @@ EVENTS = [
 ]
 
 
-def values(name: str, *, window: float = WEEK, pre_window: float = 14 * DAY):
+def fold(
+    metric: MetricDefinition,
+    *,
+    rows: list[dict[str, Any]] = EVENTS,
+    window: float = WEEK,
+    pre_window: float = 14 * DAY,
+    units: dict[str, str] | None = None,
+) -> ExperimentCells:
+    """The cells of experiment `home` (cohorts a, b) folded from the tiny journey."""
+    cells = ExperimentCells(("a", "b"), (metric,), window=window, pre_window=pre_window)
     journeys = build_journeys(LOG, EVENTS)
-    assignment = assign_units({"home"}, ("a", "b"), journeys)
-    index = unit_events(EVENTS, assignment)
-    return assignment, unit_values(
-        BUILT_IN_METRICS[name], assignment, index, window=window, pre_window=pre_window
-    )
+    cells.fold(slice_of_journeys({"home"}, journeys, rows, units=units))
+    return cells
+
+
+def values(name: str, *, window: float = WEEK, pre_window: float = 14 * DAY):
+    cells = fold(BUILT_IN_METRICS[name], window=window, pre_window=pre_window)
+    return cells, cells.values(BUILT_IN_METRICS[name])
 
 
 def test_the_built_in_metrics_are_the_seven_an_experiment_may_name() -> None:
@@ -90,21 +101,15 @@ def test_the_built_in_metrics_are_the_seven_an_experiment_may_name() -> None:
 
 
 def test_a_unit_belongs_to_the_cohort_of_its_first_exposure_and_switching_is_counted() -> None:
-    assignment, _ = values("Orders")
-    assert assignment.units == {
-        "u1": ("a", 1000.0),
-        "u2": ("a", 1100.0),
-        "u3": ("b", 1200.0),
-        "u4": ("b", 1300.0),
-    }
-    assert assignment.multiple_exposures == 1
-    assert assignment.impressions == {
-        "u1": [1000.0, 2000.0],
-        "u2": [1100.0],
-        "u3": [1200.0],
-        "u4": [1300.0, 1400.0],
-    }
-    assert assignment.clicks == {"u1": [1010.0], "u3": [1210.0, 1220.0]}
+    cells, _ = values("Orders")
+    assert cells.ids == ["u1", "u2", "u3", "u4"]
+    assert [cells.cohorts[c] for c in cells.cohort] == ["a", "a", "b", "b"]
+    assert cells.first.tolist() == [1000.0, 1100.0, 1200.0, 1300.0]
+    assert cells.multiple_exposures == 1
+    shown = parse_metric({"name": "shown", "kind": "count", "events": ["impression"]})
+    assert fold(shown).values(shown).numerator.tolist() == [2, 1, 1, 2]
+    clicks = parse_metric({"name": "clicks", "kind": "count", "events": ["click"]})
+    assert fold(clicks).values(clicks).numerator.tolist() == [1, 0, 2, 0]
 
 
 @pytest.mark.parametrize(
@@ -158,17 +163,13 @@ def test_a_custom_metric_counts_any_interaction_and_sums_a_field() -> None:
     metric = parse_metric(
         {"name": "cart value", "kind": "sum", "events": ["Add To Cart"], "field": "value"}
     )
-    journeys = build_journeys(LOG, EVENTS)
-    assignment = assign_units({"home"}, ("a", "b"), journeys)
-    got = unit_values(
-        metric, assignment, unit_events(EVENTS, assignment), window=WEEK, pre_window=WEEK
-    )
+    got = fold(metric, pre_window=WEEK).values(metric)
     assert got.numerator.tolist() == [10, 0, 0, 0]
     assert got.pre.tolist() == [0, 0, 0, 3]
     items = parse_metric(
         {"name": "items", "kind": "distinct", "events": ["Add To Cart"], "field": "item_id"}
     )
-    got = unit_values(items, assignment, unit_events(EVENTS, assignment), window=WEEK, pre_window=0)
+    got = fold(items, pre_window=0).values(items)
     assert got.numerator.tolist() == [1, 0, 0, 0]
 
 
@@ -222,8 +223,6 @@ def test_resolving_names_refuses_unknown_metrics_and_lets_a_saved_one_refine_a_b
 
 def test_units_are_mapped_to_their_survivor_when_identities_merged() -> None:
     rows = [event("m1", 1150.0, "old-u2", "Purchase", order_id="x", value=5.0)]
-    journeys = build_journeys(LOG, EVENTS)
-    assignment = assign_units({"home"}, ("a", "b"), journeys)
-    index = unit_events(rows, assignment, units={"old-u2": "u2"})
-    got = unit_values(BUILT_IN_METRICS["Revenue"], assignment, index, window=WEEK, pre_window=0)
+    revenue = BUILT_IN_METRICS["Revenue"]
+    got = fold(revenue, rows=rows, pre_window=0, units={"old-u2": "u2"}).values(revenue)
     assert np.array_equal(got.numerator, [0, 5, 0, 0])

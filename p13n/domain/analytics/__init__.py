@@ -51,6 +51,13 @@ from p13n.domain.analytics.cuped import (
     cuped_adjust,
     pooled_theta,
 )
+from p13n.domain.analytics.experiment_cells import (
+    Engagement,
+    ExperimentCells,
+    FoldSlice,
+    LoggedExposure,
+    MetricEvent,
+)
 from p13n.domain.analytics.experiment_report import (
     ENGINES,
     CohortFigures,
@@ -70,6 +77,7 @@ from p13n.domain.analytics.journeys import (
     unit_of,
 )
 from p13n.domain.analytics.kpis import KPI_GROUPINGS, KpiRow, check_grouping, kpis
+from p13n.domain.analytics.metric_values import metric_fields
 from p13n.domain.analytics.metrics import (
     BUILT_IN_METRIC_NAMES,
     BUILT_IN_METRICS,
@@ -138,9 +146,11 @@ if TYPE_CHECKING:
         compare_rates,
     )
     from p13n.domain.analytics.experiment_results import (
+        cells_of_journeys,
         experiment_results,
         metric_summaries,
         parse_result_settings,
+        results_of_cells,
     )
     from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
     from p13n.domain.analytics.sequential import DEFAULT_TUNING, sequential_test
@@ -170,9 +180,11 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "stratify",
     ),
     "experiment_results": (
+        "cells_of_journeys",
         "experiment_results",
         "metric_summaries",
         "parse_result_settings",
+        "results_of_cells",
     ),
     "bandit": (
         "MIN_SHARE",
@@ -326,8 +338,16 @@ __all__ = [
     "MetricResults",
     "ExperimentResults",
     "experiment_results",
+    "results_of_cells",
+    "cells_of_journeys",
     "metric_summaries",
     "parse_result_settings",
+    "ExperimentCells",
+    "FoldSlice",
+    "LoggedExposure",
+    "Engagement",
+    "MetricEvent",
+    "metric_fields",
     "BANDIT_INTERVAL",
     "BanditEntry",
     "BanditState",
@@ -345,6 +365,9 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    loaded = importlib.import_module(f"{__name__}.{module}")
+    # every name of the module at once: importing it set the package's attribute of the same
+    # name as a module (`experiment_results`) to the module itself
+    for other in _LAZY[module]:
+        globals()[other] = getattr(loaded, other)
+    return globals()[name]

@@ -32,7 +32,7 @@ from p13n.domain.analytics.experiment_report import (
     VerdictFigures,
 )
 from p13n.domain.analytics.frequentist import Effect, two_proportion_test, welch_test
-from p13n.domain.analytics.metric_values import Assignment, UnitEvents, UnitValues, unit_values
+from p13n.domain.analytics.metric_values import UnitValues
 from p13n.domain.analytics.metrics import MetricDefinition
 from p13n.domain.analytics.sequential import sequential_test
 from p13n.domain.analytics.srm import SrmCheck
@@ -166,7 +166,8 @@ def _compare(
     *,
     rates: bool,
     use_adjusted: bool,
-    assignment: Assignment,
+    names: tuple[str, ...],
+    counts: dict[str, int],
     settings: ResultSettings,
     srm: SrmCheck,
 ) -> Comparison:
@@ -198,12 +199,11 @@ def _compare(
             chance, fixed_used, always_used = a_chance, a_fixed, a_always
     engine = settings.engine
     evidence = _flip(fixed_used if engine == "frequentist" else always_used, better)
-    names = assignment.cohorts
     verdict = metric_verdict(
         metric=metric.name,
         cohort=names[j],
         control=names[0],
-        units={c: assignment.count(c) for c in names},
+        units=counts,
         chance_to_beat=chance if engine == "bayesian" else None,
         sequential=evidence if engine != "bayesian" else None,
         srm=srm,
@@ -236,19 +236,19 @@ def _compare(
 
 def metric_results(
     metric: MetricDefinition,
-    assignment: Assignment,
-    events: UnitEvents,
+    values: UnitValues,
+    names: tuple[str, ...],
     periods: Periods,
     settings: ResultSettings,
     srm: SrmCheck,
     *,
     primary: bool,
 ) -> tuple[MetricResults, int]:
-    """One metric's figures, and the units left out of the stratification."""
-    values = unit_values(
-        metric, assignment, events, window=settings.window, pre_window=settings.pre_window
-    )
-    k = len(assignment.cohorts)
+    """One metric's figures from each unit's value, and the units left out of the
+    stratification."""
+    k = len(names)
+    sizes = np.bincount(values.cohort, minlength=k)
+    counts = {c: int(sizes[j]) for j, c in enumerate(names)}
     strata = cohort_strata(metric, values, periods, k)
     summaries, dropped = stratify(strata)
     rates = metric.is_rate and len(strata) == 1
@@ -256,7 +256,7 @@ def metric_results(
     adjusted, theta, reduction, note = _cuped(values, periods, k, summaries, settings.pre_window)
     use_adjusted = adjusted is not None and (reduction or 0.0) > 0
     cohorts = []
-    for j, name in enumerate(assignment.cohorts):
+    for j, name in enumerate(names):
         mask = values.cohort == j
         den = values.denominator
         cohorts.append(
@@ -279,7 +279,8 @@ def metric_results(
             adjusted,
             rates=rates,
             use_adjusted=use_adjusted,
-            assignment=assignment,
+            names=names,
+            counts=counts,
             settings=settings,
             srm=srm,
         )
@@ -301,23 +302,26 @@ def metric_results(
 
 
 def data_warnings(
-    assignment: Assignment, settings: ResultSettings, srm: SrmCheck, left_out: int
+    total: int,
+    multiple: int,
+    unknown_cohort_units: int,
+    settings: ResultSettings,
+    srm: SrmCheck,
+    left_out: int,
 ) -> list[str]:
     """What makes the numbers less trustworthy, in words."""
-    total = len(assignment.units)
     found = []
     if srm.flagged:
         found.append(srm.message)
-    multiple = assignment.multiple_exposures
     if multiple >= _MIN_MULTIPLE and multiple / total > settings.multiple_exposure_threshold:
         found.append(
             f"{multiple:,} units ({multiple / total:.1%}) were exposed in more than one cohort;"
             " each is counted in the cohort it saw first. Check that assignment is sticky"
             " across channels and identities."
         )
-    if assignment.unknown_cohort_units:
+    if unknown_cohort_units:
         found.append(
-            f"{assignment.unknown_cohort_units:,} units were first exposed in a cohort the"
+            f"{unknown_cohort_units:,} units were first exposed in a cohort the"
             " experiment does not have and are left out."
         )
     if left_out:

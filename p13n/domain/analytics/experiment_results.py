@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from p13n.domain.analytics.bandit_state import BanditState, stratify
+from p13n.domain.analytics.experiment_cells import ExperimentCells, slice_of_journeys
 from p13n.domain.analytics.experiment_compare import cohort_strata, data_warnings, metric_results
 from p13n.domain.analytics.experiment_report import (
     CohortUnits,
@@ -33,12 +34,6 @@ from p13n.domain.analytics.experiment_report import (
     SrmFigures,
 )
 from p13n.domain.analytics.journeys import Journeys
-from p13n.domain.analytics.metric_values import (
-    Assignment,
-    assign_units,
-    unit_events,
-    unit_values,
-)
 from p13n.domain.analytics.metrics import MetricDefinition, resolve_metrics, validated
 from p13n.domain.analytics.srm import check_sample_ratio
 from p13n.domain.analytics.sufficient import Summary
@@ -46,13 +41,40 @@ from p13n.domain.analytics.sufficient import Summary
 if TYPE_CHECKING:
     from p13n.domain.decisions import Experiment
 
-__all__ = ["experiment_results", "metric_summaries", "parse_result_settings"]
+__all__ = [
+    "experiment_results",
+    "results_of_cells",
+    "cells_of_journeys",
+    "metric_summaries",
+    "parse_result_settings",
+]
 
 
 def parse_result_settings(data: Mapping[str, Any] | ResultSettings | None) -> ResultSettings:
     """Settings from a mapping (query parameters, CLI flags); InvalidInput says what is wrong
     (a window that is not positive, an unknown engine)."""
     return ResultSettings() if data is None else validated(ResultSettings, data, "settings")
+
+
+def cells_of_journeys(
+    experiment: Experiment,
+    journeys: Journeys,
+    metrics: Sequence[MetricDefinition],
+    *,
+    events: Iterable[Mapping[str, Any]] = (),
+    settings: ResultSettings,
+    units: Mapping[str, str] | None = None,
+) -> ExperimentCells:
+    """The experiment's cells folded from `journeys` and the event rows in one slice."""
+    cells = ExperimentCells(
+        tuple(c.id for c in experiment.cohorts),
+        metrics,
+        window=settings.window,
+        pre_window=settings.pre_window,
+    )
+    names = {experiment.name, experiment.id}
+    cells.fold(slice_of_journeys(names, journeys, events, units=units))
+    return cells
 
 
 def experiment_results(
@@ -69,13 +91,32 @@ def experiment_results(
     experiment names, primary first); events: the exposed units' event rows; units: the
     survivor map of merged identities; bandit: its weight history, when run as a bandit."""
     settings = settings or ResultSettings()
-    if metrics is None:
-        metrics = resolve_metrics([experiment.primary_metric, *experiment.secondary_metrics])
-    cohorts = tuple(c.id for c in experiment.cohorts)
-    assignment = assign_units({experiment.name, experiment.id}, cohorts, journeys)
-    periods = _periods(assignment, bandit)
-    expected = _expected_shares(experiment, assignment, periods, bandit)
-    counts = [assignment.count(c) for c in cohorts]
+    chosen = (
+        tuple(metrics)
+        if metrics is not None
+        else tuple(resolve_metrics([experiment.primary_metric, *experiment.secondary_metrics]))
+    )
+    cells = cells_of_journeys(
+        experiment, journeys, chosen, events=events, settings=settings, units=units
+    )
+    return results_of_cells(experiment, cells, settings=settings, bandit=bandit)
+
+
+def results_of_cells(
+    experiment: Experiment,
+    cells: ExperimentCells,
+    *,
+    settings: ResultSettings,
+    bandit: BanditState | None = None,
+) -> ExperimentResults:
+    """The results of folded cells (their metrics, primary first; `settings`' windows must be
+    the cells')."""
+    cohorts = cells.cohorts
+    assigned = cells.assigned
+    first = cells.first[assigned]
+    periods = _periods(first, bandit)
+    counts = np.bincount(cells.cohort[assigned], minlength=len(cohorts)).tolist()
+    expected = _expected_shares(experiment, periods, bandit)
     total = sum(counts)
     cohort_units = [
         CohortUnits(
@@ -87,16 +128,17 @@ def experiment_results(
         )
         for c, n, e in zip(experiment.cohorts, counts, expected, strict=True)
     ]
+    multiple, unknown = cells.multiple_exposures, cells.unknown_cohort_units
     base: dict[str, Any] = {
         "experiment": experiment.name,
         "control": cohorts[0],
         "engine": settings.engine,
         "units": total,
         "cohorts": cohort_units,
-        "multiple_exposures": assignment.multiple_exposures,
-        "multiple_exposure_rate": assignment.multiple_exposures / total if total else 0.0,
-        "anonymous_exposures": assignment.anonymous_exposures,
-        "unknown_cohort_units": assignment.unknown_cohort_units,
+        "multiple_exposures": multiple,
+        "multiple_exposure_rate": multiple / total if total else 0.0,
+        "anonymous_exposures": cells.anonymous,
+        "unknown_cohort_units": unknown,
         "stratified_periods": len(set(periods.tolist())) if total else 0,
         "settings": settings,
     }
@@ -115,13 +157,18 @@ def experiment_results(
             warnings=[],
         )
     srm = check_sample_ratio(counts, expected, threshold=settings.srm_threshold)
-    index = unit_events(events, assignment, units=units)
     primary = experiment.primary_metric
     results: list[MetricResults] = []
     left_out = 0
-    for metric in metrics:
+    for metric in cells.metrics:
         figures, dropped = metric_results(
-            metric, assignment, index, periods, settings, srm, primary=metric.name == primary
+            metric,
+            cells.values(metric),
+            cohorts,
+            periods,
+            settings,
+            srm,
+            primary=metric.name == primary,
         )
         results.append(figures)
         left_out = max(left_out, dropped)
@@ -144,49 +191,38 @@ def experiment_results(
         units_left_out=left_out,
         metrics=results,
         verdicts=verdicts,
-        warnings=data_warnings(assignment, settings, srm, left_out),
+        warnings=data_warnings(total, multiple, unknown, settings, srm, left_out),
     )
 
 
 def metric_summaries(
     experiment: Experiment,
-    journeys: Journeys,
+    cells: ExperimentCells,
     metric: MetricDefinition,
     *,
-    events: Iterable[Mapping[str, Any]] = (),
-    settings: ResultSettings | None = None,
-    units: Mapping[str, str] | None = None,
     bandit: BanditState | None = None,
 ) -> dict[str, Summary]:
-    """Each cohort's statistics on one metric (stratified for a bandit): what
+    """Each cohort's statistics on one of the cells' metrics (stratified for a bandit): what
     `bandit_state.rebalance` reads."""
-    settings = settings or ResultSettings()
-    cohorts = tuple(c.id for c in experiment.cohorts)
-    assignment = assign_units({experiment.name, experiment.id}, cohorts, journeys)
-    values = unit_values(
-        metric,
-        assignment,
-        unit_events(events, assignment, units=units),
-        window=settings.window,
-        pre_window=0.0,
-    )
-    strata = cohort_strata(metric, values, _periods(assignment, bandit), len(cohorts))
+    values = cells.values(metric)
+    periods = _periods(values.first_ts, bandit)
+    strata = cohort_strata(metric, values, periods, len(cells.cohorts))
     combined, _ = stratify(strata)
-    return dict(zip(cohorts, combined, strict=True))
+    return dict(zip(cells.cohorts, combined, strict=True))
 
 
-def _periods(assignment: Assignment, bandit: BanditState | None) -> np.ndarray[Any, Any]:
-    """Each unit's bandit period (0 for every unit of a fixed-weight experiment)."""
+def _periods(first: np.ndarray[Any, Any], bandit: BanditState | None) -> np.ndarray[Any, Any]:
+    """Each unit's bandit period (0 for every unit of a fixed-weight experiment): the entry of
+    the weight history in force at its first exposure (`BanditState.period_of`)."""
     if bandit is None:
-        return np.zeros(len(assignment.units), dtype=np.int64)
-    return np.array([bandit.period_of(ts) for _, ts in assignment.units.values()], dtype=np.int64)
+        return np.zeros(len(first), dtype=np.int64)
+    starts = np.array([e.ts for e in bandit.history])
+    found = np.searchsorted(starts, first, side="right") - 1
+    return np.maximum(found, 0).astype(np.int64)
 
 
 def _expected_shares(
-    experiment: Experiment,
-    assignment: Assignment,
-    periods: np.ndarray[Any, Any],
-    bandit: BanditState | None,
+    experiment: Experiment, periods: np.ndarray[Any, Any], bandit: BanditState | None
 ) -> list[float]:
     """The share of units each cohort should hold: its weight, or for a bandit Σ_p N_p w_pk / N
     (each unit's logged propensity, summed)."""

@@ -48,6 +48,7 @@ __all__ = [
     "ConversionKind",
     "Journeys",
     "build_journeys",
+    "engagement_pid",
     "unit_of",
     "to_cents",
     "CART_INTERACTION",
@@ -191,7 +192,7 @@ def _engagements(
         if interaction != VIEW_INTERACTION and interaction not in CLICK_INTERACTIONS:
             continue
         content_id = as_text(_payload(row).get("personalizationContentId"))
-        pid = as_text(row.get("personalization_id")) or _pid_of_content(content_id)
+        pid = engagement_pid(row, content_id)
         unit = unit_of(row, units)
         if pid is None or unit is None:
             unlinked += interaction != "catalog-object-click"  # an organic catalog click is fine
@@ -361,6 +362,17 @@ def _payload(row: Mapping[str, Any]) -> dict[str, Any]:
         except orjson.JSONDecodeError:
             return {}
     return payload if isinstance(payload, dict) else {}
+
+
+def engagement_pid(row: Mapping[str, Any], content_id: str | None = None) -> str | None:
+    """The personalization a view or click names: its `personalization_id`, else the prefix of
+    its payload's `personalizationContentId` (`content_id` when already read)."""
+    named = as_text(row.get("personalization_id"))
+    if named is not None:
+        return named
+    if content_id is None:
+        content_id = as_text(_payload(row).get("personalizationContentId"))
+    return _pid_of_content(content_id)
 
 
 def _pid_of_content(content_id: str | None) -> str | None:

@@ -41,7 +41,7 @@ from p13n.domain.services.identity_service import (
 )
 from p13n.domain.services.identity_state import load_resolution_state
 from p13n.domain.services.ingest_batch import IngestBatch
-from p13n.domain.services.measure import MeasureService, Survivors
+from p13n.domain.services.measure import MeasureService
 from p13n.domain.services.measure_series import CohortSeries, ExperimentSeries, experiment_series
 from p13n.domain.services.model_runs import (
     DEFAULT_BUDGET_SECONDS,
@@ -55,6 +55,7 @@ from p13n.domain.services.personalization_log import LogEntry, LoggedContent, Pe
 from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.services.recommend_service import RecommendService
 from p13n.domain.services.state import EngineOptions, HotState
+from p13n.domain.services.survivors import Survivors
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [

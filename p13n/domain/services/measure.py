@@ -37,19 +37,19 @@ from p13n.domain.analytics import (
     build_journeys,
     credit_cells,
     day_summaries,
-    experiment_results,
     exposure_cells,
     metric_summaries,
     parse_attribution_query,
-    resolve_metrics,
+    results_of_cells,
     sketch_bytes,
     sketch_of,
     unit_of,
 )
 from p13n.domain.decisions import Experiment
-from p13n.domain.identity import IdentityLinks
 from p13n.domain.services.bandits import Bandits
 from p13n.domain.services.engine import Engine, sql_store
+from p13n.domain.services.experiment_aggregates import ExperimentAggregates, metrics_of
+from p13n.domain.services.survivors import Survivors
 from p13n.domain.store import CELL_DIMENSIONS, AttributionStore, MeasureReads
 from p13n.domain.timeutil import DAY
 
@@ -57,40 +57,6 @@ __all__ = ["MeasureService", "Survivors"]
 
 log = logging.getLogger("p13n.measure")
 CONVERSIONS = frozenset({"Add To Cart", "Purchase"})  # journeys' conversion interactions
-
-
-class Survivors(Mapping[str, str]):
-    """Any id a row carries -> the unified id that survives today: a merged unified id to its
-    survivor, an individual or device id to the individual it is linked to; an id known to
-    neither is absent (`get(id, id)` keeps it). Reads the engine's identity links as they are
-    at each lookup."""
-
-    def __init__(self, identity: IdentityLinks) -> None:
-        self.identity = identity
-
-    def get(self, key: str, default: Any = None) -> Any:  # journeys' only call: no ABC detour
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def __getitem__(self, key: str) -> str:
-        ident = self.identity
-        if key in ident.aliases:
-            return ident.resolve(key)
-        if key in ident.created:
-            return key
-        for kind in ("individual", "device"):
-            found = ident.lookup(kind, key)
-            if found is not None:
-                return found
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.identity.created)
-
-    def __len__(self) -> int:
-        return len(self.identity.created)
 
 
 SETTLE_SECONDS = 3600.0
@@ -119,6 +85,13 @@ class MeasureService:
         self.now = clock or engine.now
         self.settle_s = settle_s
         self._stop = threading.Event()
+        self.experiments = ExperimentAggregates(
+            self.reads,
+            self._survivors,
+            lambda: len(engine.state.identity.aliases),
+            clock=self.now,
+            settle_s=settle_s,
+        )
 
     def query(
         self,
@@ -214,8 +187,14 @@ class MeasureService:
             made += len(self.cells.days_made(_setting(query), first, last)) - before
         return made
 
-    def start_background(self, seconds: float = 3600.0) -> threading.Thread:
-        """Make the closed days now and every `seconds` on a daemon thread (`stop` ends it)."""
+    def start_background(
+        self,
+        seconds: float = 3600.0,
+        experiments: Callable[[], Iterable[Experiment]] | None = None,
+    ) -> threading.Thread:
+        """Make the closed days and fold the Started experiments' cells (`experiments`, read
+        at each round: the configuration reloads under a server) now and every `seconds` on
+        a daemon thread (`stop` ends it)."""
 
         def loop() -> None:
             while True:
@@ -223,10 +202,15 @@ class MeasureService:
                     self.make_closed_days()
                 except Exception:  # the next round tries again; reports make days themselves
                     log.exception("making the attribution aggregates failed")
+                try:
+                    if experiments is not None:
+                        self.experiments.fold_all(list(experiments()))
+                except Exception:  # the next read folds what is missing
+                    log.exception("folding the experiment cells failed")
                 if self._stop.wait(seconds):
                     return
 
-        thread = threading.Thread(target=loop, name="p13n-attribution-days", daemon=True)
+        thread = threading.Thread(target=loop, name="p13n-measure-aggregates", daemon=True)
         thread.start()
         return thread
 
@@ -234,9 +218,10 @@ class MeasureService:
         self._stop.set()
 
     def forget_aggregates(self) -> None:
-        """Drop every made day (after importing old events or re-resolving identities: the
-        next reports make the days again from the raw log)."""
+        """Drop every made day and every experiment's cells (after importing old events or
+        re-resolving identities: the next reports make them again from the raw log)."""
         self.cells.clear()
+        self.experiments.forget()
 
     def journeys(self, start: float, end: float) -> Journeys:
         """The journeys of [start, end), ids mapped to their survivors."""
@@ -304,37 +289,36 @@ class MeasureService:
         *,
         bandit: BanditState | None = None,
     ) -> ExperimentResults:
-        """The experiment's results from the raw log and events: its exposures since it
-        started, each unit's events from `pre_window` before its first exposure (CUPED) to
-        `window` after it. A Created experiment has an empty result that says so."""
+        """The experiment's results over the log up to now: its exposures since it started,
+        each unit's events from `pre_window` before its first exposure (CUPED) to `window`
+        after it; from its cells kept up to date (`ExperimentAggregates`) under the default
+        windows, else folded from the raw log. A Created experiment has an empty result that
+        says so."""
         settings = settings or ResultSettings()
-        journeys, events = self._experiment_rows(experiment, settings)
-        return experiment_results(
-            experiment,
-            journeys,
-            events=events,
-            settings=settings,
-            units=self._survivors(),
-            bandit=bandit,
-        )
+        cells, _ = self.experiments.cells(experiment, metrics_of(experiment), settings)
+        return results_of_cells(experiment, cells, settings=settings, bandit=bandit)
+
+    def recompute_experiment(
+        self,
+        experiment: Experiment,
+        settings: ResultSettings | None = None,
+        *,
+        bandit: BanditState | None = None,
+    ) -> ExperimentResults:
+        """The same results folded from the raw log from the start (what the kept cells must
+        equal)."""
+        settings = settings or ResultSettings()
+        cells = self.experiments.recompute(experiment, metrics_of(experiment), settings)
+        return results_of_cells(experiment, cells, settings=settings, bandit=bandit)
 
     def primary_arms(
         self, experiment: Experiment, bandit: BanditState | None = None
     ) -> dict[str, Summary]:
         """The primary metric's statistics per cohort (stratified by the bandit's periods):
         what a bandit's re-weighting reads (`Bandits.rebalance_due`)."""
-        settings = ResultSettings(pre_window=0.0)
-        journeys, events = self._experiment_rows(experiment, settings)
-        (metric,) = resolve_metrics([experiment.primary_metric])
-        return metric_summaries(
-            experiment,
-            journeys,
-            metric,
-            events=events,
-            settings=settings,
-            units=self._survivors(),
-            bandit=bandit,
-        )
+        metrics = metrics_of(experiment)
+        cells, _ = self.experiments.cells(experiment, metrics, ResultSettings())
+        return metric_summaries(experiment, cells, metrics[0], bandit=bandit)
 
     def rebalance_bandits(self, bandits: Bandits, experiments: Iterable[Experiment]) -> list[str]:
         """One round of the bandit schedule: re-weight every Started bandit whose interval
@@ -372,23 +356,6 @@ class MeasureService:
         thread = threading.Thread(target=loop, name="p13n-bandit-schedule", daemon=True)
         thread.start()
         return thread
-
-    def _experiment_rows(
-        self, experiment: Experiment, settings: ResultSettings
-    ) -> tuple[Journeys, list[dict[str, Any]]]:
-        now = self.now()
-        if experiment.started_at is None:
-            return build_journeys([], []), []
-        start = experiment.started_at - settings.pre_window
-        end = min(now, (experiment.stopped_at or now) + settings.window) + 1e-6
-        log_rows = [
-            r
-            for page in self.reads.exposures_between(experiment.started_at, end)
-            for r in page
-            if r.get("experiment") in (experiment.name, experiment.id)
-        ]
-        events = [r for page in self.reads.events_between(start, end) for r in page]
-        return build_journeys(log_rows, events, units=self._survivors()), events
 
     def _survivors(self) -> Survivors:
         return Survivors(self.engine.state.identity)

@@ -2,10 +2,10 @@
 
 `MeasureService.experiment_results` answers for the whole run. The chart needs the same
 figures as they stood at the end of each UTC day: for cutoff `c`, the units exposed before
-`c` and their events before `c`. The log rows and events are read once for the whole run and
-cut in memory, then each cutoff goes through the same domain functions as the full results
-(`build_journeys`, `experiment_results` on one metric, CUPED off), so the last point equals
-the full results' unadjusted figures for the same window.
+`c` and their events before `c`. The experiment's cells are folded from the raw log once, up
+to each cutoff in turn (`ExperimentAggregates.series`), and each cutoff's cells go through the
+same function as the full results (`results_of_cells`, on one metric, CUPED off), so the last
+point equals the full results' unadjusted figures for the same window.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from p13n.domain.analytics import (
     BanditState,
     ExperimentResults,
     ResultSettings,
-    build_journeys,
-    experiment_results,
     resolve_metrics,
+    results_of_cells,
 )
 from p13n.domain.decisions import Experiment
 from p13n.domain.errors import InvalidInput
-from p13n.domain.services.measure import MeasureService, Survivors
+from p13n.domain.services.measure import MeasureService
 from p13n.domain.timeutil import DAY
 
 __all__ = ["MAX_POINTS", "CohortSeries", "ExperimentSeries", "experiment_series", "cutoffs"]
@@ -124,35 +123,12 @@ def experiment_series(
     now = measure.now()
     end = min(now, (experiment.stopped_at or now) + base.window)
     marks = list(points) if points is not None else cutoffs(experiment.started_at, end)
-    names = {experiment.name, experiment.id}
-    read_to = max(marks, default=end) + 1e-6
-    rows = [
-        r
-        for page in measure.reads.exposures_between(experiment.started_at, read_to)
-        for r in page
-        if r.get("experiment") in names
-    ]
-    events = [
-        e for page in measure.reads.events_between(experiment.started_at, read_to) for e in page
-    ]
-    survivors = Survivors(measure.engine.state.identity)
     definitions = resolve_metrics([wanted])
     out: dict[str, dict[str, list[Any]]] = {
         c: {"units": [], "mean": [], "lift": [], "low": [], "high": []} for c in ids
     }
-    for mark in marks:
-        seen_rows = [r for r in rows if r["ts"] < mark]
-        seen_events = [e for e in events if e["ts"] < mark]
-        journeys = build_journeys(seen_rows, seen_events, units=survivors)
-        results = experiment_results(
-            experiment,
-            journeys,
-            definitions,
-            events=seen_events,
-            settings=base,
-            units=survivors,
-            bandit=bandit,
-        )
+    for _, cells in measure.experiments.series(experiment, definitions, base, marks):
+        results = results_of_cells(experiment, cells, settings=base, bandit=bandit)
         figures = {f.cohort: f for f in results.metrics[0].cohorts} if results.metrics else {}
         units = {u.cohort: u.units for u in results.cohorts}
         for c in ids:

@@ -1,0 +1,366 @@
+"""An experiment's cells kept up to date from the log and the events, for results read in
+milliseconds rather than by a scan of the raw log per request.
+
+The saved state is the experiment's cells (`domain/analytics/experiment_cells.py`) under its
+default setting (its metrics, the default window and pre-exposure window) folded up to
+`settle_s` before now: each read folds what the log gained since, saves it, and folds the last
+`settle_s` (where late writers may still add rows) into a copy that is answered and dropped. So
+an answer always covers the log up to now, and the saved part never misses a row that arrived
+late by less than `settle_s`. Rows written later than that behind the saved mark (an import of
+old events) need `forget` (the next read folds from the start, which is also `recompute`).
+
+Identities merged after the cells were folded move events between units: the saved state
+records the number of merged ids it was folded under, and a change folds again from the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from p13n.domain.analytics import (
+    Engagement,
+    ExperimentCells,
+    FoldSlice,
+    LoggedExposure,
+    MetricDefinition,
+    MetricEvent,
+    ResultSettings,
+    metric_fields,
+    unit_of,
+)
+from p13n.domain.analytics.experiment_cells import SLOTS
+from p13n.domain.analytics.journeys import CLICK_INTERACTIONS, engagement_pid
+from p13n.domain.analytics.metrics import CLICK, IMPRESSION, resolve_metrics
+from p13n.domain.decisions import Experiment
+from p13n.domain.services.survivors import Survivors
+from p13n.domain.store import ExperimentStore, MeasureReads
+
+__all__ = ["ExperimentAggregates", "SLICE_SECONDS", "metrics_of"]
+
+SLICE_SECONDS = 7 * 86_400.0
+"""A fold from the start reads the log in slices of a week (bounded memory)."""
+_BY_ID_MAX = 20_000  # up to this many new units, their earlier events are read by id
+
+
+class ExperimentAggregates:
+    def __init__(
+        self,
+        reads: MeasureReads,
+        survivors: Callable[[], Survivors],
+        merged: Callable[[], int],
+        *,
+        clock: Callable[[], float],
+        settle_s: float,
+    ) -> None:
+        self.reads = reads
+        self.store = ExperimentStore(reads.store)
+        self.survivors = survivors
+        self.merged = merged
+        self.now = clock
+        self.settle_s = settle_s
+        self._saved: dict[str, tuple[str, int, ExperimentCells]] = {}
+        self._lock = threading.Lock()
+
+    # -- reading ----------------------------------------------------------------------------
+    def cells(
+        self, experiment: Experiment, metrics: Sequence[MetricDefinition], settings: ResultSettings
+    ) -> tuple[ExperimentCells, str]:
+        """The cells of `experiment` over the log up to now, and where they came from:
+        'aggregates' (the saved state brought up to date) or 'raw log' (a setting other than
+        the saved one, folded from the start and not kept)."""
+        default = ResultSettings()
+        if (settings.window, settings.pre_window) != (default.window, default.pre_window):
+            return self.recompute(experiment, metrics, settings), "raw log"
+        end = self._end(experiment, settings)
+        settled = max(experiment.started_at or end, min(end, self.now() - self.settle_s))
+        with self._lock:
+            saved = self._up_to(experiment, metrics, settings, settled)
+        if saved.folded_to is not None and saved.folded_to >= end:
+            return saved, "aggregates"
+        tail = saved.copy()
+        self._fold(experiment, tail, tail.folded_to or settled, end)
+        return tail, "aggregates"
+
+    def recompute(
+        self, experiment: Experiment, metrics: Sequence[MetricDefinition], settings: ResultSettings
+    ) -> ExperimentCells:
+        """The cells folded from the raw log, from the start (nothing saved)."""
+        cells = self._empty(experiment, metrics, settings)
+        if experiment.started_at is not None:
+            self._fold(experiment, cells, experiment.started_at, self._end(experiment, settings))
+        return cells
+
+    def series(
+        self,
+        experiment: Experiment,
+        metrics: Sequence[MetricDefinition],
+        settings: ResultSettings,
+        cutoffs: Sequence[float],
+    ) -> Iterator[tuple[float, ExperimentCells]]:
+        """The cells as they stood at each cutoff (the log before it), folded in one pass."""
+        cells = self._empty(experiment, metrics, settings)
+        at = experiment.started_at
+        if at is None:
+            return
+        for cutoff in sorted(cutoffs):
+            if cutoff > at:
+                self._fold(experiment, cells, at, cutoff)
+                at = cutoff
+            yield cutoff, cells
+
+    def forget(self, experiment: str | None = None) -> None:
+        with self._lock:
+            if experiment is None:
+                self._saved.clear()
+            else:
+                self._saved.pop(experiment, None)
+            self.store.forget(experiment)
+
+    def fold_all(self, experiments: Iterable[Experiment]) -> int:
+        """Bring every Started experiment's saved cells up to date (the server's hourly job,
+        so that the first read after a quiet hour does not pay for it); how many folded."""
+        done = 0
+        for experiment in experiments:
+            if experiment.started_at is None or experiment.status not in ("Started", "Stopped"):
+                continue
+            settings = ResultSettings()
+            end = self._end(experiment, settings)
+            settled = max(experiment.started_at, min(end, self.now() - self.settle_s))
+            with self._lock:
+                self._up_to(experiment, metrics_of(experiment), settings, settled)
+            done += 1
+        return done
+
+    # -- the saved state --------------------------------------------------------------------
+    def _up_to(
+        self,
+        experiment: Experiment,
+        metrics: Sequence[MetricDefinition],
+        settings: ResultSettings,
+        settled: float,
+    ) -> ExperimentCells:
+        setting = _setting(experiment, metrics, settings)
+        merged = self.merged()
+        cached = self._saved.get(experiment.name)
+        cells = cached[2] if cached is not None and cached[:2] == (setting, merged) else None
+        if cells is None:
+            cells = self._load(experiment, metrics, settings, setting, merged)
+        replace = cells is None
+        if cells is None:
+            cells = self._empty(experiment, metrics, settings)
+        start = cells.folded_to if cells.folded_to is not None else experiment.started_at
+        if start is not None and start < settled:
+            self._fold(experiment, cells, start, settled)
+            self._save(experiment, cells, setting, merged, replace=replace)
+        elif replace:
+            cells.folded_to = settled
+            self._save(experiment, cells, setting, merged, replace=True)
+        self._saved[experiment.name] = (setting, merged, cells)
+        return cells
+
+    def _load(
+        self,
+        experiment: Experiment,
+        metrics: Sequence[MetricDefinition],
+        settings: ResultSettings,
+        setting: str,
+        merged: int,
+    ) -> ExperimentCells | None:
+        saved = self.store.load(experiment.name, len(SLOTS) * len(metrics))
+        if saved is None or saved.fold["setting"] != setting or saved.fold["identity"] != merged:
+            return None
+        cells = self._empty(experiment, metrics, settings)
+        cells.load_units(saved.ids, saved.cohort, saved.first, saved.seen, saved.cells)
+        cells.keys, cells.marks = saved.keys, saved.marks
+        cells.anonymous = int(saved.fold["anonymous"])
+        cells.folded_to = float(saved.fold["folded_to"])
+        return cells
+
+    def _save(
+        self,
+        experiment: Experiment,
+        cells: ExperimentCells,
+        setting: str,
+        merged: int,
+        *,
+        replace: bool,
+    ) -> None:
+        chosen = range(cells.size) if replace else sorted(cells.dirty)
+        units = [
+            (
+                i,
+                cells.ids[i],
+                int(cells.cohort[i]),
+                float(cells.first[i]),
+                int(cells.seen[i]),
+                cells.cells[i].tobytes(),
+            )
+            for i in chosen
+        ]
+        fold = {
+            "setting": setting,
+            "folded_to": cells.folded_to,
+            "anonymous": cells.anonymous,
+            "identity": merged,
+            "made_at": self.now(),
+        }
+        keys = cells.keys if replace else cells.new_keys
+        marks = cells.marks if replace else cells.new_marks
+        self.store.save(experiment.name, fold, units, replace=replace, keys=keys, marks=marks)
+        cells.dirty.clear()
+        cells.new_keys.clear()
+        cells.new_marks.clear()
+
+    # -- folding from the raw log -----------------------------------------------------------
+    def _empty(
+        self, experiment: Experiment, metrics: Sequence[MetricDefinition], settings: ResultSettings
+    ) -> ExperimentCells:
+        return ExperimentCells(
+            tuple(c.id for c in experiment.cohorts),
+            metrics,
+            window=settings.window,
+            pre_window=settings.pre_window,
+        )
+
+    def _end(self, experiment: Experiment, settings: ResultSettings) -> float:
+        now = self.now()
+        return min(now, (experiment.stopped_at or now) + settings.window) + 1e-6
+
+    def _fold(
+        self, experiment: Experiment, cells: ExperimentCells, start: float, end: float
+    ) -> None:
+        """Fold [start, end) into `cells`, a week at a time."""
+        survivors = self.survivors()
+        lo = start
+        while lo < end:
+            hi = min(lo + SLICE_SECONDS, end)
+            cells.fold(self._slice(experiment, cells, lo, hi, survivors))
+            lo = hi
+
+    def _slice(
+        self,
+        experiment: Experiment,
+        cells: ExperimentCells,
+        lo: float,
+        hi: float,
+        survivors: Survivors,
+    ) -> FoldSlice:
+        names = (experiment.name, experiment.id)
+        exposures = [_exposure(r, survivors) for r in self.reads.experiment_rows(names, lo, hi)]
+        engagements = []
+        for row in self.reads.engagements_between(lo, hi):
+            pid = engagement_pid(row)
+            if pid is not None:
+                engagements.append(
+                    Engagement(
+                        str(row["event_id"]),
+                        float(row["ts"]),
+                        unit_of(row, survivors),
+                        pid,
+                        row.get("interaction") in CLICK_INTERACTIONS,
+                    )
+                )
+        here = {e.personalization_id for e in exposures}
+        named = {g.personalization_id for g in engagements} - here
+        earlier = {
+            str(r["personalization_id"]): _exposure(r, survivors)
+            for r in self.reads.experiment_rows_named(names, named, lo)
+        }
+        interactions = {
+            name
+            for metric in cells.metrics
+            for part in metric.parts
+            if part is not None
+            for name in part.events
+            if name not in (IMPRESSION, CLICK)
+        }
+        rows: list[dict[str, Any]] = []
+        if interactions:
+            rows = self.reads.metric_events_between(interactions, lo, hi)
+            new = {e.unit for e in exposures if e.unit is not None} - cells.index.keys()
+            if new and cells.pre_window > 0:
+                rows += self._before(interactions, new, lo - cells.pre_window, lo, survivors)
+        events = []
+        for row in rows:
+            unit = unit_of(row, survivors)
+            if unit is None:
+                continue
+            event_id = str(row["event_id"])
+            events.append(
+                MetricEvent(
+                    event_id,
+                    float(row["ts"]),
+                    unit,
+                    str(row["interaction"]),
+                    metric_fields(event_id, row),
+                )
+            )
+        return FoldSlice(
+            lo=lo,
+            hi=hi,
+            exposures=exposures,
+            earlier=earlier,
+            engagements=engagements,
+            events=events,
+        )
+
+    def _before(
+        self,
+        interactions: set[str],
+        units: set[str],
+        lo: float,
+        hi: float,
+        survivors: Survivors,
+    ) -> list[dict[str, Any]]:
+        """The events of [lo, hi) of the units first exposed in a slice (their pre-exposure
+        window): by id (each unit and the ids merged into it) when they are few."""
+        if len(units) > _BY_ID_MAX:
+            return [
+                r
+                for r in self.reads.metric_events_between(interactions, lo, hi)
+                if unit_of(r, survivors) in units
+            ]
+        ids = set(units)
+        for unit in units:
+            ids.update(survivors.aliases_of(unit))
+        return [
+            r
+            for r in self.reads.metric_events_between(interactions, lo, hi, unified_ids=ids)
+            if unit_of(r, survivors) in units
+        ]
+
+
+def metrics_of(experiment: Experiment) -> tuple[MetricDefinition, ...]:
+    """The built-ins the experiment names, primary first (what its saved cells hold)."""
+    return tuple(resolve_metrics([experiment.primary_metric, *experiment.secondary_metrics]))
+
+
+def _exposure(row: Mapping[str, Any], survivors: Mapping[str, str]) -> LoggedExposure:
+    cohort = row.get("cohort")
+    return LoggedExposure(
+        str(row["personalization_id"]),
+        float(row["ts"]),
+        unit_of(row, survivors),
+        str(cohort) if cohort else None,
+        bool(row["shown"]),
+    )
+
+
+def _setting(
+    experiment: Experiment, metrics: Sequence[MetricDefinition], settings: ResultSettings
+) -> str:
+    """What the saved cells depend on: a change of any folds again from the start."""
+    described = {
+        "id": experiment.id,
+        "started": experiment.started_at,
+        "cohorts": [c.id for c in experiment.cohorts],
+        "metrics": [m.model_dump(mode="json") for m in metrics],
+        "window": settings.window,
+        "pre": settings.pre_window,
+    }
+    return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
