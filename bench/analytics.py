@@ -21,7 +21,13 @@ basis, 7-day window, grouped by point) over the last `--days` whole UTC days:
 log (`attribution_make_days_s`: a full recompute that is also stored), the second reading them
 (`attribution_s`); then `MeasureService.recompute` of last touch from the raw log, checked equal
 to the aggregates; `PipelineStats.last_thirty_days` (from the hourly aggregates) and
-`PipelineStats.recompute` over the same 30 days (from the raw log), checked equal. SQLite under `--home` (a temporary directory by
+`PipelineStats.recompute` over the same 30 days (from the raw log), checked equal. The
+experiment (`home_recommendations`, about a quarter of the decisions, three metrics): its cells
+dropped, then `MeasureService.recompute_experiment` (folded from the raw log, not kept:
+`experiment_recompute_s`), the first `experiment_results` (the same fold, saved:
+`experiment_make_s`), the second (the kept cells, brought up to date: `experiment_read_s`) and
+one from a new service that loads the saved cells (`experiment_cold_read_s`), all checked
+equal. SQLite under `--home` (a temporary directory by
 default), or PostgreSQL at `--postgres` (a database that the run empties first).
 
 Last line: one JSON object with the figures.
@@ -43,6 +49,7 @@ import orjson
 
 from bench._util import machine_facts, peak_rss_mb
 from p13n.domain.analytics import ATTRIBUTION_MODELS
+from p13n.domain.decisions import Experiment
 from p13n.domain.services import Engine, MeasureService, PipelineStats, sql_store
 from p13n.domain.store import LOG_COLUMNS, PersonalizationLogStore
 
@@ -305,6 +312,15 @@ def _measure(engine: Engine, days: int) -> dict[str, Any]:
         exclude={"source"}
     ):
         raise AssertionError("the attribution recompute differs from its aggregates")
+    experiment = _experiment(NOW - 3600 - days * 86_400)
+    measure.experiments.forget()
+    exp_raw_s, exp_raw = _timed(lambda: measure.recompute_experiment(experiment))
+    exp_make_s, _ = _timed(lambda: measure.experiment_results(experiment))
+    exp_read_s, exp_kept = _timed(lambda: measure.experiment_results(experiment))
+    cold = MeasureService(engine, clock=lambda: NOW)
+    exp_cold_s, exp_cold = _timed(lambda: cold.experiment_results(experiment))
+    if not (_rounded(exp_raw) == _rounded(exp_kept) == _rounded(exp_cold)):
+        raise AssertionError("the experiment's kept cells differ from the recompute")
     pipe_s, _ = _timed(pipeline.last_thirty_days)
     pquery = pipeline.query(start=NOW - 30 * 86_400, end=NOW, granularity="day")
     recompute_s, recomputed = _timed(lambda: pipeline.recompute(pquery))
@@ -316,9 +332,47 @@ def _measure(engine: Engine, days: int) -> dict[str, Any]:
         "attribution_make_days_s": make,
         "attribution_recompute_s": raw_s,
         "attributed_revenue": checked,
+        "experiment_units": exp_kept.units,
+        "experiment_read_s": exp_read_s,
+        "experiment_cold_read_s": exp_cold_s,
+        "experiment_make_s": exp_make_s,
+        "experiment_recompute_s": exp_raw_s,
         "pipeline_30d_ms": round(pipe_s * 1000, 1),
         "pipeline_recompute_s": recompute_s,
     }
+
+
+def _experiment(started_at: float) -> Experiment:
+    """The generated rows' experiment: home_recommendations, control against treatment."""
+    return Experiment.model_validate(
+        {
+            "name": "home_recommendations",
+            "point": "home_recommendations",
+            "primaryMetric": "Click-Through Rate",
+            "secondaryMetrics": ["Conversion Rate", "Revenue Per Visitor"],
+            "cohorts": [
+                {"id": "control", "weight": 50, "deferToDecisions": True},
+                {"id": "treatment", "weight": 50, "recommender": "revenue_for_you"},
+            ],
+            "status": "Started",
+            "startedAt": started_at,
+        }
+    )
+
+
+def _rounded(results: Any) -> Any:
+    """Results with floats to 9 places: sums folded in another order differ in the last bit."""
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 9)
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(results.model_dump(mode="json"))
 
 
 def _empty(engine: Engine) -> None:

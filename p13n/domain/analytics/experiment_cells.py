@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,8 +55,7 @@ _VALUE, _MATCHED, _MISSING, _DEN, _PRE, _PRE_MATCHED = range(len(SLOTS))
 _S = len(SLOTS)
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedExposure:
+class LoggedExposure(NamedTuple):
     """One log row of the experiment; `shown` when it carried content (journeys' rule)."""
 
     personalization_id: str
@@ -66,8 +65,7 @@ class LoggedExposure:
     shown: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Engagement:
+class Engagement(NamedTuple):
     """A view or click naming a personalization (`unit`: the engaging unit)."""
 
     event_id: str
@@ -77,8 +75,7 @@ class Engagement:
     click: bool
 
 
-@dataclass(frozen=True, slots=True)
-class MetricEvent:
+class MetricEvent(NamedTuple):
     """One event row as the metrics read it (`fields`: `metric_values.metric_fields`)."""
 
     event_id: str
@@ -180,43 +177,41 @@ class ExperimentCells:
         i = len(self.ids)
         self.ids.append(unit)
         self.index[unit] = i
-        n = i + 1
-        self.cohort, self.first, self.seen = (
-            _grow(self.cohort, n),
-            _grow(self.first, n),
-            _grow(self.seen, n),
-        )
-        self.cells = _grow(self.cells, n)
+        if i >= len(self.cohort):  # grown by doubling: a slice adds thousands of units
+            n = i + 1
+            self.cohort, self.first = _grow(self.cohort, n), _grow(self.first, n)
+            self.seen, self.cells = _grow(self.seen, n), _grow(self.cells, n)
         self.cohort[i], self.first[i] = cohort, ts
         return i
-
-    def _bit(self, cohort: str | None) -> int:
-        return 1 << self._cohort_of.get(cohort or "", len(self.cohorts))
 
     # -- folding ----------------------------------------------------------------------------
     def fold(self, part: FoldSlice) -> None:
         """Fold one slice (slices come in time order, each starting where the last ended)."""
         first_new = self.size
-        imp_u: list[int] = []
-        imp_t: list[float] = []
-        for e in sorted(part.exposures, key=lambda e: (e.ts, e.personalization_id)):
-            if e.unit is None:
-                self.anonymous += 1
-                continue
-            i = self.index.get(e.unit)
-            if i is None:
-                i = self._add(e.unit, self._cohort_of.get(e.cohort or "\0", -1), e.ts)
-                self.dirty.add(i)
-            if self.cohort[i] < 0:
-                continue
-            self.seen[i] |= self._bit(e.cohort)
-            self.dirty.add(i)
-            if e.shown:
-                imp_u.append(i)
-                imp_t.append(e.ts)
+        ordered = sorted(part.exposures, key=lambda e: (e.ts, e.personalization_id))
+        named = [e for e in ordered if e.unit is not None]
+        self.anonymous += len(ordered) - len(named)
+        index, cohort_of = self.index, self._cohort_of
+        for e in named:  # new units numbered in order of first exposure
+            if e.unit not in index:
+                self._add(e.unit, cohort_of.get(e.cohort or "\0", -1), e.ts)  # type: ignore[arg-type]
         n = self.size
         self.cohort, self.first, self.seen = self.cohort[:n], self.first[:n], self.seen[:n]
         self.cells = self.cells[:n]
+        other = len(self.cohorts)
+        rows = np.fromiter((index[e.unit] for e in named), dtype=np.int64, count=len(named))  # type: ignore[index]
+        bits = np.fromiter(
+            (1 << cohort_of.get(e.cohort or "", other) for e in named),
+            dtype=np.int64,
+            count=len(named),
+        )
+        shown = np.fromiter((e.shown for e in named), dtype=bool, count=len(named))
+        times = np.fromiter((e.ts for e in named), dtype=np.float64, count=len(named))
+        valid = self.cohort[rows] >= 0
+        np.bitwise_or.at(self.seen, rows[valid], bits[valid])
+        self.dirty.update(np.unique(rows).tolist())
+        imp_u: list[int] = rows[valid & shown].tolist()
+        imp_t: list[float] = times[valid & shown].tolist()
         pids = {e.personalization_id: e for e in part.exposures}
         clk_u: list[int] = []
         clk_t: list[float] = []

@@ -32,18 +32,26 @@ _Fields = dict[str, float | str | None]
 
 
 def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, float):  # a float's shortest repr is itself
+        return value
     number = as_decimal(value)
     return None if number is None else float(number)
 
 
 def metric_fields(event_id: str, row: Mapping[str, Any]) -> _Fields:
     """The metric fields of one row (None when missing); `revenue` and the `order_id` fallback
-    follow `journeys.py`."""
+    follow `journeys.py` (a line with a value is its value; price x quantity is multiplied
+    exactly there)."""
+    value = _number(row.get("value"))
+    if value is not None:
+        revenue: float | None = value
+    else:
+        revenue = None if has_no_revenue(row) else float(line_revenue(row))
     return {
-        "value": _number(row.get("value")),
+        "value": value,
         "quantity": _number(row.get("quantity")),
         "price": _number(row.get("price")),
-        "revenue": None if has_no_revenue(row) else float(line_revenue(row)),
+        "revenue": revenue,
         "order_id": as_text(row.get("order_id")) or f"event:{event_id}",
         "item_id": as_text(row.get("item_id")),
     }

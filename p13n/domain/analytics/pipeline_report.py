@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from p13n.domain.analytics.pipeline import HOUR, STAGES, BucketKey, PipelineBucket
+from p13n.domain.analytics.pipeline import HOUR, STAGES, BucketKey, PipelineBucket, merge_all
 from p13n.domain.analytics.sketches import hll_estimate, timing_percentile
 from p13n.domain.errors import InvalidInput
 
@@ -235,9 +235,8 @@ def pipeline_report(
 ) -> PipelineReport:
     """The report over the hour buckets and ingest counts (hour, status, reason, n) in range;
     periods without traffic are left out."""
-    grouped: dict[tuple[int, str, tuple[str, ...]], PipelineBucket] = {}
+    members: dict[tuple[int, str, tuple[str, ...]], list[PipelineBucket]] = {}
     labels: dict[tuple[int, str, tuple[str, ...]], dict[str, str]] = {}
-    total = PipelineBucket()
     for (hour, channel, point), bucket in sorted(buckets.items()):
         if not query.start <= hour < query.end:
             continue
@@ -245,10 +244,11 @@ def pipeline_report(
         group = {"channel": channel, "point": point}
         chosen: dict[str, str] = {g: group[g] for g in query.group_by}
         key = (start, period, tuple(chosen.values()))
-        if key not in grouped:
-            grouped[key], labels[key] = PipelineBucket(), chosen
-        grouped[key].merge(bucket)
-        total.merge(bucket)
+        if key not in members:
+            members[key], labels[key] = [], chosen
+        members[key].append(bucket)
+    grouped = {key: merge_all(found) for key, found in members.items()}
+    total = merge_all(list(grouped.values()))
     rows = [_row(k[1], labels[k], grouped[k]) for k in sorted(grouped)]
     per_period: dict[tuple[int, str], IngestCounts] = {}
     ingest_total = IngestCounts(period=_period(query.start, query.granularity)[1])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -234,12 +234,28 @@ class ExperimentAggregates:
     def _fold(
         self, experiment: Experiment, cells: ExperimentCells, start: float, end: float
     ) -> None:
-        """Fold [start, end) into `cells`, a week at a time."""
+        """Fold [start, end) into `cells`, a week at a time. A fold of several slices reads the
+        events once: each slice's new units find their pre-exposure events among the rows the
+        earlier slices read (and the first slice's read of the window before `start`)."""
         survivors = self.survivors()
+        interactions = {
+            name
+            for metric in cells.metrics
+            for part in metric.parts
+            if part is not None
+            for name in part.events
+            if name not in (IMPRESSION, CLICK)
+        }
+        recent: list[dict[str, Any]] | None = None
+        if end - start > SLICE_SECONDS and interactions and cells.pre_window > 0:
+            recent = self.reads.metric_events_between(interactions, start - cells.pre_window, start)
         lo = start
         while lo < end:
             hi = min(lo + SLICE_SECONDS, end)
-            cells.fold(self._slice(experiment, cells, lo, hi, survivors))
+            part, rows = self._slice(experiment, cells, lo, hi, survivors, interactions, recent)
+            cells.fold(part)
+            if recent is not None:
+                recent = [r for r in (*recent, *rows) if r["ts"] >= hi - cells.pre_window]
             lo = hi
 
     def _slice(
@@ -249,9 +265,18 @@ class ExperimentAggregates:
         lo: float,
         hi: float,
         survivors: Survivors,
-    ) -> FoldSlice:
+        interactions: set[str],
+        recent: list[dict[str, Any]] | None,
+    ) -> tuple[FoldSlice, list[dict[str, Any]]]:
+        """The slice [lo, hi) read from the store, and its metric event rows. `recent`: the
+        metric event rows of at least `pre_window` before `lo` when the caller holds them."""
         names = (experiment.name, experiment.id)
-        exposures = [_exposure(r, survivors) for r in self.reads.experiment_rows(names, lo, hi)]
+        found = self.reads.experiment_rows(names, lo, hi)
+        units = _units_of((r[2] or r[3] for r in found), survivors)
+        exposures = [
+            LoggedExposure(r[0], r[1], units.get(r[2] or r[3]), r[4] or None, bool(r[5]))
+            for r in found
+        ]
         engagements = []
         for row in self.reads.engagements_between(lo, hi):
             pid = engagement_pid(row)
@@ -268,25 +293,24 @@ class ExperimentAggregates:
         here = {e.personalization_id for e in exposures}
         named = {g.personalization_id for g in engagements} - here
         earlier = {
-            str(r["personalization_id"]): _exposure(r, survivors)
+            str(r[0]): _exposure(r, survivors)
             for r in self.reads.experiment_rows_named(names, named, lo)
         }
-        interactions = {
-            name
-            for metric in cells.metrics
-            for part in metric.parts
-            if part is not None
-            for name in part.events
-            if name not in (IMPRESSION, CLICK)
-        }
         rows: list[dict[str, Any]] = []
+        before: list[dict[str, Any]] = []
         if interactions:
             rows = self.reads.metric_events_between(interactions, lo, hi)
             new = {e.unit for e in exposures if e.unit is not None} - cells.index.keys()
             if new and cells.pre_window > 0:
-                rows += self._before(interactions, new, lo - cells.pre_window, lo, survivors)
+                since = lo - cells.pre_window
+                if recent is None:
+                    before = self._before(interactions, new, since, lo, survivors)
+                else:
+                    before = [
+                        r for r in recent if since <= r["ts"] < lo and unit_of(r, survivors) in new
+                    ]
         events = []
-        for row in rows:
+        for row in (*rows, *before):
             unit = unit_of(row, survivors)
             if unit is None:
                 continue
@@ -300,7 +324,7 @@ class ExperimentAggregates:
                     metric_fields(event_id, row),
                 )
             )
-        return FoldSlice(
+        part = FoldSlice(
             lo=lo,
             hi=hi,
             exposures=exposures,
@@ -308,6 +332,7 @@ class ExperimentAggregates:
             engagements=engagements,
             events=events,
         )
+        return part, rows
 
     def _before(
         self,
@@ -340,15 +365,18 @@ def metrics_of(experiment: Experiment) -> tuple[MetricDefinition, ...]:
     return tuple(resolve_metrics([experiment.primary_metric, *experiment.secondary_metrics]))
 
 
-def _exposure(row: Mapping[str, Any], survivors: Mapping[str, str]) -> LoggedExposure:
-    cohort = row.get("cohort")
-    return LoggedExposure(
-        str(row["personalization_id"]),
-        float(row["ts"]),
-        unit_of(row, survivors),
-        str(cohort) if cohort else None,
-        bool(row["shown"]),
-    )
+def _units_of(ids: Iterable[str | None], survivors: Survivors) -> dict[str | None, str]:
+    """Each distinct id -> its unit (one lookup per id, not per row)."""
+    return {i: survivors.get(i, i) for i in set(ids) if i}
+
+
+def _exposure(row: Sequence[Any], survivors: Survivors) -> LoggedExposure:
+    """A log row of `MeasureReads.experiment_rows` (pid, ts, unified id, individual id,
+    cohort, shown): its unit as `unit_of` finds it."""
+    pid, ts, unified, individual, cohort, shown = row
+    found = unified or individual
+    unit = survivors.get(str(found), str(found)) if found else None
+    return LoggedExposure(str(pid), float(ts), unit, str(cohort) if cohort else None, bool(shown))
 
 
 def _setting(

@@ -10,16 +10,20 @@ from p13n.domain.identity import IdentityLinks
 
 __all__ = ["Survivors"]
 
+_UNSEEN = object()
+
 
 class Survivors(Mapping[str, str]):
     """Any id a row carries -> the unified id that survives today: a merged unified id to its
     survivor, an individual or device id to the individual it is linked to; an id known to
-    neither is absent (`get(id, id)` keeps it). Reads the engine's identity links as they are
-    at each lookup."""
+    neither is absent (`get(id, id)` keeps it). `get` answers an id as the identity links
+    were at its first lookup (a report reads millions of rows naming the same few ids): make
+    a new one per report."""
 
     def __init__(self, identity: IdentityLinks) -> None:
         self.identity = identity
         self._merged_into: dict[str, list[str]] | None = None
+        self._memo: dict[str, Any] = {}
 
     def aliases_of(self, unit: str) -> list[str]:
         """The unified ids merged into `unit` (rows written before a merge carry them)."""
@@ -31,10 +35,14 @@ class Survivors(Mapping[str, str]):
         return self._merged_into.get(unit, [])
 
     def get(self, key: str, default: Any = None) -> Any:  # journeys' only call: no ABC detour
-        try:
-            return self[key]
-        except KeyError:
-            return default
+        found = self._memo.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            try:
+                found = self[key]
+            except KeyError:
+                found = None
+            self._memo[key] = found
+        return default if found is None else found
 
     def __getitem__(self, key: str) -> str:
         ident = self.identity

@@ -19,7 +19,13 @@ from p13n.domain.store.sql_store import SqlStore
 from p13n.domain.store.sql_store import table_of as _t
 from p13n.domain.store.tables import EventRow
 
-__all__ = ["MeasureReads", "CONVERSION_INTERACTIONS", "EXPOSURE_COLUMNS", "METRIC_EVENT_COLUMNS"]
+__all__ = [
+    "MeasureReads",
+    "CONVERSION_INTERACTIONS",
+    "EXPOSURE_COLUMNS",
+    "METRIC_EVENT_COLUMNS",
+    "EXPERIMENT_COLUMNS",
+]
 
 CONVERSION_INTERACTIONS = ("Add To Cart", "Purchase")
 EXPOSURE_COLUMNS = (
@@ -44,6 +50,7 @@ _LOG_BY_EXPERIMENT = Index(
     "ix_personalization_log_experiment_ts", _t(PersonalizationLogRow).c.experiment, "ts"
 )
 _UNIT_COLUMNS = ("unified_id", "individual_id", "device_id")
+EXPERIMENT_COLUMNS = ("personalization_id", "ts", "unified_id", "individual_id", "cohort", "shown")
 METRIC_EVENT_COLUMNS = (
     "event_id",
     *_UNIT_COLUMNS,
@@ -116,32 +123,34 @@ class MeasureReads:
 
     def experiment_rows(
         self, names: Iterable[str], start: float, end: float
-    ) -> list[dict[str, Any]]:
-        """The log rows of the experiment called any of `names` with `start` <= ts < `end`:
-        personalization id, time, the unit columns, cohort, and `shown` (it carried content;
-        the JSON is not read)."""
+    ) -> list[tuple[Any, ...]]:
+        """The log rows of the experiment called any of `names` with `start` <= ts < `end`,
+        as tuples of `EXPERIMENT_COLUMNS`: personalization id, time, unified and individual id,
+        cohort, and `shown` (it carried content; the JSON is not read). Tuples, not dicts: an
+        experiment's fold reads millions."""
         t = _t(PersonalizationLogRow)
         stmt = select(*self._experiment_cols()).where(
             t.c.experiment.in_(list(names)), t.c.ts >= start, t.c.ts < end
         )
-        with self.store.db.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(stmt)]
+        return self._tuples(stmt)
 
     def experiment_rows_named(
         self, names: Iterable[str], pids: Iterable[str], before: float
-    ) -> list[dict[str, Any]]:
-        """The experiment's log rows before `before` among the personalization ids `pids`."""
+    ) -> list[tuple[Any, ...]]:
+        """The experiment's log rows before `before` among the personalization ids `pids`
+        (read by id, the experiment and time checked here: SQLite would otherwise pick the
+        index by experiment and scan its rows)."""
         t = _t(PersonalizationLogRow)
         wanted = sorted(set(pids))
-        found: list[dict[str, Any]] = []
+        experiment = t.c.experiment.label("experiment")
+        keep = set(names)
+        found: list[tuple[Any, ...]] = []
         for start in range(0, len(wanted), 500):
-            stmt = select(*self._experiment_cols()).where(
-                t.c.personalization_id.in_(wanted[start : start + 500]),
-                t.c.experiment.in_(list(names)),
-                t.c.ts < before,
+            stmt = select(*self._experiment_cols(), experiment).where(
+                t.c.personalization_id.in_(wanted[start : start + 500])
             )
-            with self.store.db.connect() as conn:
-                found.extend(dict(r._mapping) for r in conn.execute(stmt))
+            rows = self._tuples(stmt)
+            found.extend(r[:-1] for r in rows if r[-1] in keep and r[1] < before)
         return found
 
     def engagements_between(self, start: float, end: float) -> list[dict[str, Any]]:
@@ -152,8 +161,7 @@ class MeasureReads:
         stmt = select(*cols, ev.c.personalization_id, ev.c.payload).where(
             ev.c.interaction.in_(ENGAGEMENT_INTERACTIONS), ev.c.ts >= start, ev.c.ts < end
         )
-        with self.store.db.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(stmt)]
+        return self._dicts(stmt)
 
     def metric_events_between(
         self,
@@ -164,33 +172,55 @@ class MeasureReads:
         unified_ids: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Events of `interactions` with `start` <= ts < `end` (the `METRIC_EVENT_COLUMNS`),
-        of every unit or only of events carrying one of `unified_ids`."""
+        of every unit or only of events carrying one of `unified_ids` (read by unit and time,
+        the kinds kept here: SQLite would otherwise pick the index by kind and scan)."""
         ev = _t(EventRow)
         cols = [ev.c[n] for n in METRIC_EVENT_COLUMNS]
-        kinds = ev.c.interaction.in_(sorted(set(interactions)))
-        base = select(*cols).where(kinds, ev.c.ts >= start, ev.c.ts < end)
+        kinds = sorted(set(interactions))
         if unified_ids is None:
-            with self.store.db.connect() as conn:
-                return [dict(r._mapping) for r in conn.execute(base)]
+            stmt = select(*cols).where(ev.c.interaction.in_(kinds), ev.c.ts >= start, ev.c.ts < end)
+            return self._dicts(stmt)
         wanted = sorted(set(unified_ids))
+        keep = set(kinds)
         found: list[dict[str, Any]] = []
         for low in range(0, len(wanted), 500):
-            stmt = base.where(ev.c.unified_id.in_(wanted[low : low + 500]))
-            with self.store.db.connect() as conn:
-                found.extend(dict(r._mapping) for r in conn.execute(stmt))
+            stmt = select(*cols).where(
+                ev.c.unified_id.in_(wanted[low : low + 500]), ev.c.ts >= start, ev.c.ts < end
+            )
+            found.extend(r for r in self._dicts(stmt) if r["interaction"] in keep)
         return found
+
+    def _dicts(self, stmt: Any) -> list[dict[str, Any]]:
+        """The rows of `stmt` as dicts of its column names."""
+        names = tuple(c.name for c in stmt.selected_columns)
+        return [dict(zip(names, row, strict=True)) for row in self._tuples(stmt)]
+
+    def _tuples(self, stmt: Any) -> list[tuple[Any, ...]]:
+        """The rows of `stmt` as the driver's tuples: the statement compiled by SQLAlchemy, run
+        on the driver's cursor (SQLAlchemy's rows cost as much again over millions of rows;
+        the columns read here need no type processing)."""
+        with self.store.db.connect() as conn:
+            compiled = stmt.compile(
+                dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            params = compiled.params
+            args: Any = (
+                tuple(params[k] for k in compiled.positiontup or ())
+                if compiled.positional
+                else params
+            )
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(str(compiled), args)
+                return [tuple(r) for r in cursor.fetchall()]
+            finally:
+                cursor.close()
 
     @staticmethod
     def _experiment_cols() -> list[Any]:
         t = _t(PersonalizationLogRow)
         shown = case((t.c.content.in_(("", "[]")), False), else_=True).label("shown")
-        return [
-            t.c.personalization_id,
-            t.c.ts,
-            *(t.c[n] for n in _UNIT_COLUMNS if n in t.c),
-            t.c.cohort,
-            shown,
-        ]
+        return [t.c[n] for n in EXPERIMENT_COLUMNS[:-1]] + [shown]
 
 
 def _slices(start: float, end: float, hours: int) -> Iterator[tuple[float, float]]:
