@@ -171,3 +171,32 @@ def test_a_store_written_before_the_diagnostics_column_gains_it_on_open(database
             conn.execute(text("SELECT diagnostics FROM personalization_log")).all()
     finally:
         engine.close()
+
+
+def test_closed_days_are_read_from_day_rows_made_once_and_equal_a_recompute(
+    world: tuple[Engine, DecisionService, PipelineStats, Clock],
+) -> None:
+    engine, service, stats, clock = world
+    day = 86_400
+    for d in range(3):  # three UTC days, two hours each
+        for hour in (1, 7):
+            clock.now = START // day * day + d * day + hour * 3600
+            for k in range(30):
+                _decide(service, k)
+    assert service.log is not None
+    service.log.flush()
+    clock.now = START // day * day + 3 * day + 1800  # day 3 has not settled: its hours serve
+    start = START // day * day - 3600
+    for group_by in ([], ["channel", "point"]):
+        query = stats.query(start=start, granularity="day", group_by=group_by)
+        made = stats.report(query)  # makes the two settled days' rows
+        assert stats.report(query) == made == stats.recompute(query), group_by
+    with sql_store(engine).db.connect() as conn:
+        made_days = set(conn.execute(text("SELECT day FROM pipeline_days_made")).scalars())
+        first = START // day * day  # the query starts at the midnight before: a day made empty
+        assert {first, first + day} <= made_days and first + 2 * day not in made_days
+        rows = conn.execute(text("SELECT count(*) FROM pipeline_days")).scalar_one()
+    assert rows > 0
+    clock.now += 2 * 3600  # now day 3 is settled too, and is made on the next read
+    query = stats.query(start=start, granularity="day")
+    assert stats.report(query) == stats.recompute(query)

@@ -94,6 +94,7 @@ from p13n.domain.analytics.pipeline import (
     PipelineBucket,
     accumulate,
     decode_state,
+    merge_all,
     merge_states,
 )
 from p13n.domain.analytics.pipeline_report import (
@@ -283,6 +284,7 @@ __all__ = [
     "StageTimings",
     "accumulate",
     "decode_state",
+    "merge_all",
     "merge_states",
     "parse_pipeline_query",
     "pipeline_report",

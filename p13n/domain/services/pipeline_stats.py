@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from p13n.domain.analytics import (
@@ -24,6 +24,7 @@ from p13n.domain.analytics import (
     PipelineReport,
     accumulate,
     decode_state,
+    merge_all,
     merge_states,
     parse_pipeline_query,
     pipeline_report,
@@ -38,9 +39,30 @@ from p13n.domain.store import (
 )
 from p13n.domain.timeutil import now_ts
 
-__all__ = ["PipelineStats"]
+__all__ = ["PipelineStats", "SETTLE_SECONDS"]
 
 THIRTY_DAYS = 30 * 86_400
+DAY = 86_400
+SETTLE_SECONDS = 3600
+"""A day is read from its day rows once it ended this long ago (the log writer's hours of it
+are complete)."""
+
+
+def _buckets(rows: Iterable[Mapping[str, Any]], key: str) -> dict[BucketKey, PipelineBucket]:
+    return {
+        (int(r[key]), str(r["channel"]), str(r["point"])): decode_state(r, r["state"]) for r in rows
+    }
+
+
+def _runs(days: list[int]) -> Iterator[tuple[int, int]]:
+    """Consecutive midnights as [start, end) ranges."""
+    lo = prev = days[0]
+    for day in days[1:]:
+        if day != prev + DAY:
+            yield lo, prev + DAY
+            lo = day
+        prev = day
+    yield lo, prev + DAY
 
 
 class PipelineStats:
@@ -103,12 +125,51 @@ class PipelineStats:
         )
 
     def report(self, query: PipelineQuery) -> PipelineReport:
-        """The report from the hourly aggregates."""
-        buckets = {
-            (int(r["hour"]), str(r["channel"]), str(r["point"])): decode_state(r, r["state"])
-            for r in self.aggregates.hours(query.start, query.end)
-        }
+        """The report from the aggregates: by day, the whole UTC days that closed at least
+        `SETTLE_SECONDS` ago from their day rows (made from the hours the first time they are
+        read, and kept), the rest from the hours."""
+        buckets: dict[BucketKey, PipelineBucket] = {}
+        start, end = int(query.start), int(query.end)
+        first = -(-start // DAY) * DAY
+        last = min(end // DAY * DAY, int(self.now() - SETTLE_SECONDS) // DAY * DAY)
+        if query.granularity == "day" and first < last:
+            buckets.update(self._days(first, last))
+            ranges = [(start, first), (last, end)]
+        else:
+            ranges = [(start, end)]
+        for lo, hi in ranges:
+            if lo < hi:
+                buckets.update(_buckets(self.aggregates.hours(lo, hi), "hour"))
         return pipeline_report(query, buckets, self.aggregates.ingest_hours(query.start, query.end))
+
+    def _days(self, first: int, last: int) -> dict[BucketKey, PipelineBucket]:
+        """The day buckets of [first, last) (midnights), the days not made yet made now."""
+        made, rows = self.aggregates.days(first, last)
+        found = _buckets(rows, "day")
+        missing = [d for d in range(first, last, DAY) if d not in made]
+        if missing:
+            merged: dict[BucketKey, list[PipelineBucket]] = {}
+            for lo, hi in _runs(missing):
+                for (hour, channel, point), bucket in _buckets(
+                    self.aggregates.hours(lo, hi), "hour"
+                ).items():
+                    merged.setdefault((hour // DAY * DAY, channel, point), []).append(bucket)
+            made_now = {key: merge_all(parts) for key, parts in merged.items()}
+            self.aggregates.write_days(
+                missing,
+                [
+                    {
+                        "day": k[0],
+                        "channel": k[1],
+                        "point": k[2],
+                        **b.counters(),
+                        "state": b.state(),
+                    }
+                    for k, b in sorted(made_now.items())
+                ],
+            )
+            found.update(made_now)
+        return found
 
     def recompute(self, query: PipelineQuery) -> PipelineReport:
         """The same report recomputed from the raw personalization log (ingest counts, which

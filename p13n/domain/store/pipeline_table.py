@@ -13,7 +13,7 @@ Contracts as in `sql_store`: times are UTC epoch seconds; '' stands for a missin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Connection, LargeBinary, Text, select, tuple_
@@ -41,6 +41,29 @@ class PipelineHourRow(SQLModel, table=True):
     state: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
 
 
+class PipelineDayRow(SQLModel, table=True):
+    """One closed UTC day of `PipelineHourRow`s merged (the hours of a 30-day report by day
+    would be thousands of sketches to decode; its days are a few hundred)."""
+
+    __tablename__ = "pipeline_days"
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    channel: str = Field(sa_column=Column(Text, primary_key=True))
+    point: str = Field(sa_column=Column(Text, primary_key=True))
+    requests: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    point_requests: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    points: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    served: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    decisions: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    state: bytes = Field(default=b"", sa_column=Column(LargeBinary, nullable=False))
+
+
+class PipelineDayMadeRow(SQLModel, table=True):
+    """A day whose `PipelineDayRow`s are made (a day without traffic has none)."""
+
+    __tablename__ = "pipeline_days_made"
+    day: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
 class IngestHourRow(SQLModel, table=True):
     __tablename__ = "ingest_hours"
     hour: int = Field(sa_column=Column(BigInteger, primary_key=True))
@@ -57,7 +80,7 @@ class PipelineStore:
         self.store = store
         self._mark = "?" if store.db.dialect.name == "sqlite" else "%s"
         self._pg = store.db.dialect.name == "postgresql"
-        for model in (PipelineHourRow, IngestHourRow):
+        for model in (PipelineHourRow, PipelineDayRow, PipelineDayMadeRow, IngestHourRow):
             _t(model).create(store.db, checkfirst=True)
 
     def merge_hours(
@@ -121,6 +144,41 @@ class PipelineStore:
         )
         with self.store.db.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def days(self, start: int, end: int) -> tuple[set[int], list[dict[str, Any]]]:
+        """(the days made among [start, end), their rows in key order); `start`, `end` and
+        the days are UTC epoch seconds of midnight."""
+        t, made = _t(PipelineDayRow), _t(PipelineDayMadeRow)
+        with self.store.db.connect() as conn:
+            found = set(
+                conn.execute(
+                    select(made.c.day).where(made.c.day >= start, made.c.day < end)
+                ).scalars()
+            )
+            stmt = (
+                select(t)
+                .where(t.c.day >= start, t.c.day < end)
+                .order_by(t.c.day, t.c.channel, t.c.point)
+            )
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        return {int(d) for d in found}, rows
+
+    def write_days(self, days: Sequence[int], rows: Sequence[dict[str, Any]]) -> None:
+        """Store made days and their rows (another process making the same days: theirs are
+        the same, so a conflict keeps the first)."""
+        t, made, m = _t(PipelineDayRow), _t(PipelineDayMadeRow), self._mark
+        cols = ("day", "channel", "point", *PIPELINE_COUNTERS, "state")
+        with self.store.transaction() as conn:
+            if rows:
+                conn.exec_driver_sql(
+                    f"INSERT INTO {t.name} ({', '.join(cols)}) VALUES "
+                    f"({', '.join([m] * len(cols))}) ON CONFLICT DO NOTHING",
+                    [tuple(r[c] for c in cols) for r in rows],
+                )
+            conn.exec_driver_sql(
+                f"INSERT INTO {made.name} (day) VALUES ({m}) ON CONFLICT DO NOTHING",
+                [(d,) for d in days],
+            )
 
     def ingest_hours(self, start: int, end: int) -> list[tuple[int, str, str, int]]:
         """(hour, status, reason, n) with `start` <= hour < `end`, in key order."""
