@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import BigInteger, Column, Float, LargeBinary, Text, delete, select
 from sqlmodel import Field, SQLModel
 
-from p13n.domain.store.sql_store import SqlStore
+from p13n.domain.store.sql_store import SqlStore, driver_rows
 from p13n.domain.store.sql_store import table_of as _t
 
 __all__ = [
@@ -111,15 +111,17 @@ class ExperimentStore:
         )
         cols = (units.c.unit, units.c.cohort, units.c.first_ts, units.c.seen, units.c.cells)
         stmt = select(*cols).where(units.c.experiment == experiment).order_by(units.c.idx)
-        with self.store.db.connect() as conn:
-            rows = conn.execute(stmt).all()
-            found_keys = conn.execute(
-                select(keys.c.idx, keys.c.slot, keys.c.key).where(keys.c.experiment == experiment)
-            ).all()
-            found_marks = conn.execute(
-                select(marks.c.personalization_id).where(marks.c.experiment == experiment)
-            ).scalars()
-            marked = set(found_marks)
+        db = self.store.db
+        rows = driver_rows(db, stmt)
+        found_keys = driver_rows(
+            db, select(keys.c.idx, keys.c.slot, keys.c.key).where(keys.c.experiment == experiment)
+        )
+        marked = {
+            str(r[0])
+            for r in driver_rows(
+                db, select(marks.c.personalization_id).where(marks.c.experiment == experiment)
+            )
+        }
         n = len(rows)
         ids = [r[0] for r in rows]
         cohort = np.fromiter((r[1] for r in rows), dtype=np.int64, count=n)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Index, and_, case, or_, select
 
 from p13n.domain.store.log_table import ENGAGEMENT_INTERACTIONS, PersonalizationLogRow
-from p13n.domain.store.sql_store import SqlStore
+from p13n.domain.store.sql_store import SqlStore, driver_rows
 from p13n.domain.store.sql_store import table_of as _t
 from p13n.domain.store.tables import EventRow
 
@@ -196,25 +196,7 @@ class MeasureReads:
         return [dict(zip(names, row, strict=True)) for row in self._tuples(stmt)]
 
     def _tuples(self, stmt: Any) -> list[tuple[Any, ...]]:
-        """The rows of `stmt` as the driver's tuples: the statement compiled by SQLAlchemy, run
-        on the driver's cursor (SQLAlchemy's rows cost as much again over millions of rows;
-        the columns read here need no type processing)."""
-        with self.store.db.connect() as conn:
-            compiled = stmt.compile(
-                dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
-            )
-            params = compiled.params
-            args: Any = (
-                tuple(params[k] for k in compiled.positiontup or ())
-                if compiled.positional
-                else params
-            )
-            cursor = conn.connection.cursor()
-            try:
-                cursor.execute(str(compiled), args)
-                return [tuple(r) for r in cursor.fetchall()]
-            finally:
-                cursor.close()
+        return driver_rows(self.store.db, stmt)
 
     @staticmethod
     def _experiment_cols() -> list[Any]:

@@ -48,9 +48,27 @@ from p13n.domain.store.tables import (
 )
 from p13n.domain.store.wal import WalCheckpointer
 
-__all__ = ["SqlStore", "table_of"]
+__all__ = ["SqlStore", "table_of", "driver_rows"]
 
 _IN_CHUNK = 500
+
+
+def driver_rows(db: Any, stmt: Any) -> list[tuple[Any, ...]]:
+    """The rows of a Core `stmt` as the driver's tuples: compiled by SQLAlchemy, run on the
+    driver's cursor. SQLAlchemy's own rows cost as much again when a read returns millions
+    (Measure's folds); only for columns that need no type processing."""
+    with db.connect() as conn:
+        compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = compiled.params
+        args: Any = (
+            tuple(params[k] for k in compiled.positiontup or ()) if compiled.positional else params
+        )
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
 
 
 def _t(model: Any) -> Table:
