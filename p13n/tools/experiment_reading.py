@@ -113,10 +113,9 @@ def read_experiment(
         given["min_units"] = min_units
     settings = parse_result_settings(given)
     names = _metric_names(experiment, metrics)
-    chosen = experiment.model_copy(
-        update={"primary_metric": names[0], "secondary_metrics": names[1:]}
+    return measure.experiment_results(
+        experiment, settings, bandit=_bandit_of(decisions, experiment), metrics=names
     )
-    return measure.experiment_results(chosen, settings, bandit=_bandit_of(decisions, experiment))
 
 
 def _bandit_of(decisions: DecisionService, experiment: Experiment) -> BanditState | None:

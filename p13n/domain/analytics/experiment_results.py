@@ -108,9 +108,11 @@ def results_of_cells(
     *,
     settings: ResultSettings,
     bandit: BanditState | None = None,
+    metrics: Sequence[MetricDefinition] | None = None,
 ) -> ExperimentResults:
-    """The results of folded cells (their metrics, primary first; `settings`' windows must be
-    the cells')."""
+    """The results of folded cells on `metrics` (default all the cells hold; each must be
+    among them), the experiment's primary metric marked primary (else the first);
+    `settings`' windows must be the cells'."""
     cohorts = cells.cohorts
     assigned = cells.assigned
     first = cells.first[assigned]
@@ -160,7 +162,7 @@ def results_of_cells(
     primary = experiment.primary_metric
     results: list[MetricResults] = []
     left_out = 0
-    for metric in cells.metrics:
+    for metric in cells.metrics if metrics is None else metrics:
         figures, dropped = metric_results(
             metric,
             cells.values(metric),

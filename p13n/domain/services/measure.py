@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -40,6 +40,7 @@ from p13n.domain.analytics import (
     exposure_cells,
     metric_summaries,
     parse_attribution_query,
+    resolve_metrics,
     results_of_cells,
     sketch_bytes,
     sketch_of,
@@ -288,15 +289,28 @@ class MeasureService:
         settings: ResultSettings | None = None,
         *,
         bandit: BanditState | None = None,
+        metrics: Sequence[str] | None = None,
     ) -> ExperimentResults:
         """The experiment's results over the log up to now: its exposures since it started,
         each unit's events from `pre_window` before its first exposure (CUPED) to `window`
-        after it; from its cells kept up to date (`ExperimentAggregates`) under the default
-        windows, else folded from the raw log. A Created experiment has an empty result that
-        says so."""
+        after it. metrics: built-in names, the first primary (default: the experiment's own).
+        From its cells kept up to date (`ExperimentAggregates`) when the windows are the
+        default and the metrics its own (or some of them), else folded from the raw log. A
+        Created experiment has an empty result that says so."""
         settings = settings or ResultSettings()
-        cells, _ = self.experiments.cells(experiment, metrics_of(experiment), settings)
-        return results_of_cells(experiment, cells, settings=settings, bandit=bandit)
+        own = metrics_of(experiment)
+        wanted = tuple(resolve_metrics(list(metrics))) if metrics else own
+        reading = experiment.model_copy(
+            update={
+                "primary_metric": wanted[0].name,
+                "secondary_metrics": [m.name for m in wanted[1:]],
+            }
+        )
+        if all(m in own for m in wanted):
+            cells, _ = self.experiments.cells(experiment, own, settings)
+        else:
+            cells = self.experiments.recompute(experiment, wanted, settings)
+        return results_of_cells(reading, cells, settings=settings, bandit=bandit, metrics=wanted)
 
     def recompute_experiment(
         self,
