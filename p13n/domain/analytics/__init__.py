@@ -52,6 +52,7 @@ from p13n.domain.analytics.cuped import (
     pooled_theta,
 )
 from p13n.domain.analytics.experiment_cells import (
+    SLOTS,
     Engagement,
     ExperimentCells,
     FoldSlice,
@@ -68,12 +69,14 @@ from p13n.domain.analytics.experiment_report import (
     ResultSettings,
 )
 from p13n.domain.analytics.journeys import (
+    CLICK_INTERACTIONS,
     Click,
     Conversion,
     ConversionKind,
     Exposure,
     Journeys,
     build_journeys,
+    engagement_pid,
     unit_of,
 )
 from p13n.domain.analytics.kpis import KPI_GROUPINGS, KpiRow, check_grouping, kpis
@@ -81,6 +84,8 @@ from p13n.domain.analytics.metric_values import metric_fields
 from p13n.domain.analytics.metrics import (
     BUILT_IN_METRIC_NAMES,
     BUILT_IN_METRICS,
+    CLICK,
+    IMPRESSION,
     MetricDefinition,
     MetricKind,
     MetricPart,
@@ -345,6 +350,11 @@ __all__ = [
     "metric_summaries",
     "parse_result_settings",
     "ExperimentCells",
+    "SLOTS",
+    "CLICK_INTERACTIONS",
+    "engagement_pid",
+    "CLICK",
+    "IMPRESSION",
     "FoldSlice",
     "LoggedExposure",
     "Engagement",

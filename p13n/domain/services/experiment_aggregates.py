@@ -23,6 +23,10 @@ from typing import Any
 import orjson
 
 from p13n.domain.analytics import (
+    CLICK,
+    CLICK_INTERACTIONS,
+    IMPRESSION,
+    SLOTS,
     Engagement,
     ExperimentCells,
     FoldSlice,
@@ -30,12 +34,11 @@ from p13n.domain.analytics import (
     MetricDefinition,
     MetricEvent,
     ResultSettings,
+    engagement_pid,
     metric_fields,
+    resolve_metrics,
     unit_of,
 )
-from p13n.domain.analytics.experiment_cells import SLOTS
-from p13n.domain.analytics.journeys import CLICK_INTERACTIONS, engagement_pid
-from p13n.domain.analytics.metrics import CLICK, IMPRESSION, resolve_metrics
 from p13n.domain.decisions import Experiment
 from p13n.domain.services.survivors import Survivors
 from p13n.domain.store import ExperimentStore, MeasureReads
