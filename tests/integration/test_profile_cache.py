@@ -198,3 +198,20 @@ def test_warming_caches_forms_equal_to_the_stored_documents(
             assert 0 < fresh.state.profiles.nbytes() < 3 * 2000
     finally:
         fresh.close()
+
+
+def test_events_after_an_opt_out_leave_the_cached_profile_as_it_was(engine: Engine) -> None:
+    engine.ingest([sdk("e1", "d1")])
+    engine.checkpoint()
+    uid = engine.resolve("d1")
+    assert uid is not None
+    before = engine.state.profiles.get(uid)
+    assert before is not None and before.event_count == 1
+    opt_out = [{"provider": "t", "purpose": "Tracking", "status": "Opt Out"}]
+    report = engine.ingest([sdk("e2", "d1", item="b", consents=opt_out)])
+    assert report.results[0].tracked is False
+    report = engine.ingest([{**sdk("e3", "d1", item="b"), "consents": []}])
+    assert report.results[0].tracked is False
+    assert engine.get_profile("d1").event_count == 1
+    assert engine.state.profiles.get(uid) == before
+    _assert_cache_equals_store(engine)
