@@ -146,7 +146,11 @@ def profile_json(profile: ProfileGraph) -> bytes:
 def compact_profile_json(doc: bytes | str) -> bytes:
     """The compact form of a profile from its JSON document (`profile_json`, or a stored doc):
     callers that already hold the document skip dumping it again."""
-    return _codecs.compress(doc.encode() if isinstance(doc, str) else doc)
+    out = _codecs.compress(doc.encode() if isinstance(doc, str) else doc)
+    # zstandard allocates the output at the compressed size's bound (about the input's size)
+    # and only shortens the length it reports: kept as it is, each form would hold about 3.7 kB
+    # for 0.7 kB of content (a million profiles: gigabytes). The copy is allocated exactly.
+    return memoryview(out).tobytes()
 
 
 def profile_id_of(doc: bytes | str) -> str:
