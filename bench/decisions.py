@@ -283,6 +283,7 @@ def in_process(
     all have a cached profile (every request reads the cache: the worst case for a compact one)."""
     options = EngineOptions(profile_cache_size=cache, compact_profiles=compact)
     engine = Engine.open(f"sqlite:///{home / 'p13n.db'}", options)
+    rss_open = current_rss_mb()  # the engine's state without profiles (items, identity, ...)
     warm_started = time.perf_counter()
     warmed = engine.warm_profiles(cache)
     warm_s = time.perf_counter() - warm_started
@@ -301,6 +302,7 @@ def in_process(
         "profiles_cached": warmed,
         "compact_profiles": compact,
         "warm_s": round(warm_s, 2),
+        "rss_after_open_mb": rss_open,
         "rss_after_warm_mb": rss_warm,
         "profile_cache_compact_mb": round(engine.state.profiles.nbytes() / 2**20, 1),
         "inproc_p50_ms": percentile_ms(samples, 50),

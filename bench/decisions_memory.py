@@ -60,7 +60,7 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _ingest(home: Path, count: int, *, compact: bool, tag: str) -> dict[str, Any]:
+def _ingest(home: Path, count: int, items: int, *, compact: bool, tag: str) -> dict[str, Any]:
     """One-event ingest for individuals whose profile is cached, as a server runs it."""
     options = EngineOptions(profile_cache_size=DEFAULT_CACHE, compact_profiles=compact)
     engine = Engine.open(f"sqlite:///{home / 'p13n.db'}", options)
@@ -72,7 +72,7 @@ def _ingest(home: Path, count: int, *, compact: bool, tag: str) -> dict[str, Any
             "eventId": f"bench-memory-{tag}-{n}",
             "individualId": people[n % len(people)],
             "interaction": "View Catalog Object",
-            "itemId": f"it-{(n * 7919) % 100_000}",
+            "itemId": f"it-{(n * 7919) % items}",
             "dateTime": _iso(start + n * 0.01),
         }
         for n in range(count)
@@ -109,7 +109,7 @@ def child(args: argparse.Namespace) -> None:
             cached_requests=args.cached_requests,
         )
     else:
-        figures = _ingest(home, args.single_events, compact=compact, tag=args.tag)
+        figures = _ingest(home, args.single_events, args.items, compact=compact, tag=args.tag)
     figures["peak_rss_mb"] = _peak_mb()
     print(orjson.dumps(figures).decode())
 
@@ -189,6 +189,7 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    code = code_fingerprint()  # at the start: a commit made during the run is not this run's
     built = _run_build(args)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     runs: list[dict[str, Any]] = []
@@ -224,7 +225,7 @@ def main() -> None:
         },
         "runs": runs,
         "machine": machine_facts(),
-        "code": code_fingerprint(),
+        "code": code,
     }
     keep_result("decisions_memory", result)
     print(orjson.dumps(result).decode())
