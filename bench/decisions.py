@@ -320,6 +320,15 @@ def in_process(
         figures["inproc_cached_requests"] = len(hot)
         figures["inproc_cached_p50_ms"] = percentile_ms(hot_samples, 50)
         figures["inproc_cached_p99_ms"] = percentile_ms(hot_samples, 99)
+        # The read alone (a decode when compact, a lookup when not): the cost compaction adds.
+        uids = [u for u in (engine.resolve(i) for i in known) if u is not None]
+        reads: list[int] = []
+        for uid in uids:
+            t0 = time.perf_counter_ns()
+            engine.load_profile(uid)
+            reads.append(time.perf_counter_ns() - t0)
+        figures["profile_read_p50_ms"] = percentile_ms(reads, 50)
+        figures["profile_read_p99_ms"] = percentile_ms(reads, 99)
     close_started = time.perf_counter()
     service.close()
     figures["log_close_s"] = round(time.perf_counter() - close_started, 3)
