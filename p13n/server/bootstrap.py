@@ -129,6 +129,7 @@ def build_engine(settings: Settings) -> Engine:
         require_consent_sdk=settings.require_consent_sdk,
         require_consent_flat=settings.require_consent_flat,
         profile_cache_size=settings.profile_cache_size,
+        compact_profiles=settings.compact_profiles,
     )
     return Engine(store, options)
 

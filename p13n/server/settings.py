@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         default=False, description="Flat (server-side) events need a Tracking opt-in."
     )
     profile_cache_size: int = 100_000
+    compact_profiles: bool = Field(
+        default=True,
+        description="Cached profiles kept compressed (about a twentieth of the memory; tens of microseconds to decode each read); false keeps them as objects.",
+    )
     warm_profiles: int = Field(
         default=100_000,
         description="Profiles loaded into the cache when the server starts (most recent first).",
