@@ -513,9 +513,11 @@ def over_http(
     seconds: float,
     cache: int,
     compact: bool = True,
+    pipeline: bool = True,
 ) -> dict[str, Any]:
     """`p13n serve` on loopback (access log off), loaded by wrk or, without wrk, Python threads;
-    the floor is `GET /health` measured the same way right after, on the same server."""
+    the floor is `GET /health` measured the same way right after, on the same server.
+    `pipeline=False` serves without the pipeline aggregates (`P13N_PIPELINE_AGGREGATES`)."""
     port = free_port()
     env = server_env(home)
     if cache != DEFAULT_CACHE:  # else exactly a plain `p13n serve`
@@ -523,6 +525,8 @@ def over_http(
         env["P13N_WARM_PROFILES"] = str(cache)
     if not compact:
         env["P13N_COMPACT_PROFILES"] = "false"
+    if not pipeline:
+        env["P13N_PIPELINE_AGGREGATES"] = "false"
     base = f"http://127.0.0.1:{port}"
     path = "/personalization/decisions"
     argv = [p13n_script(), "serve", "--port", str(port), "--no-access-log"]

@@ -200,7 +200,9 @@ def build_services(
     decisions = DecisionService(
         engine,
         recommend,
-        log=PersonalizationLog(sql_store(engine), pipeline=pipeline),
+        log=PersonalizationLog(
+            sql_store(engine), pipeline=pipeline if settings.pipeline_aggregates else None
+        ),
         budget_ms=settings.decision_budget_ms if serving else None,
     )
     measure = MeasureService(engine)

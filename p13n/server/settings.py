@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default=True,
         description="Cached profiles kept compressed (about a twentieth of the memory; tens of microseconds to decode each read); false keeps them as objects.",
     )
+    pipeline_aggregates: bool = Field(
+        default=True,
+        description="The log writer keeps the hourly pipeline aggregates (GET /analytics/pipeline, the console's Overview); false leaves them and their ingest counts unwritten.",
+    )
     warm_profiles: int = Field(
         default=100_000,
         description="Profiles loaded into the cache when the server starts (most recent first).",
