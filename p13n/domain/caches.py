@@ -1,8 +1,8 @@
 """Bounded LRU caches; the profile cache, which the hot path reads (the store is write-through).
 
 The profile cache keeps each profile in its compact form (`p13n.domain.graphs.encode_profile`:
-the JSON document compressed, about a twentieth of the objects' memory) and decodes it on
-every read, so each reader gets its own copy: changing it changes nothing cached, and a writer
+the JSON document compressed; with its key, about a seventh of the objects' memory) and decodes
+it on every read, so each reader gets its own copy: changing it changes nothing cached, and a writer
 puts the changed profile back (the engine does, when it writes the graphs). `compact=False`
 keeps the objects themselves (the layout before issue 14, for a process with memory to spare):
 readers then share the cached object.
