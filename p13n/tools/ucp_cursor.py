@@ -61,9 +61,16 @@ def load_or_create_secret(home: Path) -> bytes:
     except FileNotFoundError:
         home.mkdir(parents=True, exist_ok=True)
         raw = secrets.token_hex(32).encode()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = home / f".{_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(raw)
+        try:
+            os.link(tmp, path)  # atomic: the file appears whole, and only once
+        except FileExistsError:  # another process of this home made it a moment ago
+            raw = path.read_bytes().strip()
+        finally:
+            tmp.unlink()
     if len(raw) < 32:
         raise InvalidInput(
             f"the cursor secret in {path} is too short ({len(raw)} characters).",

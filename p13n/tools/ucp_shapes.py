@@ -28,12 +28,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, SerializationInfo, model_serializer
+from ucp_sdk.models.schemas.capability import BusinessSchema as CapabilityEntry
 from ucp_sdk.models.schemas.capability import ResponseSchema
 from ucp_sdk.models.schemas.common.types.error_response import ErrorResponse
 from ucp_sdk.models.schemas.common.types.message import Message
 from ucp_sdk.models.schemas.common.types.message_error import MessageError
 from ucp_sdk.models.schemas.common.types.message_info import MessageInfo
 from ucp_sdk.models.schemas.common.types.message_warning import MessageWarning
+from ucp_sdk.models.schemas.profile import BusinessSchema as ProfileDocument
+from ucp_sdk.models.schemas.service import BusinessSchema as RestService
+from ucp_sdk.models.schemas.service import BusinessSchema5 as McpService
 from ucp_sdk.models.schemas.shopping.catalog_lookup import (
     GetProductRequest,
     GetProductResponse,
@@ -44,6 +48,7 @@ from ucp_sdk.models.schemas.shopping.catalog_search import SearchRequest, Search
 from ucp_sdk.models.schemas.shopping.types.buyer import Buyer
 from ucp_sdk.models.schemas.shopping.types.search_filters import SearchFilters
 from ucp_sdk.models.schemas.transports.mcp_tool_call import Meta
+from ucp_sdk.models.schemas.ucp import BusinessSchema as BusinessMeta
 from ucp_sdk.models.schemas.ucp import ResponseCatalogSchema
 
 from p13n.domain.errors import P13nError
@@ -75,6 +80,7 @@ __all__ = [
     "warning",
     "check_version",
     "platform_version",
+    "business_profile",
 ]
 
 UCP_VERSION = "2026-08-25"
@@ -337,3 +343,51 @@ def info(code: str, content: str, *, path: str | None = None) -> Message:
 
 def warning(code: str, content: str, *, path: str | None = None) -> Message:
     return MessageWarning(type="warning", code=code, content=content, path=path)
+
+
+# -- the business profile -----------------------------------------------------------------
+
+
+def business_profile(base_url: str, *, name: str) -> ProfileDocument:
+    """The profile at `/.well-known/ucp`: the shopping service over REST (`<base>/ucp`) and
+    MCP (`<base>/mcp`), and the catalog search and lookup capabilities at `UCP_VERSION`."""
+    base = base_url.rstrip("/")
+    spec = f"https://ucp.dev/{UCP_VERSION}"
+    services: list[Any] = [
+        RestService(
+            version=UCP_VERSION,
+            spec=f"{spec}/specification/overview",
+            transport="rest",
+            schema=f"{spec}/services/shopping/rest.openapi.json",
+            endpoint=f"{base}/ucp",
+        ),
+        McpService(
+            version=UCP_VERSION,
+            spec=f"{spec}/specification/overview",
+            transport="mcp",
+            schema=f"{spec}/services/shopping/mcp.openrpc.json",
+            endpoint=f"{base}/mcp",
+        ),
+    ]
+    capabilities: dict[str, list[CapabilityEntry]] = {
+        cap: [
+            CapabilityEntry(
+                version=UCP_VERSION,
+                spec=f"{spec}/specification/shopping/catalog/{page}",
+                schema=f"{spec}/schemas/shopping/{schema}.json",
+            )
+        ]
+        for cap, page, schema in (
+            (SEARCH_CAPABILITY, "search", "catalog_search"),
+            (LOOKUP_CAPABILITY, "lookup", "catalog_lookup"),
+        )
+    }
+    return ProfileDocument(
+        ucp=BusinessMeta(
+            version=UCP_VERSION,
+            services={"dev.ucp.shopping": services},
+            capabilities=capabilities,
+            payment_handlers={},
+        ),
+        business={"name": name},
+    )
