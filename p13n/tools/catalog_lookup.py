@@ -106,7 +106,7 @@ def lookup_catalog(ctx: ToolContext, data: LookupCatalogInput) -> LookupCatalogO
     currency = catalog_facets(ctx).currency
     products = []
     for item, inputs in found.values():
-        plain = variant_of(item, currency=currency)
+        plain = variant_of(item, currency=currency, full=False)
         variant = LookupVariant(**plain.model_dump(by_alias=True, exclude_none=True), inputs=inputs)
         product = product_of(item, currency=currency, variant=variant, cls=LookupProduct)
         if product is not None:
@@ -164,6 +164,7 @@ def get_product(ctx: ToolContext, data: GetProductInput) -> GetProductOutput:
         item,
         currency=currency,
         metadata=metadata,
+        variant=variant_of(item, currency=currency),
         limit=1500,
         cls=DetailProduct,
         options=_options(item, selected),

@@ -17,7 +17,8 @@ accept: every property required, `additionalProperties: false`, no `default`, no
 or item-count bounds (moved into the description), and no union types at all, because Anthropic
 allows only 16 union-typed parameters across all strict tools of a request: an optional field is
 "not given" when it is empty ("", 0, [] or an object of empties), which `Action.parse` reads as
-absent. Fields marked with `VOCABULARY_KEY` get the store's names (recommenders, points) as `enum`.
+absent. A map (free keys, such as UCP's `attribution`) is a list of `{name, value}` pairs in the
+strict form, read back as the map. Fields marked with `VOCABULARY_KEY` get the store's names (recommenders, points) as `enum`.
 
 Models generated from other specifications (the UCP SDK's) document each field with a docstring
 under its annotation, which pydantic's schemas leave out; both forms take such a docstring as the
@@ -282,6 +283,7 @@ def _strict(node: dict[str, Any], *, optional: bool) -> dict[str, Any]:
     default = node.get("default")
     if optional:
         _drop_null(node)
+    _map_as_pairs(node)
     kind = node.get("type")
     said = str(node.get("description", ""))
     for key, phrase in _BOUNDS.items():
@@ -326,6 +328,24 @@ def _strict(node: dict[str, Any], *, optional: bool) -> dict[str, Any]:
     if isinstance(node.get("anyOf"), list):
         node["anyOf"] = [_strict(x, optional=False) for x in node["anyOf"]]
     return node
+
+
+def _map_as_pairs(node: dict[str, Any]) -> None:
+    """A map (an object of free keys, which neither strict subset takes) as a list of
+    `{name, value}` pairs, which `Action.parse` reads back as the map."""
+    values = node.get("additionalProperties")
+    if node.get("type") != "object" or "properties" in node or not isinstance(values, dict):
+        return
+    del node["additionalProperties"]
+    node["type"] = "array"
+    node["items"] = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "value": values},
+        "required": ["name", "value"],
+        "additionalProperties": False,
+    }
+    text = str(node.get("description", "")).rstrip().removesuffix(".")
+    node["description"] = f"{text} (as name/value pairs)." if text else "Name/value pairs."
 
 
 def _drop_null(node: dict[str, Any]) -> None:

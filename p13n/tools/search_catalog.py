@@ -32,6 +32,7 @@ from ucp_sdk.models.schemas.common.types.message import Message
 from ucp_sdk.models.schemas.common.types.pagination import Response as PageInfo
 from ucp_sdk.models.schemas.shopping.types.product import Product
 
+from p13n.domain.errors import InvalidInput
 from p13n.domain.ingest import Item
 from p13n.domain.recommend import Interpreted, ItemFilter, RecommendRequest
 from p13n.domain.services import LogEntry, LoggedContent, search_items
@@ -77,9 +78,18 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
     started = time.perf_counter()
     req = data.catalog
     messages: list[Message] = []
-    words = _words(req, messages)
+    words = _words(req)
     try:
         filters = _filters(ctx, req, messages)
+    except _PriceRange:
+        return SearchCatalogOutput(
+            error_answer(
+                SEARCH_CAPABILITY,
+                "invalid_input",
+                "filters.price.min is above filters.price.max; swap them.",
+                path="$.filters.price",
+            )
+        )
     except ValueError as exc:  # an unknown category or brand: nothing can match it
         messages.append(info("no_match", str(exc), path="$.filters"))
         nothing = Interpreted(query=words, search_text=None, currency=None)
@@ -106,22 +116,15 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
         )
     item_filter = filters.to_domain()
     pid = str(uuid.uuid4())
-    if uid is not None and PERSONAL_RECOMMENDER in ctx.recommend.configs:
-        ranked, total, read, recommender = _personal(ctx, req, words, item_filter, uid, pid)
-        page = ranked[offset : offset + limit]
-        more = offset + limit < total
-    else:
-        found = search_items(
-            ctx.recommend,
-            query=words,
-            item_filter=None if item_filter.is_empty() else item_filter,
-            offset=offset,
-            limit=limit,
+    try:
+        page, total, read, recommender, more = _rank(
+            ctx, req, words, filters, uid, pid, offset, limit
         )
-        page = [_Ranked(h.item, h.score, None) for h in found.hits]
-        page = _exact_first(ctx, words, page, offset, filters, limit)
-        total, read, recommender = found.matched, found.interpreted, None
-        more = found.next_offset is not None
+    except InvalidInput as exc:  # words that cannot be served, e.g. a price in another currency
+        where = "$.query" if req.query and req.query.strip() else "$.context.intent"
+        return SearchCatalogOutput(
+            error_answer(SEARCH_CAPABILITY, "invalid_input", str(exc), path=where)
+        )
     if req.pagination and (req.pagination.limit or 0) > MAX_PAGE:
         read = read.model_copy(update={"clamped": [*read.clamped, _clamp_note(req)]})
     if total == 0 and filters.narrowing():
@@ -138,13 +141,42 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
     return _answer(ctx, page, (uid, recommender, pid), messages, pageinfo, read, data, started)
 
 
-def _words(req: CatalogSearchRequest, messages: list[Message]) -> str | None:
-    """The query and the intent as one request in the shopper's words (None: neither)."""
+class _PriceRange(Exception):
+    """A price filter whose minimum is above its maximum (a mistake, not a search)."""
+
+
+def _rank(
+    ctx: ToolContext,
+    req: CatalogSearchRequest,
+    words: str | None,
+    filters: ItemFilters,
+    uid: str | None,
+    pid: str,
+    offset: int,
+    limit: int,
+) -> tuple[list[_Ranked], int, Interpreted, str | None, bool]:
+    """(page, total, how the words were read, recommender or None, more pages): the buyer's
+    order when they are known, else the search's."""
+    item_filter = filters.to_domain()
+    if uid is not None and PERSONAL_RECOMMENDER in ctx.recommend.configs:
+        ranked, total, read, recommender = _personal(ctx, req, words, item_filter, uid, pid)
+        return ranked[offset : offset + limit], total, read, recommender, offset + limit < total
+    found = search_items(
+        ctx.recommend,
+        query=words,
+        item_filter=None if item_filter.is_empty() else item_filter,
+        offset=offset,
+        limit=limit,
+    )
+    page = [_Ranked(h.item, h.score, None) for h in found.hits]
+    page = _exact_first(ctx, words, page, offset, filters, limit)
+    return page, found.matched, found.interpreted, None, found.next_offset is not None
+
+
+def _words(req: CatalogSearchRequest) -> str | None:
+    """The query and the intent as one request in the shopper's words (None: neither; a blank
+    intent is "not given", as a blank optional argument is for every tool)."""
     intent = req.context.intent if req.context is not None else None
-    if intent is not None and not intent.strip():
-        messages.append(
-            warning("empty_intent", "context.intent is empty and was ignored.", path="$.context")
-        )
     parts = [p.strip() for p in (req.query, intent) if p and p.strip()]
     return " ".join(parts)[:500] if parts else None
 
@@ -157,6 +189,8 @@ def _filters(ctx: ToolContext, req: CatalogSearchRequest, messages: list[Message
     asked = (req.context.currency if req.context is not None else None) or currency
     low = high = None
     if f is not None and f.price is not None:
+        if f.price.min is not None and f.price.max is not None and f.price.min > f.price.max:
+            raise _PriceRange()
         if asked.upper() != currency.upper():
             messages.append(
                 warning(
@@ -174,7 +208,7 @@ def _filters(ctx: ToolContext, req: CatalogSearchRequest, messages: list[Message
         "max_price": high,
         "categories": list(f.categories or []) if f else [],
         "brands": list(f.brands or []) if f else [],
-        "in_stock_only": True if f is None or f.in_stock_only is None else f.in_stock_only,
+        "in_stock_only": True if f is None else f.in_stock_only,
     }
     try:
         return ItemFilters.model_validate(raw, context={"tool_context": ctx})

@@ -88,23 +88,31 @@ def _description(item: Item, limit: int) -> Description:
     return Description(plain=text)
 
 
-def variant_of(item: Item, *, currency: str | None, limit: int = 1500) -> Variant:
-    """The item's one variant; `currency` is the catalog's, for items that name none."""
+def variant_of(
+    item: Item, *, currency: str | None, limit: int = 1500, full: bool = True
+) -> Variant:
+    """The item's one variant; `currency` is the catalog's, for items that name none. Not
+    `full` (lists of products): what the product does not already say (the product's url,
+    categories and media are not repeated, the description is the variant's title), so a
+    page of products stays small for the model reading it."""
     code = _currency(item, currency)
     assert item.price is not None  # callers pass priced items (`product_of` checks)
+    title = " / ".join(o.label for o in options_of(item)) or (item.name or item.id)
     return Variant(
         id=item.id + VARIANT_SUFFIX,
         sku=item.id,
-        title=" / ".join(o.label for o in options_of(item)) or (item.name or item.id),
-        description=_description(item, limit),
-        url=item.url or None,
-        categories=[Category(value=item.category, taxonomy="merchant")] if item.category else None,
+        title=title,
+        description=_description(item, limit) if full else Description(plain=title),
+        url=(item.url or None) if full else None,
+        categories=[Category(value=item.category, taxonomy="merchant")]
+        if item.category and full
+        else None,
         price=Price(amount=minor_units(item.price, code), currency=code),
         availability=Availability(
             available=item.in_stock, status="in_stock" if item.in_stock else "out_of_stock"
         ),
         options=options_of(item) or None,
-        media=[Media(type="image", url=item.image_url)] if item.image_url else None,
+        media=[Media(type="image", url=item.image_url)] if item.image_url and full else None,
     )
 
 
@@ -126,12 +134,12 @@ def product_of(
     options: list[Any] | None = None,
     **extra: Any,
 ) -> Product | None:
-    """The item as a UCP product (None for an item without a price); `variant` replaces the
-    plain one (a lookup's carries `inputs`), `cls` is the product model to build, `options`
+    """The item as a UCP product (None for an item without a price) with its variant as a list
+    shows it (`variant_of(full=False)`); `variant` replaces that one (a lookup's carries `inputs`), `cls` is the product model to build, `options`
     (of `cls`'s option type) replace the plain ones and `extra` are more fields of `cls`."""
     if item.price is None or item.placeholder:
         return None
-    one = variant or variant_of(item, currency=currency, limit=limit)
+    one = variant or variant_of(item, currency=currency, limit=limit, full=False)
     if options is None:
         options = [
             ProductOption(name=o.name, values=[OptionValue(label=o.label)])

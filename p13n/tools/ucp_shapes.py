@@ -45,6 +45,7 @@ from ucp_sdk.models.schemas.shopping.catalog_lookup import (
     LookupResponse,
 )
 from ucp_sdk.models.schemas.shopping.catalog_search import SearchRequest, SearchResponse
+from ucp_sdk.models.schemas.shopping.types.attribution import Attribution
 from ucp_sdk.models.schemas.shopping.types.buyer import Buyer
 from ucp_sdk.models.schemas.shopping.types.search_filters import SearchFilters
 from ucp_sdk.models.schemas.transports.mcp_tool_call import Meta
@@ -154,8 +155,8 @@ class CatalogSearchFilters(SearchFilters):
         description="p13n extension: brand names, any of which matches (exact name, "
         "case-insensitive).",
     )
-    in_stock_only: bool | None = Field(
-        default=None,
+    in_stock_only: bool = Field(
+        default=True,
         description="p13n extension: only items that can be bought now (the default); false "
         "includes sold-out items.",
     )
@@ -179,6 +180,12 @@ class CatalogSearchRequest(SearchRequest):
         "`context.currency`, and p13n's `brands` and `in_stock_only`.",
     )
     buyer: CatalogBuyer | None = Field(default=None, description=_BUYER_DOC)
+    attribution: Attribution | None = Field(
+        default=None,
+        description="Referral and conversion context from the platform (campaign ids, click "
+        "ids, source/medium markers: `{utm_source: ..., click_id: ...}`), kept with the "
+        "answer's personalization so that what the buyer does next is credited to it.",
+    )
 
 
 class CatalogLookupRequest(LookupRequest):
@@ -202,7 +209,8 @@ _META_DOC = (
 
 
 class SearchCatalogInput(BaseModel):
-    """The `search_catalog` arguments of the UCP MCP binding."""
+    # The `search_catalog` arguments of the UCP MCP binding (no docstring: it would be the schema's
+    # description, which LangChain's strict conversion drops; the tool's description says it).
 
     model_config = ConfigDict(extra="forbid")
 
@@ -217,7 +225,8 @@ class SearchCatalogInput(BaseModel):
 
 
 class LookupCatalogInput(BaseModel):
-    """The `lookup_catalog` arguments of the UCP MCP binding."""
+    # The `lookup_catalog` arguments of the UCP MCP binding (no docstring: it would be the schema's
+    # description, which LangChain's strict conversion drops; the tool's description says it).
 
     model_config = ConfigDict(extra="forbid")
 
@@ -228,7 +237,8 @@ class LookupCatalogInput(BaseModel):
 
 
 class GetProductInput(BaseModel):
-    """The `get_product` arguments of the UCP MCP binding."""
+    # The `get_product` arguments of the UCP MCP binding (no docstring: it would be the schema's
+    # description, which LangChain's strict conversion drops; the tool's description says it).
 
     model_config = ConfigDict(extra="forbid")
 

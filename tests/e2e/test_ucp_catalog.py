@@ -79,7 +79,9 @@ def test_the_intent_is_read_for_meaning_and_its_price_bound(services: AppService
     assert isinstance(answer, SearchResponse) and answer.products
     assert all(p.price_range.max.amount <= 4000 for p in answer.products)
     assert any("yoga" in p.title.lower() or "mat" in p.title.lower() for p in answer.products)
-    price = [c for c in data["personalization"]["interpreted"]["constraints"] if c["field"] == "price"]
+    price = [
+        c for c in data["personalization"]["interpreted"]["constraints"] if c["field"] == "price"
+    ]
     assert price and price[0]["applied"] == "hard"
 
 
@@ -132,15 +134,17 @@ def test_filters_that_match_nothing_answer_no_products_with_a_note(
     assert unknown.products == [] and "'Women'" in data["messages"][0]["content"]
 
 
-def test_an_empty_intent_alone_is_refused_and_with_a_query_only_noted(
+def test_an_empty_intent_alone_is_refused_and_beside_a_query_is_not_given(
     services: AppServices,
 ) -> None:
     refused, _ = search(services, context=Context(intent="   "))
     assert isinstance(refused, ErrorResponse)
     assert {m.code for m in refused.messages} == {"invalid_input"}
-    found, data = search(services, query="mug", context=Context(intent=""))
+    # A blank optional argument means "not given" for every tool: the query alone is searched.
+    found, _ = search(services, query="mug", context=Context(intent=""))
+    alone, _ = search(services, query="mug")
     assert isinstance(found, SearchResponse) and found.products
-    assert "empty_intent" in [m["code"] for m in data["messages"]]
+    assert [p.id for p in found.products] == [p.id for p in alone.products]
 
 
 def test_lookup_and_product_detail_come_from_the_item_graph(services: AppServices) -> None:
@@ -174,9 +178,7 @@ def test_an_unsupported_version_is_the_json_rpc_error_the_spec_defines(
 ) -> None:
     async def body(c: McpCatalog) -> Any:
         request = SearchRequest(query="mug")
-        return await c.client.call_tool(
-            "search_catalog", arguments(request, version="2026-01-11")
-        )
+        return await c.client.call_tool("search_catalog", arguments(request, version="2026-01-11"))
 
     with pytest.raises(BaseException) as caught:
         run(services, body)
