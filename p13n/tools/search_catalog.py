@@ -159,8 +159,11 @@ def _rank(
     order when they are known, else the search's."""
     item_filter = filters.to_domain()
     if uid is not None and PERSONAL_RECOMMENDER in ctx.recommend.configs:
-        ranked, total, read, recommender = _personal(ctx, req, words, item_filter, uid, pid)
-        return ranked[offset : offset + limit], total, read, recommender, offset + limit < total
+        ranked, total, read, recommender = _personal(
+            ctx, req, words, item_filter, uid, pid, offset=offset, limit=limit
+        )
+        more = offset + limit < len(ranked) or len(ranked) < total
+        return ranked[offset : offset + limit], total, read, recommender, more
     found = search_items(
         ctx.recommend,
         query=words,
@@ -264,9 +267,13 @@ def _personal(
     item_filter: ItemFilter,
     uid: str,
     pid: str,
+    *,
+    offset: int,
+    limit: int,
 ) -> tuple[list[_Ranked], int, Interpreted, str]:
-    """The buyer's order: the recommender's picks for them, then the search's (every page of
-    one search is cut from the same order, so pages neither repeat nor skip an item)."""
+    """The buyer's order up to this page, and its length: the recommender's picks for them,
+    then the search's (every page of one search is cut from the same order, so pages neither
+    repeat nor skip an item)."""
     narrowed = None if item_filter.is_empty() else item_filter
     rec = ctx.recommend.recommend(
         RecommendRequest(
@@ -283,10 +290,17 @@ def _personal(
     items = ctx.engine.state.items
     ranked = [_Ranked(items[r.id], r.score, r.reason) for r in rec.items if r.id in items]
     seen = {r.item.id for r in ranked}
-    rest = search_items(ctx.recommend, query=words, item_filter=narrowed, offset=0, limit=500)
-    ranked += [_Ranked(h.item, h.score, None) for h in rest.hits if h.item.id not in seen]
+    # The search's order after them, as far as this page needs (each recommended item it holds
+    # is skipped): the whole order is not built for every page.
+    window = offset + limit + len(seen)
+    rest = search_items(ctx.recommend, query=words, item_filter=narrowed, offset=0, limit=window)
+    fetched = [h for h in rest.hits if h.item.id not in seen]
+    ranked += [_Ranked(h.item, h.score, None) for h in fetched]
+    # Exact when the window held every match; else recommended items deeper in the search's
+    # order are counted twice (at most PERSONAL_HEAD too many).
+    total = len(seen) + rest.matched - (len(rest.hits) - len(fetched))
     read = rec.interpreted or rest.interpreted
-    return ranked, len(ranked), read, rec.recommender
+    return ranked, max(total, len(ranked)), read, rec.recommender
 
 
 def _exact_first(

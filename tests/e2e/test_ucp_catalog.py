@@ -106,6 +106,30 @@ def test_filters_and_pages_are_honoured_and_pages_do_not_overlap(services: AppSe
         assert p.categories and p.categories[0].value.startswith("Women/")
 
 
+def test_a_buyers_pages_continue_her_order_without_repeats(services: AppServices) -> None:
+    """Her first products are the recommender's, the search's follow; pages past the
+    recommended head neither repeat nor skip."""
+
+    async def body(c: McpCatalog) -> list[Any]:
+        pages: list[Any] = []
+        cursor = None
+        for _ in range(4):
+            page, data = await c.search(
+                query="leggings", buyer={"email": AVA}, pagination=Page(limit=10, cursor=cursor)
+            )
+            pages.append(data)
+            cursor = page.pagination.cursor
+        return pages
+
+    pages = run(services, body)
+    ids = [p["id"] for data in pages for p in data["products"]]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    assert all(data["personalization"]["personalized"] for data in pages)
+    reasons = [bool(p["metadata"].get("reason")) for data in pages for p in data["products"]]
+    assert reasons[0] and not reasons[-1]  # the head is recommended, the tail is search
+    assert pages[-1]["pagination"]["total_count"] >= 40
+
+
 def test_a_forged_or_foreign_cursor_is_the_ucp_error_invalid_cursor(
     services: AppServices,
 ) -> None:
