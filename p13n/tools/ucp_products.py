@@ -129,7 +129,7 @@ def product_of(
     currency: str | None,
     metadata: dict[str, Any] | None = None,
     variant: Variant | None = None,
-    limit: int = 300,
+    limit: int = 200,  # as the item cards of the other tools
     cls: type[Product] = Product,
     options: list[Any] | None = None,
     **extra: Any,

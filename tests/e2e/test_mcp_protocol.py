@@ -664,7 +664,7 @@ def test_get_item_shows_description_condition_and_size(tmp_path: Path, e2e_db: D
     assert 200 < len(item["description"]) <= 1500
     [product] = [p for p in found["products"] if p["id"] == "tee-1"]
     text = product["description"]["plain"]
-    assert text.startswith("Soft organic cotton.") and len(text) <= 300
+    assert text.startswith("Soft organic cotton.") and len(text) <= 200
     assert {o["name"]: o["values"][0]["label"] for o in product["options"]} == {
         "Size": "M",
         "Condition": "New with tags",
