@@ -1,7 +1,8 @@
-"""The personalization log's `attribution` column (issue 16) on SQLite and PostgreSQL: a UCP
-search's `attribution` is stored with its personalization as given (JSON text that plain SQL
-can read), a search without one stores null, and a store made before the column existed gains
-it when opened, its old rows reading null."""
+"""What a UCP search keeps and passes on, on SQLite and PostgreSQL: the personalization log's
+`attribution` column (issue 16) holds the request's `attribution` as given (JSON text that plain
+SQL can read), null without one, and a store made before the column existed gains it when
+opened, its old rows reading null; `context.eligibility` claims reach the buyer's recommender
+as context variables."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any
 
 import orjson
 import pytest
-from _tools_tenant import AVA_EMAIL, build
+from _tools_tenant import AVA_EMAIL, build, items
 from sqlalchemy import text
 
+from p13n.domain.recommend import RecommenderConfig
 from p13n.domain.services import (
     DecisionService,
     Engine,
@@ -110,3 +112,65 @@ def test_a_log_made_before_the_attribution_column_gains_it_on_open(
         log.close()
     assert old is not None and old["attribution"] is None
     assert new is not None and new["attribution"] == ATTRIBUTION
+
+
+def test_eligibility_claims_reach_the_buyers_recommender_as_context_variables(
+    tenant: tuple[Engine, RecommendService],
+) -> None:
+    """A members-only item (`attributes.members_only`) is among a buyer's results only when the
+    request claims the membership: the recommender's include group reads `{!<claim>}`."""
+    engine, service = tenant
+    claim = "com.example.loyalty_gold"
+    engine.upsert_items(
+        [
+            item.model_copy(update={"attributes": {"members_only": item.id == "lip-1"}})
+            for item in items()
+        ]
+    )
+    service.put_config(
+        RecommenderConfig.model_validate(
+            {
+                "name": "recommended-for-you",
+                "recipe": {"algorithm": "newest"},
+                "fallback": None,
+                "include": {
+                    "match": "Any",
+                    "conditions": [
+                        {
+                            "field": "attributes.members_only",
+                            "operator": "Is Equal To",
+                            "value": False,
+                        },
+                        {
+                            "field": "attributes.members_only",
+                            "operator": "Is Equal To",
+                            "value": "{!" + claim + "}",
+                        },
+                    ],
+                },
+            }
+        )
+    )
+    service.refresh()
+    ctx = ToolContext(engine=engine, recommend=service)
+    asked = {"filters": {"brands": ["Glow"]}, "buyer": {"email": AVA_EMAIL}}
+    member = _search(ctx, **asked, context={"eligibility": [claim]})
+    plain = _search(ctx, **asked)
+    assert member["personalization"]["personalized"] and plain["personalization"]["personalized"]
+    recommended = [p["id"] for p in member["products"] if p["metadata"].get("reason")]
+    assert recommended == ["lip-1"]
+    assert not [p["id"] for p in plain["products"] if p["metadata"].get("reason")]
+    # The claims are part of the search: a page of one is not a page of the other.
+    first = _search(ctx, filters={"brands": ["TrailCo"]}, pagination={"limit": 1})
+    cursor = first["pagination"]["cursor"]
+    other = get_action("search_catalog").invoke(
+        ctx,
+        {
+            "catalog": {
+                "filters": {"brands": ["TrailCo"]},
+                "pagination": {"limit": 1, "cursor": cursor},
+                "context": {"eligibility": [claim]},
+            }
+        },
+    )
+    assert other.model_dump(mode="json")["messages"][0]["code"] == "invalid_cursor"
