@@ -178,14 +178,16 @@ class PersonalizationLog:
         """Entries move queue -> in flight -> table, each visible to `_queued` at every moment
         (the in-flight list is published before the first pop and emptied after the commit)."""
         queue = self._queue
-        while queue:
+        left = len(queue)  # what this cycle found: what arrives meanwhile waits for the next
+        while queue and left > 0:
             entries: list[LogEntry] = []
             self._in_flight = entries
-            while queue and len(entries) < self.batch:
+            while queue and len(entries) < min(self.batch, left):
                 entries.append(queue.popleft())
             # the rest of the last request, so that a batch never splits one
             while queue and queue[0].request_id == entries[-1].request_id:
                 entries.append(queue.popleft())
+            left -= len(entries)
             self._write(entries)
             self._in_flight = []
 
