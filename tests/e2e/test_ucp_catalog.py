@@ -239,6 +239,17 @@ def test_the_agents_sale_is_logged_with_its_attribution_and_credited_in_measure(
             ],
         },
     )
+    price = first["price_range"]["min"]["amount"] / 100
+    order = {
+        "eventId": f"ucp-order-{pid}",
+        "deviceId": "demo-device-1",  # Ava's phone: the platform's checkout reports the sale
+        "interaction": "Purchase",
+        "itemId": first["id"],
+        "price": price,
+        "orderId": f"ucp-o-{pid}",
+        "dateTime": services.engine.now(),
+    }
+    assert services.engine.ingest([order]).rejected == 0
     services.decisions.log.flush()
     logged = services.decisions.log.rows.get(pid)
     assert logged is not None and logged["attribution"] == attribution
@@ -246,9 +257,11 @@ def test_the_agents_sale_is_logged_with_its_attribution_and_credited_in_measure(
     after = _agent_row(ctx)
     assert after["clicks"] == before["clicks"] + 1
     assert after["add_to_carts"] > before["add_to_carts"]
+    assert after["orders"] > before["orders"]
+    assert after["revenue"] > before["revenue"]
 
 
 def _agent_row(ctx: ToolContext) -> dict[str, Any]:
     out = get_action("get_performance").invoke(ctx, {"by": "channel", "days": 30})
     rows = {r.name: r.model_dump() for r in out.rows}
-    return rows.get("agent", {"clicks": 0, "add_to_carts": 0.0})
+    return rows.get("agent", {"clicks": 0, "add_to_carts": 0.0, "orders": 0.0, "revenue": 0.0})
