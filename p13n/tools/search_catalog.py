@@ -9,7 +9,7 @@ UCP's (categories, a price in minor units of `context.currency`) plus p13n's `br
 
 For an identified buyer (`catalog.buyer`, or an identity-linked token whose subject is the
 buyer) the first results are the `recommended-for-you` recommender's for their profile and
-those words, with a reason each; the search's own order follows. Anyone else gets the search
+those words, with a reason each; the search's own order follows (`ucp_ranking`). Anyone else gets the search
 order, the same for everyone. `context.eligibility` claims reach the recommender's filters as
 context variables (`{!eligibility}` holds them space-separated, `{!<claim>}` is true).
 
@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -33,9 +32,8 @@ from ucp_sdk.models.schemas.common.types.pagination import Response as PageInfo
 from ucp_sdk.models.schemas.shopping.types.product import Product
 
 from p13n.domain.errors import InvalidInput
-from p13n.domain.ingest import Item
-from p13n.domain.recommend import Interpreted, ItemFilter, RecommendRequest
-from p13n.domain.services import LogEntry, LoggedContent, search_items
+from p13n.domain.recommend import Interpreted
+from p13n.domain.services import LogEntry, LoggedContent
 from p13n.tools.catalog_words import catalog_facets
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemFilters
@@ -43,6 +41,7 @@ from p13n.tools.people import resolve_person
 from p13n.tools.registry import describe_errors
 from p13n.tools.ucp_cursor import CursorRejected, CursorSigner, process_secret
 from p13n.tools.ucp_products import major_units, product_of
+from p13n.tools.ucp_ranking import Ranked, rank
 from p13n.tools.ucp_shapes import (
     SEARCH_CAPABILITY,
     CatalogSearchRequest,
@@ -62,15 +61,6 @@ __all__ = ["SearchCatalogInput", "SearchCatalogOutput", "search_catalog", "DEFAU
 
 DEFAULT_PAGE = 10
 MAX_PAGE = 50
-PERSONAL_RECOMMENDER = "recommended-for-you"
-PERSONAL_HEAD = 24  # the recommender ranks this many first; the search order follows
-
-
-@dataclass(frozen=True)
-class _Ranked:
-    item: Item
-    score: float | None
-    reason: str | None
 
 
 def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogOutput:
@@ -117,7 +107,7 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
     item_filter = filters.to_domain()
     pid = str(uuid.uuid4())
     try:
-        page, total, read, recommender, more = _rank(
+        page, total, read, recommender, more = rank(
             ctx, req, words, filters, uid, pid, offset, limit
         )
     except InvalidInput as exc:  # words that cannot be served, e.g. a price in another currency
@@ -143,37 +133,6 @@ def search_catalog(ctx: ToolContext, data: SearchCatalogInput) -> SearchCatalogO
 
 class _PriceRange(Exception):
     """A price filter whose minimum is above its maximum (a mistake, not a search)."""
-
-
-def _rank(
-    ctx: ToolContext,
-    req: CatalogSearchRequest,
-    words: str | None,
-    filters: ItemFilters,
-    uid: str | None,
-    pid: str,
-    offset: int,
-    limit: int,
-) -> tuple[list[_Ranked], int, Interpreted, str | None, bool]:
-    """(page, total, how the words were read, recommender or None, more pages): the buyer's
-    order when they are known, else the search's."""
-    item_filter = filters.to_domain()
-    if uid is not None and PERSONAL_RECOMMENDER in ctx.recommend.configs:
-        ranked, total, read, recommender = _personal(
-            ctx, req, words, item_filter, uid, pid, offset=offset, limit=limit
-        )
-        more = offset + limit < len(ranked) or len(ranked) < total
-        return ranked[offset : offset + limit], total, read, recommender, more
-    found = search_items(
-        ctx.recommend,
-        query=words,
-        item_filter=None if item_filter.is_empty() else item_filter,
-        offset=offset,
-        limit=limit,
-    )
-    page = [_Ranked(h.item, h.score, None) for h in found.hits]
-    page = _exact_first(ctx, words, page, offset, filters, limit)
-    return page, found.matched, found.interpreted, None, found.next_offset is not None
 
 
 def _words(req: CatalogSearchRequest) -> str | None:
@@ -253,72 +212,6 @@ def _fingerprint(
     return hashlib.sha256(key).hexdigest()[:16]
 
 
-def _variables(req: CatalogSearchRequest) -> dict[str, Any]:
-    claims = list(req.context.eligibility or []) if req.context is not None else []
-    if not claims:
-        return {}
-    return {"eligibility": " ".join(claims), **dict.fromkeys(claims, True)}
-
-
-def _personal(
-    ctx: ToolContext,
-    req: CatalogSearchRequest,
-    words: str | None,
-    item_filter: ItemFilter,
-    uid: str,
-    pid: str,
-    *,
-    offset: int,
-    limit: int,
-) -> tuple[list[_Ranked], int, Interpreted, str]:
-    """The buyer's order up to this page, and its length: the recommender's picks for them,
-    then the search's (every page of one search is cut from the same order, so pages neither
-    repeat nor skip an item)."""
-    narrowed = None if item_filter.is_empty() else item_filter
-    rec = ctx.recommend.recommend(
-        RecommendRequest(
-            recommender=PERSONAL_RECOMMENDER,
-            individual=uid,
-            query=words,
-            limit=PERSONAL_HEAD,
-            item_filter=narrowed,
-            variables=_variables(req),
-            request_id=pid,
-            channel=ctx.channel,
-        )
-    )
-    items = ctx.engine.state.items
-    ranked = [_Ranked(items[r.id], r.score, r.reason) for r in rec.items if r.id in items]
-    seen = {r.item.id for r in ranked}
-    # The search's order after them, as far as this page needs (each recommended item it holds
-    # is skipped): the whole order is not built for every page.
-    window = offset + limit + len(seen)
-    rest = search_items(ctx.recommend, query=words, item_filter=narrowed, offset=0, limit=window)
-    fetched = [h for h in rest.hits if h.item.id not in seen]
-    ranked += [_Ranked(h.item, h.score, None) for h in fetched]
-    # Exact when the window held every match; else recommended items deeper in the search's
-    # order are counted twice (at most PERSONAL_HEAD too many).
-    total = len(seen) + rest.matched - (len(rest.hits) - len(fetched))
-    read = rec.interpreted or rest.interpreted
-    return ranked, max(total, len(ranked)), read, rec.recommender
-
-
-def _exact_first(
-    ctx: ToolContext,
-    words: str | None,
-    page: list[_Ranked],
-    offset: int,
-    filters: ItemFilters,
-    limit: int,
-) -> list[_Ranked]:
-    """A query that is an item's id (an agent pasting 'm-42344') finds that item first."""
-    exact = ctx.engine.state.items.get((words or "").strip())
-    if exact is None or offset != 0 or filters.narrowing():
-        return page
-    best = max((r.score for r in page if r.score is not None), default=1.0)
-    return [_Ranked(exact, best, None)] + [r for r in page if r.item.id != exact.id][: limit - 1]
-
-
 def _clamp_note(req: CatalogSearchRequest) -> str:
     asked = req.pagination.limit if req.pagination else None
     return f"pagination.limit {asked} is over the maximum of {MAX_PAGE}; {MAX_PAGE} used"
@@ -326,7 +219,7 @@ def _clamp_note(req: CatalogSearchRequest) -> str:
 
 def _answer(
     ctx: ToolContext,
-    page: list[_Ranked],
+    page: list[Ranked],
     who: tuple[str | None, str | None, str] | None,
     messages: list[Message],
     pageinfo: tuple[str | None, bool, int] | None,
