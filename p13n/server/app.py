@@ -44,6 +44,7 @@ from p13n.server.routes import (
     items,
     profiles,
     recommenders,
+    ucp,
 )
 from p13n.server.settings import Settings
 
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         decisioning_admin,
         actions,
         analytics,
+        ucp,
     )
     for module in routers:
         app.include_router(module.router)

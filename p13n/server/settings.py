@@ -80,6 +80,16 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated Origin values /mcp accepts besides loopback (`https://name:*`).",
     )
+    # The UCP catalog (p13n/tools/ucp_shapes.py, p13n/server/routes/ucp.py).
+    cursor_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret (32+ characters) signing the UCP search's pagination cursors; several API processes behind one balancer share it. Unset: made once and kept in `cursor.key` under home.",
+    )
+    merchant_name: str = Field(
+        default="p13n demo store",
+        description="The business name the UCP profile at /.well-known/ucp gives.",
+    )
     mcp_stateless: bool = Field(
         default=False,
         description="Serve /mcp without sessions, so any of several API processes can answer.",

@@ -49,7 +49,8 @@ class LogEntry:
     """One decision instance (one point of one request). Timings are milliseconds; `status` is
     the point's diagnostic code (200 content, 201 nothing qualified, ...) and `diagnostics`
     every code of the point and of its request, space-separated; `source` says who asked
-    (`api`, `cli`, `agent`, `batch`)."""
+    (`api`, `cli`, `agent`, `batch`); `attribution` is the referral context an agent platform
+    sent (UCP `attribution`: campaign and click ids), kept as given."""
 
     personalization_id: str
     request_id: str
@@ -71,14 +72,20 @@ class LogEntry:
     personalizing_ms: float = 0.0
     total_ms: float = 0.0
     diagnostics: str = ""
+    attribution: dict[str, str] | None = None
 
 
 def _row(entry: LogEntry) -> tuple[Any, ...]:
     """The entry as a row of the log table, in `LOG_COLUMNS` order."""
-    content = orjson.dumps(
-        [{"contentId": c.contentId, "id": c.id, "rank": c.rank} for c in entry.content]
-    ).decode()
-    return tuple(content if f == "content" else getattr(entry, f) for f in LOG_COLUMNS)
+    encoded = {
+        "content": orjson.dumps(
+            [{"contentId": c.contentId, "id": c.id, "rank": c.rank} for c in entry.content]
+        ).decode(),
+        "attribution": None
+        if entry.attribution is None
+        else orjson.dumps(entry.attribution, option=orjson.OPT_SORT_KEYS).decode(),
+    }
+    return tuple(encoded[f] if f in encoded else getattr(entry, f) for f in LOG_COLUMNS)
 
 
 class PersonalizationLog:
