@@ -153,6 +153,7 @@ def make_log_rows(
                 "personalizing_ms": float(rng.uniform(0.5, 3.0)),
                 "total_ms": 4.0,
                 "diagnostics": "" if shown else "201",
+                "attribution": None,
             }
             out.append(tuple(row[c] for c in LOG_COLUMNS))
             made += 1
