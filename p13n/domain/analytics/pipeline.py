@@ -38,7 +38,7 @@ from p13n.domain.analytics.sketches import (
     hll_add,
     hll_merge,
     new_hll,
-    timing_bucket,
+    timing_buckets,
 )
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "BucketKey",
     "PipelineBucket",
     "accumulate",
+    "accumulate_rows",
     "decode_state",
     "merge_all",
     "merge_states",
@@ -150,30 +151,58 @@ def merge_states(old: bytes | None, new: bytes) -> bytes:
     return merged.state()
 
 
-def _codes(row: Mapping[str, Any]) -> set[int]:
-    codes = {int(row.get("status") or 0)}
-    text = row.get("diagnostics") or ""
-    codes.update(int(c) for c in str(text).split() if c.isdigit())
+def _codes(status: Any, diagnostics: Any) -> tuple[int, ...]:
+    codes = {int(status or 0)}
+    codes.update(int(c) for c in str(diagnostics or "").split() if c.isdigit())
     codes.discard(0)
-    return codes
+    return tuple(codes)
+
+
+_NEEDED = (
+    "ts",
+    "point",
+    "channel",
+    "request_id",
+    "status",
+    "decision",
+    "experiment",
+    "diagnostics",
+    "unified_id",
+    "individual_id",
+    *(f"{s}_ms" for s in STAGES),
+)
 
 
 def accumulate(rows: Iterable[Mapping[str, Any]]) -> dict[BucketKey, PipelineBucket]:
     """Buckets of these log rows (every row of a request among them, see the module doc)."""
+    return accumulate_rows(_NEEDED, (tuple(row.get(c) for c in _NEEDED) for row in rows))
+
+
+def accumulate_rows(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> dict[BucketKey, PipelineBucket]:
+    """`accumulate` over tuples whose fields are named by `columns` (the log writer's rows,
+    not turned into dicts: it runs once per logged decision)."""
+    at = {c: columns.index(c) for c in _NEEDED}
+    i_ts, i_point, i_channel, i_request = at["ts"], at["point"], at["channel"], at["request_id"]
+    i_status, i_decision, i_experiment = at["status"], at["decision"], at["experiment"]
+    i_diag, i_unified, i_individual = at["diagnostics"], at["unified_id"], at["individual_id"]
+    i_stages = [at[f"{s}_ms"] for s in STAGES]
     buckets: dict[BucketKey, PipelineBucket] = {}
     first_point: dict[str, tuple[str, BucketKey]] = {}
     pairs: set[tuple[str, str]] = set()
     units: dict[BucketKey, list[str]] = {}
-    timing_rows: dict[BucketKey, list[list[int]]] = {}
+    timings: dict[BucketKey, list[float]] = {}
+    codes: Counter[tuple[BucketKey, Any, Any]] = Counter()
     for row in rows:
-        hour = int(float(row["ts"]) // HOUR) * HOUR
-        point = row.get("point") or ""
-        key = (hour, row.get("channel") or "", point)
+        hour = int(float(row[i_ts]) // HOUR) * HOUR
+        point = row[i_point] or ""
+        key = (hour, row[i_channel] or "", point)
         bucket = buckets.get(key)
         if bucket is None:
             bucket = buckets[key] = PipelineBucket()
-            units[key], timing_rows[key] = [], []
-        request = str(row["request_id"])
+            units[key], timings[key] = [], []
+        request = str(row[i_request])
         bucket.points += 1
         if (request, point) not in pairs:
             pairs.add((request, point))
@@ -181,20 +210,25 @@ def accumulate(rows: Iterable[Mapping[str, Any]]) -> dict[BucketKey, PipelineBuc
         seen = first_point.get(request)
         if seen is None or point < seen[0]:
             first_point[request] = (point, key)
-        if int(row.get("status") or 0) == 200:
+        status = row[i_status]
+        if int(status or 0) == 200:
             bucket.served += 1
-        if row.get("decision") is not None or row.get("experiment") is not None:
+        if row[i_decision] is not None or row[i_experiment] is not None:
             bucket.decisions += 1
-        bucket.diagnostics.update(_codes(row))
-        unit = row.get("unified_id") or row.get("individual_id")
+        codes[(key, status, row[i_diag])] += 1
+        unit = row[i_unified] or row[i_individual]
         if unit:
             units[key].append(str(unit))
-        timing_rows[key].append([timing_bucket(float(row.get(f"{s}_ms") or 0.0)) for s in STAGES])
+        timings[key].extend(float(row[i] or 0.0) for i in i_stages)
     for _, key in first_point.values():
         buckets[key].requests += 1
+    for (key, status, diagnostics), n in codes.items():
+        diagnostic_counts = buckets[key].diagnostics
+        for code in _codes(status, diagnostics):
+            diagnostic_counts[code] += n
     for key, bucket in buckets.items():
         hll_add(bucket.units, units[key])
-        cells = np.asarray(timing_rows[key], dtype=np.int64)
+        cells = timing_buckets(np.asarray(timings[key], dtype=np.float64)).reshape(-1, len(STAGES))
         for stage in range(len(STAGES)):
             bucket.timings[stage] += np.bincount(cells[:, stage], minlength=TIMING_BUCKETS)
     return buckets

@@ -31,6 +31,7 @@ __all__ = [
     "hll_merge",
     "new_hll",
     "timing_bucket",
+    "timing_buckets",
     "timing_percentile",
     "unit_hash",
 ]
@@ -48,6 +49,7 @@ HIGHEST_MS = 600_000.0
 _STEPS = math.ceil(math.log(HIGHEST_MS / LOWEST_MS) / math.log(GROWTH))
 TIMING_BUCKETS = _STEPS + 2
 _LOG_GROWTH = math.log(GROWTH)
+_CLIP_MS = HIGHEST_MS * GROWTH**2  # past it every value is in the last, open-ended bucket
 
 
 def unit_hash(unit: str) -> int:
@@ -87,9 +89,16 @@ def hll_estimate(registers: npt.NDArray[np.uint8]) -> int:
 
 def timing_bucket(ms: float) -> int:
     """The histogram bucket of a duration in milliseconds."""
-    if not ms >= LOWEST_MS:  # also NaN
-        return 0
-    return min(1 + int(math.log(ms / LOWEST_MS) / _LOG_GROWTH), TIMING_BUCKETS - 1)
+    return int(timing_buckets(np.array([ms], dtype=np.float64))[0])
+
+
+def timing_buckets(ms: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """The histogram bucket of each duration (the one definition: the log writer buckets a
+    batch's timings at once)."""
+    ok = ms >= LOWEST_MS  # False for NaN
+    safe = np.clip(np.where(ok, ms, LOWEST_MS), LOWEST_MS, _CLIP_MS)  # inf stays finite
+    steps = np.floor(np.log(safe / LOWEST_MS) / _LOG_GROWTH).astype(np.int64) + 1
+    return np.where(ok, np.minimum(steps, TIMING_BUCKETS - 1), 0)
 
 
 def _bucket_value(bucket: int) -> float:

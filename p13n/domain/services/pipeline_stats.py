@@ -23,6 +23,7 @@ from p13n.domain.analytics import (
     PipelineQuery,
     PipelineReport,
     accumulate,
+    accumulate_rows,
     decode_state,
     merge_all,
     merge_states,
@@ -79,7 +80,7 @@ class PipelineStats:
     def write_batch(self, conn: Transaction, rows: Sequence[Sequence[Any]]) -> None:
         """Merge the buckets of these log rows (tuples in `LOG_COLUMNS` order, every row of a
         request among them) into the stored hours, in the log writer's transaction."""
-        buckets = accumulate(dict(zip(LOG_COLUMNS, row, strict=True)) for row in rows)
+        buckets = accumulate_rows(LOG_COLUMNS, rows)
         deltas = {key: (b.counters(), b.state()) for key, b in buckets.items()}
         self.aggregates.merge_hours(conn, deltas, merge_states)
 

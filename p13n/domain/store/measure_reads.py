@@ -155,10 +155,13 @@ class MeasureReads:
 
     def engagements_between(self, start: float, end: float) -> list[dict[str, Any]]:
         """Views and clicks of personalizations with `start` <= ts < `end` (with `payload`,
-        whose `personalizationContentId` may name the personalization)."""
+        whose `personalizationContentId` may name the personalization, only where the
+        `personalization_id` column does not: the JSON is most of what such a read moves)."""
         ev = _t(EventRow)
         cols = [ev.c[n] for n in ("event_id", *_UNIT_COLUMNS, "ts", "interaction")]
-        stmt = select(*cols, ev.c.personalization_id, ev.c.payload).where(
+        named = or_(ev.c.personalization_id.is_(None), ev.c.personalization_id == "")
+        payload = case((named, ev.c.payload), else_=None)
+        stmt = select(*cols, ev.c.personalization_id, payload.label("payload")).where(
             ev.c.interaction.in_(ENGAGEMENT_INTERACTIONS), ev.c.ts >= start, ev.c.ts < end
         )
         return self._dicts(stmt)
