@@ -60,7 +60,6 @@ def full(examples: int) -> tuple[Pass, ...]:
     return tuple(Pass(c, examples) for c in CREDENTIALS)
 
 
-
 def _err(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
