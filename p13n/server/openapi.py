@@ -130,6 +130,45 @@ def _complete_operation(path: str, method: str, op: dict[str, Any]) -> None:
             answer.setdefault("headers", {}).setdefault(header, spec)
 
 
+def _closed_object(branch: Any, schemas: dict[str, Any]) -> dict[str, Any] | None:
+    ref = branch.get("$ref", "") if isinstance(branch, dict) else ""
+    target = schemas.get(ref.rsplit("/", 1)[-1]) if ref.startswith("#/components/") else branch
+    if isinstance(target, dict) and target.get("additionalProperties") is False:
+        return target
+    return None
+
+
+def _exclusive(branches: list[Any], schemas: dict[str, Any]) -> bool:
+    """Every branch is a closed object requiring a field that no other branch allows, so at
+    most one can match any value: `oneOf` and `anyOf` then mean the same."""
+    closed = [_closed_object(b, schemas) for b in branches]
+    if any(c is None for c in closed):
+        return False
+    for k, own in enumerate(closed):
+        assert own is not None
+        others = set().union(
+            *(set(o.get("properties", {})) for j, o in enumerate(closed) if o and j != k)
+        )
+        if not set(own.get("required", [])) - others:
+            return False
+    return True
+
+
+def _plain_unions(node: Any, schemas: dict[str, Any]) -> None:
+    """`oneOf` of mutually exclusive closed objects (pydantic's discriminated unions, the
+    segment rule tree) written as `anyOf`: the same documents, which schema-driven generators
+    (Schemathesis) draw without rejecting most of what they make."""
+    if isinstance(node, dict):
+        if isinstance(node.get("oneOf"), list) and _exclusive(node["oneOf"], schemas):
+            node["anyOf"] = node.pop("oneOf")
+            node.pop("discriminator", None)
+        for value in node.values():
+            _plain_unions(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _plain_unions(value, schemas)
+
+
 def complete_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` (FastAPI's document) with credentials, shared statuses and the error body."""
     components = schema.setdefault("components", {})
@@ -139,6 +178,7 @@ def complete_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     _add_body_models(schemas)
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    _plain_unions(schema, schemas)
     for path, item in schema.get("paths", {}).items():
         for method in _METHODS:
             if method in item:

@@ -5,9 +5,13 @@ schema, headers, `Allow` on 405s), no request may give a 5xx or a traceback, wro
 must be refused and schema-valid input accepted, except for the rules `bench/api_fuzz.toml`
 lists (checks across fields, objects or the clock, which no JSON Schema states).
 
-The budget is bounded for CI: the admin key through every phase (examples, coverage, fuzzing)
-at 10 examples per operation and phase, the other credentials through the examples and a
-fuzzing phase of 4; about two minutes. PostgreSQL gets a shorter admin pass on a small tenant.
+The budget is bounded for CI (about two minutes on the reference machine): the admin key
+through the examples and coverage phases (every boundary value, wrong type, missing field and
+unexpected method of every operation: about 4,500 requests), the other credentials through the
+examples and a fuzzing phase of 3 per operation; one Schemathesis worker (two threads hit a
+CPython 3.11 bug in `ast`, "AST constructor recursion depth mismatch"). `python -m
+bench.api_fuzz` runs every credential through every phase at 50. PostgreSQL gets a shorter
+admin pass on a small tenant.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from bench.api_fuzz import FuzzRun, Pass, serve_and_fuzz
 pytestmark = pytest.mark.fuzz
 
 CI_PLAN = (
-    Pass("admin", 10),
-    *(Pass(c, 4, "examples,fuzzing") for c in ("none", "public", "decide", "agent", "analyst")),
+    Pass("admin", 1, "examples,coverage"),
+    *(Pass(c, 3, "examples,fuzzing") for c in ("none", "public", "decide", "agent", "analyst")),
 )
 
 
@@ -43,13 +47,16 @@ def test_every_answer_on_the_demo_tenant_is_the_documented_one(demo_home: Path) 
     assert not run.failures, _explain(run, demo_home)
     assert run.operations >= 50, f"only {run.operations} operations were tested"
     assert set(run.generated) == {"admin", "none", "public", "decide", "agent", "analyst"}
-    assert run.generated["admin"] > 2000, run.summary()  # the coverage phase ran
+    assert run.generated["admin"] > 3000, run.summary()  # the coverage phase ran
 
 
 @pytest.mark.postgres
-def test_the_admin_pass_holds_on_postgresql(tmp_path: Path, e2e_db: Database) -> None:
+def test_the_admin_pass_holds_on_postgresql(
+    tmp_path: Path, e2e_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if e2e_db.url is None:
         pytest.skip("the demo tenant run above covers SQLite")
+    monkeypatch.setenv("P13N_DATABASE_URL", e2e_db.url)  # seed_tenant's store, not SQLite
     seed_tenant(tmp_path)
     run = serve_and_fuzz(
         tmp_path,

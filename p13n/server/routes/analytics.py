@@ -40,6 +40,7 @@ _TIME: dict[str, Any] = {
     ]
 }
 _SPAN: dict[str, Any] = {"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]+)?[smhd]?$"}
+_OPTIONAL_SPAN: dict[str, Any] = {"anyOf": [{"type": "string", "maxLength": 0}, _SPAN]}
 
 
 def _one_of(values: Iterable[str]) -> dict[str, Any]:
@@ -152,8 +153,8 @@ async def attribution(
         str | None,
         Query(
             alias="halfLife",
-            description="time_decay's half-life (default 7d).",
-            json_schema_extra=_SPAN,
+            description="time_decay's half-life (default 7d; empty: the default).",
+            json_schema_extra=_OPTIONAL_SPAN,
         ),
     ] = None,
     group_by: Annotated[
