@@ -47,6 +47,7 @@ from p13n.server.routes import (
     profiles,
     recommenders,
 )
+from p13n.server.security_headers import SecurityHeaders
 from p13n.server.settings import Settings
 
 __all__ = ["create_app"]
@@ -153,5 +154,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     install_console(app)  # /console pages and / (p13n/server/console/)
     install_metrics(app)  # the middleware that counts and times requests, and GET /metrics
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, framing and referrer on HTML answers
     mount_mcp(app)
     return app
