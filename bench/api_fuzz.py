@@ -2,7 +2,7 @@
 
 `python -m bench.api_fuzz [--home H] [--examples N] [--seed S]` starts `p13n serve` on 127.0.0.1
 and a free port over a tenant (`--home`, or the demo tenant seeded into a temporary home with
-`p13n seed demo`), mints one API key per scope (`p13n keys create`), and runs `st run` (the
+`p13n seed demo`), mints one API key per scope (the key service of `p13n keys create`), and runs `st run` (the
 examples, coverage and fuzzing phases, every check) over every operation once per credential:
 none, then each scope's key. The last line printed is one JSON object: test cases generated
 per credential and in all, and every failure (check code, operation, credential). The
@@ -65,19 +65,19 @@ def _err(message: str) -> None:
 
 
 def mint_keys(home: Path, scopes: tuple[str, ...], *, env: dict[str, str]) -> dict[str, str]:
-    """One new key per scope, created with `p13n keys create` as an operator does."""
-    keys: dict[str, str] = {}
-    for scope in scopes:
-        done = subprocess.run(
-            [p13n_script(), "keys", "create", "--scope", scope, "--label", f"fuzz {scope}"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        keys[scope] = done.stdout.strip().splitlines()[-1]
-    return keys
+    """One new key per scope in the store `env` names (`P13N_DATABASE_URL`, else SQLite under
+    `home`), through the same key service `p13n keys create` uses, in this process (five CLI
+    starts cost about 25 seconds of a bounded CI run)."""
+    from p13n.domain.services import ApiKeys
+    from p13n.server.bootstrap import build_engine
+    from p13n.server.settings import Settings
+
+    engine = build_engine(Settings(home=home, database_url=env.get("P13N_DATABASE_URL")))
+    try:
+        service = ApiKeys.for_engine(engine)
+        return {s: service.create([s], label=f"fuzz {s}").key for s in scopes}
+    finally:
+        engine.close()
 
 
 @dataclass
@@ -240,6 +240,19 @@ def serve_and_fuzz(
     return run
 
 
+def _keep_outputs(home: Path) -> str | None:
+    """Schemathesis's output of the failed passes (curl lines to reproduce), copied to
+    `bench/out/` (ignored by git) before the temporary home goes."""
+    found = sorted(home.glob("schemathesis-*.txt"))
+    if not found:
+        return None
+    out = _HERE / "out" / f"api_fuzz-{time.strftime('%Y%m%dT%H%M%S')}"
+    out.mkdir(parents=True, exist_ok=True)
+    for path in found:
+        (out / path.name).write_text(path.read_text())
+    return str(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--home", type=Path, default=None, help="a seeded home (copied first)")
@@ -261,6 +274,7 @@ def main() -> None:
             )
         _err(f"fuzzing with {args.examples} examples per operation and phase ...")
         run = serve_and_fuzz(home, full(args.examples), seed=args.seed, workers=args.workers)
+        kept = _keep_outputs(home)
     result = {
         "benchmark": "api_fuzz",
         "code": code_fingerprint(),
@@ -269,6 +283,7 @@ def main() -> None:
         "seed": args.seed,
         "phases": PHASES,
         **run.summary(),
+        "outputs": kept,
     }
     print(json.dumps(result))
 
