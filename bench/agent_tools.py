@@ -2,7 +2,7 @@
 start, the conversation suite's pass rate and NDCG@10 of personalized queries.
 
     python -m bench.agent_tools [--home DIR] [--calls 200] [--ndcg-shoppers 200]
-        [--no-http] [--no-conversations] [--no-ndcg]
+        [--no-http] [--no-stdio] [--no-conversations] [--no-ndcg] [--cases a,b]
 
 `--home` names a P13N_HOME holding the demo tenant (`p13n seed demo`); without it the demo is
 seeded into a temporary directory first (`p13n seed demo`: minutes, 3,000 items embedded). The
@@ -91,6 +91,7 @@ ITEMS = ["m-238131", "m-51300", "m-42344", "m-1071046", "m-1086473"]
 TOKENS = "bytes/4 (approximation: no LLM tokenizer is installed)"
 
 _distinct = itertools.count()
+_ONLY: set[str] = set()  # --cases: measure only these (all when empty)
 
 
 def _fresh(k: int) -> str:
@@ -121,7 +122,20 @@ CASES: dict[str, Case] = {
         "get_recommendations",
         lambda k, _: {"individual": SHOPPERS[k % 5], "query": _fresh(k)},
     ),
-    "search_catalog": ("search_catalog", lambda k, _: {"query": _fresh(k)}),
+    "search_catalog": ("search_catalog", lambda k, _: {"catalog": {"query": _fresh(k)}}),
+    # UCP search as a shopping platform sends it: the buyer's need as `context.intent` and the
+    # buyer named, so it is ranked by the recommender for their profile (issue 16's figure).
+    "search_catalog_intent_buyer": (
+        "search_catalog",
+        lambda k, _: {
+            "catalog": {"context": {"intent": _fresh(k)}, "buyer": {"id": SHOPPERS[k % 5]}}
+        },
+    ),
+    "lookup_catalog": (
+        "lookup_catalog",
+        lambda k, _: {"catalog": {"ids": [ITEMS[k % 5], ITEMS[(k + 1) % 5]]}},
+    ),
+    "get_product": ("get_product", lambda k, _: {"catalog": {"id": ITEMS[k % 5]}}),
     # The same five queries again and again: their vectors come from the cache.
     "get_recommendations_query_cached": (
         "get_recommendations",
@@ -145,6 +159,8 @@ async def _measure(client: Client, calls: int) -> dict[str, Any]:
     listed = {t.name: t for t in (await client.list_tools()).tools}
     out: dict[str, Any] = {}
     for case, (tool, make) in CASES.items():
+        if _ONLY and case not in _ONLY:
+            continue
         if tool not in listed:
             out[case] = {"skipped": f"the server lists no tool {tool}"}
             continue
@@ -307,9 +323,11 @@ def conversations(home: Path) -> dict[str, Any]:
 
 def _run(args: argparse.Namespace, home: Path, work: Path, talk: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"in_process": in_process(work, args.calls)}
-    stdio_run = stdio(work, args.calls)
-    results["stdio"] = stdio_run["cases"]
-    cold = {"stdio": stdio_run["cold_start"]}
+    cold: dict[str, Any] = {}
+    if not args.no_stdio:
+        stdio_run = stdio(work, args.calls)
+        results["stdio"] = stdio_run["cases"]
+        cold["stdio"] = stdio_run["cold_start"]
     if not args.no_http:
         http_run = http(work, args.calls)
         results["http"] = http_run["cases"]
@@ -336,10 +354,18 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--ndcg-shoppers", type=int, default=200)
     parser.add_argument("--no-http", action="store_true", help="Skip the HTTP transport.")
+    parser.add_argument("--no-stdio", action="store_true", help="Skip the stdio transport.")
+    parser.add_argument(
+        "--cases", default="", help="Comma-separated cases to measure (default: all)."
+    )
     parser.add_argument("--no-conversations", action="store_true")
     parser.add_argument("--no-ndcg", action="store_true")
     parser.add_argument("--keep", action="store_true", help="write the JSON under bench/results/")
     args = parser.parse_args()
+    _ONLY.update(c.strip() for c in args.cases.split(",") if c.strip())
+    unknown = _ONLY - set(CASES)
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(sorted(unknown))}; known: {', '.join(CASES)}")
     home: Path = args.home or Path(tempfile.mkdtemp(prefix="p13n-agent-bench-"))
     if args.home is None:
         print(f"seeding the demo tenant into {home} ...", file=sys.stderr)

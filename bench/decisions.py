@@ -17,6 +17,12 @@ timed step is what a face does: `DecisionRequest.model_validate_json` on the raw
 `DecisionService.decide`, and `orjson.dumps(answer.public())`; the personalization log is on
 (its queue drained by the background writer).
 
+Compact profiles: the profile cache keeps each profile compressed (issue 14) unless
+`--no-compact-profiles` (in process and `P13N_COMPACT_PROFILES=false` for the server), the
+layout before it; `--cached-requests N` adds an in-process set of N requests whose individuals
+all have a cached profile (the default bodies pick any id of `--profiles`, and most have no
+profile at all). `bench.decisions_memory` runs both layouts in fresh processes of the same run.
+
 Profile cache: `--profile-cache` (default 100,000: what a plain `p13n serve` keeps, and warms
 at start) sets both the in-process engine and the server; with a store of more profiles than
 that, requests for the others read their document from the store. Before issue 14 the
@@ -65,6 +71,7 @@ import orjson
 from bench._util import (
     ServerProcess,
     code_fingerprint,
+    current_rss_mb,
     free_port,
     keep_result,
     machine_facts,
@@ -238,11 +245,49 @@ def _reused(home: Path, profiles: int, n_items: int, events: int) -> dict[str, A
     return facts
 
 
+def recent_individuals(engine: Engine, count: int) -> list[str]:
+    """Individual ids of the `count` most recently updated profiles (all cached after a
+    warm-up of at least `count`): requests for them read the profile cache every time."""
+    ids: list[str] = []
+    for docs in engine.store.iter_recent_profile_docs(count):
+        for doc in docs:
+            ids.extend(
+                i["value"] for i in orjson.loads(doc)["identities"] if i["type"] == "individualId"
+            )
+    return ids[:count]
+
+
+def _timed_decisions(service: DecisionService, bodies: list[bytes]) -> tuple[list[int], int]:
+    samples: list[int] = []
+    items_returned = 0
+    for body in bodies:
+        t0 = time.perf_counter_ns()  # parse and validate, decide, encode: what a face does
+        answer = service.decide(DecisionRequest.model_validate_json(body), authenticated=True)
+        orjson.dumps(answer.public())
+        samples.append(time.perf_counter_ns() - t0)
+        items_returned += len(answer.personalizations[0].data)
+    return samples, items_returned
+
+
 def in_process(
-    home: Path, profiles: int, n_items: int, requests: int, cache: int
+    home: Path,
+    profiles: int,
+    n_items: int,
+    requests: int,
+    cache: int,
+    *,
+    compact: bool = True,
+    cached_requests: int = 0,
 ) -> dict[str, Any]:
-    engine = Engine.open(f"sqlite:///{home / 'p13n.db'}", EngineOptions(profile_cache_size=cache))
+    """The in-process figures; `cached_requests` > 0 adds a second timed set whose individuals
+    all have a cached profile (every request reads the cache: the worst case for a compact one)."""
+    options = EngineOptions(profile_cache_size=cache, compact_profiles=compact)
+    engine = Engine.open(f"sqlite:///{home / 'p13n.db'}", options)
+    rss_open = current_rss_mb()  # the engine's state without profiles (items, identity, ...)
+    warm_started = time.perf_counter()
     warmed = engine.warm_profiles(cache)
+    warm_s = time.perf_counter() - warm_started
+    rss_warm = current_rss_mb()
     service = DecisionService(
         engine, RecommendService(engine), log=PersonalizationLog(engine.store)
     )
@@ -252,27 +297,44 @@ def in_process(
             DecisionRequest.model_validate(_body(rng, profiles, n_items)), authenticated=True
         )
     bodies = [orjson.dumps(_body(rng, profiles, n_items)) for _ in range(requests)]
-    samples: list[int] = []
-    items_returned = 0
-    for body in bodies:
-        t0 = time.perf_counter_ns()  # parse and validate, decide, encode: what a face does
-        answer = service.decide(DecisionRequest.model_validate_json(body), authenticated=True)
-        orjson.dumps(answer.public())
-        samples.append(time.perf_counter_ns() - t0)
-        items_returned += len(answer.personalizations[0].data)
-    close_started = time.perf_counter()
-    service.close()
-    close_s = time.perf_counter() - close_started
-    logged = service.log.written if service.log else 0
-    engine.close()
-    return {
+    samples, items_returned = _timed_decisions(service, bodies)
+    figures: dict[str, Any] = {
         "profiles_cached": warmed,
+        "compact_profiles": compact,
+        "warm_s": round(warm_s, 2),
+        "rss_after_open_mb": rss_open,
+        "rss_after_warm_mb": rss_warm,
+        "profile_cache_compact_mb": round(engine.state.profiles.nbytes() / 2**20, 1),
         "inproc_p50_ms": percentile_ms(samples, 50),
         "inproc_p99_ms": percentile_ms(samples, 99),
         "avg_items": round(items_returned / max(1, len(bodies)), 2),
-        "logged": logged,
-        "log_close_s": round(close_s, 3),
     }
+    if cached_requests:
+        known = recent_individuals(engine, min(cached_requests, warmed))
+        hot = []
+        for individual in known:
+            body = _body(rng, profiles, n_items)
+            body["context"]["individualId"] = individual
+            hot.append(orjson.dumps(body))
+        hot_samples, _ = _timed_decisions(service, hot)
+        figures["inproc_cached_requests"] = len(hot)
+        figures["inproc_cached_p50_ms"] = percentile_ms(hot_samples, 50)
+        figures["inproc_cached_p99_ms"] = percentile_ms(hot_samples, 99)
+        # The read alone (a decode when compact, a lookup when not): the cost compaction adds.
+        uids = [u for u in (engine.resolve(i) for i in known) if u is not None]
+        reads: list[int] = []
+        for uid in uids:
+            t0 = time.perf_counter_ns()
+            engine.load_profile(uid)
+            reads.append(time.perf_counter_ns() - t0)
+        figures["profile_read_p50_ms"] = percentile_ms(reads, 50)
+        figures["profile_read_p99_ms"] = percentile_ms(reads, 99)
+    close_started = time.perf_counter()
+    service.close()
+    figures["log_close_s"] = round(time.perf_counter() - close_started, 3)
+    figures["logged"] = service.log.written if service.log else 0
+    engine.close()
+    return figures
 
 
 def _load(
@@ -412,6 +474,17 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _peak_rss_of(pid: int) -> float | None:
+    """VmHWM (peak resident set) of process `pid` in MB, from /proc; None elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
 def _first_requests(url: str, key: str, bodies: list[bytes]) -> float:
     """One at a time, with a long timeout: the first decisions of a large store build lazy
     state (item snapshot, compiled filters) for seconds, which would eat a timed warm-up.
@@ -439,14 +512,21 @@ def over_http(
     generator: str,
     seconds: float,
     cache: int,
+    compact: bool = True,
+    pipeline: bool = True,
 ) -> dict[str, Any]:
     """`p13n serve` on loopback (access log off), loaded by wrk or, without wrk, Python threads;
-    the floor is `GET /health` measured the same way right after, on the same server."""
+    the floor is `GET /health` measured the same way right after, on the same server.
+    `pipeline=False` serves without the pipeline aggregates (`P13N_PIPELINE_AGGREGATES`)."""
     port = free_port()
     env = server_env(home)
     if cache != DEFAULT_CACHE:  # else exactly a plain `p13n serve`
         env["P13N_PROFILE_CACHE_SIZE"] = str(cache)
         env["P13N_WARM_PROFILES"] = str(cache)
+    if not compact:
+        env["P13N_COMPACT_PROFILES"] = "false"
+    if not pipeline:
+        env["P13N_PIPELINE_AGGREGATES"] = "false"
     base = f"http://127.0.0.1:{port}"
     path = "/personalization/decisions"
     argv = [p13n_script(), "serve", "--port", str(port), "--no-access-log"]
@@ -486,6 +566,8 @@ def over_http(
             p50, p99 = percentile_ms(samples, 50), percentile_ms(samples, 99)
             floor_p99 = percentile_ms(floor, 99)
             counted = {"http_requests": len(samples), "floor_requests": len(floor)}
+        assert server.proc is not None
+        counted["server_peak_rss_mb"] = _peak_rss_of(server.proc.pid)
     return {
         "load_generator": generator,
         "server_start_s": round(startup, 1),
@@ -532,6 +614,17 @@ def main() -> None:
         default=DEFAULT_CACHE,
         help="profiles cached (and warmed) in process and in the server; default: p13n serve's",
     )
+    parser.add_argument(
+        "--no-compact-profiles",
+        action="store_true",
+        help="cache profiles as objects (P13N_COMPACT_PROFILES=false), the layout before issue 14",
+    )
+    parser.add_argument(
+        "--cached-requests",
+        type=int,
+        default=0,
+        help="in process, also time this many requests for individuals whose profile is cached",
+    )
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
     events = args.events if args.events is not None else 2 * args.profiles
@@ -568,9 +661,18 @@ def main() -> None:
                 "clients": args.clients,
                 "profile_cache": args.profile_cache,
                 "default_profile_cache": args.profile_cache == DEFAULT_CACHE,
+                "compact_profiles": not args.no_compact_profiles,
                 "timed_inproc": "model_validate_json + decide + orjson.dumps(public())",
             },
-            **in_process(home, args.profiles, args.items, args.requests, args.profile_cache),
+            **in_process(
+                home,
+                args.profiles,
+                args.items,
+                args.requests,
+                args.profile_cache,
+                compact=not args.no_compact_profiles,
+                cached_requests=args.cached_requests,
+            ),
         }
         if not args.skip_http:
             _err("HTTP ...")
@@ -590,6 +692,7 @@ def main() -> None:
                     generator=generator,
                     seconds=args.http_seconds,
                     cache=args.profile_cache,
+                    compact=not args.no_compact_profiles,
                 )
             )
         result["clients"] = args.clients

@@ -1,7 +1,7 @@
 """What keeping the Measure aggregates costs the decision path: decisions/s with them on and off.
 
     python -m bench.measure_cost [--profiles 100000] [--items 100000] [--requests 4000]
-                                 [--rounds 3] [--home DIR [--reuse]]
+                                 [--rounds 3] [--home DIR [--reuse]] [--http-seconds 10]
 
 The store is `bench.decisions`' (same build, same two points, same request bodies; `--home DIR
 --reuse` shares a build with it). Timed, in process, per round and mode: `--requests` decision
@@ -14,6 +14,12 @@ merges each batch's pipeline hour aggregates in the batch's transaction
 (`PersonalizationLog(pipeline=PipelineStats(...))`); `off` writes the log rows alone. The modes
 alternate (the order swapped each round) so that a busy machine's drift falls on both.
 
+Over HTTP (`--http-seconds S`, 0 to skip): `bench.decisions`' server run (`p13n serve` on
+loopback loaded by wrk, 8 connections, S seconds after a warm-up) once per round and mode, the
+modes alternating; `off` serves with `P13N_PIPELINE_AGGREGATES=false`. Figures: decisions/s and
+the server's CPU milliseconds per decision (user + system of every thread, from /proc), whose
+ratio on/off is the cost a user pays over HTTP.
+
 Left out, and why: the attribution days and the experiment cells are not kept on the decision
 path; the server's hourly job folds the last hour from the log in the background, and its share
 of the CPU is that fold's time over 3,600 s (`bench.analytics` times the folds).
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -34,7 +41,7 @@ from typing import Any
 import orjson
 
 from bench._util import code_fingerprint, keep_result, machine_facts, peak_rss_mb
-from bench.decisions import _BUILT, DEFAULT_CACHE, SEED, _body, _err, _reused, build
+from bench.decisions import _BUILT, DEFAULT_CACHE, SEED, _body, _err, _reused, build, over_http
 from p13n.domain.decisions import DecisionRequest
 from p13n.domain.services import (
     DecisionService,
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--home", type=Path, default=None, help="keep the store here")
     parser.add_argument("--reuse", action="store_true", help="with --home: reuse its build")
+    parser.add_argument("--http-seconds", type=float, default=10.0, help="0: no HTTP part")
     args = parser.parse_args(argv)
     if min(args.profiles, args.items, args.requests, args.rounds) <= 0:
         parser.error("--profiles, --items, --requests and --rounds must be positive")
@@ -114,6 +122,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 rounds[mode].append(round(rps, 1))
                 per_cpu[mode].append(round(cps, 1))
                 _err(f"round {r + 1} {mode}: {rps:.0f} decisions/s, {cps:.0f} per CPU second")
+        http = _http_rounds(home, built, args) if args.http_seconds > 0 else None
     ratio = statistics.median(on / off for on, off in zip(rounds["on"], rounds["off"], strict=True))
     cpu_ratio = statistics.median(
         on / off for on, off in zip(per_cpu["on"], per_cpu["off"], strict=True)
@@ -130,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpu_ratio_on_off": round(cpu_ratio, 3),
         "cpu_cost_pct": round(100 * (1 - cpu_ratio), 1),
         "target_cost_pct": 5.0,
+        "http": http,
         "peak_rss_mb": peak_rss_mb(),
         "machine": machine_facts(),
         "code": code_fingerprint(),
@@ -137,6 +147,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     keep_result("measure_cost", result)
     print(orjson.dumps(result).decode())
     return result
+
+
+def _http_rounds(home: Path, built: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The server with the aggregates on and off, alternating, `--rounds` times each."""
+    if not shutil.which("wrk"):
+        return {"skipped": "wrk is not on PATH (Debian/Ubuntu: apt-get install -y wrk)"}
+    rps: dict[str, list[float]] = {m: [] for m in MODES}
+    cpu: dict[str, list[float]] = {m: [] for m in MODES}
+    for r in range(args.rounds):
+        for mode in MODES if r % 2 == 0 else MODES[::-1]:
+            got = over_http(
+                home,
+                built["key"],
+                args.profiles,
+                args.items,
+                2000,
+                8,
+                generator="wrk",
+                seconds=args.http_seconds,
+                cache=DEFAULT_CACHE,
+                pipeline=mode == "on",
+            )
+            rps[mode].append(got["http_rps"])
+            cpu[mode].append(got["server_cpu_ms_per_decision"])
+            _err(
+                f"http round {r + 1} {mode}: {got['http_rps']:.0f} decisions/s, "
+                f"{got['server_cpu_ms_per_decision']:.3f} server CPU ms per decision"
+            )
+    cpu_ratio = statistics.median(on / off for on, off in zip(cpu["on"], cpu["off"], strict=True))
+    rps_ratio = statistics.median(on / off for on, off in zip(rps["on"], rps["off"], strict=True))
+    return {
+        "seconds": args.http_seconds,
+        "clients": 8,
+        "decisions_per_s": rps,
+        "server_cpu_ms_per_decision": cpu,
+        "ratio_on_off": round(rps_ratio, 3),
+        "cost_pct": round(100 * (1 - rps_ratio), 1),
+        "cpu_ratio_on_off": round(cpu_ratio, 3),
+        "cpu_cost_pct": round(100 * (cpu_ratio - 1), 1),
+    }
 
 
 if __name__ == "__main__":

@@ -34,8 +34,16 @@ def main() -> None:
         for item in recs["items"]:
             print(f"  {item['name']} — {item['price']} {item['currency'] or ''} ({item['reason']})")
 
-        found = tools["search_catalog"].invoke({"query": "nintendo switch", "limit": 2})
-        print("\nsearch:", json.dumps([i["name"] for i in found["items"]]))
+        found = tools["search_catalog"].invoke(  # the UCP catalog search, ranked for `buyer`
+            {
+                "catalog": {
+                    "query": "nintendo switch",
+                    "buyer": {"email": who},
+                    "pagination": {"limit": 2},
+                }
+            }
+        )
+        print("\nsearch:", json.dumps([p["title"] for p in found["products"]]))
 
         shown = recs["items"][0] if recs["items"] else None
         if shown is not None:

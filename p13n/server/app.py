@@ -46,6 +46,7 @@ from p13n.server.routes import (
     items,
     profiles,
     recommenders,
+    ucp,
 )
 from p13n.server.security_headers import SecurityHeaders
 from p13n.server.settings import Settings
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         decisioning_admin,
         actions,
         analytics,
+        ucp,
     )
     for module in routers:
         app.include_router(module.router)

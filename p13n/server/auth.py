@@ -78,6 +78,7 @@ ROUTE_SCOPES: tuple[RouteScope, ...] = (
     RouteScope("/admin/", Scope.ADMIN),
     RouteScope("/identity/", Scope.ADMIN),
     RouteScope("/actions/", Scope.AGENT),
+    RouteScope("/ucp/", Scope.AGENT),
     RouteScope("/analytics/", Scope.ANALYST, _READS),
     RouteScope("/metrics", Scope.ANALYST, _READS),
     RouteScope("/mcp", Scope.AGENT),

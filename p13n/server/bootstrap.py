@@ -39,7 +39,7 @@ from p13n.domain.services import (
 from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
 from p13n.server.settings import Settings
-from p13n.tools import Caller, LocalCaller, ToolContext
+from p13n.tools import Caller, LocalCaller, ToolContext, load_or_create_secret
 
 __all__ = [
     "AppServices",
@@ -73,6 +73,7 @@ class AppServices:
     pipeline: PipelineStats
     measure: MeasureService
     owns_engine: bool = True
+    cursor_secret: bytes | None = None  # signs UCP search cursors (settings or the home's key)
 
     def tool_context(self, caller: Caller | None = None) -> ToolContext:
         """What an agent action runs with, for `caller` (a local caller by default)."""
@@ -82,6 +83,7 @@ class AppServices:
             caller=caller if caller is not None else LocalCaller(),
             decisions=self.decisions,
             measure=self.measure,
+            cursor_secret=self.cursor_secret,
         )
 
     def warm_in_background(self) -> threading.Thread:
@@ -129,6 +131,7 @@ def build_engine(settings: Settings) -> Engine:
         require_consent_sdk=settings.require_consent_sdk,
         require_consent_flat=settings.require_consent_flat,
         profile_cache_size=settings.profile_cache_size,
+        compact_profiles=settings.compact_profiles,
     )
     return Engine(store, options)
 
@@ -199,7 +202,9 @@ def build_services(
     decisions = DecisionService(
         engine,
         recommend,
-        log=PersonalizationLog(sql_store(engine), pipeline=pipeline),
+        log=PersonalizationLog(
+            sql_store(engine), pipeline=pipeline if settings.pipeline_aggregates else None
+        ),
         budget_ms=settings.decision_budget_ms if serving else None,
     )
     measure = MeasureService(engine)
@@ -228,6 +233,9 @@ def build_services(
         pipeline=pipeline,
         measure=measure,
         owns_engine=owned,
+        cursor_secret=settings.cursor_secret.encode()
+        if settings.cursor_secret
+        else load_or_create_secret(settings.home),
     )
 
 

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
         default=False, description="Flat (server-side) events need a Tracking opt-in."
     )
     profile_cache_size: int = 100_000
+    compact_profiles: bool = Field(
+        default=True,
+        description="Cached profiles kept compressed (about a twentieth of the memory; tens of microseconds to decode each read); false keeps them as objects.",
+    )
+    pipeline_aggregates: bool = Field(
+        default=True,
+        description="The log writer keeps the hourly pipeline aggregates (GET /analytics/pipeline, the console's Overview); false leaves them and their ingest counts unwritten.",
+    )
     warm_profiles: int = Field(
         default=100_000,
         description="Profiles loaded into the cache when the server starts (most recent first).",
@@ -71,6 +79,16 @@ class Settings(BaseSettings):
     mcp_allowed_origins: str = Field(
         default="",
         description="Comma-separated Origin values /mcp accepts besides loopback (`https://name:*`).",
+    )
+    # The UCP catalog (p13n/tools/ucp_shapes.py, p13n/server/routes/ucp.py).
+    cursor_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Secret (32+ characters) signing the UCP search's pagination cursors; several API processes behind one balancer share it. Unset: made once and kept in `cursor.key` under home.",
+    )
+    merchant_name: str = Field(
+        default="p13n demo store",
+        description="The business name the UCP profile at /.well-known/ucp gives.",
     )
     mcp_stateless: bool = Field(
         default=False,

@@ -11,6 +11,15 @@ from p13n.tools.experiment_reading import (
 )
 from p13n.tools.registry import Action, ToolHints
 from p13n.tools.schema import inline_refs
+from p13n.tools.ucp_cursor import load_or_create_secret
+from p13n.tools.ucp_shapes import (
+    UCP_VERSION,
+    CatalogLookupRequest,
+    CatalogProductRequest,
+    CatalogSearchRequest,
+    UcpProtocolError,
+    business_profile,
+)
 
 __all__ = [
     "ACTIONS",
@@ -26,4 +35,11 @@ __all__ = [
     "action_names",
     "get_action",
     "inline_refs",
+    "load_or_create_secret",
+    "UCP_VERSION",
+    "CatalogLookupRequest",
+    "CatalogProductRequest",
+    "CatalogSearchRequest",
+    "UcpProtocolError",
+    "business_profile",
 ]

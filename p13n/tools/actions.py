@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from p13n.tools.catalog_lookup import get_product, lookup_catalog
 from p13n.tools.decisions import (
     GetDecisionsInput,
     GetDecisionsOutput,
@@ -25,7 +26,15 @@ from p13n.tools.recommendations import (
     get_recommendations,
 )
 from p13n.tools.registry import Action, ToolHints, unknown_action
-from p13n.tools.search_catalog import SearchCatalogInput, SearchCatalogOutput, search_catalog
+from p13n.tools.search_catalog import search_catalog
+from p13n.tools.ucp_shapes import (
+    GetProductInput,
+    GetProductOutput,
+    LookupCatalogInput,
+    LookupCatalogOutput,
+    SearchCatalogInput,
+    SearchCatalogOutput,
+)
 from p13n.tools.untrusted import UNTRUSTED_NOTE
 
 __all__ = ["ACTIONS", "get_action", "action_names"]
@@ -72,17 +81,54 @@ _ACTIONS: tuple[Action[Any, Any], ...] = (
     ),
     Action(
         name="search_catalog",
-        title="Search the catalog",
+        title="Search the catalog (UCP)",
         description=(
-            "Search the catalog by meaning and filters, the same for everyone (not "
-            "personalized). Use it to look up items the person names or to find an item id. "
-            "Returns a page of items (id, name, brand, price with currency, url, image URL, "
-            "category, a short description) with a similarity score; pass `next_cursor` back "
-            "as `cursor` for the next page."
+            "Search the store's catalog: the Universal Commerce Protocol's catalog search "
+            "(arguments `{meta, catalog}` as UCP's MCP binding has them). Put the person's "
+            "words in `catalog.query` and/or their need in `catalog.context.intent` ('a gift "
+            "under $50': prices, brands, categories, colours and sizes in it are applied), "
+            "filters in `catalog.filters` (categories, price in minor units, brands), and who "
+            "is shopping in `catalog.buyer` {id | email | phone_number} to rank for them. "
+            "Returns UCP products (id, title, price in minor units, variants with "
+            "availability, media) with `metadata.reason` and `metadata."
+            "personalizationContentId`, `personalization.personalizationId` for "
+            "record_interaction, and `pagination.cursor` for the next page."
         ),
         input_model=SearchCatalogInput,
         output_model=SearchCatalogOutput,
         run=search_catalog,
+        hints=_READ.model_copy(update={"idempotent": False}),
+    ),
+    Action(
+        name="lookup_catalog",
+        title="Look up catalog products (UCP)",
+        description=(
+            "Look up one or more products or variants by id: the Universal Commerce "
+            "Protocol's catalog lookup (`{meta, catalog: {ids}}`, 1-50 ids, as returned by "
+            "search_catalog or any other answer). Returns each found product once with its "
+            "variant, price in minor units and availability; each variant's `inputs` say "
+            "which requested ids it answers. Ids that match nothing are `not_found` messages, "
+            "not an error."
+        ),
+        input_model=LookupCatalogInput,
+        output_model=LookupCatalogOutput,
+        run=lookup_catalog,
+        hints=_READ,
+    ),
+    Action(
+        name="get_product",
+        title="Get a product (UCP)",
+        description=(
+            "One product in full detail: the Universal Commerce Protocol's get_product "
+            "(`{meta, catalog: {id}}` with a product or variant id; optional `selected` "
+            "options). Returns the full description, options with availability signals, the "
+            "purchasable variant with price in minor units and stock, and recent views and "
+            "sales in `metadata`. An unknown id answers `ucp.status: error` with `not_found` "
+            "(do not retry the same id)."
+        ),
+        input_model=GetProductInput,
+        output_model=GetProductOutput,
+        run=get_product,
         hints=_READ,
     ),
     Action(
@@ -178,6 +224,8 @@ _CARRY_UNTRUSTED_TEXT = frozenset(
         "get_recommendations",
         "get_context",
         "search_catalog",
+        "lookup_catalog",
+        "get_product",
         "get_item",
         "list_catalog_facets",
         "get_personalization_decisions",

@@ -41,7 +41,8 @@ class LocalCaller:
 @dataclass(frozen=True)
 class ToolContext:
     """One call's dependencies. `decisions` is the decision service and `measure` the
-    attribution reports when configured."""
+    attribution reports when configured; `cursor_secret` signs the UCP search's pagination
+    cursors (None: a secret of this process, so cursors do not outlive it)."""
 
     engine: Engine
     recommend: RecommendService
@@ -50,3 +51,4 @@ class ToolContext:
     measure: MeasureService | None = None
     channel: str = "agent"
     share_first_name: bool = True  # tenant policy: first names without the `pii` scope
+    cursor_secret: bytes | None = None

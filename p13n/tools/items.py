@@ -49,9 +49,9 @@ def find_item(ctx: ToolContext, item_id: str) -> Item:
     if item is None or item.placeholder:
         raise NotFound(
             f"no item '{item_id}' in the catalog.",
-            hint="Item ids are the `id` of items in search_catalog or get_recommendations "
-            "answers; to find an item by what it is called, call search_catalog with its name "
-            "as `query`.",
+            hint="Item ids are the `id` of products in search_catalog answers and of items in "
+            "get_recommendations answers; to find an item by what it is called, call "
+            "search_catalog with its name as `catalog.query`.",
         )
     return item
 

@@ -7,7 +7,9 @@ caller's `ToolContext` (cached while those names stay the same). A call
 validates arguments with the input model, runs the action in a worker thread (the domain is
 synchronous) and answers with structured content plus the same JSON as a text block. Errors the
 caller can fix (`P13nError`) and anything unexpected come back as `isError` results with one
-readable line, never a traceback.
+readable line, never a traceback; the UCP catalog tools' negotiation failures
+(`UcpProtocolError`, e.g. `version_unsupported`) are the JSON-RPC errors UCP's MCP binding
+defines, and their business outcomes are ordinary results with `ucp.status: "error"`.
 
 `build_mcp_server(context_factory)` serves stdio (`p13n mcp`) and streamable HTTP alike: the
 factory gets the SDK's per-request context (`ctx.request` is the HTTP request when there is
@@ -44,6 +46,7 @@ from p13n.tools.resources import (
     profile_resource,
 )
 from p13n.tools.schema import output_schema
+from p13n.tools.ucp_shapes import UcpProtocolError
 from p13n.tools.untrusted import clean_answer, clean_error
 
 __all__ = ["ContextFactory", "build_mcp_server", "run_stdio", "RESOURCE_NOT_FOUND"]
@@ -56,7 +59,8 @@ UNEXPECTED = "unexpected error in the p13n server; nothing was changed by this c
 INSTRUCTIONS = (
     "p13n personalization tools. Start with get_context for the person you talk to, use "
     "get_recommendations (with their words as `query` and filters) to pick items, "
-    "search_catalog and get_item to look items up, list_catalog_facets for the store's "
+    "search_catalog, lookup_catalog and get_product (the Universal Commerce Protocol's "
+    "catalog tools) and get_item to look items up, list_catalog_facets for the store's "
     "categories, brands, prices and currency, and record_interaction to report what you showed "
     "and what they said they prefer. Errors say what to change."
 )
@@ -150,6 +154,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
             data: dict[str, Any] = await anyio.to_thread.run_sync(
                 action.answer, tool_ctx, params.arguments
             )
+        except UcpProtocolError as exc:  # UCP's transport errors are JSON-RPC errors
+            raise MCPError(code=exc.jsonrpc_code, message=exc.title, data=exc.data) from None
         except P13nError as exc:
             return _error(str(exc))
         except Exception:

@@ -106,6 +106,8 @@ def _empty(value: Any, annotation: Any) -> bool:
         return True
     if isinstance(value, str):
         return not value.strip()
+    if isinstance(value, list | dict):
+        return not value
     if type(value) in (int, float) and value == 0:
         return _numeric(annotation)
     return False
@@ -114,6 +116,9 @@ def _empty(value: Any, annotation: Any) -> bool:
 def _numeric(annotation: Any) -> bool:
     if annotation in (int, float):
         return True
+    alias = getattr(annotation, "__value__", None)  # a type alias (generated models use them)
+    if alias is not None:
+        return _numeric(alias)
     if typing.get_origin(annotation) is typing.Annotated:
         return _numeric(typing.get_args(annotation)[0])
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
@@ -132,10 +137,30 @@ def _base(annotation: Any) -> Any:
     return annotation
 
 
+def _is_map(annotation: Any) -> bool:
+    """`dict[str, X]` (also behind a type alias, as generated models write it)."""
+    alias = getattr(annotation, "__value__", None)
+    if alias is not None:
+        return _is_map(alias)
+    return typing.get_origin(annotation) is dict
+
+
+def _pairs_to_map(value: list[Any]) -> dict[str, Any] | None:
+    """`[{name, value}, ...]` (the strict schema's form of a map) as the map; None when empty."""
+    if not all(isinstance(v, Mapping) and set(v) == {"name", "value"} for v in value):
+        return None if not value else {}
+    out = {str(v["name"]): v["value"] for v in value if str(v["name"]).strip()}
+    return out or None
+
+
 def _lenient_value(value: Any, annotation: Any) -> Any:
     """Slips models make: one text where a list of texts is asked ('Women' for ['Women']), a
-    number where a text is (an id or phone sent as a number)."""
+    number where a text is (an id or phone sent as a number); and a map sent as name/value
+    pairs, as the strict schema asks for one."""
     base = _base(annotation)
+    if isinstance(value, list) and _is_map(base):
+        converted = _pairs_to_map(value)
+        return value if converted == {} else converted
     if isinstance(value, str) and typing.get_origin(base) is list:
         (inner,) = typing.get_args(base) or (Any,)
         return [value] if _base(inner) is str else value
@@ -144,21 +169,40 @@ def _lenient_value(value: Any, annotation: Any) -> Any:
     return value
 
 
+def _says_nothing(model: type[BaseModel], value: Mapping[str, Any]) -> bool:
+    """A normalized object whose members are all empty or their field's default."""
+    by_alias = {f.alias: f for f in model.model_fields.values() if f.alias}
+    for key, member in value.items():
+        field = model.model_fields.get(key) or by_alias.get(key)
+        if field is None:
+            return False
+        if not _empty(member, field.annotation) and (
+            field.is_required() or member != field.default
+        ):
+            return False
+    return True
+
+
 def normalize(model: type[BaseModel], arguments: Mapping[str, Any]) -> dict[str, Any]:
     """`arguments` with "not given" optional fields dropped, nested models too, and the slips
     `_lenient_value` forgives."""
     out: dict[str, Any] = {}
+    by_alias = {f.alias: f for f in model.model_fields.values() if f.alias}
     for key, value in arguments.items():
-        field = model.model_fields.get(key)
+        field = model.model_fields.get(key) or by_alias.get(key)
         if field is None:
             out[key] = value  # extra=forbid names it
             continue
         if not field.is_required() and _empty(value, field.annotation):
             continue
         value = _lenient_value(value, field.annotation)
+        if value is None and not field.is_required():
+            continue
         nested = _model_of(field.annotation)
         if nested is not None and isinstance(value, Mapping):
             value = normalize(nested, value)
+            if not field.is_required() and _says_nothing(nested, value):
+                continue  # an object of empties (a strict-mode model's "nothing") is not given
         elif nested is not None and isinstance(value, list):
             value = [normalize(nested, v) if isinstance(v, Mapping) else v for v in value]
         out[key] = value

@@ -17,13 +17,24 @@ accept: every property required, `additionalProperties: false`, no `default`, no
 or item-count bounds (moved into the description), and no union types at all, because Anthropic
 allows only 16 union-typed parameters across all strict tools of a request: an optional field is
 "not given" when it is empty ("", 0, [] or an object of empties), which `Action.parse` reads as
-absent. Fields marked with `VOCABULARY_KEY` get the store's names (recommenders, points) as `enum`.
+absent. A map (free keys, such as UCP's `attribution`) is a list of `{name, value}` pairs in the
+strict form, read back as the map. Fields marked with `VOCABULARY_KEY` get the store's names (recommenders, points) as `enum`.
+
+Models generated from other specifications (the UCP SDK's) document each field with a docstring
+under its annotation, which pydantic's schemas leave out; both forms take such a docstring as the
+field's description when it has none (`field_docs`), so a model reads the spec's words.
 """
 
 from __future__ import annotations
 
+import ast
 import copy
+import inspect
+import textwrap
+import types
+import typing
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import orjson
@@ -36,14 +47,117 @@ __all__ = [
     "input_schema",
     "strict_schema",
     "VOCABULARY_KEY",
+    "field_docs",
 ]
 
 _REF = "#/$defs/"
 
 
 def output_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's serialization JSON schema, flattened."""
-    return flatten_schema(model.model_json_schema(mode="serialization"))
+    """The model's serialization JSON schema, flattened unless that makes it half as big again; a
+    union of objects at the root (an answer or an error answer) is said to be an object, as
+    MCP asks of an output schema."""
+    schema = model.model_json_schema(mode="serialization")
+    flat = flatten_schema(schema)
+    if len(orjson.dumps(flat)) > 1.5 * len(orjson.dumps(schema)):
+        flat = schema  # shared parts (the UCP answers' prices, variants) stay references
+    branches = flat.get("anyOf")
+    defs = flat.get("$defs", {})
+
+    def is_object(branch: Any) -> bool:
+        ref = branch.get("$ref") if isinstance(branch, dict) else None
+        if isinstance(ref, str) and ref.startswith(_REF):
+            branch = defs.get(ref[len(_REF) :])
+        return isinstance(branch, dict) and branch.get("type") == "object"
+
+    if "type" not in flat and isinstance(branches, list) and all(map(is_object, branches)):
+        flat["type"] = "object"
+    return flat
+
+
+@cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Field name -> the docstring right under its annotation in `cls`'s own source."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    first = tree.body[0] if tree.body else None
+    body = first.body if isinstance(first, ast.ClassDef) else []
+    docs: dict[str, str] = {}
+    for node, after in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(after.value.value.split())
+    return docs
+
+
+def _models_in(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """`model` and every model its fields reach (through unions, lists and dicts)."""
+    seen: dict[type[BaseModel], None] = {}
+
+    def visit(annotation: Any) -> None:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation not in seen:
+                seen[annotation] = None
+                for field in annotation.model_fields.values():
+                    visit(field.annotation)
+            return
+        origin = typing.get_origin(annotation)
+        if origin is not None or isinstance(annotation, types.UnionType):
+            for arg in typing.get_args(annotation):
+                visit(arg)
+            return
+        value = getattr(annotation, "__value__", None)  # typing_extensions.TypeAliasType
+        if value is not None:
+            visit(value)
+
+    visit(model)
+    return list(seen)
+
+
+def _doc_of(cls: type[BaseModel], name: str) -> str | None:
+    """The docstring of field `name` (python name) from `cls` or the class defining it."""
+    for klass in cls.__mro__:
+        if isinstance(klass, type) and issubclass(klass, BaseModel) and klass is not BaseModel:
+            doc = field_docs(klass).get(name)
+            if doc:
+                return doc
+    return None
+
+
+def _described(model: type[BaseModel], schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with field docstrings as the descriptions of properties that have none."""
+    by_title: dict[str, list[type[BaseModel]]] = {}
+    for cls in _models_in(model):
+        by_title.setdefault(cls.model_config.get("title") or cls.__name__, []).append(cls)
+
+    def fill(node: dict[str, Any]) -> None:
+        props = node.get("properties")
+        if not isinstance(props, dict):
+            return
+        for cls in by_title.get(str(node.get("title")), []):
+            names = {(f.alias or n): n for n, f in cls.model_fields.items()}
+            if not set(props) <= set(names):
+                continue
+            for key, prop in props.items():
+                if isinstance(prop, dict) and "description" not in prop:
+                    doc = _doc_of(cls, names[key])
+                    if doc:
+                        prop["description"] = doc
+            return
+
+    out = copy.deepcopy(schema)
+    fill(out)
+    for node in out.get("$defs", {}).values():
+        if isinstance(node, dict):
+            fill(node)
+    return out
 
 
 def flatten_schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -120,7 +234,7 @@ def input_schema(
 ) -> dict[str, Any]:
     """The lenient input schema: flattened, defaults and bounds kept, optional fields nullable,
     vocabulary fields with their names as `enum` (when `vocabularies` has them)."""
-    schema = flatten_schema(model.model_json_schema(mode="validation"))
+    schema = flatten_schema(_described(model, model.model_json_schema(mode="validation")))
     out: dict[str, Any] = _lenient(schema, vocabularies or {})
     return out
 
@@ -169,6 +283,7 @@ def _strict(node: dict[str, Any], *, optional: bool) -> dict[str, Any]:
     default = node.get("default")
     if optional:
         _drop_null(node)
+    _map_as_pairs(node)
     kind = node.get("type")
     said = str(node.get("description", ""))
     for key, phrase in _BOUNDS.items():
@@ -213,6 +328,24 @@ def _strict(node: dict[str, Any], *, optional: bool) -> dict[str, Any]:
     if isinstance(node.get("anyOf"), list):
         node["anyOf"] = [_strict(x, optional=False) for x in node["anyOf"]]
     return node
+
+
+def _map_as_pairs(node: dict[str, Any]) -> None:
+    """A map (an object of free keys, which neither strict subset takes) as a list of
+    `{name, value}` pairs, which `Action.parse` reads back as the map."""
+    values = node.get("additionalProperties")
+    if node.get("type") != "object" or "properties" in node or not isinstance(values, dict):
+        return
+    del node["additionalProperties"]
+    node["type"] = "array"
+    node["items"] = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "value": values},
+        "required": ["name", "value"],
+        "additionalProperties": False,
+    }
+    text = str(node.get("description", "")).rstrip().removesuffix(".")
+    node["description"] = f"{text} (as name/value pairs)." if text else "Name/value pairs."
 
 
 def _drop_null(node: dict[str, Any]) -> None:

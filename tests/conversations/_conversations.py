@@ -13,7 +13,8 @@ client over stdio or HTTP, the LangChain tools); `run_conversations` returns one
 conversation, which tests/conversations asserts and bench/agent_tools.py counts. Shapes issue 11
 leaves open are read leniently (a price as a number or `{amount, currency}`, a category as a
 path or a list, purchases anywhere under a key naming purchases or orders, record_interaction
-with one interaction or a list), so a rule judges what an answer says, not its field layout.
+with one interaction or a list, the UCP catalog tools' `products` as the same cards), so a rule
+judges what an answer says, not its field layout.
 The conversations that change profiles (a new visitor, a stated preference) run after the
 read-only ones, and the two that judge every answer of the run (reasons, sizes) run last.
 Past 400 lines on purpose: every script and its rules in one place, read as one table.
@@ -65,8 +66,29 @@ class Answer:
         return len(self.text.encode())
 
     def items(self) -> list[dict[str, Any]]:
-        items = (self.data or {}).get("items") or []
+        data = self.data or {}
+        if "products" in data:  # the UCP catalog tools (search_catalog, lookup_catalog)
+            return [card_of_product(p) for p in data["products"] if isinstance(p, dict)]
+        items = data.get("items") or []
         return [i for i in items if isinstance(i, dict)]
+
+
+def card_of_product(product: dict[str, Any]) -> dict[str, Any]:
+    """A UCP product as the item card the rules read (prices in minor units of a currency with
+    cents, as the demo's USD: 4999 -> 49.99)."""
+    meta = product.get("metadata") or {}
+    low = ((product.get("price_range") or {}).get("min") or {}).get("amount")
+    categories = product.get("categories") or [{}]
+    return {
+        "id": product.get("id"),
+        "name": product.get("title"),
+        "brand": meta.get("brand"),
+        "price": low / 100 if isinstance(low, int) else None,
+        "category": categories[0].get("value"),
+        "description": (product.get("description") or {}).get("plain"),
+        "reason": meta.get("reason"),
+        "personalizationContentId": meta.get("personalizationContentId"),
+    }
 
 
 class Tools(Protocol):
@@ -302,13 +324,13 @@ async def dinosaur_gift_for_a_five_year_old(t: Talk) -> None:
 
 async def lululemon_leggings(t: Talk) -> None:
     """Issue 11 #2: query words rank, they do not become hidden hard filters."""
-    got = await t.ask("search_catalog", {"query": "lululemon leggings"})
+    got = await t.ask("search_catalog", {"catalog": {"query": "lululemon leggings"}})
     items = got.items()
     hits = [i for i in items if is_brand(i, "Lululemon") and is_leggings(i)]
     t.check("search finds at least three Lululemon leggings", len(hits) >= 3, _show(items))
     t.check(
         "search says it matched something",
-        (got.data or {}).get("matched", len(items)) > 0,
+        ((got.data or {}).get("pagination") or {}).get("total_count", len(items)) > 0,
         got.text[:200],
     )
     got = await t.ask("get_recommendations", {"individual": AVA, "query": "lululemon leggings"})
@@ -331,6 +353,46 @@ async def lululemon_leggings(t: Talk) -> None:
     )
     over = [i for i in items if (price(i) or 0) > 40]
     t.check("'under 40' keeps every price at 40 or less", not over, _show(over))
+
+
+async def ucp_catalog_knows_who_is_asking(t: Talk) -> None:
+    """Issue 16: a UCP platform searches with the buyer's intent and a buyer, looks the first
+    products up and opens one; the same intent without a buyer is nobody's in particular."""
+    intent = "comfortable leggings for yoga under $60"
+    catalog = {"context": {"intent": intent, "currency": "USD"}, "buyer": {"email": AVA}}
+    got = await t.ask("search_catalog", {"catalog": catalog})
+    items = got.items()
+    t.require("products come back", items, got.text[:300])
+    personal = (got.data or {}).get("personalization") or {}
+    t.check("the answer is ranked for Ava", personal.get("personalized") is True, personal)
+    over = [i for i in items if (price(i) or 0) > 60]
+    t.check("the intent's $60 bounds every price", not over, _show(over))
+    leggings = [i for i in items if is_leggings(i)]
+    t.check("most products are leggings", 2 * len(leggings) >= len(items), _show(items))
+    lulu = [i for i in items[:5] if is_brand(i, "Lululemon")]
+    t.check("Lululemon (Ava's brand) is among her first five", lulu, _show(items[:5]))
+    t.check("her first products say why", all(reason(i) for i in items[:3]), _show(items[:3]))
+    anonymous = await t.ask("search_catalog", {"catalog": {"context": {"intent": intent}}})
+    nobody = (anonymous.data or {}).get("personalization") or {}
+    t.check("without a buyer it is not personalized", nobody.get("personalized") is False, nobody)
+    t.check(
+        "Ava's order is her own",
+        [i["id"] for i in anonymous.items()] != [i["id"] for i in items],
+        _show(anonymous.items()[:5]),
+    )
+    ids = [i["id"] for i in items[:3]]
+    looked = await t.ask("lookup_catalog", {"catalog": {"ids": [*ids, "no-such-item"]}})
+    t.check("lookup finds the products by id", [i["id"] for i in looked.items()] == ids, ids)
+    missing = [m.get("code") for m in (looked.data or {}).get("messages") or []]
+    t.check("an unknown id is a not_found message", missing == ["not_found"], missing)
+    detail = await t.ask("get_product", {"catalog": {"id": ids[0]}})
+    product = (detail.data or {}).get("product") or {}
+    variants = product.get("variants") or [{}]
+    t.check(
+        "the product shows its variant's availability",
+        product.get("id") == ids[0] and "available" in (variants[0].get("availability") or {}),
+        detail.text[:300],
+    )
 
 
 async def reasons_a_shop_assistant_could_say(t: Talk) -> None:
@@ -360,7 +422,7 @@ async def answers_are_bounded(t: Talk) -> None:
     """Every answer of the run fits a prompt: get_context 4 KB, lists ~1 KB per item."""
     await t.ask("get_context", {"individual": AVA})
     await t.ask("get_recommendations", {"individual": AVA, "limit": 24})
-    await t.ask("search_catalog", {"query": "shoes", "limit": 20})
+    await t.ask("search_catalog", {"catalog": {"query": "shoes", "pagination": {"limit": 20}}})
     too_big = []
     for a in t.history:
         bound = ANY_MAX_BYTES
@@ -452,6 +514,7 @@ CONVERSATIONS: dict[str, Conversation] = {
     "ben_games_like_he_bought": ben_games_like_he_bought,
     "dinosaur_gift_for_a_five_year_old": dinosaur_gift_for_a_five_year_old,
     "lululemon_leggings": lululemon_leggings,
+    "ucp_catalog_knows_who_is_asking": ucp_catalog_knows_who_is_asking,
     "new_visitor_clicks_are_kept": new_visitor_clicks_are_kept,
     "only_wears_black": only_wears_black,
     "reasons_a_shop_assistant_could_say": reasons_a_shop_assistant_could_say,

@@ -42,8 +42,10 @@ class McpTools:
             self._properties[tool.name] = set((tool.input_schema or {}).get("properties") or {})
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
-            got = await self.client.call_tool("search_catalog", {"query": "warm up", "limit": 1})
-            read = (got.structured_content or {}).get("interpreted") or {}
+            warm = {"catalog": {"query": "warm up", "pagination": {"limit": 1}}}
+            got = await self.client.call_tool("search_catalog", warm)
+            answer = got.structured_content or {}
+            read = (answer.get("personalization") or {}).get("interpreted") or {}
             if got.is_error or read.get("semantic") is not False:
                 break
             await anyio.sleep(0.25)

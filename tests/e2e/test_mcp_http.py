@@ -206,6 +206,32 @@ def test_get_recommendations_answers_over_http(server: ServerProcess, keys: Keys
     assert result.structured_content["personalizationId"]
 
 
+def test_the_ucp_search_over_http_is_for_the_jwts_subject_and_nobody_for_a_key(
+    server: ServerProcess, keys: Keys
+) -> None:
+    """An identity-linked credential (a JWT whose `sub` is the buyer) names the buyer; an API
+    key is the platform's own, so its search is nobody's in particular."""
+    args = {"catalog": {"filters": {"categories": ["Outdoors"]}}}
+    linked = _call(server, _jwt(sub="dev-ada"), "search_catalog", args)
+    assert not linked.is_error, linked.content
+    answer = linked.structured_content
+    assert answer["ucp"]["status"] == "success" and answer["products"]
+    assert answer["personalization"]["personalized"] is True
+    assert answer["personalization"]["buyer"] is not None
+    platform = _call(server, keys.agent, "search_catalog", args).structured_content
+    assert platform["personalization"]["personalized"] is False
+
+
+def test_an_unsupported_ucp_version_over_http_is_json_rpc_error_32001(
+    server: ServerProcess, keys: Keys
+) -> None:
+    meta = {"ucp-agent": {"profile": "https://platform.example/p.json", "version": "2026-01-11"}}
+    with pytest.raises(BaseException) as caught:
+        _call(server, keys.agent, "get_product", {"meta": meta, "catalog": {"id": "boot-1"}})
+    [error] = [e for e in _leaves(caught.value) if isinstance(e, MCPError)]
+    assert error.error.code == -32001 and error.error.data["code"] == "version_unsupported"
+
+
 def test_a_jwt_from_the_configured_issuer_for_this_audience_is_accepted(
     server: ServerProcess,
 ) -> None:

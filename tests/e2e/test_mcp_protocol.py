@@ -225,38 +225,57 @@ def test_context_stays_under_its_size_bound_and_says_what_was_left_out(tenant: T
     assert any("kept" in o or "left out" in o for o in small["omitted"])
 
 
-# -- search_catalog ----------------------------------------------------------------------------
+# -- search_catalog (the UCP catalog search: `{meta, catalog}`, tests/e2e/test_ucp_catalog.py
+# checks its shapes with the UCP SDK's models) ----------------------------------------------------
+def search(tenant: Tenant, **catalog: Any) -> dict[str, Any]:
+    return structured(tenant, "search_catalog", {"catalog": catalog})
+
+
+def _ids(data: dict[str, Any]) -> list[str]:
+    return [p["id"] for p in data["products"]]
+
+
+def _one_error(data: dict[str, Any]) -> dict[str, Any]:
+    assert data["ucp"]["status"] == "error" and "products" not in data
+    (message,) = data["messages"]
+    assert message["type"] == "error"
+    return dict(message)
+
+
 def test_search_pages_through_results_with_next_cursor(tenant: Tenant) -> None:
-    args: dict[str, Any] = {"filters": {"brands": ["trailco"]}, "limit": 2}
-    first = structured(tenant, "search_catalog", args)
-    assert first["matched"] == 3 and len(first["items"]) == 2 and first["next_cursor"]
-    second = structured(tenant, "search_catalog", {**args, "cursor": first["next_cursor"]})
-    assert len(second["items"]) == 1 and second["next_cursor"] is None
-    seen = {i["id"] for i in first["items"] + second["items"]}
-    assert seen == {"boot-1", "sock-1", "tent-1"}
+    args: dict[str, Any] = {"filters": {"brands": ["trailco"]}, "pagination": {"limit": 2}}
+    first = search(tenant, **args)
+    page = first["pagination"]
+    assert page["total_count"] == 3 and len(first["products"]) == 2 and page["has_next_page"]
+    second = search(tenant, **{**args, "pagination": {"limit": 2, "cursor": page["cursor"]}})
+    assert len(second["products"]) == 1 and second["pagination"]["has_next_page"] is False
+    assert "cursor" not in second["pagination"]
+    assert set(_ids(first) + _ids(second)) == {"boot-1", "sock-1", "tent-1"}
 
 
 def test_semantic_search_orders_by_meaning_with_scores(tenant: Tenant) -> None:
-    data = structured(tenant, "search_catalog", {"query": "something to drink tea from"})
-    assert data["items"][0]["id"] in {"mug-1", "mug-2"}
-    scores = [i["score"] for i in data["items"]]
+    data = search(tenant, query="something to drink tea from")
+    assert data["products"][0]["id"] in {"mug-1", "mug-2"}
+    scores = [p["metadata"]["score"] for p in data["products"]]
     assert scores == sorted(scores, reverse=True)
 
 
 def test_searching_for_an_item_id_finds_that_item_first(tenant: Tenant) -> None:
     for item_id in ("boot-2", "mug-2", "sock-1"):
-        data = structured(tenant, "search_catalog", {"query": item_id, "limit": 3})
-        assert data["items"][0]["id"] == item_id
-        assert [i["id"] for i in data["items"]].count(item_id) == 1
+        data = search(tenant, query=item_id, pagination={"limit": 3})
+        assert _ids(data)[0] == item_id and _ids(data).count(item_id) == 1
 
 
-def test_a_cursor_from_another_search_is_an_error_result(tenant: Tenant) -> None:
-    first = structured(tenant, "search_catalog", {"limit": 1})
-    text = error_text(
-        tenant, "search_catalog", {"query": "mug", "limit": 1, "cursor": first["next_cursor"]}
-    )
-    assert "different search" in text
-    assert "not one this tool returned" in error_text(tenant, "search_catalog", {"cursor": "%%"})
+def test_a_cursor_from_another_search_or_not_ours_is_the_ucp_error_invalid_cursor(
+    tenant: Tenant,
+) -> None:
+    first = search(tenant, filters={"brands": ["TrailCo"]}, pagination={"limit": 1})
+    cursor = first["pagination"]["cursor"]
+    other = _one_error(search(tenant, query="mug", pagination={"limit": 1, "cursor": cursor}))
+    assert other["code"] == "invalid_cursor" and "different search" in other["content"]
+    forged = _one_error(search(tenant, query="mug", pagination={"cursor": "%%"}))
+    assert forged["code"] == "invalid_cursor" and "not one this catalog issued" in forged["content"]
+    assert forged["path"] == "$.pagination.cursor"
 
 
 # -- record_interaction ------------------------------------------------------------------------
@@ -519,24 +538,43 @@ def test_null_for_optional_objects_and_blank_strings_mean_absent(tenant: Tenant)
         {"individual": AVA_EMAIL, "filters": None, "query": "", "anchor_item_id": None, "limit": 3},
     )
     assert 1 <= len(data["items"]) <= 3
-    page = structured(tenant, "search_catalog", {"query": "  ", "filters": None, "cursor": None})
-    assert page["matched"] == 8
+    blanks = {"query": "  ", "pagination": None, "buyer": None, "context": {"intent": ""}}
+    page = search(tenant, **blanks, filters={"brands": ["TrailCo"], "categories": None})
+    assert page["pagination"]["total_count"] == 3
+    nothing = _one_error(structured(tenant, "search_catalog", {"meta": None, "catalog": blanks}))
+    assert nothing["code"] == "invalid_input" and "at least one input" in nothing["content"]
 
 
 def test_prices_as_text_are_numbers_and_another_currency_is_refused(tenant: Tenant) -> None:
     data = structured(
-        tenant, "search_catalog", {"filters": {"max_price": "$20", "min_price": "12.5"}}
+        tenant, "get_recommendations", {"filters": {"max_price": "$20", "min_price": "12.5"}}
     )
     assert {i["id"] for i in data["items"]} == {"sock-1", "mug-2", "lip-1"}
-    text = error_text(tenant, "search_catalog", {"filters": {"max_price": "€30"}})
+    text = error_text(tenant, "get_recommendations", {"filters": {"max_price": "€30"}})
     assert "EUR" in text and "prices are in USD" in text
+
+
+def test_the_ucp_search_takes_prices_in_minor_units_and_ignores_another_currency(
+    tenant: Tenant,
+) -> None:
+    data = search(tenant, filters={"price": {"max": 2000, "min": 1250}})
+    assert set(_ids(data)) == {"sock-1", "mug-2", "lip-1"}
+    euros = search(
+        tenant, filters={"categories": ["Home"], "price": {"max": 1}}, context={"currency": "EUR"}
+    )
+    assert set(_ids(euros)) == {"mug-1", "mug-2"}  # the price filter could not be applied
+    (note,) = euros["messages"]
+    assert note["type"] == "warning" and note["code"] == "currency_unsupported"
+    assert "EUR" in note["content"] and "in USD" in note["content"]
 
 
 def test_an_unknown_category_or_brand_names_the_closest_real_ones(tenant: Tenant) -> None:
     text = error_text(tenant, "get_recommendations", {"filters": {"categories": ["Camping gear"]}})
     assert "unknown category 'Camping gear'; closest: 'Camping'" in text
     assert "list_catalog_facets" in text
-    text = error_text(tenant, "search_catalog", {"filters": {"brands": ["Trail Co"]}})
+    data = search(tenant, filters={"brands": ["Trail Co"]})
+    assert data["products"] == [] and data["messages"][0]["code"] == "no_match"
+    text = data["messages"][0]["content"]
     assert "no brand 'Trail Co'" in text and "closest: 'TrailCo'" in text
 
 
@@ -545,9 +583,11 @@ def test_misspelled_choices_and_unknown_fields_say_what_is_allowed(tenant: Tenan
     assert "did you mean 'revenue'" in text
     text = error_text(tenant, "get_recommendations", {"recommender": "top-seller"})
     assert "unknown recommender 'top-seller'; closest: 'top-sellers'" in text
-    text = error_text(tenant, "search_catalog", {"filter": {}})
-    assert "filter: unknown field (did you mean 'filters'?); allowed: " in text
-    assert "cursor" in text.split("allowed: ")[1]
+    text = error_text(tenant, "search_catalog", {"catalog": {"query": "mug"}, "catalogue": {}})
+    assert "catalogue: unknown field (did you mean 'catalog'?); allowed: meta, catalog" in text
+    # p13n's search of old took its arguments flat: such a call is told the UCP shape.
+    text = error_text(tenant, "search_catalog", {"query": "boots", "limit": 2})
+    assert "catalog: Field required" in text and "query: unknown field; allowed: meta" in text
 
 
 def test_list_catalog_facets_gives_the_stores_words_level_by_level(tenant: Tenant) -> None:
@@ -572,13 +612,21 @@ def test_list_catalog_facets_gives_the_stores_words_level_by_level(tenant: Tenan
 
 def test_every_tool_shows_items_in_one_card_shape(tenant: Tenant) -> None:
     recs = structured(tenant, "get_recommendations", {"limit": 2})["items"]
-    found = structured(tenant, "search_catalog", {"query": "boots"})["items"]
     item = structured(tenant, "get_item", {"item_id": "boot-1"})
-    for card in [*recs, *found, item]:
+    for card in [*recs, item]:
         assert set(card) >= CARD, set(card)
         assert card["currency"] == "USD" and card["image_url"].endswith(".jpg")
         assert card["category"] and card["brand"]
     assert all(r["reason"] and r["personalizationContentId"] for r in recs)
+    # The UCP tools show the same items as UCP products, the card's facts in UCP's places.
+    found = search(tenant, query="boots")["products"]
+    assert found
+    for product in found:
+        (variant,) = product["variants"]
+        assert variant["price"]["currency"] == "USD" and variant["price"]["amount"] > 0
+        assert product["media"][0]["url"].endswith(".jpg") and product["categories"]
+        assert product["metadata"]["brand"] and product["metadata"]["personalizationContentId"]
+        assert variant["availability"]["available"] is True
 
 
 def test_get_item_answers_by_id_and_an_unknown_id_says_how_to_find_ids(tenant: Tenant) -> None:
@@ -608,20 +656,23 @@ def test_get_item_shows_description_condition_and_size(tmp_path: Path, e2e_db: D
             ]
         )
         item = structured((engine, service), "get_item", {"item_id": "tee-1"})
-        found = structured((engine, service), "search_catalog", {"filters": {"brands": ["homey"]}})
+        found = search((engine, service), filters={"brands": ["homey"]})
     finally:
         engine.close()
     assert item["condition"] == "New with tags" and item["size"] == "M"
     assert item["attributes"] == {"color": "black"}
     assert 200 < len(item["description"]) <= 1500
-    [card] = [i for i in found["items"] if i["id"] == "tee-1"]
-    assert (
-        card["description"].startswith("Soft organic cotton.") and len(card["description"]) <= 200
-    )
+    [product] = [p for p in found["products"] if p["id"] == "tee-1"]
+    text = product["description"]["plain"]
+    assert text.startswith("Soft organic cotton.") and len(text) <= 200
+    assert {o["name"]: o["values"][0]["label"] for o in product["options"]} == {
+        "Size": "M",
+        "Condition": "New with tags",
+    }
 
 
 def test_a_lone_text_for_a_list_is_read_and_a_wrong_shape_names_the_fields(tenant: Tenant) -> None:
-    data = structured(tenant, "search_catalog", {"filters": {"categories": "Home", "brands": None}})
-    assert {i["id"] for i in data["items"]} == {"mug-1", "mug-2"}
-    text = error_text(tenant, "search_catalog", {"filters": "cheap"})
-    assert "filters: should be an object with the fields min_price, max_price" in text
+    data = search(tenant, filters={"categories": "Home", "brands": None})
+    assert set(_ids(data)) == {"mug-1", "mug-2"}
+    text = error_text(tenant, "search_catalog", {"catalog": {"filters": "cheap"}})
+    assert "catalog.filters: should be an object with the fields categories, price" in text

@@ -21,6 +21,7 @@ from p13n.domain.decisions import (
     PersonalizationPoint,
 )
 from p13n.domain.errors import DecisionRejected, InvalidInput, PayloadTooLarge
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.ingest.items import Item
 from p13n.domain.services import DecisionService, Engine, PersonalizationLog, RecommendService
 from p13n.domain.store.log_table import PersonalizationLogStore
@@ -351,6 +352,37 @@ def test_context_only_skips_the_profile_and_a_request_profile_replaces_it(world:
     assert given.personalizations[0].attributes["header"] == "Welcome back, Zoe"
     with pytest.raises(InvalidInput, match="wrong shape at 'attributes'"):
         world.decide({**body, "profile": {"attributes": ["not", "a", "mapping"]}})
+
+
+def test_a_decision_reads_its_individuals_profile_once_for_all_its_points(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each read of the compact profile cache decodes the profile (issue 14): the augment
+    stage's read serves the recommendation points too."""
+    world.engine.checkpoint()  # the profiles leave the pending writes: reads go to the cache
+    cache = world.engine.state.profiles
+    uid = world.engine.resolve("ben")
+    assert uid is not None and uid in cache
+    reads: list[str] = []
+    read = cache.get
+
+    def counted(key: str) -> ProfileGraph | None:
+        reads.append(key)
+        return read(key)
+
+    monkeypatch.setattr(cache, "get", counted)
+    response = world.decide(
+        {
+            "context": {"individualId": "ben"},
+            "personalizationPoints": [{"name": "home_banner"}, {"name": "shoes"}],
+        }
+    )
+    assert [p.personalizationPointName for p in response.personalizations] == [
+        "home_banner",
+        "shoes",
+    ]
+    assert len(response.personalizations[1].data) == 5
+    assert reads == [uid]
 
 
 def test_a_decision_whose_recommender_was_deleted_answers_421(world: World) -> None:

@@ -83,9 +83,14 @@ def test_yoga_pants_are_womens_not_mens_joggers(ctx: ToolContext) -> None:
 
 
 def test_a_price_in_another_currency_is_refused_with_the_catalogs(ctx: ToolContext) -> None:
-    for act in ("get_recommendations", "search_catalog"):
-        with pytest.raises(InvalidInput, match="USD"):
-            get_action(act).invoke(ctx, {"query": "leggings under €30"})
+    with pytest.raises(InvalidInput, match="USD"):
+        get_action("get_recommendations").invoke(ctx, {"query": "leggings under €30"})
+    for request in ({"query": "leggings under €30"}, {"context": {"intent": "leggings < €30"}}):
+        answer = get_action("search_catalog").invoke(ctx, {"catalog": request})
+        data = answer.model_dump(mode="json")  # UCP's error response, not a failed call
+        assert data["ucp"]["status"] == "error"
+        assert data["messages"][0]["code"] == "invalid_input"
+        assert "USD" in data["messages"][0]["content"]
 
 
 def test_a_limit_above_the_maximum_is_clamped_and_said(ctx: ToolContext) -> None:

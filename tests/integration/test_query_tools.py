@@ -4,6 +4,7 @@ brand and category words rank instead of filtering, a price nothing meets is loo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,12 @@ def test_brand_words_rank_and_no_longer_hide_the_rest(ctx: ToolContext) -> None:
 
 
 def test_a_price_in_another_currency_is_an_error_naming_the_catalogs(ctx: ToolContext) -> None:
-    for act in ("get_recommendations", "search_catalog"):
-        with pytest.raises(InvalidInput, match=r"in USD.*EUR"):
-            get_action(act).invoke(ctx, {"query": "a mug under €30"})
+    with pytest.raises(InvalidInput, match=r"in USD.*EUR"):
+        get_action("get_recommendations").invoke(ctx, {"query": "a mug under €30"})
+    answer = get_action("search_catalog").invoke(ctx, {"catalog": {"query": "a mug under €30"}})
+    (message,) = answer.model_dump(mode="json")["messages"]
+    assert message["code"] == "invalid_input" and message["path"] == "$.query"
+    assert re.search(r"in USD.*EUR", message["content"])
     assert ask(ctx, query="a mug under 30 dollars").items
 
 

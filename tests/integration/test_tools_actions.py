@@ -55,11 +55,24 @@ def test_unknown_people_and_empty_filters_raise_errors_the_caller_can_fix(
             ctx, {"individual": "nobody@example.com", "kind": "item_clicked", "item_id": "mug-1"}
         )
     with pytest.raises(InvalidInput, match="no item matches the filters"):
-        get_action("search_catalog").invoke(
+        get_action("get_recommendations").invoke(
             ctx, {"filters": {"brands": ["Glow"], "min_price": 500}}
         )
     with pytest.raises(InvalidInput, match="min_price is above max_price"):
-        get_action("search_catalog").invoke(ctx, {"filters": {"min_price": 9, "max_price": 1}})
+        get_action("get_recommendations").invoke(ctx, {"filters": {"min_price": 9, "max_price": 1}})
+    # The UCP search answers these in its own shape: no products with a note, or an error.
+    search = get_action("search_catalog")
+    none = search.invoke(
+        ctx, {"catalog": {"filters": {"brands": ["Glow"], "price": {"min": 50000}}}}
+    ).model_dump(mode="json")
+    assert none["products"] == [] and [m["code"] for m in none["messages"]] == ["no_match"]
+    assert "No item matches the filters" in none["messages"][0]["content"]
+    swapped = search.invoke(
+        ctx, {"catalog": {"filters": {"price": {"min": 900, "max": 100}}}}
+    ).model_dump(mode="json")
+    assert swapped["ucp"]["status"] == "error"
+    (message,) = swapped["messages"]
+    assert message["code"] == "invalid_input" and "swap them" in message["content"]
 
 
 def test_context_masking_follows_the_callers_pii_scope(ctx: ToolContext) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import random
+import struct
+import zlib
 from collections import Counter
 from typing import Any
 
@@ -139,6 +141,35 @@ def test_merging_batches_gives_the_buckets_of_one_pass_and_states_round_trip() -
     assert set(stored) == set(whole)
     for key, (counters, state) in stored.items():
         assert _same(decode_state(counters, state), whole[key]), key
+
+
+@pytest.mark.parametrize("people", [0, 5, 300, 20_000])
+def test_a_state_round_trips_sparse_or_dense_and_states_written_by_version_1_still_read(
+    people: int,
+) -> None:
+    bucket = PipelineBucket(requests=3, points=4, served=2)
+    hll_add(bucket.units, (f"p{k}" for k in range(people)))
+    rng = np.random.default_rng(people)
+    cells = rng.integers(0, bucket.timings.size, size=min(people, 50))
+    np.add.at(bucket.timings.reshape(-1), cells, 1 + rng.integers(0, 2**40, size=len(cells)))
+    bucket.diagnostics.update({200: 3, 512: people})
+    counters = bucket.counters()
+    assert _same(decode_state(counters, bucket.state()), bucket)
+    body = bucket.units.tobytes() + bucket.timings.astype("<u8").tobytes()
+    codes = sorted(bucket.diagnostics.items())
+    v1 = struct.pack("<BH", 1, len(codes)) + b"".join(struct.pack("<HQ", c, n) for c, n in codes)
+    assert _same(decode_state(counters, v1 + zlib.compress(body, 1)), bucket)
+    # the log writer hands merge its batch's bucket instead of encoding it first
+    twice = decode_state(counters, merge_states(bucket.state(), bucket))
+    assert np.array_equal(twice.units, bucket.units)
+    assert np.array_equal(twice.timings, 2 * bucket.timings)
+    assert twice.diagnostics == Counter({c: 2 * n for c, n in bucket.diagnostics.items()})
+    assert decode_state(counters, merge_states(None, bucket)).diagnostics == bucket.diagnostics
+
+
+def test_an_unknown_state_version_is_refused() -> None:
+    with pytest.raises(ValueError, match="version 9"):
+        decode_state({}, struct.pack("<BH", 9, 0))
 
 
 def test_the_report_groups_by_day_channel_and_point_and_totals_the_range() -> None:

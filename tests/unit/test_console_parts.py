@@ -85,13 +85,26 @@ def test_every_tool_schema_gives_a_labelled_control_per_property(action: Any) ->
 
 
 def test_an_empty_form_sends_no_arguments_so_the_tools_defaults_apply() -> None:
-    fields = fields_from_schema(get_action("search_catalog").input_schema())
+    fields = fields_from_schema(get_action("get_recommendations").input_schema())
     args, errors = arguments_from_form(fields, {"query": "  ", "filters.max_price": ""})
     assert args == {} and errors == {}
 
 
-def test_form_values_become_typed_arguments_the_tool_accepts() -> None:
+def test_the_ucp_search_form_sends_the_catalog_request_it_describes() -> None:
     action = get_action("search_catalog")
+    fields = fields_from_schema(action.input_schema())
+    kinds = {c.name: c.kind for f in fields for c in f.children}
+    assert kinds["catalog.query"] == "text" and kinds["catalog.filters"] == "json"
+    form = {"catalog.query": "boots", "catalog.filters": '{"brands": ["TrailCo"]}', "meta": ""}
+    args, errors = arguments_from_form(fields, form)
+    assert errors == {}
+    assert args == {"catalog": {"query": "boots", "filters": {"brands": ["TrailCo"]}}}
+    parsed = action.parse(args)
+    assert parsed.catalog.query == "boots" and parsed.catalog.filters.brands == ["TrailCo"]
+
+
+def test_form_values_become_typed_arguments_the_tool_accepts() -> None:
+    action = get_action("get_recommendations")
     fields = fields_from_schema(action.input_schema())
     form = {
         "query": "boots",

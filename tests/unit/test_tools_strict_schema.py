@@ -93,7 +93,7 @@ def test_an_empty_strict_answer_means_no_arguments(name: str) -> None:
     action = get_action(name)
     doc = _empty(_strict_schemas()[name])
     jsonschema.validate(doc, _strict_schemas()[name])
-    assert action.parse(doc) == action.parse({})
+    assert action.parse(doc) == action.parse(_required(name))
 
 
 @pytest.mark.parametrize("name", [a.name for a in ACTIONS])
@@ -115,7 +115,27 @@ def _required(name: str) -> dict[str, Any]:
         "get_item": {"item_id": "boot-1"},
         "get_personalization_decisions": {"points": ["home_banner"]},
         "record_interaction": {"individual": "ava-1", "kind": "item_shown", "item_id": "x"},
+        "search_catalog": {"catalog": {}},
+        "lookup_catalog": {"catalog": {"ids": ["boot-1"]}},
+        "get_product": {"catalog": {"id": "boot-1"}},
     }.get(name, {})
+
+
+def test_a_map_is_name_value_pairs_in_the_strict_form_and_read_back_as_the_map() -> None:
+    """OpenAI's strict mode takes no object of free keys: UCP's `attribution` goes as pairs."""
+    catalog = _strict_schemas()["search_catalog"]["properties"]["catalog"]
+    attribution = catalog["properties"]["attribution"]
+    assert attribution["type"] == "array"
+    assert attribution["items"]["required"] == ["name", "value"]
+    action = get_action("search_catalog")
+    pairs = [{"name": "utm_source", "value": "assistant"}, {"name": "click_id", "value": "c-1"}]
+    parsed = action.parse({"catalog": {"query": "mug", "attribution": pairs}})
+    assert parsed.catalog.attribution == {"utm_source": "assistant", "click_id": "c-1"}
+    as_map = action.parse({"catalog": {"query": "mug", "attribution": parsed.catalog.attribution}})
+    assert as_map == parsed
+    assert (
+        action.parse({"catalog": {"query": "mug", "attribution": []}}).catalog.attribution is None
+    )
 
 
 def test_the_lenient_form_keeps_defaults_and_bounds_and_nulls_parse_as_absent() -> None:
@@ -169,7 +189,8 @@ def test_decision_variables_are_pairs_not_an_object_that_can_only_be_empty() -> 
     [("$30", 30.0), ("30.5", 30.5), ("30 USD", 30.0), ("1,299.99", 1299.99), ("30,5", 30.5)],
 )
 def test_prices_sent_as_text_are_read_as_numbers(text: str, number: float) -> None:
-    parsed = get_action("search_catalog").parse({"filters": {"max_price": text}})
+    # search_catalog takes UCP's prices (integers in minor units); p13n's own filters take text
+    parsed = get_action("get_recommendations").parse({"filters": {"max_price": text}})
     assert parsed.filters.max_price == number
 
 

@@ -152,6 +152,13 @@ if TYPE_CHECKING:
         compare_means,
         compare_rates,
     )
+    from p13n.domain.analytics.experiment_points import (
+        PointFigures,
+        SeriesPoint,
+        point_figures,
+        point_from_json,
+        series_point,
+    )
     from p13n.domain.analytics.experiment_results import (
         cells_of_journeys,
         experiment_results,
@@ -185,6 +192,13 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "rebalance",
         "start_bandit",
         "stratify",
+    ),
+    "experiment_points": (
+        "PointFigures",
+        "SeriesPoint",
+        "point_figures",
+        "point_from_json",
+        "series_point",
     ),
     "experiment_results": (
         "cells_of_journeys",
@@ -362,6 +376,11 @@ __all__ = [
     "Engagement",
     "MetricEvent",
     "metric_fields",
+    "PointFigures",
+    "SeriesPoint",
+    "point_figures",
+    "point_from_json",
+    "series_point",
     "BANDIT_INTERVAL",
     "BanditEntry",
     "BanditState",

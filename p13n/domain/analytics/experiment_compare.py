@@ -39,7 +39,7 @@ from p13n.domain.analytics.srm import SrmCheck
 from p13n.domain.analytics.sufficient import MeanStats, Moments, RateStats, RatioStats, Summary
 from p13n.domain.analytics.verdict import metric_verdict
 
-__all__ = ["metric_results", "cohort_strata", "data_warnings"]
+__all__ = ["metric_results", "cohort_strata", "data_warnings", "interval_of"]
 
 Periods = np.ndarray[Any, Any]
 _MIN_MULTIPLE = 10  # GrowthBook warns about multiple exposures only from 10 such units
@@ -158,6 +158,30 @@ def _bayesian(
     )
 
 
+def _fixed(control: Summary, treatment: Summary, *, rates: bool, alpha: float) -> Effect:
+    """The fixed-horizon test: two proportions for a rate, else Welch."""
+    if rates and isinstance(control, RateStats) and isinstance(treatment, RateStats):
+        return two_proportion_test(control, treatment, alpha=alpha)
+    return welch_test(control, treatment, alpha=alpha)
+
+
+def interval_of(
+    metric: MetricDefinition, control: Summary, treatment: Summary, settings: ResultSettings
+) -> tuple[float | None, float | None, float | None]:
+    """(lift, low, high) of `treatment` against `control` under the settings' engine, as
+    `metric_results` reports them for fixed weights (one period, no CUPED): what the
+    results over time chart from the cohorts' statistics at each day's end."""
+    alpha, rates = settings.alpha, metric.is_rate
+    if settings.engine == "bayesian":
+        b = _bayesian(control, treatment, rates=rates, better=metric.higher_is_better, alpha=alpha)
+        return b.lift, b.ci_low, b.ci_high
+    if settings.engine == "frequentist":
+        effect = _fixed(control, treatment, rates=rates, alpha=alpha)
+    else:
+        effect = sequential_test(control, treatment, alpha=alpha, tuning=settings.sequential_tuning)
+    return effect.estimate, effect.ci_low, effect.ci_high
+
+
 def _compare(
     metric: MetricDefinition,
     j: int,
@@ -174,10 +198,7 @@ def _compare(
     better, alpha = metric.higher_is_better, settings.alpha
     control, treatment = summaries[0], summaries[j]
     bayes = _bayesian(control, treatment, rates=rates, better=better, alpha=alpha)
-    if rates and isinstance(control, RateStats) and isinstance(treatment, RateStats):
-        fixed = two_proportion_test(control, treatment, alpha=alpha)
-    else:
-        fixed = welch_test(control, treatment, alpha=alpha)
+    fixed = _fixed(control, treatment, rates=rates, alpha=alpha)
     tuning = settings.sequential_tuning
     always = sequential_test(control, treatment, alpha=alpha, tuning=tuning)
     cuped = None

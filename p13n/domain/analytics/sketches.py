@@ -16,6 +16,7 @@ Error bounds (what the API's `notes` repeat):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -61,12 +62,18 @@ def new_hll() -> npt.NDArray[np.uint8]:
     return np.zeros(HLL_REGISTERS, dtype=np.uint8)
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _register_of(unit: str) -> tuple[int, int]:
+    """(register, rank) of a unit; cached because the log writer sees the same people again
+    and again, and a hash is most of what adding one costs."""
+    h = unit_hash(unit)
+    return h >> _REST_BITS, _REST_BITS - (h & _REST_MASK).bit_length() + 1
+
+
 def hll_add(registers: npt.NDArray[np.uint8], units: Iterable[str]) -> None:
     """Add units to the registers in place."""
     for unit in units:
-        h = unit_hash(unit)
-        index = h >> _REST_BITS
-        rank = _REST_BITS - (h & _REST_MASK).bit_length() + 1
+        index, rank = _register_of(unit)
         if rank > registers[index]:
             registers[index] = rank
 

@@ -26,6 +26,7 @@ __all__ = [
     "SegmentExit",
     "RECENT_ENGAGEMENT_MAX",
     "RECENT_ENGAGEMENT_DAYS",
+    "profile_adapter",
 ]
 
 RECENT_ENGAGEMENT_MAX = 100
@@ -159,3 +160,8 @@ class ProfileGraph:
 
 
 _ADAPTER: TypeAdapter[ProfileGraph] = TypeAdapter(ProfileGraph)
+
+
+def profile_adapter() -> TypeAdapter[ProfileGraph]:
+    """The one pydantic adapter of the profile document (the store's and the cache's JSON)."""
+    return _ADAPTER

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from p13n.domain.errors import InvalidInput
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.recommend.config import MAX_LIMIT
 from p13n.domain.recommend.interpret import Interpreted
 from p13n.domain.recommend.item_filter import ItemFilter
@@ -65,6 +66,9 @@ class RecommendRequest:
     item_filter: ItemFilter | None = None  # AND-ed with the recommender's own filters
     request_id: str | None = None
     channel: str | None = None  # where the answer is shown (no exploration in quiet channels)
+    # The individual's stored profile when the caller has just read it (a decision's augment
+    # stage): not read again, which with the compact profile cache would decode it again.
+    profile: ProfileGraph | None = None
 
 
 @dataclass

@@ -181,6 +181,9 @@ class DecisionService:
             ctx.individualId, request.profile, context_only="ContextOnly" in flags
         )
         facts = facts_for(ctx, profile, now)
+        # The profile read from the cache or store (not one the request carries): the points'
+        # recommenders reuse it instead of reading it again.
+        stored = profile if request.profile is None else None
         variables = facts.variables
         augmenting_ms = (time.perf_counter() - started) * 1000
         key = ctx.unifiedIndividualId or ctx.individualId
@@ -198,7 +201,17 @@ class DecisionService:
                 outcome = Outcome(status=502, diagnostics=[diagnostic(502)])
             else:
                 outcome = self._one_point(
-                    configs, point, ref, facts, key, uid, variables, request_id, pid, ctx.anchorId
+                    configs,
+                    point,
+                    ref,
+                    facts,
+                    key,
+                    uid,
+                    variables,
+                    request_id,
+                    pid,
+                    ctx.anchorId,
+                    stored,
                 )
             statuses.append(outcome.status)
             personalizations.append(
@@ -260,6 +273,7 @@ class DecisionService:
         request_id: str,
         pid: str,
         anchor: str | None,
+        stored: ProfileGraph | None,
     ) -> Outcome:
         """Qualify and personalize one point; its failure is its diagnostic, never the request's."""
         t0 = time.perf_counter()
@@ -281,6 +295,7 @@ class DecisionService:
                 pid,
                 anchor,
                 outcome,
+                stored=stored,
             )
             outcome.personalizing_ms = (time.perf_counter() - t1) * 1000
         except Exception:  # one point's failure is its diagnostic, never the request's 500

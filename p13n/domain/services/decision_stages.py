@@ -32,6 +32,7 @@ from p13n.domain.decisions import (
     render,
 )
 from p13n.domain.errors import DecisionRejected, NotFound, PayloadTooLarge
+from p13n.domain.graphs import ProfileGraph
 from p13n.domain.ingest import Item
 from p13n.domain.recommend import RecommendRequest
 from p13n.domain.services.decision_configs import DecisionConfigs
@@ -164,9 +165,13 @@ def personalize(
     pid: str,
     anchor: str | None,
     outcome: Outcome,
+    *,
+    stored: ProfileGraph | None = None,
 ) -> None:
     """Fill `outcome` with the qualified decision's content: its attributes with merge fields
-    resolved, and the recommender's items in the point's schema (an unknown anchor dropped)."""
+    resolved, and the recommender's items in the point's schema (an unknown anchor dropped).
+    `stored` is uid's stored profile as the augment stage read it: the recommender uses it
+    rather than reading (decoding) it once more."""
     decision = outcome.decision
     if decision is not None:
         outcome.attributes = {
@@ -191,6 +196,7 @@ def personalize(
         variables=variables,
         request_id=request_id,
         channel=facts.channel,  # no exploration slots in a quiet channel (the agent's)
+        profile=stored,
     )
     try:
         recs = recommend.recommend(ask)
@@ -205,6 +211,7 @@ def personalize(
                 variables=variables,
                 request_id=request_id,
                 channel=facts.channel,
+                profile=stored,
             )
         )
     outcome.data = [

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from p13n.domain.errors import NotFound
-from p13n.domain.graphs import ItemGraph, ProfileGraph
+from p13n.domain.graphs import ItemGraph, ProfileGraph, profile_id_of
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
     ImportSummary,
@@ -63,7 +63,9 @@ class Engine:
         self.options = options or EngineOptions()
         self.now = clock
         self.lock = threading.RLock()
-        self.state = HotState(self.options.profile_cache_size)
+        self.state = HotState(
+            self.options.profile_cache_size, compact_profiles=self.options.compact_profiles
+        )
         self.insight_configs = ConfigRepository(store, "insight", InsightDefinition, clock=clock)
         self.segment_configs = ConfigRepository(store, "segment", SegmentDefinition, clock=clock)
         # Called with the upserted items after they are committed (e.g. to embed them);
@@ -266,9 +268,9 @@ class Engine:
         loaded = 0
         for docs in self.store.iter_recent_profile_docs(limit):
             for doc in reversed(docs):  # older first, so the newest end up most recently used
-                profile = ProfileGraph.model_validate_json(doc)
-                if profiles.get(profile.unified_id) is None:
-                    profiles.put(profile.unified_id, profile)
+                uid = profile_id_of(doc)
+                if uid not in profiles:
+                    profiles.put_doc(uid, doc)
                     loaded += 1
         return loaded
 

@@ -34,14 +34,18 @@ from p13n.domain.analytics import (
     MetricDefinition,
     MetricEvent,
     ResultSettings,
+    SeriesPoint,
     engagement_pid,
     metric_fields,
+    point_from_json,
     resolve_metrics,
+    series_point,
     unit_of,
 )
 from p13n.domain.decisions import Experiment
 from p13n.domain.services.survivors import Survivors
 from p13n.domain.store import ExperimentStore, MeasureReads
+from p13n.domain.timeutil import DAY
 
 __all__ = ["ExperimentAggregates", "SLICE_SECONDS", "metrics_of"]
 
@@ -116,6 +120,56 @@ class ExperimentAggregates:
                 at = cutoff
             yield cutoff, cells
 
+    def series_points(
+        self, experiment: Experiment, metric: MetricDefinition, cutoffs: Sequence[float]
+    ) -> dict[float, SeriesPoint] | None:
+        """`metric`'s point at each cutoff from the points kept at day ends and, for cutoffs
+        past the saved cells (today), the saved cells folded on; None when a day's point is
+        missing (cells saved before points were, a bandit, another metric: the caller folds
+        from the raw log)."""
+        settings = ResultSettings()
+        metrics = metrics_of(experiment)
+        if experiment.started_at is None or experiment.mode == "bandit" or metric not in metrics:
+            return None
+        end = self._end(experiment, settings)
+        settled = max(experiment.started_at, min(end, self.now() - self.settle_s))
+        with self._lock:
+            saved = self._up_to(experiment, metrics, settings, settled)
+        basis = _basis(experiment, metric, settings.window, self.merged())
+        stored = self.store.points(experiment.name, metric.name, basis)
+        found: dict[float, SeriesPoint] = {}
+        tail: ExperimentCells | None = None
+        for cutoff in sorted(cutoffs):
+            if cutoff in stored:
+                found[cutoff] = point_from_json(stored[cutoff])
+                continue
+            at = saved.folded_to if tail is None else tail.folded_to
+            if at is None or cutoff < at:
+                return None
+            if tail is None:
+                tail = saved.copy()
+            if cutoff > at:
+                self._fold(experiment, tail, at, cutoff)
+            found[cutoff] = series_point(tail, metric)
+        return found
+
+    def keep_points(
+        self, experiment: Experiment, metric: MetricDefinition, points: dict[float, SeriesPoint]
+    ) -> None:
+        """Store the points of UTC day ends that have settled (a fold from the raw log made
+        them), so that the next read of the series finds them."""
+        if experiment.mode == "bandit":
+            return
+        settings = ResultSettings()
+        basis = _basis(experiment, metric, settings.window, self.merged())
+        settled = self.now() - self.settle_s
+        rows = [
+            (metric.name, cutoff, basis, point.to_json().decode())
+            for cutoff, point in points.items()
+            if cutoff % DAY == 0 and cutoff <= settled
+        ]
+        self.store.save_points(experiment.name, rows)
+
     def forget(self, experiment: str | None = None) -> None:
         with self._lock:
             if experiment is None:
@@ -158,8 +212,13 @@ class ExperimentAggregates:
             cells = self._empty(experiment, metrics, settings)
         start = cells.folded_to if cells.folded_to is not None else experiment.started_at
         if start is not None and start < settled:
-            self._fold(experiment, cells, start, settled)
+            points: list[tuple[str, float, str, str]] | None = (
+                None if experiment.mode == "bandit" else []
+            )
+            self._fold(experiment, cells, start, settled, points=points)
             self._save(experiment, cells, setting, merged, replace=replace)
+            if points:
+                self.store.save_points(experiment.name, points)
         elif replace:
             cells.folded_to = settled
             self._save(experiment, cells, setting, merged, replace=True)
@@ -240,11 +299,19 @@ class ExperimentAggregates:
         return min(now, (experiment.stopped_at or now) + settings.window) + 1e-6
 
     def _fold(
-        self, experiment: Experiment, cells: ExperimentCells, start: float, end: float
+        self,
+        experiment: Experiment,
+        cells: ExperimentCells,
+        start: float,
+        end: float,
+        *,
+        points: list[tuple[str, float, str, str]] | None = None,
     ) -> None:
         """Fold [start, end) into `cells`, a week at a time. A fold of several slices reads the
         events once: each slice's new units find their pre-exposure events among the rows the
-        earlier slices read (and the first slice's read of the window before `start`)."""
+        earlier slices read (and the first slice's read of the window before `start`). With
+        `points` (a list) slices also end at each UTC day's end, where each metric's
+        `SeriesPoint` is appended to it as (metric, cutoff, basis, JSON)."""
         survivors = self.survivors()
         interactions = {
             name
@@ -260,10 +327,19 @@ class ExperimentAggregates:
         lo = start
         while lo < end:
             hi = min(lo + SLICE_SECONDS, end)
+            if points is not None:
+                hi = min(hi, (lo // DAY + 1) * DAY)
             part, rows = self._slice(experiment, cells, lo, hi, survivors, interactions, recent)
             cells.fold(part)
             if recent is not None:
                 recent = [r for r in (*recent, *rows) if r["ts"] >= hi - cells.pre_window]
+            if points is not None and hi % DAY == 0:
+                merged = self.merged()
+                for metric in cells.metrics:
+                    basis = _basis(experiment, metric, cells.window, merged)
+                    points.append(
+                        (metric.name, hi, basis, series_point(cells, metric).to_json().decode())
+                    )
             lo = hi
 
     def _slice(
@@ -398,5 +474,18 @@ def _setting(
         "metrics": [m.model_dump(mode="json") for m in metrics],
         "window": settings.window,
         "pre": settings.pre_window,
+    }
+    return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def _basis(experiment: Experiment, metric: MetricDefinition, window: float, merged: int) -> str:
+    """What a day's point depends on: a change of any makes the stored points unreadable."""
+    described = {
+        "id": experiment.id,
+        "started": experiment.started_at,
+        "cohorts": [c.id for c in experiment.cohorts],
+        "metric": metric.model_dump(mode="json"),
+        "window": window,
+        "identity": merged,
     }
     return hashlib.sha256(orjson.dumps(described, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]

@@ -9,7 +9,13 @@ from typing import Any
 
 import orjson
 
-from p13n.domain.graphs import ProfileGraph, apply_event_to_profile, new_profile, publish_affinities
+from p13n.domain.graphs import (
+    ProfileGraph,
+    apply_event_to_profile,
+    new_profile,
+    profile_json,
+    publish_affinities,
+)
 from p13n.domain.ingest import Event, parse_event
 from p13n.domain.insights import apply_event_insights, insight_values
 from p13n.domain.segments import update_memberships
@@ -33,14 +39,16 @@ _WRITE_CHUNK = 5000
 def cached_profile(state: HotState, store: Store, uid: str) -> ProfileGraph | None:
     """The profile pending a write, else from the cache, else from the store (then cached);
     None when it has none. Pending first: the cache may have evicted a profile whose stored
-    document is older (write-behind)."""
+    document is older (write-behind), and the cache holds a pending profile's last written form.
+    A profile from the cache is the caller's own copy (compact cache): a change reaches the
+    cache only through a write (`write_graphs`) or an explicit `state.profiles.put`."""
     profile = state.pending_profiles.get(uid) or state.profiles.get(uid)
     if profile is None:
         doc = store.get_profile_doc(uid)
         if doc is None:
             return None
         profile = ProfileGraph.model_validate_json(doc)
-        state.profiles.put(uid, profile)
+        state.profiles.put(uid, profile, doc=doc)
     return profile
 
 
@@ -49,18 +57,17 @@ def write_graphs(state: HotState, store: Store, conn: Transaction, now: float) -
     whole log again, so the lag marker left by deferred batches is removed."""
     pending = list(state.pending_profiles.values())
     computed = state.computed
+    cache = state.profiles
     for start in range(0, len(pending), _WRITE_CHUNK):
         rows = []
         for profile in pending[start : start + _WRITE_CHUNK]:
-            if profile.unified_id not in computed:
+            uid = profile.unified_id
+            if uid not in computed:
                 compute_profile(state, profile, now)
-            rows.append(
-                {
-                    "unified_id": profile.unified_id,
-                    "doc": profile.model_dump_json(),
-                    "updated_at": now,
-                }
-            )
+            doc = profile_json(profile)
+            rows.append({"unified_id": uid, "doc": doc.decode(), "updated_at": now})
+            # Before the pending entry goes: a reader finds the new form in one or the other.
+            cache.refresh(uid, profile, doc=doc)
         store.upsert_profiles(conn, rows)
     items = sorted(state.pending_items)
     graphs = state.item_graphs

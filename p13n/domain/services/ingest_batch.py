@@ -19,6 +19,7 @@ from p13n.domain.graphs import (
     apply_event_to_item_graphs,
     apply_event_to_profile,
     new_profile,
+    profile_id_of,
 )
 from p13n.domain.identity import LinkChange
 from p13n.domain.ingest import Event, EventResult, IngestReport, Item, parse_event
@@ -298,15 +299,10 @@ def prefetch_profiles(state: HotState, store: Store, events: list[Event]) -> Non
     for event in events:
         for kind, value in (("individual", event.individual_id), ("device", event.device_id)):
             uid = state.identity.lookup(kind, value) if value else None
-            if (
-                uid is not None
-                and uid not in state.pending_profiles
-                and state.profiles.get(uid) is None
-            ):
+            if uid is not None and uid not in state.pending_profiles and uid not in state.profiles:
                 wanted.add(uid)
     for doc in store.get_profile_docs(sorted(wanted)):
-        profile = ProfileGraph.model_validate_json(doc)
-        state.profiles.put(profile.unified_id, profile)
+        state.profiles.put_doc(profile_id_of(doc), doc)
 
 
 def _event_row(event: Event) -> dict[str, Any]:

@@ -2,10 +2,15 @@
 
 `MeasureService.experiment_results` answers for the whole run. The chart needs the same
 figures as they stood at the end of each UTC day: for cutoff `c`, the units exposed before
-`c` and their events before `c`. The experiment's cells are folded from the raw log once, up
-to each cutoff in turn (`ExperimentAggregates.series`), and each cutoff's cells go through the
-same function as the full results (`results_of_cells`, on one metric, CUPED off), so the last
-point equals the full results' unadjusted figures for the same window.
+`c` and their events before `c`. For fixed weights these come from each cohort's statistics at
+the cutoff (`SeriesPoint`): the fold that keeps the experiment's cells stores a point per
+metric at every day's end it passes, so a read takes the stored days and folds only what the
+saved cells have not reached (today). Without stored points (cells saved before points were,
+a window other than the default) the cells are folded from the raw log once, up to each
+cutoff in turn, and the settled days' points are stored for the next read. A bandit's figures
+are stratified by its weight history: its cells are folded from the raw log and read through
+`results_of_cells`, on one metric, CUPED off. Either way the last point equals the full
+results' unadjusted figures for the same window.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from p13n.domain.analytics import (
     BanditState,
     ExperimentResults,
     ResultSettings,
+    point_figures,
     resolve_metrics,
     results_of_cells,
+    series_point,
 )
 from p13n.domain.decisions import Experiment
 from p13n.domain.errors import InvalidInput
@@ -123,23 +130,49 @@ def experiment_series(
     now = measure.now()
     end = min(now, (experiment.stopped_at or now) + base.window)
     marks = list(points) if points is not None else cutoffs(experiment.started_at, end)
-    definitions = resolve_metrics([wanted])
+    (definition,) = resolve_metrics([wanted])
     out: dict[str, dict[str, list[Any]]] = {
         c: {"units": [], "mean": [], "lift": [], "low": [], "high": []} for c in ids
     }
-    for _, cells in measure.experiments.series(experiment, definitions, base, marks):
-        results = results_of_cells(experiment, cells, settings=base, bandit=bandit)
-        figures = {f.cohort: f for f in results.metrics[0].cohorts} if results.metrics else {}
-        units = {u.cohort: u.units for u in results.cohorts}
-        for c in ids:
-            found = figures.get(c)
-            lift, low, high = _interval(results, c) if c != ids[0] else (None, None, None)
-            series = out[c]
-            series["units"].append(units.get(c, 0))
-            series["mean"].append(found.mean if found is not None and found.units else None)
-            series["lift"].append(lift)
-            series["low"].append(low)
-            series["high"].append(high)
+    if bandit is None and experiment.mode != "bandit":
+        kept = (
+            measure.experiments.series_points(experiment, definition, marks)
+            if base.window == ResultSettings().window
+            else None
+        )
+        if kept is None:  # folded from the raw log; its settled days are kept for next time
+            kept = {
+                cutoff: series_point(cells, definition)
+                for cutoff, cells in measure.experiments.series(
+                    experiment, [definition], base, marks
+                )
+            }
+            if base.window == ResultSettings().window:
+                measure.experiments.keep_points(experiment, definition, kept)
+        for cutoff in marks:
+            for c, f in zip(ids, point_figures(definition, kept[cutoff], base), strict=True):
+                for name, value in (
+                    ("units", f.units),
+                    ("mean", f.mean),
+                    ("lift", f.lift),
+                    ("low", f.low),
+                    ("high", f.high),
+                ):
+                    out[c][name].append(value)
+    else:
+        for _, cells in measure.experiments.series(experiment, [definition], base, marks):
+            results = results_of_cells(experiment, cells, settings=base, bandit=bandit)
+            figures = {f.cohort: f for f in results.metrics[0].cohorts} if results.metrics else {}
+            units = {u.cohort: u.units for u in results.cohorts}
+            for c in ids:
+                found = figures.get(c)
+                lift, low, high = _interval(results, c) if c != ids[0] else (None, None, None)
+                series = out[c]
+                series["units"].append(units.get(c, 0))
+                series["mean"].append(found.mean if found is not None and found.units else None)
+                series["lift"].append(lift)
+                series["low"].append(low)
+                series["high"].append(high)
     return ExperimentSeries(
         experiment=experiment.name,
         metric=wanted,

@@ -49,7 +49,8 @@ class LogEntry:
     """One decision instance (one point of one request). Timings are milliseconds; `status` is
     the point's diagnostic code (200 content, 201 nothing qualified, ...) and `diagnostics`
     every code of the point and of its request, space-separated; `source` says who asked
-    (`api`, `cli`, `agent`, `batch`)."""
+    (`api`, `cli`, `agent`, `batch`); `attribution` is the referral context an agent platform
+    sent (UCP `attribution`: campaign and click ids), kept as given."""
 
     personalization_id: str
     request_id: str
@@ -71,14 +72,20 @@ class LogEntry:
     personalizing_ms: float = 0.0
     total_ms: float = 0.0
     diagnostics: str = ""
+    attribution: dict[str, str] | None = None
 
 
 def _row(entry: LogEntry) -> tuple[Any, ...]:
     """The entry as a row of the log table, in `LOG_COLUMNS` order."""
-    content = orjson.dumps(
-        [{"contentId": c.contentId, "id": c.id, "rank": c.rank} for c in entry.content]
-    ).decode()
-    return tuple(content if f == "content" else getattr(entry, f) for f in LOG_COLUMNS)
+    encoded = {
+        "content": orjson.dumps(
+            [{"contentId": c.contentId, "id": c.id, "rank": c.rank} for c in entry.content]
+        ).decode(),
+        "attribution": None
+        if entry.attribution is None
+        else orjson.dumps(entry.attribution, option=orjson.OPT_SORT_KEYS).decode(),
+    }
+    return tuple(encoded[f] if f in encoded else getattr(entry, f) for f in LOG_COLUMNS)
 
 
 class PersonalizationLog:
@@ -171,14 +178,16 @@ class PersonalizationLog:
         """Entries move queue -> in flight -> table, each visible to `_queued` at every moment
         (the in-flight list is published before the first pop and emptied after the commit)."""
         queue = self._queue
-        while queue:
+        left = len(queue)  # what this cycle found: what arrives meanwhile waits for the next
+        while queue and left > 0:
             entries: list[LogEntry] = []
             self._in_flight = entries
-            while queue and len(entries) < self.batch:
+            while queue and len(entries) < min(self.batch, left):
                 entries.append(queue.popleft())
             # the rest of the last request, so that a batch never splits one
             while queue and queue[0].request_id == entries[-1].request_id:
                 entries.append(queue.popleft())
+            left -= len(entries)
             self._write(entries)
             self._in_flight = []
 

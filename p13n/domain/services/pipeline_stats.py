@@ -81,7 +81,7 @@ class PipelineStats:
         """Merge the buckets of these log rows (tuples in `LOG_COLUMNS` order, every row of a
         request among them) into the stored hours, in the log writer's transaction."""
         buckets = accumulate_rows(LOG_COLUMNS, rows)
-        deltas = {key: (b.counters(), b.state()) for key, b in buckets.items()}
+        deltas = {key: (b.counters(), b) for key, b in buckets.items()}
         self.aggregates.merge_hours(conn, deltas, merge_states)
 
     def count_ingest(self, report: IngestReport, now: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from p13n.domain.errors import Conflict, NotFound
-from p13n.domain.graphs import ProfileGraph
+from p13n.domain.graphs import ProfileGraph, profile_json
 from p13n.domain.insights import InsightDefinition, validate_insight_set
 from p13n.domain.insights import recompute_insights as recompute_insight_values
 from p13n.domain.segments import (
@@ -52,15 +52,11 @@ def rewrite_profiles(
         rows = []
         for doc in docs:
             profile = change(ProfileGraph.model_validate_json(doc))
+            new_doc = profile_json(profile)
             rows.append(
-                {
-                    "unified_id": profile.unified_id,
-                    "doc": profile.model_dump_json(),
-                    "updated_at": now,
-                }
+                {"unified_id": profile.unified_id, "doc": new_doc.decode(), "updated_at": now}
             )
-            if state.profiles.get(profile.unified_id) is not None:
-                state.profiles.put(profile.unified_id, profile)
+            state.profiles.refresh(profile.unified_id, profile, doc=new_doc)
         with store.transaction() as conn:
             store.upsert_profiles(conn, rows)
         count += len(rows)

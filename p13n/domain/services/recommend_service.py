@@ -402,7 +402,10 @@ class RecommendService:
                 )
             anchor_row = snap.row[request.anchor]
         uid = self.engine.resolve(request.individual) if request.individual else None
-        profile = self.engine.load_profile(uid) if uid else None
+        if request.profile is not None and uid is not None and request.profile.unified_id == uid:
+            profile: ProfileGraph | None = request.profile
+        else:
+            profile = self.engine.load_profile(uid) if uid else None
         if request.individual and profile is None and uid is None:
             diagnostics.append(diagnostic(512))
         history = self._history(snap, profile, uid)

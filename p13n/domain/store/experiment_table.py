@@ -25,6 +25,7 @@ __all__ = [
     "ExperimentUnitRow",
     "ExperimentKeyRow",
     "ExperimentMarkRow",
+    "ExperimentPointRow",
     "SavedUnits",
 ]
 
@@ -64,7 +65,26 @@ class ExperimentMarkRow(SQLModel, table=True):
     personalization_id: str = Field(sa_column=Column(Text, primary_key=True))
 
 
-_MODELS = (ExperimentFoldRow, ExperimentUnitRow, ExperimentKeyRow, ExperimentMarkRow)
+class ExperimentPointRow(SQLModel, table=True):
+    """A metric's per-cohort statistics at a UTC day's end (`SeriesPoint` as JSON), valid
+    while `basis` (the experiment's start, cohorts, window, the metric and the merged
+    identities) is the current one."""
+
+    __tablename__ = "experiment_points"
+    experiment: str = Field(sa_column=Column(Text, primary_key=True))
+    metric: str = Field(sa_column=Column(Text, primary_key=True))
+    cutoff: float = Field(sa_column=Column(Float, primary_key=True))
+    basis: str = Field(sa_column=Column(Text, nullable=False))
+    point: str = Field(sa_column=Column(Text, nullable=False))
+
+
+_MODELS = (
+    ExperimentFoldRow,
+    ExperimentUnitRow,
+    ExperimentKeyRow,
+    ExperimentMarkRow,
+    ExperimentPointRow,
+)
 
 
 class SavedUnits:
@@ -175,6 +195,36 @@ class ExperimentStore:
             self._insert(conn, u, [(experiment, *row) for row in units])
             self._insert(conn, k, [(experiment, *key) for key in keys])
             self._insert(conn, m, [(experiment, pid) for pid in marks])
+
+    def points(self, experiment: str, metric: str, basis: str) -> dict[float, str]:
+        """cutoff -> the stored point of `metric` under `basis`."""
+        t = _t(ExperimentPointRow)
+        stmt = select(t.c.cutoff, t.c.point).where(
+            t.c.experiment == experiment, t.c.metric == metric, t.c.basis == basis
+        )
+        with self.store.db.connect() as conn:
+            return {float(c): str(p) for c, p in conn.execute(stmt)}
+
+    def save_points(self, experiment: str, rows: Sequence[tuple[str, float, str, str]]) -> None:
+        """Store (metric, cutoff, basis, point) rows, replacing the same metric and cutoff, and
+        drop the metric's points of any other basis (they can no longer be read)."""
+        if not rows:
+            return
+        t = _t(ExperimentPointRow)
+        with self.store.transaction() as conn:
+            for metric, basis in {(r[0], r[2]) for r in rows}:
+                conn.execute(
+                    delete(t).where(
+                        t.c.experiment == experiment, t.c.metric == metric, t.c.basis != basis
+                    )
+                )
+            for metric, cutoff, _, _ in rows:
+                conn.execute(
+                    delete(t).where(
+                        t.c.experiment == experiment, t.c.metric == metric, t.c.cutoff == cutoff
+                    )
+                )
+            self._insert(conn, t, [(experiment, m, c, b, p) for m, c, b, p in rows])
 
     def forget(self, experiment: str | None = None) -> None:
         """Drop the saved cells (of one experiment, or all): the next read folds from the

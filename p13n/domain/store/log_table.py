@@ -30,7 +30,9 @@ ENGAGEMENT_INTERACTIONS = ("personalization-view", "personalization-click", "cat
 
 class PersonalizationLogRow(SQLModel, table=True):
     """One decision instance. `content` is a JSON list of {contentId, id, rank};
-    `diagnostics` the instance's diagnostic codes, space-separated (the request's too)."""
+    `diagnostics` the instance's diagnostic codes, space-separated (the request's too);
+    `attribution` the referral context an agent platform sent with the request (UCP
+    `attribution`: campaign and click ids, source and medium) as a JSON object, else null."""
 
     __tablename__ = "personalization_log"
     __table_args__ = (Index("ix_personalization_log_ts", "ts"),)
@@ -54,6 +56,7 @@ class PersonalizationLogRow(SQLModel, table=True):
     personalizing_ms: float = 0.0
     total_ms: float = 0.0
     diagnostics: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    attribution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 # Engagement events are found by the personalization id they carry.
@@ -63,18 +66,22 @@ _EVENTS_BY_PERSONALIZATION = Index(
 LOG_COLUMNS = tuple(c.name for c in _t(PersonalizationLogRow).columns)
 
 
+# Columns added after a store was created, each with its definition: both databases add a
+# nullable column or one with a constant default without rewriting the table.
+_ADDED_COLUMNS = (
+    ("diagnostics", "TEXT NOT NULL DEFAULT ''"),  # issue 12
+    ("attribution", "TEXT"),  # issue 16: the UCP request's attribution
+)
+
+
 def _add_missing_columns(db: Any) -> None:
-    """Columns added after a store was created (`diagnostics`, issue 12), added in place: both
-    databases add a column with a constant default without rewriting the table."""
-    present = {c["name"] for c in inspect(db).get_columns(_t(PersonalizationLogRow).name)}
-    if "diagnostics" not in present:
-        with db.begin() as conn:
-            conn.execute(
-                text(
-                    f"ALTER TABLE {_t(PersonalizationLogRow).name} "
-                    "ADD COLUMN diagnostics TEXT NOT NULL DEFAULT ''"
-                )
-            )
+    """The columns of `_ADDED_COLUMNS` a store lacks, added in place (the migration)."""
+    name = _t(PersonalizationLogRow).name
+    present = {c["name"] for c in inspect(db).get_columns(name)}
+    for column, definition in _ADDED_COLUMNS:
+        if column not in present:
+            with db.begin() as conn:
+                conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column} {definition}"))
 
 
 class PersonalizationLogStore:
@@ -136,6 +143,8 @@ class PersonalizationLogStore:
             return None
         entry = dict(row._mapping)
         entry["content"] = orjson.loads(entry["content"])
+        if entry.get("attribution") is not None:
+            entry["attribution"] = orjson.loads(entry["attribution"])
         return entry
 
     def of_request(self, request_id: str) -> list[dict[str, Any]]:

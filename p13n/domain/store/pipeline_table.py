@@ -14,7 +14,7 @@ Contracts as in `sql_store`: times are UTC epoch seconds; '' stands for a missin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Column, Connection, LargeBinary, Text, select, tuple_
 from sqlmodel import Field, SQLModel
@@ -73,6 +73,7 @@ class IngestHourRow(SQLModel, table=True):
 
 
 Key = tuple[int, str, str]
+S = TypeVar("S")
 
 
 class PipelineStore:
@@ -86,11 +87,12 @@ class PipelineStore:
     def merge_hours(
         self,
         conn: Connection,
-        deltas: Mapping[Key, tuple[Mapping[str, int], bytes]],
-        merge: Callable[[bytes | None, bytes], bytes],
+        deltas: Mapping[Key, tuple[Mapping[str, int], S]],
+        merge: Callable[[bytes | None, S], bytes],
     ) -> None:
         """Add (counters, state) per key to the stored hours in the caller's transaction;
-        `merge(old_state, new_state)` combines the blobs (old is None for a new row)."""
+        `merge(old_state, new_state)` gives the stored blob (old is None for a new row; the
+        new state is whatever the caller's `merge` reads: bytes, or the batch's own bucket)."""
         if not deltas:
             return
         t = _t(PipelineHourRow)
