@@ -48,6 +48,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check p13n tests bench examples
 	$(BIN)/ruff format --check p13n tests bench examples
 	$(BIN)/mypy p13n/domain p13n/tools
+	$(BIN)/bandit -q -c pyproject.toml -r p13n
+	$(BIN)/python .ci/audit.py
 
 test: lint node_modules/.installed /usr/bin/chromium
 	$(BIN)/pytest

@@ -112,7 +112,12 @@ def demo_home(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 # Under pytest-xdist (`-n 2 --dist loadscope`, pyproject's addopts), a worker runs whole modules
 # (their module-scoped servers and tenants are set up once), and every suite on the demo tenant
 # runs on one worker, so the session's seed happens once rather than once per worker.
-_DEMO_TENANT_SUITES = ("tests/conversations/", "tests/integration/test_query_demo.py")
+_DEMO_TENANT_SUITES = (
+    "tests/conversations/",
+    "tests/integration/test_query_demo.py",
+    "tests/e2e/test_api_fuzz.py",
+    "tests/e2e/test_mcp_fuzz.py",
+)
 
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)

@@ -31,8 +31,10 @@ from p13n.server.bootstrap import (
     warm_model_in_background,
 )
 from p13n.server.console import install_console
+from p13n.server.http_errors import install_http_errors
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.metrics import install_metrics
+from p13n.server.openapi import install_openapi
 from p13n.server.routes import (
     actions,
     admin,
@@ -46,6 +48,7 @@ from p13n.server.routes import (
     recommenders,
     ucp,
 )
+from p13n.server.security_headers import SecurityHeaders
 from p13n.server.settings import Settings
 
 __all__ = ["create_app"]
@@ -101,6 +104,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     install_auth(app)  # before any route: every route checks its scope (p13n/server/auth.py)
+    install_http_errors(app)  # 404, 405 (with a true Allow) and unreadable bodies as {"error"}
+    install_openapi(app)  # credentials, shared statuses and the error body in /openapi.json
     app.state.settings = settings
 
     @app.exception_handler(P13nError)
@@ -151,5 +156,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.include_router(module.router)
     install_console(app)  # /console pages and / (p13n/server/console/)
     install_metrics(app)  # the middleware that counts and times requests, and GET /metrics
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, framing and referrer on HTML answers
     mount_mcp(app)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from p13n.tools.catalog_lookup import get_product, lookup_catalog
@@ -34,12 +35,13 @@ from p13n.tools.ucp_shapes import (
     SearchCatalogInput,
     SearchCatalogOutput,
 )
+from p13n.tools.untrusted import UNTRUSTED_NOTE
 
 __all__ = ["ACTIONS", "get_action", "action_names"]
 
 _READ = ToolHints(read_only=True, idempotent=True)
 
-ACTIONS: tuple[Action[Any, Any], ...] = (
+_ACTIONS: tuple[Action[Any, Any], ...] = (
     Action(
         name="get_recommendations",
         title="Get recommendations",
@@ -215,6 +217,27 @@ ACTIONS: tuple[Action[Any, Any], ...] = (
     ),
 )
 
+# The answers that carry catalog text (item names, descriptions) or what shoppers said
+# (profile attributes, stated preferences) say so in the description the agent reads.
+_CARRY_UNTRUSTED_TEXT = frozenset(
+    {
+        "get_recommendations",
+        "get_context",
+        "search_catalog",
+        "lookup_catalog",
+        "get_product",
+        "get_item",
+        "list_catalog_facets",
+        "get_personalization_decisions",
+        "record_interaction",
+    }
+)
+ACTIONS: tuple[Action[Any, Any], ...] = tuple(
+    replace(a, description=f"{a.description} {UNTRUSTED_NOTE}")
+    if a.name in _CARRY_UNTRUSTED_TEXT
+    else a
+    for a in _ACTIONS
+)
 _BY_NAME = {a.name: a for a in ACTIONS}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from p13n.domain.decisions import DecisionContext, DecisionRequest, PointRequest
 from p13n.domain.errors import InvalidInput
@@ -20,6 +20,7 @@ from p13n.domain.ingest import ITEM_CONTENT_FIELDS
 from p13n.tools.context import ToolContext
 from p13n.tools.models import ItemCard, PointName, card_fields
 from p13n.tools.people import resolve_person
+from p13n.tools.registry import describe_errors
 
 __all__ = [
     "GetDecisionsInput",
@@ -61,7 +62,7 @@ class GetDecisionsInput(BaseModel):
         "for an anonymous visitor.",
     )
     anchor_item_id: str | None = Field(
-        default=None, description="The item the person is looking at, if any."
+        default=None, max_length=256, description="The item the person is looking at, if any."
     )
     page_type: str | None = Field(
         default=None, max_length=200, description="Where the person is (e.g. 'chat', 'cart')."
@@ -108,15 +109,21 @@ def get_personalization_decisions(ctx: ToolContext, data: GetDecisionsInput) -> 
             hint="Use get_recommendations instead.",
         )
     uid = resolve_person(ctx, data.individual) if data.individual else None
-    context = DecisionContext.model_validate(
-        {
-            **{v.name: v.value for v in data.variables},
-            "individualId": uid,
-            "anchorId": data.anchor_item_id,
-            "pageType": data.page_type,
-            "channel": ctx.channel,
-        }
-    )
+    try:  # a variable may name a context field (`locale`) with a value it does not take
+        context = DecisionContext.model_validate(
+            {
+                **{v.name: v.value for v in data.variables},
+                "individualId": uid,
+                "anchorId": data.anchor_item_id,
+                "pageType": data.page_type,
+                "channel": ctx.channel,
+            }
+        )
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"invalid context for get_personalization_decisions: {describe_errors(exc)}.",
+            hint="Fix those variables (or leave them out) and call again.",
+        ) from None
     response = ctx.decisions.decide(
         DecisionRequest(
             context=context, personalizationPoints=[PointRequest(name=p) for p in data.points]

@@ -21,6 +21,7 @@ from p13n.domain.errors import P13nError
 from p13n.tools.actions import ACTIONS
 from p13n.tools.context import ToolContext
 from p13n.tools.registry import Action
+from p13n.tools.untrusted import clean_error
 
 __all__ = ["get_tools"]
 
@@ -30,16 +31,14 @@ log = logging.getLogger("p13n.tools.langchain")
 def _tool(action: Action[Any, Any], context: ToolContext) -> StructuredTool:
     def run(**arguments: Any) -> dict[str, Any]:
         try:
-            out = action.invoke(context, arguments)
+            return action.answer(context, arguments)
         except P13nError as exc:
-            raise ToolException(str(exc)) from None
+            raise ToolException(clean_error(str(exc))) from None
         except Exception:
             log.exception("action %r failed unexpectedly", action.name)
             raise ToolException(
                 "unexpected error in p13n; nothing was changed by this call. Retry once."
             ) from None
-        data: dict[str, Any] = out.model_dump(mode="json")
-        return data
 
     return StructuredTool.from_function(
         func=run,

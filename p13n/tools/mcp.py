@@ -31,7 +31,6 @@ from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
-from pydantic import BaseModel
 
 from p13n import __version__
 from p13n.domain.errors import NotFound, P13nError
@@ -48,6 +47,7 @@ from p13n.tools.resources import (
 )
 from p13n.tools.schema import output_schema
 from p13n.tools.ucp_shapes import UcpProtocolError
+from p13n.tools.untrusted import clean_answer, clean_error
 
 __all__ = ["ContextFactory", "build_mcp_server", "run_stdio", "RESOURCE_NOT_FOUND"]
 
@@ -115,7 +115,9 @@ def _json(data: Any) -> str:
 
 
 def _error(message: str) -> types.CallToolResult:
-    return types.CallToolResult(content=[types.TextContent(text=message)], is_error=True)
+    return types.CallToolResult(
+        content=[types.TextContent(text=clean_error(message))], is_error=True
+    )
 
 
 def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> Server[Any]:
@@ -149,8 +151,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         try:
             action = get_action(params.name)
             tool_ctx = context_factory(ctx)
-            out: BaseModel = await anyio.to_thread.run_sync(
-                action.invoke, tool_ctx, params.arguments
+            data: dict[str, Any] = await anyio.to_thread.run_sync(
+                action.answer, tool_ctx, params.arguments
             )
         except UcpProtocolError as exc:  # UCP's transport errors are JSON-RPC errors
             raise MCPError(code=exc.jsonrpc_code, message=exc.title, data=exc.data) from None
@@ -159,7 +161,6 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         except Exception:
             log.exception("tool %r failed unexpectedly", params.name)
             return _error(UNEXPECTED)
-        data = out.model_dump(mode="json")
         return types.CallToolResult(
             content=[types.TextContent(text=_json(data))], structured_content=data
         )
@@ -249,7 +250,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
     ) -> types.ReadResourceResult:
         uri = str(params.uri)
         try:
-            data = await anyio.to_thread.run_sync(_read, context_factory(ctx), uri)
+            data = clean_answer(await anyio.to_thread.run_sync(_read, context_factory(ctx), uri))
         except NotFound as exc:
             raise MCPError(code=RESOURCE_NOT_FOUND, message=str(exc), data={"uri": uri}) from None
         except P13nError as exc:

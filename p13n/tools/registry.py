@@ -25,6 +25,7 @@ from p13n.domain.errors import Forbidden, InvalidInput, NotFound
 from p13n.tools.catalog_words import closest, point_names
 from p13n.tools.context import ToolContext
 from p13n.tools.schema import input_schema, strict_schema
+from p13n.tools.untrusted import clean_answer
 
 __all__ = ["Action", "ToolHints", "describe_errors", "vocabularies"]
 
@@ -256,6 +257,12 @@ class Action(Generic[In, Out]):
                 hint=f"Use a key with it (p13n keys create --scope agent --scope {self.scope}).",
             )
         return self.run(ctx, self.parse(arguments, ctx))
+
+    def answer(self, ctx: ToolContext, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+        """`invoke`, as the JSON-ready data every adapter sends: catalog and profile text
+        cleaned and bounded per field (`tools.untrusted`), so it reaches agents as data."""
+        data: dict[str, Any] = clean_answer(self.invoke(ctx, arguments).model_dump(mode="json"))
+        return data
 
     def input_schema(
         self, ctx: ToolContext | None = None, *, strict: bool = False

@@ -249,3 +249,20 @@ def test_a_different_window_is_folded_from_the_raw_log_and_not_kept(
     default = measure.experiment_results(experiment)
     assert measure.experiments.store.fold_row("home_test") is not None
     assert default.metrics[1].cohorts[0].total != first.metrics[1].cohorts[0].total
+
+
+def test_cells_saved_for_other_metrics_are_folded_again_after_the_experiment_is_edited(
+    world: tuple[Engine, Clock],
+) -> None:
+    """An admin edit of the metrics changes the width of a unit's cells: the saved ones are
+    set aside (the API fuzzer found the reshape of the old blob answering 500)."""
+    engine, clock = world
+    experiment = _experiment()
+    _write(engine, _traffic(seed=7))
+    clock.now = T + 12 * DAY
+    MeasureService(engine, clock=clock).experiment_results(experiment)  # saves 4 metrics' cells
+    edited = experiment.model_copy(update={"secondary_metrics": []})
+    measure = MeasureService(engine, clock=clock)  # nothing in memory: reads the saved state
+    kept = measure.experiment_results(edited)
+    assert [m.metric for m in kept.metrics] == ["Click-Through Rate"]
+    assert _dump(kept) == _dump(measure.recompute_experiment(edited))

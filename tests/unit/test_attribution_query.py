@@ -44,6 +44,8 @@ def test_a_date_as_to_runs_through_the_end_of_that_day() -> None:
         ({"window": "-3h"}, "not a positive duration", "24h"),
         ({"window": "soon"}, "not a positive duration", "30d"),
         ({"half_life": "0"}, "not a positive duration", "seconds"),
+        ({"window": "9907d"}, "longer than 365 days", "at most 365d"),  # read the whole log
+        ({"half_life": "400d"}, "longer than 365 days", "at most 365d"),
         ({"group_by": ["point,shelf"]}, "unknown grouping 'shelf'", "recommender"),
         ({"start": "2999-01-01"}, "in the future", "already happened"),
         ({"end": NOW + DAY}, "in the future", "already happened"),

@@ -58,6 +58,7 @@ AttributionBasis = Literal["view", "click"]
 ATTRIBUTION_MODELS: tuple[str, ...] = get_args(AttributionModel)
 ATTRIBUTION_BASES: tuple[str, ...] = get_args(AttributionBasis)
 WINDOWS: dict[str, float] = {"24h": DAY, "7d": 7 * DAY, "30d": 30 * DAY}
+MAX_WINDOW = 365 * DAY
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": DAY}
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _FIRST_LAST, _MIDDLE = Fraction(2, 5), Fraction(1, 5)
@@ -78,6 +79,11 @@ def parse_window(value: str | float) -> float:
         raise InvalidInput(
             f"attribution window {value!r} is not a positive duration.",
             hint="Use 24h, 7d (the default), 30d, or a positive number of seconds such as 3600.",
+        )
+    if seconds > MAX_WINDOW:  # a longer one reads the whole log back for every request
+        raise InvalidInput(
+            f"window {value!r} is longer than {MAX_WINDOW / DAY:.0f} days.",
+            hint="Use at most 365d.",
         )
     return seconds
 

@@ -31,7 +31,7 @@ def item_text(item: Item) -> str:
 
 
 def text_hash(model: str, text: str) -> str:
-    return hashlib.sha1(f"{model}\n{text}".encode()).hexdigest()[:20]
+    return hashlib.sha1(f"{model}\n{text}".encode(), usedforsecurity=False).hexdigest()[:20]
 
 
 class ItemVectors:

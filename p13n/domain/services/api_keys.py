@@ -9,6 +9,7 @@ Why the hash is a plain SHA-256: see `p13n.domain.access.keys`.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
@@ -120,7 +121,12 @@ class ApiKeys:
         now = self._monotonic()
         if hit is not None and now - hit[1] < self.recheck_seconds:
             return hit[0]
+        # The secret itself is never compared: it is looked up by its SHA-256 digest (a guess
+        # sharing a prefix with a real key shares nothing with its digest), and the digest
+        # found is checked once more in constant time.
         row = self.store.by_hash(digest)
+        if row is not None and not hmac.compare_digest(row.key_hash, digest):
+            row = None
         if row is None or row.revoked or row.id in self._revoked:
             with self._lock:
                 self._cache.pop(digest, None)

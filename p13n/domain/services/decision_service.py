@@ -70,7 +70,9 @@ log = logging.getLogger("p13n.decisions")
 # Ids of requests and decision instances: version-4 UUIDs drawn from a generator seeded once
 # from the OS. `uuid.uuid4()` reads os.urandom per call, which costs tens of microseconds in
 # some VMs; these ids only need to be unique, not secret.
-_IDS = random.Random(int.from_bytes(os.urandom(16), "big"))
+_IDS = random.Random(
+    int.from_bytes(os.urandom(16), "big")
+)  # request ids must be unique, not secret (seeded from os.urandom)  # nosec B311
 
 
 def new_id() -> str:

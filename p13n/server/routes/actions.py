@@ -73,5 +73,4 @@ async def run_action(
             hint='Send e.g. {"individual": "..."}; GET /actions lists each action\'s fields.',
         )
     ctx = get_services(request).tool_context(principal)
-    out = await run_in_threadpool(action.invoke, ctx, body)
-    return json_response(out.model_dump(mode="json"))
+    return json_response(await run_in_threadpool(action.answer, ctx, body))

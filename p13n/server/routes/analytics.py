@@ -6,17 +6,49 @@ one experiment's results (`tools.experiment_reading`). Read-only, for the `analy
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from p13n.domain.analytics import AttributionReport, ExperimentResults, PipelineReport
+from p13n.domain.analytics import (
+    ATTRIBUTION_BASES,
+    ATTRIBUTION_MODELS,
+    GRANULARITIES,
+    GROUPINGS,
+    KPI_GROUPINGS,
+    AttributionReport,
+    ExperimentResults,
+    PipelineReport,
+)
 from p13n.domain.services import DecisionService, MeasureService, PipelineStats
 from p13n.server.routes.deps import get_services
 from p13n.tools import ExperimentList, list_experiments, read_experiment
 
 router = APIRouter(tags=["analytics"])
+
+# What the published schema says a parameter takes (the routes still answer anything else with
+# the 400 that names the fix): the choices, and the three spellings of a time (empty: the
+# default).
+_TIME: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "maxLength": 0},
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": "^[0-9]{1,10}(\\.[0-9]+)?$"},
+    ]
+}
+_SPAN: dict[str, Any] = {"type": "string", "pattern": "^[0-9]{1,6}(\\.[0-9]+)?[smhd]?$"}
+_OPTIONAL_SPAN: dict[str, Any] = {"anyOf": [{"type": "string", "maxLength": 0}, _SPAN]}
+
+
+def _one_of(values: Iterable[str]) -> dict[str, Any]:
+    return {"enum": list(values)}
+
+
+def _any_of(values: Iterable[str]) -> dict[str, Any]:
+    return {"items": {"type": "string", "enum": list(values)}}
 
 
 def get_pipeline(request: Request) -> PipelineStats:
@@ -45,6 +77,7 @@ async def pipeline(
         Query(
             alias="from",
             description="Start, inclusive: ISO date or datetime (UTC), or epoch seconds; default: 7 days (day) or 24 hours (hour) before `to`.",
+            json_schema_extra=_TIME,
         ),
     ] = None,
     end: Annotated[
@@ -52,12 +85,19 @@ async def pipeline(
         Query(
             alias="to",
             description="End, exclusive (a date: through that day); default: now.",
+            json_schema_extra=_TIME,
         ),
     ] = None,
-    granularity: Annotated[str, Query(description="`hour` or `day`.")] = "day",
+    granularity: Annotated[
+        str, Query(description="`hour` or `day`.", json_schema_extra=_one_of(GRANULARITIES))
+    ] = "day",
     group_by: Annotated[
         list[str] | None,
-        Query(alias="groupBy", description="`channel` and/or `point` (repeat or comma-separate)."),
+        Query(
+            alias="groupBy",
+            description="`channel` and/or `point` (repeat or comma-separate).",
+            json_schema_extra=_any_of(GROUPINGS),
+        ),
     ] = None,
 ) -> PipelineReport:
     """Decision requests, points, decisions served, unique individuals, diagnostics by code
@@ -91,18 +131,31 @@ async def attribution(
     model: Annotated[
         str,
         Query(
-            description="first_touch, last_touch (default), linear, time_decay or position_based."
+            description="first_touch, last_touch (default), linear, time_decay or position_based.",
+            json_schema_extra=_one_of(ATTRIBUTION_MODELS),
         ),
     ] = "last_touch",
     basis: Annotated[
-        str, Query(description="view (an exposure is enough; default) or click.")
+        str,
+        Query(
+            description="view (an exposure is enough; default) or click.",
+            json_schema_extra=_one_of(ATTRIBUTION_BASES),
+        ),
     ] = "view",
     window: Annotated[
-        str, Query(description="24h, 7d (default), 30d, or any positive `<n>s|m|h|d`.")
+        str,
+        Query(
+            description="24h, 7d (default), 30d, or any positive `<n>s|m|h|d`.",
+            json_schema_extra=_SPAN,
+        ),
     ] = "7d",
     half_life: Annotated[
         str | None,
-        Query(alias="halfLife", description="time_decay's half-life (default 7d)."),
+        Query(
+            alias="halfLife",
+            description="time_decay's half-life (default 7d; empty: the default).",
+            json_schema_extra=_OPTIONAL_SPAN,
+        ),
     ] = None,
     group_by: Annotated[
         list[str] | None,
@@ -110,6 +163,7 @@ async def attribution(
             alias="groupBy",
             description="Any of point, decision, recommender, experiment, cohort, channel, day "
             "(repeat or comma-separate); none: totals only.",
+            json_schema_extra=_any_of(KPI_GROUPINGS),
         ),
     ] = None,
     start: Annotated[
@@ -118,11 +172,16 @@ async def attribution(
             alias="from",
             description="Start, inclusive: ISO date or datetime (UTC), or epoch seconds; "
             "default: 30 days before `to`.",
+            json_schema_extra=_TIME,
         ),
     ] = None,
     end: Annotated[
         str | None,
-        Query(alias="to", description="End, exclusive (a date: through that day); default: now."),
+        Query(
+            alias="to",
+            description="End, exclusive (a date: through that day); default: now.",
+            json_schema_extra=_TIME,
+        ),
     ] = None,
 ) -> AttributionReport:
     """Requests, impressions, clicks, CTR, add-to-carts, orders, revenue, units and unique

@@ -15,14 +15,18 @@ annotations, and the body model and the owner dependency are values of the facto
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput
+from p13n.server.openapi import request_body
+from p13n.server.routes.body import read_model
 
 __all__ = ["config_router", "same_name"]
 
 M = TypeVar("M", bound=BaseModel)
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 def same_name(path: str, body: str) -> None:
@@ -77,6 +81,7 @@ def config_router(
         },
     }
     documented.update(responses or {})
+    documented["put"] = {413: "a body over 1 MB", **documented["put"]}
 
     def docs(operation: str) -> dict[int | str, dict[str, Any]]:
         return {status: {"description": text} for status, text in documented[operation].items()}
@@ -93,11 +98,18 @@ def config_router(
     def get_object(name: str, service: Owner) -> M:
         return get_one(service, name)
 
-    def put_object(name: str, body: model, service: Owner) -> dict[str, Any]:  # type: ignore[valid-type]
-        same_name(name, body.name)
-        answer: dict[str, Any] = {"name": name, "version": put(service, body)}
+    # The body is read in pydantic's strict mode (`read_model`): `"enabled": 0` is refused,
+    # not taken as false, as the published schema says.
+    async def put_object(name: str, request: Request, service: Owner) -> dict[str, Any]:
+        body = await read_model(request, model, limit=MAX_CONFIG_BYTES, hint="Send one object.")
+        same_name(name, body.name)  # type: ignore[attr-defined]
+        answer: dict[str, Any] = {
+            "name": name,
+            "version": await run_in_threadpool(put, service, body),
+        }
         if echo:
-            answer[kind] = get_one(service, name).model_dump(mode="json", by_alias=True)
+            stored = await run_in_threadpool(get_one, service, name)
+            answer[kind] = stored.model_dump(mode="json", by_alias=True)
         return answer
 
     def delete_object(name: str, service: Owner) -> dict[str, Any]:
@@ -127,6 +139,7 @@ def config_router(
         name=f"put_{kind}",
         description=put_description,
         responses=docs("put"),
+        openapi_extra=request_body(model),
     )
     router.add_api_route(
         one, delete_object, methods=["DELETE"], name=f"delete_{kind}", responses=docs("delete")

@@ -55,14 +55,17 @@ def _parse(body: bytes) -> DecisionRequest:
         ) from None
 
 
-_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": inline_refs(DecisionRequest.model_json_schema())}
-        },
-    }
-}
+def _body_doc(*, authenticated: bool) -> dict[str, Any]:
+    """The request schema, saying what the Decisioning API requires beyond the model's types:
+    at least one point (none is HTTP 400 with diagnostic 403 NO_POINTS_REQUEST), and a forced
+    `decisionId` only on the authenticated variant (else HTTP 400, diagnostic 408)."""
+    schema = inline_refs(DecisionRequest.model_json_schema())
+    schema["required"] = sorted({*schema.get("required", []), "personalizationPoints"})
+    points = schema["properties"]["personalizationPoints"]
+    points["minItems"] = 1
+    if not authenticated:
+        points["items"]["properties"].pop("decisionId", None)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _too_many(request: Request) -> Response | None:
@@ -111,7 +114,7 @@ async def _decide(request: Request, authenticated: bool) -> Response:
     return json_response(response.public(), status_code=503 if response.timed_out else 200)
 
 
-@router.post("/personalization/decisions", openapi_extra=_BODY_DOC)
+@router.post("/personalization/decisions", openapi_extra=_body_doc(authenticated=False))
 async def decisions(request: Request) -> Response:
     """Decisions for browsers and apps (an anonymous device id); no diagnostics."""
     return await _decide(request, False)
@@ -122,7 +125,9 @@ async def decisions_v1(request: Request) -> Response:
     return await _decide(request, False)
 
 
-@router.post("/personalization/authenticated/decisions", openapi_extra=_BODY_DOC)
+@router.post(
+    "/personalization/authenticated/decisions", openapi_extra=_body_doc(authenticated=True)
+)
 async def authenticated_decisions(request: Request) -> Response:
     """Decisions for servers and agents: diagnostics, forced decisionId, protected points."""
     return await _decide(request, True)

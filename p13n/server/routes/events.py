@@ -40,6 +40,23 @@ _EXAMPLE = {
 }
 
 
+# What the route reads: one event object, a list of them, or {"events": [...]}. The fields of
+# an event are checked per event (each one answered accepted / duplicate / rejected), so the
+# schema leaves them open; `p13n.domain.ingest` documents both shapes.
+_EVENT: dict[str, Any] = {"type": "object", "description": "One event, SDK or flat shape."}
+_BODY_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "required": ["events"],
+            "properties": {"events": {"type": "array", "items": _EVENT, "maxItems": 1000}},
+        },
+        {"type": "array", "items": _EVENT, "minItems": 1, "maxItems": 1000},
+        _EVENT,
+    ]
+}
+
+
 def _events_of(body: Any) -> list[Any]:
     if isinstance(body, dict) and "events" in body:
         events = body["events"]
@@ -57,12 +74,28 @@ def _events_of(body: Any) -> list[Any]:
     "/events",
     response_model=IngestReport,
     responses={
-        400: {"description": "every event was rejected, or the body is not valid JSON"},
+        400: {
+            "description": "every event was rejected (the report says why, per event), or the "
+            "body is not valid JSON or not events",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/IngestReport"},
+                            {"$ref": "#/components/schemas/Error"},
+                        ]
+                    }
+                }
+            },
+        },
         413: {"description": "more than 1,000 events or 1 MB"},
         415: {"description": "not application/json"},
     },
     openapi_extra={
-        "requestBody": {"content": {"application/json": {"example": _EXAMPLE}}, "required": True}
+        "requestBody": {
+            "content": {"application/json": {"schema": _BODY_SCHEMA, "example": _EXAMPLE}},
+            "required": True,
+        }
     },
 )
 async def post_events(request: Request, engine: EngineDep) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput
@@ -22,6 +22,26 @@ router = APIRouter(tags=["identity"])
 
 
 class SplitRequest(BaseModel):
+    # The record is named one of two ways; the schema says so, so that a client (or the API
+    # fuzzer) knows a body naming neither is refused (400).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["recordId"],
+                    "properties": {"recordId": {"type": "string", "minLength": 1}},
+                },
+                {
+                    "required": ["source", "sourceRecordId"],
+                    "properties": {
+                        "source": {"type": "string", "minLength": 1},
+                        "sourceRecordId": {"type": "string", "minLength": 1},
+                    },
+                },
+            ]
+        }
+    )
+
     recordId: str | None = Field(default=None, description="source:source_record_id")
     source: str | None = None
     sourceRecordId: str | None = None

@@ -53,7 +53,10 @@ router.include_router(
 )
 
 
-@router.post("/recommendations")
+@router.post(
+    "/recommendations",
+    responses={404: {"description": "no recommender, person or anchor item of that name"}},
+)
 async def recommendations(body: RecommendationsBody, service: RecommendDep) -> dict[str, Any]:
     request = RecommendRequest(
         recommender=body.recommender,
