@@ -107,9 +107,30 @@ def _empty(value: Any, annotation: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, list | dict):
-        return not value
+        # an empty list or map, where the field takes one: a `{}` where a text is asked for is
+        # a wrong type, which validation must name, not "not given"
+        return not value and _container(annotation)
     if type(value) in (int, float) and value == 0:
         return _numeric(annotation)
+    return False
+
+
+def _container(annotation: Any) -> bool:
+    """Whether `annotation` takes a list, a map or an object (any member of a union)."""
+    alias = getattr(annotation, "__value__", None)
+    if alias is not None:
+        return _container(alias)
+    if annotation is Any:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel | list | dict):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (list, dict, tuple, set):
+        return True
+    if origin is typing.Annotated:
+        return _container(typing.get_args(annotation)[0])
+    if isinstance(annotation, types.UnionType) or origin is typing.Union:
+        return any(_container(a) for a in typing.get_args(annotation))
     return False
 
 

@@ -32,24 +32,6 @@ CI_PLAN = (
 )
 
 
-# Found when main's UCP routes (issue 16: `routes/ucp.py`, owned by another branch) were merged
-# in: their bodies take wrong-typed fields (`signals.dev.ucp.user_agent: {}`, `buyer.id: {}`)
-# and answer 200. Reported for that branch to fix; listed here so that they show in the output
-# without hiding anything else: any other failure fails the test.
-KNOWN_ELSEWHERE = {
-    ("ST201", "POST /ucp/catalog/lookup"),
-    ("ST201", "POST /ucp/catalog/product"),
-    ("ST201", "POST /ucp/catalog/search"),
-}
-
-
-def _unexpected(run: FuzzRun) -> list[dict[str, str]]:
-    known = [f for f in run.failures if (f["code"], f["operation"]) in KNOWN_ELSEWHERE]
-    for f in known:
-        print(f"known, owned elsewhere: {f['credential']}: {f['code']} {f['operation']}")
-    return [f for f in run.failures if f not in known]
-
-
 def _explain(run: FuzzRun, home: Path) -> str:
     lines = [
         f"{f['credential']}: {f['code']} {f['title']} — {f['operation']}" for f in run.failures
@@ -62,7 +44,7 @@ def _explain(run: FuzzRun, home: Path) -> str:
 
 def test_every_answer_on_the_demo_tenant_is_the_documented_one(demo_home: Path) -> None:
     run = serve_and_fuzz(demo_home, CI_PLAN)
-    assert not _unexpected(run), _explain(run, demo_home)
+    assert not run.failures, _explain(run, demo_home)
     assert run.operations >= 50, f"only {run.operations} operations were tested"
     assert set(run.generated) == {"admin", "none", "public", "decide", "agent", "analyst"}
     assert run.generated["admin"] > 3000, run.summary()  # the coverage phase ran
@@ -81,5 +63,5 @@ def test_the_admin_pass_holds_on_postgresql(
         (Pass("admin", 5, "examples,fuzzing"),),
         extra_env={"P13N_DATABASE_URL": e2e_db.url},
     )
-    assert not _unexpected(run), _explain(run, tmp_path)
+    assert not run.failures, _explain(run, tmp_path)
     assert run.generated["admin"] > 200, run.summary()

@@ -253,3 +253,25 @@ def test_a_lone_text_for_a_list_and_a_number_for_a_text_are_read_as_meant() -> N
         InvalidInput, match="filters: should be an object with the fields min_price"
     ):
         get_action("get_recommendations").parse({"filters": "cheap"})
+
+
+@pytest.mark.parametrize(
+    ("catalog", "named"),
+    [
+        ({"query": "mugs", "buyer": {"id": {}}}, "catalog.buyer.id"),
+        ({"query": "mugs", "signals": {"dev.ucp.user_agent": []}}, "catalog.signals"),
+        ({"query": "mugs", "context": {"intent": {}}}, "catalog.context.intent"),
+    ],
+)
+def test_an_empty_object_or_list_where_a_text_is_asked_is_a_wrong_type_not_absent(
+    catalog: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(named)):
+        get_action("search_catalog").parse({"catalog": catalog})
+
+
+def test_an_empty_object_or_list_where_one_is_asked_still_means_not_given() -> None:
+    action = get_action("search_catalog")
+    bare = action.parse({"catalog": {"query": "mugs"}})
+    empties = {"query": "mugs", "buyer": {}, "filters": {}, "attribution": {}, "signals": {}}
+    assert action.parse({"catalog": empties}) == bare
