@@ -5,39 +5,16 @@ points (cells saved before them) folds from the raw log and keeps them for the n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from test_measure_experiment_cells import DAY, HOUR, Clock, T, _experiment, _traffic, _write
+from test_measure_experiment_cells import _dump as _rounded
+from test_measure_experiment_cells import world as world  # the fixture, shared
 
 from p13n.domain.analytics import ResultSettings, resolve_metrics
 from p13n.domain.services import Engine, MeasureService, experiment_series, sql_store
 from p13n.domain.store import ExperimentStore
-
-
-@pytest.fixture
-def world(database_url: str) -> Iterator[tuple[Engine, Clock]]:
-    clock = Clock()
-    engine = Engine.open(database_url, clock=clock)
-    try:
-        yield engine, clock
-    finally:
-        engine.close()
-
-
-def _rounded(series: Any) -> Any:
-    def walk(value: Any) -> Any:
-        if isinstance(value, float):
-            return round(value, 9)
-        if isinstance(value, dict):
-            return {k: walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(v) for v in value]
-        return value
-
-    return walk(series.model_dump(mode="json"))
 
 
 def _raw(measure: MeasureService, experiment: Any, metric: str, engine: str) -> Any:
