@@ -9,7 +9,7 @@ from p13n.tools.experiment_reading import (
     read_experiment,
     verdict_lines,
 )
-from p13n.tools.registry import Action, ToolHints
+from p13n.tools.registry import Action, ToolHints, describe_errors
 from p13n.tools.schema import inline_refs
 from p13n.tools.ucp_cursor import load_or_create_secret
 from p13n.tools.ucp_shapes import (
@@ -24,6 +24,7 @@ from p13n.tools.ucp_shapes import (
 __all__ = [
     "ACTIONS",
     "Action",
+    "describe_errors",
     "Caller",
     "LocalCaller",
     "ToolContext",

@@ -16,8 +16,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.access import Principal
@@ -31,6 +33,7 @@ from p13n.tools import (
     CatalogSearchRequest,
     UcpProtocolError,
     business_profile,
+    describe_errors,
     get_action,
     inline_refs,
 )
@@ -107,9 +110,18 @@ async def _run(
             hint='Send e.g. {"query": "running shoes"}.',
         )
     arguments = {"meta": agent_meta(ucp_agent), "catalog": body}
+    action = get_action(name)
+    try:  # JSON's own types, as the schema says them, before the agents' leniency (a number
+        # for a text, 0 for false): strict validation of the JSON, where no coercion happens
+        action.input_model.model_validate_json(orjson.dumps(arguments), strict=True)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"the body is not a valid UCP request: {describe_errors(exc, action.input_model)}",
+            hint="Send each field with the type of the request schema (see /openapi.json).",
+        ) from None
     ctx = get_services(request).tool_context(principal)
     try:
-        out = await run_in_threadpool(get_action(name).invoke, ctx, arguments)
+        out = await run_in_threadpool(action.invoke, ctx, arguments)
     except UcpProtocolError as exc:
         return JSONResponse(exc.data, status_code=exc.http_status)
     return json_response(out.model_dump(mode="json"))
