@@ -34,6 +34,7 @@ from p13n.domain.services import (
     PersonalizationLog,
     PipelineStats,
     RecommendService,
+    SegmentCounts,
     sql_store,
 )
 from p13n.domain.store import SqlStore, open_engine
@@ -72,6 +73,7 @@ class AppServices:
     decision_limiter: RateLimiter | None
     pipeline: PipelineStats
     measure: MeasureService
+    segment_counts: SegmentCounts
     owns_engine: bool = True
     cursor_secret: bytes | None = None  # signs UCP search cursors (settings or the home's key)
 
@@ -115,6 +117,7 @@ class AppServices:
         """Write out the personalization log, then close the store (when it was ours)."""
         self.decisions.close()
         self.measure.stop()
+        self.segment_counts.stop()
         if self.pipeline.count_ingest in self.engine.ingest_listeners:
             self.engine.ingest_listeners.remove(self.pipeline.count_ingest)
         if self.owns_engine:
@@ -208,7 +211,9 @@ def build_services(
         budget_ms=settings.decision_budget_ms if serving else None,
     )
     measure = MeasureService(engine)
+    segment_counts = SegmentCounts(engine)
     if serving:
+        segment_counts.start_daily()
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
         measure.start_background(experiments=lambda: decisions.configs.experiments.values())
         measure.start_bandit_schedule(
@@ -232,6 +237,7 @@ def build_services(
         decision_limiter=limiter,
         pipeline=pipeline,
         measure=measure,
+        segment_counts=segment_counts,
         owns_engine=owned,
         cursor_secret=settings.cursor_secret.encode()
         if settings.cursor_secret

@@ -6,6 +6,7 @@ against the profiles, a recompute polled to its end, read-only refusals and 404 
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -146,6 +147,11 @@ def test_segment_counts_match_the_profiles_and_an_edit_is_saved(app: Any) -> Non
     page = client.get("/console/segments:counts").text
     shown = re.search(r'data-members="keen_viewers">([\d,]+)<', page)
     assert shown and int(shown.group(1)) == expected == 3
+    trend = client.get("/console/segments").text  # the count is today's point of the trend
+    assert 'id="chart-segment-members"' in trend and "no-trend" not in trend
+    chart = json.loads(html.unescape(re.search(r'data-chart="([^"]+)"', trend).group(1)))  # type: ignore[union-attr]
+    series = {s["label"]: s["values"] for s in chart["series"]}
+    assert series["keen_viewers"][-1] == 3 and len(chart["x"]) == len(series["keen_viewers"])
     bad = client.post(
         "/console/segments",
         data={"csrf_token": token, "name": "bad name", "rule": '{"type": "All", "rules": []}'},

@@ -18,6 +18,7 @@ from p13n.domain.store.measure_reads import MeasureReads
 from p13n.domain.store.memory_store import MemoryStore
 from p13n.domain.store.pipeline_table import PIPELINE_COUNTERS, PipelineStore
 from p13n.domain.store.port import Store, Transaction
+from p13n.domain.store.segment_counts_table import SegmentCountStore
 from p13n.domain.store.sql_store import SqlStore
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "PIPELINE_COUNTERS",
     "PipelineStore",
     "RULESET_KIND",
+    "SegmentCountStore",
     "SqlStore",
     "Store",
     "Transaction",
