@@ -73,6 +73,17 @@ def _print_run(run: ModelRun) -> None:
     if run.params is not None:
         shown = {k: v for k, v in run.params.items() if k in _SHOWN}
         out.print(f"  {run.served} serves with {shown}", highlight=False)
+    if run.rule_costs:
+        out.print(
+            f"  what {run.rules_of}'s rules cost on validation (NDCG@10, coverage, cost):",
+            highlight=False,
+        )
+        for c in run.rule_costs:
+            out.print(
+                f"    {c['rule']:<42} {c['ndcg_at_10']:.4f} {c['coverage']:.4f} "
+                f"{100 * c['ndcg_cost']:+.1f}%",
+                highlight=False,
+            )
     for note in run.notes:
         out.print(f"  note: {note}", highlight=False)
     if run.error:

@@ -29,7 +29,7 @@ fit is evaluated at several popularity exponents.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -48,6 +48,8 @@ __all__ = [
     "ranking_metrics",
     "validation_split",
     "evaluate",
+    "scored_rows",
+    "top_rows",
     "K",
 ]
 
@@ -240,27 +242,21 @@ def _history_matrix(
     )
 
 
-def evaluate(
+def scored_rows(
     model: TrainedModel,
     split: ValidationSplit,
-    *,
     popularity_exponents: Sequence[float] = (0.0,),
     half_life: float | None = None,
-    k: int = K,
-) -> list[dict[Holdout, RankingMetrics]]:
-    """The metrics of `model` (fitted on `split.train`) on each hold-out of `split`, one dict
-    per extra popularity exponent (applied on top of the model's own); train items are never
-    ranked, nor, for one hold-out, the items of the others."""
+) -> Iterator[tuple[int, Holdout, list[str], npt.NDArray[np.float32]]]:
+    """What serving scores for each held-out visitor (module docstring), in batches: (slot of
+    the popularity exponent, hold-out, the batch's visitors, their scores), with train items
+    and the other hold-outs' items at -inf."""
     users = sorted(split.truth)
     xm = _history_matrix(model, users, half_life)
     weights = model.weights
     prior = model.params.popularity_weight * model.popularity.astype(np.float32)
     counts = np.maximum(model.counts.astype(np.float64), 1.0)
     names = list(split.holdouts)
-    tops: list[dict[Holdout, dict[str, list[str]]]] = [
-        {h: {} for h in names} for _ in popularity_exponents
-    ]
-    ids = np.asarray(model.item_ids, dtype=object)
     others = _other_held(model, split, users) if len(names) > 1 else {}
     for a in range(0, len(users), _BATCH):
         part = xm[a : a + _BATCH]
@@ -279,17 +275,43 @@ def evaluate(
                 if mask is not None:
                     r_i, c_i = mask[a : a + _BATCH][rows].nonzero()
                     sh[r_i, c_i] = -np.inf
-                kk = min(k, sh.shape[1] - 1)
-                pick = np.argpartition(-sh, kk, axis=1)[:, :k]
-                for n, row in enumerate(rows):
-                    p = pick[n]
-                    p = p[np.argsort(-sh[n, p], kind="stable")]
-                    p = p[np.isfinite(sh[n, p])]
-                    tops[slot][h][users[a + row]] = ids[p].tolist()
+                yield slot, h, [users[a + r] for r in rows], sh
+
+
+def top_rows(s: npt.NDArray[np.float32], k: int) -> list[npt.NDArray[np.int64]]:
+    """Per row of `s`, the columns of its `k` best finite scores, best first."""
+    kk = min(k, s.shape[1] - 1)
+    pick = np.argpartition(-s, kk, axis=1)[:, :k]
+    out = []
+    for n in range(s.shape[0]):
+        p = pick[n]
+        p = p[np.argsort(-s[n, p], kind="stable")]
+        out.append(p[np.isfinite(s[n, p])])
+    return out
+
+
+def evaluate(
+    model: TrainedModel,
+    split: ValidationSplit,
+    *,
+    popularity_exponents: Sequence[float] = (0.0,),
+    half_life: float | None = None,
+    k: int = K,
+) -> list[dict[Holdout, RankingMetrics]]:
+    """The metrics of `model` (fitted on `split.train`) on each hold-out of `split`, one dict
+    per extra popularity exponent (applied on top of the model's own); train items are never
+    ranked, nor, for one hold-out, the items of the others."""
+    tops: list[dict[Holdout, dict[str, list[str]]]] = [
+        {h: {} for h in split.holdouts} for _ in popularity_exponents
+    ]
+    ids = np.asarray(model.item_ids, dtype=object)
+    for slot, h, users, s in scored_rows(model, split, popularity_exponents, half_life):
+        for user, p in zip(users, top_rows(s, k), strict=True):
+            tops[slot][h][user] = ids[p].tolist()
     return [
         {
             h: ranking_metrics(t[h], split.holdouts[h], catalog_size=split.catalog_size, k=k)
-            for h in names
+            for h in split.holdouts
         }
         for t in tops
     ]

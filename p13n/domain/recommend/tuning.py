@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -51,7 +51,13 @@ from p13n.domain.recommend.evaluation import (
     evaluate,
     validation_split,
 )
-from p13n.domain.recommend.model import SIGNAL_WEIGHTS, Interactions, ModelParams, train_model
+from p13n.domain.recommend.model import (
+    SIGNAL_WEIGHTS,
+    Interactions,
+    ModelParams,
+    TrainedModel,
+    train_model,
+)
 
 __all__ = [
     "Trial",
@@ -177,6 +183,9 @@ class TuneResult:
     seconds: float
     stopped: str
     """Why ours's search ended: `budget`, `max_trials` or `no search` (fixed defaults)."""
+    models: dict[CandidateName, tuple[TrainedModel, float]] = field(default_factory=dict)
+    """Per kind, the model of its best trial (fitted on the split's train part) and the
+    popularity exponent to apply on top of it (what its figures were scored at)."""
 
     def score(self, trial: Trial) -> float:
         """`trial`'s worst ratio to the tuned EASE (module docstring)."""
@@ -208,8 +217,8 @@ def _fit(
     params: ModelParams,
     now: float,
     exponents: Sequence[float],
-) -> tuple[list[Trial], float]:
-    """One fit, scored at each exponent in `exponents` (added to the params' own exponent when
+) -> tuple[list[Trial], float, TrainedModel]:
+    """One fit (returned too), scored at each exponent in `exponents` (added to the params' own exponent when
     `exponents` is (0,), otherwise replacing it)."""
     t = time.perf_counter()
     fit_params = params if tuple(exponents) == (0.0,) else replace(params, popularity_exponent=0.0)
@@ -226,7 +235,7 @@ def _fit(
         )
         for beta, m in zip(exponents, scored, strict=True)
     ]
-    return trials, seconds
+    return trials, seconds, model
 
 
 def _draw(
@@ -297,7 +306,7 @@ def tune(
         return best
 
     keep(_fit("popularity", sp, POPULARITY_PARAMS, now, (0.0,))[0])
-    first, ease_s = _fit("ease", sp, ease_params(EASE_GRID[0], base), now, (0.0,))
+    first, ease_s, _ = _fit("ease", sp, ease_params(EASE_GRID[0], base), now, (0.0,))
     keep(first)
     # the rest of the grid, then one fit of ours (about 1.5 EASE fits) and the final fit
     needed = budget.elapsed() + ease_s * (len(EASE_GRID) - 1 + _OURS_FACTOR * (1 + _FINAL_FACTOR))
@@ -312,6 +321,7 @@ def tune(
 
     exponents = POPULARITY_EXPONENTS if search else (0.0,)
     seen: list[ModelParams] = []
+    models: dict[CandidateName, tuple[TrainedModel, float]] = {}
     slowest = {False: 0.0, True: 0.0}
 
     def run(params: ModelParams) -> None:
@@ -319,9 +329,12 @@ def tune(
         if fit_params in seen:
             return
         seen.append(fit_params)
-        got, s = _fit("ours", sp, params, now, exponents)
+        got, s, model = _fit("ours", sp, params, now, exponents)
         slowest[params.transition_weight > 0] = max(slowest[params.transition_weight > 0], s)
-        keep(got)
+        kept = keep(got)
+        if max((t for t in trials if t.name == "ours"), key=ranked) is kept:
+            extra = kept.params.popularity_exponent if search else 0.0
+            models["ours"] = (model, extra)
 
     run(base)
     if serving is not None:
@@ -359,4 +372,4 @@ def tune(
             if budget.left() < cost + final:
                 break
             run(nxt)
-    return TuneResult(tuple(trials), sp, round(budget.elapsed(), 3), stopped)
+    return TuneResult(tuple(trials), sp, round(budget.elapsed(), 3), stopped, models)
