@@ -61,7 +61,8 @@ def _print_run(run: ModelRun) -> None:
         f"run {run.id} {run.started_at:%Y-%m-%d %H:%M} UTC: {run.status.value}, "
         f"{'tuned' if run.tuned else 'defaults'}"
         + (
-            f" on a {run.split} split ({run.validation_users:,} visitors held out)"
+            f" on a {'temporal + random' if run.split == 'both' else run.split} split "
+            f"({run.validation_users:,} visitors held out)"
             if run.split
             else ""
         )
