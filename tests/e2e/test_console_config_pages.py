@@ -73,6 +73,7 @@ def test_a_recommender_edit_is_saved_as_the_admin_api_reads_it(app: Any) -> None
         {
             "diversity.field": "brand",
             "diversity.max_per_value": "2",
+            "diversity.weight": "0.05",
             "switches.in_stock_only": "false",
             "boosters": '[{"when": {"conditions": [{"field": "price", "operator": '
             '"Is Less Than", "value": 12}]}, "factor": 2, "label": "cheap"}]',
@@ -81,7 +82,7 @@ def test_a_recommender_edit_is_saved_as_the_admin_api_reads_it(app: Any) -> None
     r = client.post("/console/recommenders", data=form.values)
     assert r.status_code == 303, _errors(r.text)
     stored = _api(app).get("/admin/recommenders/most-viewed").json()
-    assert stored["diversity"] == {"field": "brand", "max_per_value": 2}
+    assert stored["diversity"] == {"field": "brand", "max_per_value": 2, "weight": 0.05}
     assert stored["switches"]["in_stock_only"] is False
     assert stored["boosters"][0]["factor"] == 2 and stored["boosters"][0]["label"] == "cheap"
     assert stored["fallback"] == "newest"  # untouched fields stay
