@@ -44,6 +44,7 @@ from p13n.server.routes import (
     events,
     identity,
     items,
+    privacy,
     profiles,
     recommenders,
     ucp,
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         actions,
         analytics,
         ucp,
+        privacy,
     )
     for module in routers:
         app.include_router(module.router)

@@ -77,6 +77,7 @@ ROUTE_SCOPES: tuple[RouteScope, ...] = (
     RouteScope("/items", Scope.ADMIN),
     RouteScope("/admin/", Scope.ADMIN),
     RouteScope("/identity/", Scope.ADMIN),
+    RouteScope("/privacy/", Scope.ADMIN),
     RouteScope("/actions/", Scope.AGENT),
     RouteScope("/ucp/", Scope.AGENT),
     RouteScope("/analytics/", Scope.ANALYST, _READS),

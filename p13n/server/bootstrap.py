@@ -33,6 +33,7 @@ from p13n.domain.services import (
     MeasureService,
     PersonalizationLog,
     PipelineStats,
+    PrivacyService,
     RecommendService,
     sql_store,
 )
@@ -72,6 +73,7 @@ class AppServices:
     decision_limiter: RateLimiter | None
     pipeline: PipelineStats
     measure: MeasureService
+    privacy: PrivacyService
     owns_engine: bool = True
     cursor_secret: bytes | None = None  # signs UCP search cursors (settings or the home's key)
 
@@ -220,18 +222,20 @@ def build_services(
         if serving and settings.decisions_per_second
         else None
     )
+    identity_control = IdentityControl(engine)
     return AppServices(
         settings=settings,
         engine=engine,
         recommend=recommend,
         decisions=decisions,
         identity=IdentityService(engine),
-        identity_control=IdentityControl(engine),
+        identity_control=identity_control,
         keys=keys,
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
         pipeline=pipeline,
         measure=measure,
+        privacy=PrivacyService(engine, identity_control, decisions, recommend),
         owns_engine=owned,
         cursor_secret=settings.cursor_secret.encode()
         if settings.cursor_secret

@@ -53,6 +53,7 @@ from p13n.domain.services.model_runs import (
 )
 from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.services.pipeline_stats import PipelineStats
+from p13n.domain.services.privacy import ErasureReceipt, PersonExport, PrivacyService
 from p13n.domain.services.recommend_service import RecommendService
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.survivors import Survivors
@@ -98,6 +99,9 @@ __all__ = [
     "Lineage",
     "RESERVED_SOURCES",
     "RecommendService",
+    "ErasureReceipt",
+    "PersonExport",
+    "PrivacyService",
     "ResolveSummary",
     "SearchHit",
     "SearchPage",

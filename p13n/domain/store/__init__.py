@@ -7,6 +7,7 @@ PostgreSQL, `MemoryStore` in plain Python for unit tests.
 from p13n.domain.store.attribution_table import CELL_DIMENSIONS, AttributionStore
 from p13n.domain.store.bandit_tables import BanditStore
 from p13n.domain.store.database import open_engine
+from p13n.domain.store.erasure import ErasureStore, Footprint
 from p13n.domain.store.experiment_table import ExperimentStore
 from p13n.domain.store.identity_store import (  # importing it registers its tables
     RULESET_KIND,
@@ -26,6 +27,8 @@ __all__ = [
     "CELL_DIMENSIONS",
     "BanditStore",
     "LOG_COLUMNS",
+    "ErasureStore",
+    "Footprint",
     "IdentityStore",
     "KeysStore",
     "MeasureReads",
