@@ -26,6 +26,7 @@ Contracts as in `sql_store`: times are UTC epoch seconds.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,12 +190,14 @@ class ErasureStore:
         with self.db.connect() as conn:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA secure_delete=ON")
+                conn.commit()  # ends SQLAlchemy's autobegun block (SQLite opened none for it)
             try:
                 with conn.begin():
                     self._erase_in(conn, fp, counts)
             finally:
                 if sqlite:
                     conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+                    conn.commit()
         if sqlite:
             self._truncate_wal()
         return {k: v for k, v in counts.items() if v}
@@ -286,8 +289,16 @@ class ErasureStore:
         counts["experiment_units"] = renamed
         counts["experiment_keys"] = rekeyed
 
-    def _truncate_wal(self) -> None:
-        """Fold the write-ahead log into the database and empty it (best effort: a reader
-        holding an old snapshot makes SQLite keep it; the next checkpoint folds it)."""
-        with self.db.connect() as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).fetchall()
+    def _truncate_wal(self, *, attempts: int = 50) -> bool:
+        """Fold the write-ahead log into the database and empty it, so that no copy of an
+        erased row stays in the log's frames. A checkpoint running beside it (the store's own
+        checkpointer) or a reader on an old snapshot makes SQLite answer busy: it is tried
+        again, every 0.1 s for up to `attempts` times. True when the log was emptied."""
+        for _ in range(attempts):
+            with self.db.connect() as conn:
+                busy = conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+                conn.commit()
+            if busy is None or not busy[0]:
+                return True
+            time.sleep(0.1)
+        return False
