@@ -241,8 +241,22 @@ class Engine:
         return summary
 
     # -- reads -------------------------------------------------------------------------------
-    def resolve(self, identifier: str) -> str | None:
-        """Unified id for a unified id, alias, device id, individual id, email or phone."""
+    def resolve(self, identifier: str, *, honor_consent: bool = True) -> str | None:
+        """Unified id for a unified id, alias, device id, individual id, email or phone; None
+        for a person who withdrew Tracking consent (`withdrew_consent`), so that nothing
+        personalizes from their past data, unless `honor_consent` is False (privacy requests
+        and identity administration, which must still find them)."""
+        uid = self._resolve(identifier)
+        if uid is not None and honor_consent and self.withdrew_consent(identifier, uid):
+            return None
+        return uid
+
+    def withdrew_consent(self, identifier: str, unified_id: str) -> bool:
+        """True when the identifier or the person's latest Tracking consent is Opt Out."""
+        consent = self.state.consent
+        return consent.get(identifier) == "Opt Out" or consent.get(unified_id) == "Opt Out"
+
+    def _resolve(self, identifier: str) -> str | None:
         ident = self.state.identity
         if identifier in ident.created:
             return ident.resolve(identifier)

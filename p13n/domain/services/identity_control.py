@@ -60,7 +60,7 @@ class IdentityControl:
         """A unified id, alias, record id (`source:source_record_id`), source record id,
         device id, individual id, email or phone -> the unified id."""
         state = self.state
-        uid = state.owner(any_id) or self.engine.resolve(any_id)
+        uid = state.owner(any_id) or self.engine.resolve(any_id, honor_consent=False)
         if uid is None:
             keys = list(state.index.lookup("srid", any_id))
             email = clean_email(any_id) if "@" in any_id else None

@@ -155,7 +155,7 @@ class ErasureStore:
 
     def _row_sets(self, fp: Footprint) -> list[tuple[str, Table, str, list[str], str | None]]:
         """(name, table, key column, keys, time column) of the tables read by key."""
-        uids, subjects = fp.unified_ids, fp.subjects
+        uids = fp.unified_ids
         own_records = fp.record_ids
         return [
             ("individuals", _t(IndividualRow), "unified_id", uids, "created_at"),
@@ -165,8 +165,8 @@ class ErasureStore:
             ("identity_splits", _t(IdentitySplit), "record_id", own_records, "seq"),
             ("profiles", _t(ProfileDoc), "unified_id", uids, None),
             ("events", _t(EventRow), "unified_id", uids, "seq"),
-            ("consent_records", _t(ConsentRecord), "subject", subjects, "ts"),
-            ("consent_state", _t(ConsentStateRow), "subject", subjects, "updated_at"),
+            ("consent_records", _t(ConsentRecord), "subject", fp.all_keys(), "ts"),
+            ("consent_state", _t(ConsentStateRow), "subject", fp.all_keys(), "updated_at"),
             ("personalization_log", _t(PersonalizationLogRow), "unified_id", uids, "ts"),
             ("bandit_assignments", _t(BanditAssignmentRow), "unit", fp.all_keys(), "ts"),
         ]
