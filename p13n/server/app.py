@@ -39,6 +39,7 @@ from p13n.server.routes import (
     actions,
     admin,
     analytics,
+    audit,
     decisioning_admin,
     decisions,
     events,
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         analytics,
         ucp,
         privacy,
+        audit,
     )
     for module in routers:
         app.include_router(module.router)

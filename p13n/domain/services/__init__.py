@@ -11,6 +11,16 @@ The step packages never import this package (tested in `tests/unit/test_layers.p
 
 from p13n.domain.services.api_keys import ApiKeys
 from p13n.domain.services.assignment import assign_experiments
+from p13n.domain.services.audit import (
+    LOCAL_ACTOR,
+    Actor,
+    AuditEntry,
+    AuditPage,
+    AuditTrail,
+    acting_as,
+    audit_trail,
+    set_actor,
+)
 from p13n.domain.services.bandits import ArmsOf, Bandits
 from p13n.domain.services.catalog_search import SearchHit, SearchPage, search_items
 from p13n.domain.services.config_bundles import (
@@ -69,6 +79,14 @@ __all__ = [
     "ArmsOf",
     "Bandits",
     "ApiKeys",
+    "Actor",
+    "AuditEntry",
+    "AuditPage",
+    "AuditTrail",
+    "LOCAL_ACTOR",
+    "acting_as",
+    "audit_trail",
+    "set_actor",
     "ApplyReport",
     "ConfigBundle",
     "ConfigRepository",

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, Field
 
+from p13n.domain.services.audit import audit_trail
 from p13n.domain.services.decision_service import DecisionService
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.identity_control import IdentityControl, Lineage
@@ -116,8 +117,18 @@ class PrivacyService:
             rows = self.rows.erase(footprint)
             engine.reload()  # profile cache, pending graphs, identity and consent from the store
         keys = set(footprint.all_keys())
+        receipt_id = uuid.uuid4().hex
+        trail = audit_trail(engine.store)
+        if trail is not None:
+            trail.scrub(sorted(keys), f"erased:{receipt_id}")
+            trail.record(
+                "privacy",
+                "erase",
+                f"erased:{receipt_id}",
+                after={"rows": rows, "unified_ids": len(uids), "identifiers": len(keys - uids)},
+            )
         return ErasureReceipt(
-            receipt_id=uuid.uuid4().hex,
+            receipt_id=receipt_id,
             requested_id=any_id,
             unified_id=uid,
             erased_at=engine.now(),
@@ -144,6 +155,10 @@ class PrivacyService:
                     if isinstance(row.get(column), str):
                         row[column] = orjson.loads(row[column])
         profile = engine.load_profile(uid)
+        trail = audit_trail(engine.store)
+        if trail is not None:
+            counts = {name: len(rows) for name, rows in tables.items() if rows}
+            trail.record("privacy", "export", uid, after={"rows": counts})
         return PersonExport(
             requested_id=any_id,
             unified_id=uid,
