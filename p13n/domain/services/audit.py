@@ -140,11 +140,6 @@ class AuditTrail:
         ]
         return AuditPage(entries=entries, next_before=entries[-1].seq if more else None)
 
-    def scrub(self, keys: Sequence[str], to: str) -> int:
-        """Erasure: the person's privacy requests and identity splits keep only that they
-        happened (target `to`, no documents). Returns the rows scrubbed."""
-        return self.rows.scrub(("privacy", "identity_split"), keys, to)
-
 
 def _json(value: Any) -> str | None:
     if value is None:

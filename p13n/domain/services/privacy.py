@@ -114,13 +114,12 @@ class PrivacyService:
             uids = set(footprint.unified_ids)
             cached = sum(1 for u in uids if u in state.profiles)
             pending = sum(1 for u in uids if u in state.pending_profiles)
-            rows = self.rows.erase(footprint)
+            receipt_id = uuid.uuid4().hex
+            rows = self.rows.erase(footprint, audit_target=f"erased:{receipt_id}")
             engine.reload()  # profile cache, pending graphs, identity and consent from the store
         keys = set(footprint.all_keys())
-        receipt_id = uuid.uuid4().hex
         trail = audit_trail(engine.store)
         if trail is not None:
-            trail.scrub(sorted(keys), f"erased:{receipt_id}")
             trail.record(
                 "privacy",
                 "erase",

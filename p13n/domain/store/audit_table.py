@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Engine,
     Float,
     Index,
@@ -25,7 +26,10 @@ from sqlmodel import Field, SQLModel
 
 from p13n.domain.store.sql_store import table_of as _t
 
-__all__ = ["AuditRow", "AuditStore"]
+__all__ = ["AuditRow", "AuditStore", "AUDIT_SCRUBBED_KINDS", "scrub_audit"]
+
+# The kinds whose rows can name a person (erasure scrubs them).
+AUDIT_SCRUBBED_KINDS = ("privacy", "identity_split")
 
 _BIGINT = BigInteger().with_variant(Integer, "sqlite")
 
@@ -91,23 +95,25 @@ class AuditStore:
         """Rows of `kinds` whose target, before or after names one of `keys` (an erased
         person's ids) keep only that they happened: target `to`, before and after null.
         Returns how many rows were scrubbed."""
-        if not keys or not kinds:
-            return 0
-        t = _t(AuditRow)
-        wanted = set(keys)
         with self.db.begin() as conn:
-            found = conn.execute(
-                select(t.c.seq, t.c.target, t.c.before, t.c.after).where(t.c.kind.in_(list(kinds)))
-            ).all()
-            hit = [
-                seq
-                for seq, target, before, after in found
-                if target in wanted
-                or any(k in (before or "") or k in (after or "") for k in wanted)
-            ]
-            for start in range(0, len(hit), 500):
-                chunk = hit[start : start + 500]
-                conn.execute(
-                    update(t).where(t.c.seq.in_(chunk)).values(target=to, before=None, after=None)
-                )
-        return len(hit)
+            return scrub_audit(conn, kinds, keys, to)
+
+
+def scrub_audit(conn: Connection, kinds: Sequence[str], keys: Sequence[str], to: str) -> int:
+    """`AuditStore.scrub` inside the caller's transaction (the erasure's)."""
+    if not keys or not kinds:
+        return 0
+    t = _t(AuditRow)
+    wanted = set(keys)
+    found = conn.execute(
+        select(t.c.seq, t.c.target, t.c.before, t.c.after).where(t.c.kind.in_(list(kinds)))
+    ).all()
+    hit = [
+        seq
+        for seq, target, before, after in found
+        if target in wanted or any(k in (before or "") or k in (after or "") for k in wanted)
+    ]
+    for start in range(0, len(hit), 500):
+        chunk = hit[start : start + 500]
+        conn.execute(update(t).where(t.c.seq.in_(chunk)).values(target=to, before=None, after=None))
+    return len(hit)

@@ -14,6 +14,8 @@ table in the database's own catalog, so a table added later without a line here 
   bandit_assignments;
 - anonymized (aggregates keep only counts): experiment_units' `unit` and experiment_keys' `key`
   become opaque random tokens, so an experiment's results keep the person's counts;
+- scrubbed: audit_log rows of the person's privacy requests and identity splits keep only
+  that they happened (target: the erasure's receipt id, no documents);
 - untouched, holding no identifier: item_graphs (per-item counts), attribution_* and
   pipeline_hours (counts and hashed sketches), experiment folds, marks and points, the
   configuration, keys, meta.
@@ -34,6 +36,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Table, delete, or_, select, text, update
 
+from p13n.domain.store.audit_table import AUDIT_SCRUBBED_KINDS, AuditRow, scrub_audit
 from p13n.domain.store.bandit_tables import BanditAssignmentRow
 from p13n.domain.store.experiment_table import ExperimentKeyRow, ExperimentUnitRow
 from p13n.domain.store.identity_tables import IdentityPairLink, IdentitySplit, SourceRecordHistory
@@ -82,7 +85,7 @@ class ErasureStore:
         self.db = store.db
         # The tables outside `tables.py` are created by their own stores; erasure must find
         # them present even in a process that never opened those stores.
-        for model in (BanditAssignmentRow, ExperimentUnitRow, ExperimentKeyRow):
+        for model in (BanditAssignmentRow, ExperimentUnitRow, ExperimentKeyRow, AuditRow):
             _t(model).create(self.db, checkfirst=True)
         _t(PersonalizationLogRow).create(self.db, checkfirst=True)
 
@@ -182,8 +185,9 @@ class ErasureStore:
         return [seen[k] for k in sorted(seen)]
 
     # -- erasure ------------------------------------------------------------------------------
-    def erase(self, fp: Footprint) -> dict[str, int]:
-        """Delete every row of `fp` (anonymize the experiment units) in one transaction.
+    def erase(self, fp: Footprint, *, audit_target: str) -> dict[str, int]:
+        """Delete every row of `fp` (anonymize the experiment units) in one transaction, in
+        which the audit rows naming the person are scrubbed too (target `audit_target`).
         Returns the rows affected per table (tables with none left out)."""
         counts: dict[str, int] = {}
         sqlite = self.db.dialect.name == "sqlite"
@@ -194,6 +198,9 @@ class ErasureStore:
             try:
                 with conn.begin():
                     self._erase_in(conn, fp, counts)
+                    counts["audit_log"] = scrub_audit(
+                        conn, AUDIT_SCRUBBED_KINDS, fp.all_keys(), audit_target
+                    )
             finally:
                 if sqlite:
                     conn.exec_driver_sql("PRAGMA secure_delete=OFF")

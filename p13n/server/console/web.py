@@ -63,6 +63,7 @@ PAGES: tuple[tuple[str, str, Scope], ...] = (
     ("/console/segments", "Segments & insights", Scope.ADMIN),
     ("/console/playground", "Agent playground", Scope.AGENT),
     ("/console/keys", "Keys", Scope.ADMIN),
+    ("/console/audit", "Audit", Scope.ADMIN),
 )
 SIGN_OUT_REASONS = {
     "expired": "Your key was revoked or has expired, so you were signed out. Sign in with a valid key.",
