@@ -20,13 +20,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, Field
-
-if TYPE_CHECKING:
-    from sqlalchemy import Engine
 
 from p13n.domain.store import AuditStore, SqlStore
 from p13n.domain.timeutil import now_ts
@@ -89,8 +86,8 @@ class AuditPage(BaseModel):
 
 
 class AuditTrail:
-    def __init__(self, db: Engine, *, clock: Any = now_ts) -> None:
-        self.rows = AuditStore(db)
+    def __init__(self, rows: AuditStore, *, clock: Any = now_ts) -> None:
+        self.rows = rows
         self.clock = clock
 
     def record(
@@ -162,6 +159,6 @@ def audit_trail(store: object) -> AuditTrail | None:
         with _TRAILS_LOCK:
             found = getattr(store, "_audit_trail", None)
             if found is None:
-                found = AuditTrail(store.db)
+                found = AuditTrail(AuditStore(store.db))
                 setattr(store, "_audit_trail", found)  # noqa: B010 - not a declared attribute
     return found
