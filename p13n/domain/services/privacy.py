@@ -106,8 +106,8 @@ class PrivacyService:
         """Erase the person `any_id` names (any of their ids); NotFound when nobody is known."""
         engine = self.engine
         uid = self.control.unified_id_of(any_id)
-        self._flush_log()  # queued log rows reach the table, to be erased with it
-        with engine.lock:
+        with engine.lock:  # no event of theirs is applied meanwhile
+            self._flush_log()  # queued log rows reach the table, to be erased with it
             engine.checkpoint()  # everyone's pending graphs written, so the reload loses none
             state = engine.state
             footprint = self.rows.footprint(uid)
