@@ -359,3 +359,31 @@ def test_the_cli_exports_and_forgets_and_says_one_line_for_an_unknown_id(
         privacy_cli(), ["privacy", "export", "x", "--out", str(tmp_path / "no" / "f.json")]
     )
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_after_erasure_the_hot_state_is_what_a_fresh_load_of_the_store_gives(
+    client: TestClient, tmp_path: Path, e2e_db: Database
+) -> None:
+    """The erasure edits the running process's identity and consent state in place rather
+    than reloading it; a second engine opened on the store afterwards must see the same."""
+    from p13n.domain.services import Engine
+
+    assert client.delete(f"/privacy/individuals/{VICTIM['devices'][0]}").status_code == 200
+    live = client.app.state.services.engine.state  # type: ignore[attr-defined]
+    fresh_engine = Engine.open(e2e_db.url_for(tmp_path))
+    try:
+        fresh = fresh_engine.state
+        for name in ("links", "aliases", "created", "subjects"):
+            assert getattr(live.identity, name) == getattr(fresh.identity, name), name
+        li, fi = live.identity.index, fresh.identity.index
+        assert set(li.records) == set(fi.records) and li.owner == fi.owner
+        assert {k: sorted(v) for k, v in li.members.items()} == {
+            k: sorted(v) for k, v in fi.members.items()
+        }
+        assert {k: sorted(v) for k, v in li.blocks.items()} == {
+            k: sorted(v) for k, v in fi.blocks.items()
+        }
+        assert li.apart == fi.apart
+        assert live.consent == fresh.consent
+    finally:
+        fresh_engine.close()

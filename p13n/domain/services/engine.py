@@ -270,6 +270,20 @@ class Engine:
             return ident.lookup("phone", normalize_phone(identifier))
         return None
 
+    def forget_people(self, unified_ids: set[str], keys: set[str]) -> None:
+        """Drop an erased person from the hot state (the store's rows are gone already): the
+        cached and pending profiles of `unified_ids`, their identity state, and the consent
+        of every one of their `keys`. Cheaper than `reload` by the store's size."""
+        with self.lock:
+            state = self.state
+            for uid in unified_ids:
+                state.profiles.discard(uid)
+                state.pending_profiles.pop(uid, None)
+                state.computed.discard(uid)
+            state.identity.forget(unified_ids, keys)
+            for key in keys | unified_ids:
+                state.consent.pop(key, None)
+
     def load_profile(self, uid: str) -> ProfileGraph | None:
         return cached_profile(self.state, self.store, uid)
 

@@ -5,8 +5,8 @@ does (the individual, its source records, its unified profile and the link recor
 device id, individual id, email, phone, source record or unified id all name the same person,
 and every one of their ids, records and rows goes. `forget` erases the store's rows
 (`ErasureStore`), then everything a running process keeps of them: the profile cache and the
-graphs pending for the write-behind writer (written first, so nobody else's are lost, then
-reloaded from the store), the identity and consent state (reloaded), the personalization log's
+graphs pending for the write-behind writer (everyone's written first), the identity state
+(links, aliases, source records and their blocking indexes) and consent, the personalization log's
 queue (written out first, so its rows are erased with the rest), the bandits' sticky
 assignments, and the histories in the trained model (memory and its saved file). Item graphs
 and the analytics aggregates hold only counts, which stay.
@@ -116,8 +116,8 @@ class PrivacyService:
             pending = sum(1 for u in uids if u in state.pending_profiles)
             receipt_id = uuid.uuid4().hex
             rows = self.rows.erase(footprint, audit_target=f"erased:{receipt_id}")
-            engine.reload()  # profile cache, pending graphs, identity and consent from the store
-        keys = set(footprint.all_keys())
+            keys = set(footprint.all_keys())
+            engine.forget_people(uids, keys)  # profile cache, pending graphs, identity, consent
         trail = audit_trail(engine.store)
         if trail is not None:
             trail.record(
