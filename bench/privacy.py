@@ -1,6 +1,7 @@
 """Privacy requests' cost (issue 17): how long an erasure and an export take on a store of N
-people, and how long the erasure holds the engine's write lock (ingest waits that long: the
-hot state is reloaded from the store after the rows go).
+people. An erasure holds the engine's write lock throughout (ingest waits that long); it edits
+the hot state in place, and `reload_ms_p50` is what reloading the hot state instead would cost
+(it grows with the store; the erasure's own time should not).
 
     python -m bench.privacy [--people 20000 --events-per-person 10 --erasures 20 --seed 42]
 
