@@ -70,6 +70,12 @@ def test_configuration_changes_are_recorded_with_who_before_and_after(
     assert client.delete("/admin/decisions/hello").status_code == 200
     put = client.put("/admin/segments/viewers", json=SEGMENT)
     assert put.status_code == 200, put.text
+    insight = {"name": "views_all", "measure": "count", "interactions": ["View Catalog Object"]}
+    assert client.put("/admin/insights/views_all", json=insight).status_code == 200
+    assert client.delete("/admin/insights/views_all").status_code == 200
+    cheap = {"name": "cheap", "recipe": {"algorithm": "sort-by", "field": "price"}}
+    made = client.put("/admin/recommenders/cheap", json=cheap)
+    assert made.status_code == 200, made.text
 
     decisions = entries(client, kind="decision")
     assert [e["action"] for e in decisions] == ["delete", "update", "create"]  # newest first
@@ -81,6 +87,10 @@ def test_configuration_changes_are_recorded_with_who_before_and_after(
     assert deleted["before"]["attributes"] == {"header": "Hello"} and deleted["after"] is None
     kinds = [e["kind"] for e in entries(client)]
     assert kinds.count("point") == 1 and kinds.count("segment") == 1
+    assert [e["action"] for e in entries(client, kind="insight")] == ["delete", "create"]
+    (recommender,) = entries(client, kind="recommender")
+    assert recommender["after"]["recipe"]["field"] == "price"
+    assert recommender["actor_id"] == key_id
     both = entries(client, kind=["point", "segment"])
     assert {e["kind"] for e in both} == {"point", "segment"}
     assert entries(client, since=4_000_000_000) == []
