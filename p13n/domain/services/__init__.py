@@ -65,6 +65,7 @@ from p13n.domain.services.personalization_log import LogEntry, LoggedContent, Pe
 from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.services.privacy import ErasureReceipt, PersonExport, PrivacyService
 from p13n.domain.services.recommend_service import RecommendService
+from p13n.domain.services.result_snapshots import SNAPSHOT_MAX_AGE_S, ResultSnapshots, Snapshot
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.survivors import Survivors
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
@@ -98,6 +99,9 @@ __all__ = [
     "PersonalizationLog",
     "PipelineStats",
     "MeasureService",
+    "ResultSnapshots",
+    "Snapshot",
+    "SNAPSHOT_MAX_AGE_S",
     "Survivors",
     "CohortSeries",
     "ExperimentSeries",
