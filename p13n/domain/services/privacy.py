@@ -108,12 +108,12 @@ class PrivacyService:
         uid = self.control.unified_id_of(any_id)
         with engine.lock:  # no event of theirs is applied meanwhile
             self._flush_log()  # queued log rows reach the table, to be erased with it
-            engine.checkpoint()  # everyone's pending graphs written, so the reload loses none
             state = engine.state
             footprint = self.rows.footprint(uid)
             uids = set(footprint.unified_ids)
             cached = sum(1 for u in uids if u in state.profiles)
             pending = sum(1 for u in uids if u in state.pending_profiles)
+            engine.checkpoint()  # pending graphs written, theirs to be erased with the rest
             receipt_id = uuid.uuid4().hex
             rows = self.rows.erase(footprint, audit_target=f"erased:{receipt_id}")
             keys = set(footprint.all_keys())
