@@ -33,6 +33,7 @@ from p13n.domain.services import (
     MeasureService,
     PersonalizationLog,
     PipelineStats,
+    PrivacyService,
     RecommendService,
     SegmentCounts,
     sql_store,
@@ -74,6 +75,7 @@ class AppServices:
     pipeline: PipelineStats
     measure: MeasureService
     segment_counts: SegmentCounts
+    privacy: PrivacyService
     owns_engine: bool = True
     cursor_secret: bytes | None = None  # signs UCP search cursors (settings or the home's key)
 
@@ -225,19 +227,21 @@ def build_services(
         if serving and settings.decisions_per_second
         else None
     )
+    identity_control = IdentityControl(engine)
     return AppServices(
         settings=settings,
         engine=engine,
         recommend=recommend,
         decisions=decisions,
         identity=IdentityService(engine),
-        identity_control=IdentityControl(engine),
+        identity_control=identity_control,
         keys=keys,
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
         pipeline=pipeline,
         measure=measure,
         segment_counts=segment_counts,
+        privacy=PrivacyService(engine, identity_control, decisions, recommend),
         owns_engine=owned,
         cursor_secret=settings.cursor_secret.encode()
         if settings.cursor_secret

@@ -342,6 +342,22 @@ class RecommendService:
                 algo.model = model
                 algo._rows_for = None
 
+    def forget_individuals(self, unified_ids: set[str]) -> int:
+        """Take erased individuals' histories out of the trained model, in memory and in its
+        saved file (the item weights and counts are aggregates and stay). Returns how many
+        histories were removed."""
+        model = self.model
+        if model is None:
+            return 0
+        with self._lock:
+            gone = [u for u in unified_ids if u in model.user_history]
+            for uid in gone:
+                model.user_history.pop(uid, None)
+                model.user_times.pop(uid, None)
+            if gone and self.model_dir is not None:
+                save_model(model, self.model_dir)
+        return len(gone)
+
     # -- request path ------------------------------------------------------------------------
     def _history(
         self, snap: CatalogSnapshot, profile: ProfileGraph | None, uid: str | None

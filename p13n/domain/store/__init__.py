@@ -5,8 +5,10 @@ PostgreSQL, `MemoryStore` in plain Python for unit tests.
 """
 
 from p13n.domain.store.attribution_table import CELL_DIMENSIONS, AttributionStore
+from p13n.domain.store.audit_table import AuditRow, AuditStore
 from p13n.domain.store.bandit_tables import BanditStore
 from p13n.domain.store.database import open_engine
+from p13n.domain.store.erasure import ErasureStore, Footprint
 from p13n.domain.store.experiment_table import ExperimentStore
 from p13n.domain.store.identity_store import (  # importing it registers its tables
     RULESET_KIND,
@@ -24,9 +26,13 @@ from p13n.domain.store.sql_store import SqlStore
 __all__ = [
     "ApiKeyRow",
     "AttributionStore",
+    "AuditRow",
+    "AuditStore",
     "CELL_DIMENSIONS",
     "BanditStore",
     "LOG_COLUMNS",
+    "ErasureStore",
+    "Footprint",
     "IdentityStore",
     "KeysStore",
     "MeasureReads",
