@@ -40,6 +40,7 @@ from p13n.domain.services import (
 )
 from p13n.domain.store import SqlStore, open_engine
 from p13n.domain.vectors import ChromaVectorIndex, MiniLMEmbedder
+from p13n.server.heap import scrub_freed_memory
 from p13n.server.settings import Settings
 from p13n.tools import Caller, LocalCaller, ToolContext, load_or_create_secret
 
@@ -192,6 +193,7 @@ def build_services(
     index at start, re-reading the decisioning configuration, the decision budget and rate
     limit). Recommendations register as the engine's item listener, so catalog upserts are
     embedded from then on."""
+    scrub_freed_memory()  # before anything holds personal data (see heap.py)
     owned = engine is None
     engine = engine if engine is not None else build_engine(settings)
     home = settings.home
