@@ -36,6 +36,7 @@ from p13n import __version__
 from p13n.domain.errors import NotFound, P13nError
 from p13n.prompts import PROMPTS, get_prompt, render
 from p13n.tools.actions import ACTIONS, get_action
+from p13n.tools.apps import icons
 from p13n.tools.context import ToolContext
 from p13n.tools.registry import Action, vocabularies
 from p13n.tools.resources import (
@@ -92,6 +93,10 @@ _TEMPLATES = (
 )
 
 
+def _icons() -> list[types.Icon]:
+    return [types.Icon.model_validate(i) for i in icons()]
+
+
 def _tool(action: Action[Any, Any], ctx: ToolContext | None) -> types.Tool:
     hints = action.hints
     return types.Tool(
@@ -100,6 +105,7 @@ def _tool(action: Action[Any, Any], ctx: ToolContext | None) -> types.Tool:
         description=action.description,
         input_schema=action.input_schema(ctx),
         output_schema=output_schema(action.output_model),
+        icons=_icons(),
         annotations=types.ToolAnnotations(
             title=action.title,
             read_only_hint=hints.read_only,
@@ -174,6 +180,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
                     name=p.name,
                     title=p.title,
                     description=p.description,
+                    icons=_icons(),
                     arguments=[
                         types.PromptArgument(
                             name=a.name, description=a.description, required=a.required
@@ -204,7 +211,12 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         return types.ListResourcesResult(
             resources=[
                 types.Resource(
-                    uri=uri, name=key, title=title, description=text, mime_type="application/json"
+                    uri=uri,
+                    name=key,
+                    title=title,
+                    description=text,
+                    mime_type="application/json",
+                    icons=_icons(),
                 )
                 for uri, key, title, text in _STATIC
             ]
@@ -221,6 +233,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
                     title=f"{kind.title()} by id",
                     description=description,
                     mime_type="application/json",
+                    icons=_icons(),
                 )
                 for prefix, kind, description in _TEMPLATES
             ]
@@ -269,6 +282,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         version=__version__,
         title="p13n personalization",
         instructions=INSTRUCTIONS,
+        icons=_icons(),
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
