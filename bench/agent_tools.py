@@ -2,7 +2,7 @@
 start, the conversation suite's pass rate and NDCG@10 of personalized queries.
 
     python -m bench.agent_tools [--home DIR] [--calls 200] [--ndcg-shoppers 200]
-        [--no-http] [--no-stdio] [--no-conversations] [--no-ndcg] [--cases a,b]
+        [--no-http] [--no-stdio] [--no-conversations] [--no-ndcg] [--cases a,b] [--eras]
 
 `--home` names a P13N_HOME holding the demo tenant (`p13n seed demo`); without it the demo is
 seeded into a temporary directory first (`p13n seed demo`: minutes, 3,000 items embedded). The
@@ -16,6 +16,13 @@ home is never written: every phase works on its own copy (some cases record inte
   query cases include embedding it, and `get_recommendations_query_cached` repeats five texts
   (query-vector cache hits). A case whose tool the server does not list, or whose warm-up
   call fails (e.g. a decision point the tenant lacks), is reported as skipped with the reason.
+- Eras (`--eras`): over one `p13n serve`, the 2026-07-28 stateless requests against a
+  2025-11-25 session (`Client(mode="legacy")`, `Mcp-Session-Id`): per-call round trips of
+  `get_context` and `get_recommendations` on a connected client, and `connect_and_call`, a
+  fresh client per call (what a serverless agent or a load balancer without session affinity
+  pays): the session opens with `initialize` + `notifications/initialized` and ends with a
+  DELETE; the 2026 client pinned to the version sends the call alone, and `auto` sends
+  `server/discover` first.
 - Sizes: the JSON text block of each answer (the structured content is the same JSON);
   tokens are approximated as bytes / 4 (no LLM tokenizer is installed; the JSON says so).
 - Cold start: `start_to_ready_s` is from spawning the process to the MCP `initialize` answer
@@ -291,6 +298,67 @@ def http(home: Path, calls: int) -> dict[str, Any]:
         return anyio.run(go)
 
 
+_ERA_MODES = {"session_2025_11_25": "legacy", "stateless_2026_07_28": "2026-07-28"}
+
+
+def _era_client(url: str, key: str, mode: str) -> Client:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    return Client(streamable_http_client(url + "/mcp", http_client=http), mode=mode)
+
+
+async def _connect_and_call(url: str, key: str, mode: str, calls: int) -> dict[str, Any]:
+    samples: list[int] = []
+    for k in range(calls + 5):
+        started = time.perf_counter_ns()
+        async with _era_client(url, key, mode) as client:
+            result = await client.call_tool("get_context", {"individual": SHOPPERS[k % 5]})
+        if result.is_error:
+            raise RuntimeError(f"get_context failed: {_text(result)}")
+        if k >= 5:  # the first five warm up
+            samples.append(time.perf_counter_ns() - started)
+    return {"p50_ms": percentile_ms(samples, 50), "p99_ms": percentile_ms(samples, 99)}
+
+
+def http_eras(home: Path, calls: int) -> dict[str, Any]:
+    """Stateless (2026-07-28) against session (2025-11-25) round trips over one server."""
+    engine = build_engine(Settings(home=home, database_url=None))
+    try:
+        key = ApiKeys.for_engine(engine).create(["agent"], label="agent bench").key
+    finally:
+        engine.close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [p13n_script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    only = {"get_context", "get_recommendations"}
+    with ServerProcess(argv, env=server_env(home), log_path=home / "serve-eras.log") as server:
+        server.wait_healthy(url + "/health")
+
+        async def go() -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for label, mode in _ERA_MODES.items():
+                async with _era_client(url, key, mode) as client:
+                    version = client.session.protocol_version
+                    saved = set(_ONLY)
+                    _ONLY.clear()
+                    _ONLY.update(only)
+                    try:
+                        cases = await _measure(client, calls)
+                    finally:
+                        _ONLY.clear()
+                        _ONLY.update(saved)
+                out[label] = {
+                    "protocol_version": version,
+                    "cases": cases,
+                    "connect_and_call": await _connect_and_call(url, key, mode, calls),
+                }
+            out["stateless_2026_07_28"]["connect_and_call_with_discover"] = await _connect_and_call(
+                url, key, "auto", calls
+            )
+            return out
+
+        return anyio.run(go)
+
+
 def conversations(home: Path) -> dict[str, Any]:
     """The conversation suite's scripts over stdio (tests/conversations/_conversations.py)."""
     sys.path.insert(0, str(_CONVERSATIONS_DIR))
@@ -332,6 +400,8 @@ def _run(args: argparse.Namespace, home: Path, work: Path, talk: Path) -> dict[s
         http_run = http(work, args.calls)
         results["http"] = http_run["cases"]
         cold["http"] = http_run["cold_start"]
+    if args.eras:
+        results["http_eras"] = http_eras(work, args.calls)
     summary: dict[str, Any] = {
         "benchmark": "agent_tools",
         "home": str(home),
@@ -357,6 +427,11 @@ def main() -> None:
     parser.add_argument("--no-stdio", action="store_true", help="Skip the stdio transport.")
     parser.add_argument(
         "--cases", default="", help="Comma-separated cases to measure (default: all)."
+    )
+    parser.add_argument(
+        "--eras",
+        action="store_true",
+        help="Also compare MCP 2026-07-28 stateless requests with 2025-11-25 sessions over HTTP.",
     )
     parser.add_argument("--no-conversations", action="store_true")
     parser.add_argument("--no-ndcg", action="store_true")

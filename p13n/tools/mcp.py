@@ -11,6 +11,12 @@ readable line, never a traceback; the UCP catalog tools' negotiation failures
 (`UcpProtocolError`, e.g. `version_unsupported`) are the JSON-RPC errors UCP's MCP binding
 defines, and their business outcomes are ordinary results with `ucp.status: "error"`.
 
+Every tool, prompt, resource and the server itself carry the p13n icon; `get_recommendations`,
+`search_catalog` and `get_context` name their MCP Apps view in `_meta.ui.resourceUri`, and the
+`ui://` views are listed and read like the other resources (`p13n.tools.apps` says what they
+are). The SDK serves every protocol revision from the same handlers: 2026-07-28's stateless
+requests (`server/discover`, no session) and the 2025 initialize handshake, on stdio and HTTP.
+
 `build_mcp_server(context_factory)` serves stdio (`p13n mcp`) and streamable HTTP alike: the
 factory gets the SDK's per-request context (`ctx.request` is the HTTP request when there is
 one) and returns the `ToolContext` for that call, so the caller's principal (and with it PII
@@ -36,7 +42,16 @@ from p13n import __version__
 from p13n.domain.errors import NotFound, P13nError
 from p13n.prompts import PROMPTS, get_prompt, render
 from p13n.tools.actions import ACTIONS, get_action
-from p13n.tools.apps import icons
+from p13n.tools.apps import (
+    APP_MIME_TYPE,
+    APPS_EXTENSION,
+    TOOL_VIEWS,
+    VIEWS,
+    icons,
+    image_origins,
+    view_csp,
+    view_html,
+)
 from p13n.tools.context import ToolContext
 from p13n.tools.registry import Action, vocabularies
 from p13n.tools.resources import (
@@ -87,6 +102,7 @@ _STATIC = (
         "The points get_personalization_decisions can decide, with labels and descriptions.",
     ),
 )
+_VIEW_URIS = frozenset(v.uri for v in VIEWS)
 _TEMPLATES = (
     ("p13n://profiles/", "profile", "A person's context (masked unless the caller has `pii`)."),
     ("p13n://items/", "item", "An item as get_item gives it, with insights (views, sales)."),
@@ -106,6 +122,9 @@ def _tool(action: Action[Any, Any], ctx: ToolContext | None) -> types.Tool:
         input_schema=action.input_schema(ctx),
         output_schema=output_schema(action.output_model),
         icons=_icons(),
+        meta={"ui": {"resourceUri": TOOL_VIEWS[action.name]}}
+        if action.name in TOOL_VIEWS
+        else None,
         annotations=types.ToolAnnotations(
             title=action.title,
             read_only_hint=hints.read_only,
@@ -220,6 +239,17 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
                 )
                 for uri, key, title, text in _STATIC
             ]
+            + [
+                types.Resource(
+                    uri=view.uri,
+                    name=view.name,
+                    title=view.title,
+                    description=view.description,
+                    mime_type=APP_MIME_TYPE,
+                    icons=_icons(),
+                )
+                for view in VIEWS
+            ]
         )
 
     async def list_templates(
@@ -258,10 +288,26 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
             "p13n://catalog/facets or p13n://personalization/points.",
         )
 
+    def _read_view(tool_ctx: ToolContext, uri: str) -> types.ReadResourceResult:
+        origins = image_origins(tool_ctx)
+        ui = {"csp": view_csp(origins), "prefersBorder": False}
+        return types.ReadResourceResult(
+            contents=[
+                types.TextResourceContents(
+                    uri=uri,
+                    mime_type=APP_MIME_TYPE,
+                    text=view_html(uri, origins),
+                    meta={"ui": ui},
+                )
+            ]
+        )
+
     async def read_resource(
         ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         uri = str(params.uri)
+        if uri in _VIEW_URIS:
+            return await anyio.to_thread.run_sync(_read_view, context_factory(ctx), uri)
         try:
             data = clean_answer(await anyio.to_thread.run_sync(_read, context_factory(ctx), uri))
         except NotFound as exc:
@@ -277,7 +323,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
             ]
         )
 
-    return Server(
+    server: Server[Any] = Server(
         name,
         version=__version__,
         title="p13n personalization",
@@ -292,6 +338,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
     )
+    server.extensions[APPS_EXTENSION] = {}  # MCP Apps: tools name their view in _meta.ui
+    return server
 
 
 async def run_stdio(server: Server[Any]) -> None:
