@@ -175,8 +175,13 @@ def test_the_carousel_renders_the_cards_and_a_click_and_a_cart_arrive_as_record_
     assert first.locator(".name").inner_text() == items[0]["name"]
     assert first.locator(".reason").inner_text() == items[0]["reason"]
     assert first.locator(".price").inner_text().strip()
-    loaded = first.locator("img").evaluate("img => img.complete && img.naturalWidth > 0")
-    assert loaded, "the catalog's image origin is admitted by the view's CSP"
+    image = first.locator("img")
+    assert image.get_attribute("src") == items[0]["image_url"]
+    image.evaluate(  # the catalog's image origin is admitted by the view's CSP
+        "img => img.complete && img.naturalWidth > 0 ? true : new Promise((ok, no) => {"
+        " img.addEventListener('load', () => ok(true));"
+        " img.addEventListener('error', () => no(new Error('image blocked or failed'))); })"
+    )
     _fits(page, cards.first)
     shot(page, "mcp-apps-carousel")
 

@@ -87,7 +87,7 @@ function cardNode(answer, card) {
   if (card.image) {
     picture.src = card.image;
     picture.alt = "";
-    picture.addEventListener("error", () => picture.replaceWith(el("div", "noimg")));
+    picture.addEventListener("error", () => { picture.className = "broken"; });
   }
   const body = el("div", "body");
   body.append(el("span", "name", card.name), el("span", "price", card.price));
