@@ -19,10 +19,12 @@ home is never written: every phase works on its own copy (some cases record inte
 - Eras (`--eras`): over one `p13n serve`, the 2026-07-28 stateless requests against a
   2025-11-25 session (`Client(mode="legacy")`, `Mcp-Session-Id`): per-call round trips of
   `get_context` and `get_recommendations` on a connected client, and `connect_and_call`, a
-  fresh client per call (what a serverless agent or a load balancer without session affinity
-  pays): the session opens with `initialize` + `notifications/initialized` and ends with a
-  DELETE; the 2026 client pinned to the version sends the call alone, and `auto` sends
-  `server/discover` first.
+  fresh SDK client per call (what a serverless agent or a load balancer without session
+  affinity pays): the session opens with `initialize` + `notifications/initialized` and ends
+  with a DELETE; the 2026 client pinned to the version sends the call alone (the SDK client
+  also lists the tools once to check the answer against the output schema), and `auto` sends
+  `server/discover` first. `raw_http_one_call` is the same one call per "connection" as plain
+  HTTP requests on one pooled connection (no SDK): 4 requests against 1.
 - Sizes: the JSON text block of each answer (the structured content is the same JSON);
   tokens are approximated as bytes / 4 (no LLM tokenizer is installed; the JSON says so).
 - Cold start: `start_to_ready_s` is from spawning the process to the MCP `initialize` answer
@@ -319,6 +321,74 @@ async def _connect_and_call(url: str, key: str, mode: str, calls: int) -> dict[s
     return {"p50_ms": percentile_ms(samples, 50), "p99_ms": percentile_ms(samples, 99)}
 
 
+_MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "p13n-bench", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _rpc(method: str, params: dict[str, Any], rid: int | None = 1) -> dict[str, Any]:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if rid is not None:
+        body["id"] = rid
+    return body
+
+
+async def _raw_session_call(http: httpx2.AsyncClient, url: str, args: dict[str, Any]) -> None:
+    """A 2025-11-25 client's one call: initialize, initialized, tools/call, DELETE."""
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "p13n-bench", "version": "1"},
+    }
+    opened = await http.post(url, json=_rpc("initialize", init))
+    opened.raise_for_status()
+    session = {"Mcp-Session-Id": opened.headers["mcp-session-id"]}
+    session["Mcp-Protocol-Version"] = "2025-11-25"
+    await http.post(url, json=_rpc("notifications/initialized", {}, None), headers=session)
+    call = await http.post(url, json=_rpc("tools/call", args, 2), headers=session)
+    call.raise_for_status()
+    await http.delete(url, headers=session)
+
+
+async def _raw_stateless_call(http: httpx2.AsyncClient, url: str, args: dict[str, Any]) -> None:
+    """A 2026-07-28 client's one call: the tools/call alone."""
+    headers = {
+        "Mcp-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": args["name"],
+    }
+    call = await http.post(
+        url, json=_rpc("tools/call", {**args, "_meta": _MODERN_META}), headers=headers
+    )
+    call.raise_for_status()
+
+
+async def _raw_round_trips(url: str, key: str, calls: int) -> dict[str, Any]:
+    """One get_context per 'connection' over plain HTTP (one pooled httpx2 client, no SDK):
+    what the protocol itself costs, without the SDK client's schema fetch and checks."""
+    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream"}
+    out: dict[str, Any] = {}
+    async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
+        for label, call in (
+            ("session_2025_11_25", _raw_session_call),
+            ("stateless_2026_07_28", _raw_stateless_call),
+        ):
+            samples: list[int] = []
+            for k in range(calls + 5):
+                args = {"name": "get_context", "arguments": {"individual": SHOPPERS[k % 5]}}
+                started = time.perf_counter_ns()
+                await call(http, url + "/mcp", args)
+                if k >= 5:
+                    samples.append(time.perf_counter_ns() - started)
+            out[label] = {
+                "p50_ms": percentile_ms(samples, 50),
+                "p99_ms": percentile_ms(samples, 99),
+            }
+    return out
+
+
 def http_eras(home: Path, calls: int) -> dict[str, Any]:
     """Stateless (2026-07-28) against session (2025-11-25) round trips over one server."""
     engine = build_engine(Settings(home=home, database_url=None))
@@ -351,6 +421,7 @@ def http_eras(home: Path, calls: int) -> dict[str, Any]:
                     "cases": cases,
                     "connect_and_call": await _connect_and_call(url, key, mode, calls),
                 }
+            out["raw_http_one_call"] = await _raw_round_trips(url, key, calls)
             out["stateless_2026_07_28"]["connect_and_call_with_discover"] = await _connect_and_call(
                 url, key, "auto", calls
             )

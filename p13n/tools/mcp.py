@@ -16,6 +16,9 @@ Every tool, prompt, resource and the server itself carry the p13n icon; `get_rec
 `ui://` views are listed and read like the other resources (`p13n.tools.apps` says what they
 are). The SDK serves every protocol revision from the same handlers: 2026-07-28's stateless
 requests (`server/discover`, no session) and the 2025 initialize handshake, on stdio and HTTP.
+A `record_interaction` that tracked nothing for want of consent answers a client that takes
+URL-mode elicitation with URL_ELICITATION_REQUIRED, pointing at the store's consent page
+(`ToolContext.consent_url`), when there is one.
 
 `build_mcp_server(context_factory)` serves stdio (`p13n mcp`) and streamable HTTP alike: the
 factory gets the SDK's per-request context (`ctx.request` is the HTTP request when there is
@@ -28,14 +31,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
+from uuid import uuid4
 
 import anyio.to_thread
 import mcp_types as types
 import orjson
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 
 from p13n import __version__
@@ -145,6 +149,27 @@ def _error(message: str) -> types.CallToolResult:
     )
 
 
+def _takes_url_elicitation(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether the client declared URL-mode elicitation (2025-11-25 and later)."""
+    caps = getattr(getattr(ctx, "session", None), "client_capabilities", None)
+    elicitation = getattr(caps, "elicitation", None)
+    return getattr(elicitation, "url", None) is not None
+
+
+def _consent_elicitation(tool_ctx: ToolContext, individual: Any) -> UrlElicitationRequiredError:
+    """Send the person to the store's consent page: the call cannot count until they opt in."""
+    url = str(tool_ctx.consent_url).replace("{individual}", quote(str(individual), safe=""))
+    message = (
+        "This store records what a person does only with their tracking consent, and theirs "
+        "is not known. Open the store's consent page for them; once they opt in there, call "
+        "record_interaction again."
+    )
+    return UrlElicitationRequiredError(
+        [types.ElicitRequestURLParams(message=message, url=url, elicitation_id=str(uuid4()))],
+        message="tracking consent needed: " + message,
+    )
+
+
 def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> Server[Any]:
     """The MCP server over the registry; `context_factory` builds each call's `ToolContext`."""
     static = [_tool(a, None) for a in ACTIONS]  # Mcp-Param header checks: no enums needed
@@ -186,6 +211,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         except Exception:
             log.exception("tool %r failed unexpectedly", params.name)
             return _error(UNEXPECTED)
+        if data.get("consent_needed") and tool_ctx.consent_url and _takes_url_elicitation(ctx):
+            raise _consent_elicitation(tool_ctx, (params.arguments or {}).get("individual"))
         return types.CallToolResult(
             content=[types.TextContent(text=_json(data))], structured_content=data
         )
