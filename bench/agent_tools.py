@@ -16,8 +16,8 @@ home is never written: every phase works on its own copy (some cases record inte
   query cases include embedding it, and `get_recommendations_query_cached` repeats five texts
   (query-vector cache hits). A case whose tool the server does not list, or whose warm-up
   call fails (e.g. a decision point the tenant lacks), is reported as skipped with the reason.
-- Eras (`--eras`): over one `p13n serve`, the 2026-07-28 stateless requests against a
-  2025-11-25 session (`Client(mode="legacy")`, `Mcp-Session-Id`): per-call round trips of
+- Eras (`--eras`): over one `p13n serve`, interleaved (each variant once per round, 5
+  warm-up rounds), the 2026-07-28 stateless requests against a 2025-11-25 session (`Client(mode="legacy")`, `Mcp-Session-Id`): per-call round trips of
   `get_context` and `get_recommendations` on a connected client, and `connect_and_call`, a
   fresh SDK client per call (what a serverless agent or a load balancer without session
   affinity pays): the session opens with `initialize` + `notifications/initialized` and ends
@@ -301,6 +301,11 @@ def http(home: Path, calls: int) -> dict[str, Any]:
 
 
 _ERA_MODES = {"session_2025_11_25": "legacy", "stateless_2026_07_28": "2026-07-28"}
+_ERA_CASES = {
+    "get_context": lambda k: {"individual": SHOPPERS[k % 5]},
+    "get_recommendations": lambda k: {"individual": SHOPPERS[k % 5]},
+}
+Runner = Callable[[int], Any]
 
 
 def _era_client(url: str, key: str, mode: str) -> Client:
@@ -308,17 +313,36 @@ def _era_client(url: str, key: str, mode: str) -> Client:
     return Client(streamable_http_client(url + "/mcp", http_client=http), mode=mode)
 
 
-async def _connect_and_call(url: str, key: str, mode: str, calls: int) -> dict[str, Any]:
-    samples: list[int] = []
+async def _interleaved(calls: int, runners: dict[str, Runner]) -> dict[str, Any]:
+    """Each runner once per round, in turn (so that load drifts hit all alike); 5 warm-up rounds."""
+    samples: dict[str, list[int]] = {label: [] for label in runners}
     for k in range(calls + 5):
-        started = time.perf_counter_ns()
-        async with _era_client(url, key, mode) as client:
-            result = await client.call_tool("get_context", {"individual": SHOPPERS[k % 5]})
+        for label, run in runners.items():
+            started = time.perf_counter_ns()
+            await run(k)
+            if k >= 5:
+                samples[label].append(time.perf_counter_ns() - started)
+    return {
+        label: {"p50_ms": percentile_ms(got, 50), "p99_ms": percentile_ms(got, 99)}
+        for label, got in samples.items()
+    }
+
+
+def _checked_call(client: Client, tool: str, args: dict[str, Any]) -> Any:
+    async def call() -> None:
+        result = await client.call_tool(tool, args)
         if result.is_error:
-            raise RuntimeError(f"get_context failed: {_text(result)}")
-        if k >= 5:  # the first five warm up
-            samples.append(time.perf_counter_ns() - started)
-    return {"p50_ms": percentile_ms(samples, 50), "p99_ms": percentile_ms(samples, 99)}
+            raise RuntimeError(f"{tool} failed: {_text(result)}")
+
+    return call()
+
+
+def _fresh_client_call(url: str, key: str, mode: str) -> Runner:
+    async def run(k: int) -> None:
+        async with _era_client(url, key, mode) as client:
+            await _checked_call(client, "get_context", _ERA_CASES["get_context"](k))
+
+    return run
 
 
 _MODERN_META = {
@@ -335,58 +359,45 @@ def _rpc(method: str, params: dict[str, Any], rid: int | None = 1) -> dict[str, 
     return body
 
 
-async def _raw_session_call(http: httpx2.AsyncClient, url: str, args: dict[str, Any]) -> None:
+def _raw_session_call(http: httpx2.AsyncClient, url: str) -> Runner:
     """A 2025-11-25 client's one call: initialize, initialized, tools/call, DELETE."""
     init = {
         "protocolVersion": "2025-11-25",
         "capabilities": {},
         "clientInfo": {"name": "p13n-bench", "version": "1"},
     }
-    opened = await http.post(url, json=_rpc("initialize", init))
-    opened.raise_for_status()
-    session = {"Mcp-Session-Id": opened.headers["mcp-session-id"]}
-    session["Mcp-Protocol-Version"] = "2025-11-25"
-    await http.post(url, json=_rpc("notifications/initialized", {}, None), headers=session)
-    call = await http.post(url, json=_rpc("tools/call", args, 2), headers=session)
-    call.raise_for_status()
-    await http.delete(url, headers=session)
+
+    async def run(k: int) -> None:
+        opened = await http.post(url, json=_rpc("initialize", init))
+        opened.raise_for_status()
+        session = {
+            "Mcp-Session-Id": opened.headers["mcp-session-id"],
+            "Mcp-Protocol-Version": "2025-11-25",
+        }
+        await http.post(url, json=_rpc("notifications/initialized", {}, None), headers=session)
+        args = {"name": "get_context", "arguments": _ERA_CASES["get_context"](k)}
+        call = await http.post(url, json=_rpc("tools/call", args, 2), headers=session)
+        call.raise_for_status()
+        await http.delete(url, headers=session)
+
+    return run
 
 
-async def _raw_stateless_call(http: httpx2.AsyncClient, url: str, args: dict[str, Any]) -> None:
+def _raw_stateless_call(http: httpx2.AsyncClient, url: str) -> Runner:
     """A 2026-07-28 client's one call: the tools/call alone."""
     headers = {
         "Mcp-Protocol-Version": "2026-07-28",
         "Mcp-Method": "tools/call",
-        "Mcp-Name": args["name"],
+        "Mcp-Name": "get_context",
     }
-    call = await http.post(
-        url, json=_rpc("tools/call", {**args, "_meta": _MODERN_META}), headers=headers
-    )
-    call.raise_for_status()
 
+    async def run(k: int) -> None:
+        args = {"name": "get_context", "arguments": _ERA_CASES["get_context"](k)}
+        body = _rpc("tools/call", {**args, "_meta": _MODERN_META})
+        call = await http.post(url, json=body, headers=headers)
+        call.raise_for_status()
 
-async def _raw_round_trips(url: str, key: str, calls: int) -> dict[str, Any]:
-    """One get_context per 'connection' over plain HTTP (one pooled httpx2 client, no SDK):
-    what the protocol itself costs, without the SDK client's schema fetch and checks."""
-    headers = {"Authorization": f"Bearer {key}", "Accept": "application/json, text/event-stream"}
-    out: dict[str, Any] = {}
-    async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
-        for label, call in (
-            ("session_2025_11_25", _raw_session_call),
-            ("stateless_2026_07_28", _raw_stateless_call),
-        ):
-            samples: list[int] = []
-            for k in range(calls + 5):
-                args = {"name": "get_context", "arguments": {"individual": SHOPPERS[k % 5]}}
-                started = time.perf_counter_ns()
-                await call(http, url + "/mcp", args)
-                if k >= 5:
-                    samples.append(time.perf_counter_ns() - started)
-            out[label] = {
-                "p50_ms": percentile_ms(samples, 50),
-                "p99_ms": percentile_ms(samples, 99),
-            }
-    return out
+    return run
 
 
 def http_eras(home: Path, calls: int) -> dict[str, Any]:
@@ -399,32 +410,39 @@ def http_eras(home: Path, calls: int) -> dict[str, Any]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     argv = [p13n_script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    only = {"get_context", "get_recommendations"}
     with ServerProcess(argv, env=server_env(home), log_path=home / "serve-eras.log") as server:
         server.wait_healthy(url + "/health")
 
         async def go() -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for label, mode in _ERA_MODES.items():
-                async with _era_client(url, key, mode) as client:
-                    version = client.session.protocol_version
-                    saved = set(_ONLY)
-                    _ONLY.clear()
-                    _ONLY.update(only)
-                    try:
-                        cases = await _measure(client, calls)
-                    finally:
-                        _ONLY.clear()
-                        _ONLY.update(saved)
-                out[label] = {
-                    "protocol_version": version,
-                    "cases": cases,
-                    "connect_and_call": await _connect_and_call(url, key, mode, calls),
+            out: dict[str, Any] = {"warm_call": {}}
+            async with (
+                _era_client(url, key, _ERA_MODES["session_2025_11_25"]) as old,
+                _era_client(url, key, _ERA_MODES["stateless_2026_07_28"]) as new,
+            ):
+                out["protocol_versions"] = {
+                    "session_2025_11_25": old.session.protocol_version,
+                    "stateless_2026_07_28": new.session.protocol_version,
                 }
-            out["raw_http_one_call"] = await _raw_round_trips(url, key, calls)
-            out["stateless_2026_07_28"]["connect_and_call_with_discover"] = await _connect_and_call(
-                url, key, "auto", calls
-            )
+                clients = {"session_2025_11_25": old, "stateless_2026_07_28": new}
+                for tool, make in _ERA_CASES.items():
+                    runners: dict[str, Runner] = {
+                        label: (lambda k, c=c, t=tool, m=make: _checked_call(c, t, m(k)))
+                        for label, c in clients.items()
+                    }
+                    out["warm_call"][tool] = await _interleaved(calls, runners)
+            fresh = {label: _fresh_client_call(url, key, m) for label, m in _ERA_MODES.items()}
+            fresh["stateless_2026_07_28_with_discover"] = _fresh_client_call(url, key, "auto")
+            out["connect_and_call_sdk"] = await _interleaved(calls, fresh)
+            headers = {
+                "Authorization": f"Bearer {key}",
+                "Accept": "application/json, text/event-stream",
+            }
+            async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
+                raw = {
+                    "session_2025_11_25": _raw_session_call(http, url + "/mcp"),
+                    "stateless_2026_07_28": _raw_stateless_call(http, url + "/mcp"),
+                }
+                out["one_call_raw_http"] = await _interleaved(calls, raw)
             return out
 
         return anyio.run(go)

@@ -95,8 +95,9 @@ TOOL_VIEWS = {
 _UI = resources.files("p13n.tools") / "ui"
 
 
+@cache
 def ui_file(name: str) -> str:
-    """The text of a file shipped in `p13n/tools/ui/`."""
+    """The text of a file shipped in `p13n/tools/ui/` (read once per process)."""
     return (_UI / name).read_text(encoding="utf-8")
 
 
