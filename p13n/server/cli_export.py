@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from p13n.domain.errors import InvalidInput
 from p13n.domain.services import feed_text
 from p13n.server.bootstrap import build_engine
 from p13n.server.cli_common import err, one_line_errors
@@ -57,7 +58,13 @@ def export_feed(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot write {output}: {exc.strerror or exc}.",
+                hint="Name a file in a directory that exists and that you may write to.",
+            ) from None
     where = f" to {output}" if output else ""
     left = f"; {skipped} items without a name or URL left out" if skipped else ""
     err.print(f"{rows} rows ({format_}){where}{left}", highlight=False, markup=False)

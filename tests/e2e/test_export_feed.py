@@ -127,3 +127,10 @@ def test_an_unknown_format_is_a_one_line_error(home: Path, e2e_db: Database) -> 
     done = _export(home, e2e_db, "--format", "rss")
     assert done.returncode == 2
     assert "rss" in done.stderr and "acp" in done.stderr
+
+
+def test_an_unwritable_output_is_a_one_line_error(home: Path, e2e_db: Database) -> None:
+    done = _export(home, e2e_db, "--format", "acp", "-o", str(home / "missing" / "feed.csv"))
+    assert done.returncode == 1
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: cannot write") and "Traceback" not in done.stderr
