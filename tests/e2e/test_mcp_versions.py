@@ -131,6 +131,24 @@ def test_each_protocol_revision_reaches_the_same_tools_over_http(
     _check_tour(got, version)
 
 
+def test_with_p13n_mcp_stateless_every_revision_still_works(home: Path, keys: Keys) -> None:
+    """`P13N_MCP_STATELESS=true` (2025 clients without sessions) leaves 2026 requests alone."""
+
+    async def go(mode: str, url: str) -> dict[str, Any]:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {keys.agent}"}, timeout=60)
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
+            return await _tour(client, SHOPPER_EMAIL)
+
+    proc = ServerProcess(home, extra_env={"P13N_MCP_STATELESS": "true"}).start()
+    try:
+        for version in ("2025-11-25", MODERN):
+            with _offering(version) as mode:
+                got = anyio.run(go, mode, proc.url + "/mcp")
+            _check_tour(got, version)
+    finally:
+        proc.stop()
+
+
 def _modern_post(server: ServerProcess, token: str, method: str, params: dict[str, Any]) -> Any:
     meta = {
         "io.modelcontextprotocol/protocolVersion": MODERN,
