@@ -9,6 +9,8 @@ A click and an add-to-cart on a card must arrive as `record_interaction` in the 
 from __future__ import annotations
 
 import concurrent.futures
+import struct
+import zlib
 from typing import Any
 
 import anyio
@@ -22,12 +24,28 @@ from mcp.client.streamable_http import streamable_http_client
 
 APPS = "io.modelcontextprotocol/ui"
 APP_MIME = "text/html;profile=mcp-app"
-# 1x1 transparent PNG: the demo's image URLs (https://shop.example.com/img/...) are served by
-# the test (the machine is offline), so that an image can be seen to load through the CSP.
-PIXEL = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-    "0000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-)
+
+
+def _png() -> bytes:
+    """A valid 2x2 grey PNG, built here: the demo's image URLs (https://shop.example.com/img/...)
+    are answered by the test (the machine is offline), so that an image can be seen to load
+    through the view's CSP."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x99\x99\x99" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PIXEL = _png()
 
 HOST_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>test host</title></head>
 <body><h1>MCP Apps test host</h1><div id="slot"></div><script>
@@ -137,6 +155,8 @@ def page(browser: Any, console: Console, host: McpHost) -> Any:
         console.base + "/__apps_host__",
         lambda route: route.fulfill(status=200, content_type="text/html", body=HOST_PAGE),
     )
+    page.failed_requests = []  # for the assertion messages
+    page.on("requestfailed", lambda r: page.failed_requests.append((r.url, r.failure)))
     page.expose_function("mcpCallTool", host.call_tool)
     page.goto(console.base + "/__apps_host__")
     yield page
@@ -177,11 +197,13 @@ def test_the_carousel_renders_the_cards_and_a_click_and_a_cart_arrive_as_record_
     assert first.locator(".price").inner_text().strip()
     image = first.locator("img")
     assert image.get_attribute("src") == items[0]["image_url"]
-    image.evaluate(  # the catalog's image origin is admitted by the view's CSP
-        "img => img.complete && img.naturalWidth > 0 ? true : new Promise((ok, no) => {"
+    loaded = image.evaluate(  # the catalog's image origin is admitted by the view's CSP
+        "img => img.complete ? img.naturalWidth > 0 : new Promise((ok) => {"
         " img.addEventListener('load', () => ok(true));"
-        " img.addEventListener('error', () => no(new Error('image blocked or failed'))); })"
+        " img.addEventListener('error', () => ok(false));"
+        " setTimeout(() => ok(img.naturalWidth > 0), 10000); })"
     )
+    assert loaded, f"the image did not load; failed requests: {page.failed_requests}"
     _fits(page, cards.first)
     shot(page, "mcp-apps-carousel")
 
