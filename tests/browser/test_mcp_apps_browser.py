@@ -11,13 +11,14 @@ from __future__ import annotations
 import concurrent.futures
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import httpx
 import httpx2
 import pytest
-from _browser import DEMO_SHOPPER, Console, shot
+from _browser import ARGS, CHROMIUM, DEMO_SHOPPER, Console, shot
 from mcp import Client
 from mcp.client import advertise
 from mcp.client.streamable_http import streamable_http_client
@@ -82,6 +83,23 @@ window.show = (html, toolInput, toolResult) => {
   document.getElementById("slot").append(frame);
 };
 </script></body></html>"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium as in conftest.py, but with sandboxed iframes kept in the page's renderer
+    (`IsolateSandboxedIframes` off): in their own process, the view's first image requests can
+    leave before Playwright attaches to it, so the routes that answer the offline catalog's
+    image URLs would miss them. The iframe is as sandboxed as before (opaque origin, CSP)."""
+    from playwright.sync_api import sync_playwright
+
+    args = [*ARGS, "--disable-features=IsolateSandboxedIframes"]
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
 
 
 class McpHost:
@@ -152,11 +170,17 @@ def page(browser: Any, console: Console, host: McpHost) -> Any:
         lambda route: route.fulfill(status=200, content_type="image/png", body=PIXEL),
     )
     page.route(
+        "https://elsewhere.test/**",
+        lambda route: route.fulfill(status=200, content_type="image/png", body=PIXEL),
+    )
+    page.route(
         console.base + "/__apps_host__",
         lambda route: route.fulfill(status=200, content_type="text/html", body=HOST_PAGE),
     )
     page.failed_requests = []  # for the assertion messages
     page.on("requestfailed", lambda r: page.failed_requests.append((r.url, r.failure)))
+    page.on("console", lambda m: page.failed_requests.append(("console", m.type, m.text)))
+    page.on("response", lambda r: page.failed_requests.append(("response", r.url, r.status)))
     page.expose_function("mcpCallTool", host.call_tool)
     page.goto(console.base + "/__apps_host__")
     yield page
@@ -204,6 +228,12 @@ def test_the_carousel_renders_the_cards_and_a_click_and_a_cart_arrive_as_record_
         " setTimeout(() => ok(img.naturalWidth > 0), 10000); })"
     )
     assert loaded, f"the image did not load; failed requests: {page.failed_requests}"
+    blocked = view.locator("body").evaluate(  # any other origin is refused by the same CSP
+        "body => new Promise((ok) => { const img = document.createElement('img');"
+        " img.addEventListener('load', () => ok(false)); img.addEventListener('error', () => ok(true));"
+        " img.src = 'https://elsewhere.test/pixel.png'; body.append(img); })"
+    )
+    assert blocked, "an image from an origin the catalog does not use must not load"
     _fits(page, cards.first)
     shot(page, "mcp-apps-carousel")
 
