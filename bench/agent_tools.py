@@ -2,7 +2,7 @@
 start, the conversation suite's pass rate and NDCG@10 of personalized queries.
 
     python -m bench.agent_tools [--home DIR] [--calls 200] [--ndcg-shoppers 200]
-        [--no-http] [--no-stdio] [--no-conversations] [--no-ndcg] [--cases a,b]
+        [--no-http] [--no-stdio] [--no-conversations] [--no-ndcg] [--cases a,b] [--eras]
 
 `--home` names a P13N_HOME holding the demo tenant (`p13n seed demo`); without it the demo is
 seeded into a temporary directory first (`p13n seed demo`: minutes, 3,000 items embedded). The
@@ -16,6 +16,15 @@ home is never written: every phase works on its own copy (some cases record inte
   query cases include embedding it, and `get_recommendations_query_cached` repeats five texts
   (query-vector cache hits). A case whose tool the server does not list, or whose warm-up
   call fails (e.g. a decision point the tenant lacks), is reported as skipped with the reason.
+- Eras (`--eras`): over one `p13n serve`, interleaved (each variant once per round, 5
+  warm-up rounds), the 2026-07-28 stateless requests against a 2025-11-25 session (`Client(mode="legacy")`, `Mcp-Session-Id`): per-call round trips of
+  `get_context` and `get_recommendations` on a connected client, and `connect_and_call`, a
+  fresh SDK client per call (what a serverless agent or a load balancer without session
+  affinity pays): the session opens with `initialize` + `notifications/initialized` and ends
+  with a DELETE; the 2026 client pinned to the version sends the call alone (the SDK client
+  also lists the tools once to check the answer against the output schema), and `auto` sends
+  `server/discover` first. `raw_http_one_call` is the same one call per "connection" as plain
+  HTTP requests on one pooled connection (no SDK): 4 requests against 1.
 - Sizes: the JSON text block of each answer (the structured content is the same JSON);
   tokens are approximated as bytes / 4 (no LLM tokenizer is installed; the JSON says so).
 - Cold start: `start_to_ready_s` is from spawning the process to the MCP `initialize` answer
@@ -291,6 +300,154 @@ def http(home: Path, calls: int) -> dict[str, Any]:
         return anyio.run(go)
 
 
+_ERA_MODES = {"session_2025_11_25": "legacy", "stateless_2026_07_28": "2026-07-28"}
+_ERA_CASES = {
+    "get_context": lambda k: {"individual": SHOPPERS[k % 5]},
+    "get_recommendations": lambda k: {"individual": SHOPPERS[k % 5]},
+}
+Runner = Callable[[int], Any]
+
+
+def _era_client(url: str, key: str, mode: str) -> Client:
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    return Client(streamable_http_client(url + "/mcp", http_client=http), mode=mode)
+
+
+async def _interleaved(calls: int, runners: dict[str, Runner]) -> dict[str, Any]:
+    """Each runner once per round, in turn (so that load drifts hit all alike); 5 warm-up rounds."""
+    samples: dict[str, list[int]] = {label: [] for label in runners}
+    for k in range(calls + 5):
+        for label, run in runners.items():
+            started = time.perf_counter_ns()
+            await run(k)
+            if k >= 5:
+                samples[label].append(time.perf_counter_ns() - started)
+    return {
+        label: {"p50_ms": percentile_ms(got, 50), "p99_ms": percentile_ms(got, 99)}
+        for label, got in samples.items()
+    }
+
+
+def _checked_call(client: Client, tool: str, args: dict[str, Any]) -> Any:
+    async def call() -> None:
+        result = await client.call_tool(tool, args)
+        if result.is_error:
+            raise RuntimeError(f"{tool} failed: {_text(result)}")
+
+    return call()
+
+
+def _fresh_client_call(url: str, key: str, mode: str) -> Runner:
+    async def run(k: int) -> None:
+        async with _era_client(url, key, mode) as client:
+            await _checked_call(client, "get_context", _ERA_CASES["get_context"](k))
+
+    return run
+
+
+_MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": {"name": "p13n-bench", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def _rpc(method: str, params: dict[str, Any], rid: int | None = 1) -> dict[str, Any]:
+    body: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+    if rid is not None:
+        body["id"] = rid
+    return body
+
+
+def _raw_session_call(http: httpx2.AsyncClient, url: str) -> Runner:
+    """A 2025-11-25 client's one call: initialize, initialized, tools/call, DELETE."""
+    init = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "p13n-bench", "version": "1"},
+    }
+
+    async def run(k: int) -> None:
+        opened = await http.post(url, json=_rpc("initialize", init))
+        opened.raise_for_status()
+        session = {
+            "Mcp-Session-Id": opened.headers["mcp-session-id"],
+            "Mcp-Protocol-Version": "2025-11-25",
+        }
+        await http.post(url, json=_rpc("notifications/initialized", {}, None), headers=session)
+        args = {"name": "get_context", "arguments": _ERA_CASES["get_context"](k)}
+        call = await http.post(url, json=_rpc("tools/call", args, 2), headers=session)
+        call.raise_for_status()
+        await http.delete(url, headers=session)
+
+    return run
+
+
+def _raw_stateless_call(http: httpx2.AsyncClient, url: str) -> Runner:
+    """A 2026-07-28 client's one call: the tools/call alone."""
+    headers = {
+        "Mcp-Protocol-Version": "2026-07-28",
+        "Mcp-Method": "tools/call",
+        "Mcp-Name": "get_context",
+    }
+
+    async def run(k: int) -> None:
+        args = {"name": "get_context", "arguments": _ERA_CASES["get_context"](k)}
+        body = _rpc("tools/call", {**args, "_meta": _MODERN_META})
+        call = await http.post(url, json=body, headers=headers)
+        call.raise_for_status()
+
+    return run
+
+
+def http_eras(home: Path, calls: int) -> dict[str, Any]:
+    """Stateless (2026-07-28) against session (2025-11-25) round trips over one server."""
+    engine = build_engine(Settings(home=home, database_url=None))
+    try:
+        key = ApiKeys.for_engine(engine).create(["agent"], label="agent bench").key
+    finally:
+        engine.close()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    argv = [p13n_script(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    with ServerProcess(argv, env=server_env(home), log_path=home / "serve-eras.log") as server:
+        server.wait_healthy(url + "/health")
+
+        async def go() -> dict[str, Any]:
+            out: dict[str, Any] = {"warm_call": {}}
+            async with (
+                _era_client(url, key, _ERA_MODES["session_2025_11_25"]) as old,
+                _era_client(url, key, _ERA_MODES["stateless_2026_07_28"]) as new,
+            ):
+                out["protocol_versions"] = {
+                    "session_2025_11_25": old.session.protocol_version,
+                    "stateless_2026_07_28": new.session.protocol_version,
+                }
+                clients = {"session_2025_11_25": old, "stateless_2026_07_28": new}
+                for tool, make in _ERA_CASES.items():
+                    runners: dict[str, Runner] = {
+                        label: (lambda k, c=c, t=tool, m=make: _checked_call(c, t, m(k)))
+                        for label, c in clients.items()
+                    }
+                    out["warm_call"][tool] = await _interleaved(calls, runners)
+            fresh = {label: _fresh_client_call(url, key, m) for label, m in _ERA_MODES.items()}
+            fresh["stateless_2026_07_28_with_discover"] = _fresh_client_call(url, key, "auto")
+            out["connect_and_call_sdk"] = await _interleaved(calls, fresh)
+            headers = {
+                "Authorization": f"Bearer {key}",
+                "Accept": "application/json, text/event-stream",
+            }
+            async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
+                raw = {
+                    "session_2025_11_25": _raw_session_call(http, url + "/mcp"),
+                    "stateless_2026_07_28": _raw_stateless_call(http, url + "/mcp"),
+                }
+                out["one_call_raw_http"] = await _interleaved(calls, raw)
+            return out
+
+        return anyio.run(go)
+
+
 def conversations(home: Path) -> dict[str, Any]:
     """The conversation suite's scripts over stdio (tests/conversations/_conversations.py)."""
     sys.path.insert(0, str(_CONVERSATIONS_DIR))
@@ -332,6 +489,8 @@ def _run(args: argparse.Namespace, home: Path, work: Path, talk: Path) -> dict[s
         http_run = http(work, args.calls)
         results["http"] = http_run["cases"]
         cold["http"] = http_run["cold_start"]
+    if args.eras:
+        results["http_eras"] = http_eras(work, args.calls)
     summary: dict[str, Any] = {
         "benchmark": "agent_tools",
         "home": str(home),
@@ -357,6 +516,11 @@ def main() -> None:
     parser.add_argument("--no-stdio", action="store_true", help="Skip the stdio transport.")
     parser.add_argument(
         "--cases", default="", help="Comma-separated cases to measure (default: all)."
+    )
+    parser.add_argument(
+        "--eras",
+        action="store_true",
+        help="Also compare MCP 2026-07-28 stateless requests with 2025-11-25 sessions over HTTP.",
     )
     parser.add_argument("--no-conversations", action="store_true")
     parser.add_argument("--no-ndcg", action="store_true")

@@ -89,6 +89,7 @@ class AppServices:
             decisions=self.decisions,
             measure=self.measure,
             cursor_secret=self.cursor_secret,
+            consent_url=self.settings.consent_url,
         )
 
     def warm_in_background(self) -> threading.Thread:

@@ -22,6 +22,7 @@ from p13n.server import cli_mcp, cli_recommend
 from p13n.server.cli_analytics import analytics_app
 from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
+from p13n.server.cli_export import export_app
 from p13n.server.cli_identity import identity_app, individuals_import
 from p13n.server.cli_keys import keys_app
 from p13n.server.cli_privacy import privacy_app
@@ -54,6 +55,7 @@ app.command("recommend")(cli_recommend.recommend)
 app.command("mcp")(cli_mcp.mcp)
 app.command("decide")(decide)
 app.add_typer(config_app, name="config")
+app.add_typer(export_app, name="export")
 
 
 def _print_summary(summary: ImportSummary) -> None:

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
         default=False,
         description="Serve /mcp without sessions, so any of several API processes can answer.",
     )
+    consent_url: str | None = Field(
+        default=None,
+        description="The store's page where a person gives tracking consent; `{individual}` "
+        "in it becomes their identifier. When set, record_interaction for a person without "
+        "consent sends MCP clients that support URL-mode elicitation there.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -42,7 +42,9 @@ class LocalCaller:
 class ToolContext:
     """One call's dependencies. `decisions` is the decision service and `measure` the
     attribution reports when configured; `cursor_secret` signs the UCP search's pagination
-    cursors (None: a secret of this process, so cursors do not outlive it)."""
+    cursors (None: a secret of this process, so cursors do not outlive it); `consent_url` is
+    the store's consent page (`{individual}` replaced), where a client can send a person whose
+    tracking consent is not known."""
 
     engine: Engine
     recommend: RecommendService
@@ -52,3 +54,4 @@ class ToolContext:
     channel: str = "agent"
     share_first_name: bool = True  # tenant policy: first names without the `pii` scope
     cursor_secret: bytes | None = None
+    consent_url: str | None = None

@@ -199,6 +199,11 @@ class RecordInteractionOutput(BaseModel):
     stated_preferences: list[str] = Field(
         description="The person's stated preferences after this call, oldest first."
     )
+    consent_needed: bool = Field(
+        default=False,
+        description="True when nothing was tracked because the person's tracking consent is "
+        "not known: ask them, and call again with consent 'Opt In' if they agree.",
+    )
     note: str | None = Field(default=None, description="Anything the agent should know.")
 
 
@@ -330,6 +335,7 @@ def record_interaction(ctx: ToolContext, data: RecordInteractionInput) -> Record
     after = ctx.engine.load_profile(after_uid) if after_uid is not None else None
     stored = after.attributes.get("statedPreferences") if after is not None else None
     note = None
+    opted_out = False
     if not tracked:
         opted_out = "Opt Out" in (
             data.consent,
@@ -355,5 +361,6 @@ def record_interaction(ctx: ToolContext, data: RecordInteractionInput) -> Record
             for e, r in zip(events, report.results, strict=True)
         ],
         stated_preferences=[str(p) for p in stored or []],
+        consent_needed=not tracked and not opted_out,
         note=note,
     )

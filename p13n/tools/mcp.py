@@ -11,6 +11,15 @@ readable line, never a traceback; the UCP catalog tools' negotiation failures
 (`UcpProtocolError`, e.g. `version_unsupported`) are the JSON-RPC errors UCP's MCP binding
 defines, and their business outcomes are ordinary results with `ucp.status: "error"`.
 
+Every tool, prompt, resource and the server itself carry the p13n icon; `get_recommendations`,
+`search_catalog` and `get_context` name their MCP Apps view in `_meta.ui.resourceUri`, and the
+`ui://` views are listed and read like the other resources (`p13n.tools.apps` says what they
+are). The SDK serves every protocol revision from the same handlers: 2026-07-28's stateless
+requests (`server/discover`, no session) and the 2025 initialize handshake, on stdio and HTTP.
+A `record_interaction` that tracked nothing for want of consent answers a client that takes
+URL-mode elicitation with URL_ELICITATION_REQUIRED, pointing at the store's consent page
+(`ToolContext.consent_url`), when there is one.
+
 `build_mcp_server(context_factory)` serves stdio (`p13n mcp`) and streamable HTTP alike: the
 factory gets the SDK's per-request context (`ctx.request` is the HTTP request when there is
 one) and returns the `ToolContext` for that call, so the caller's principal (and with it PII
@@ -22,20 +31,31 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
+from uuid import uuid4
 
 import anyio.to_thread
 import mcp_types as types
 import orjson
 from mcp.server import Server, ServerRequestContext
 from mcp.server.stdio import stdio_server
-from mcp.shared.exceptions import MCPError
+from mcp.shared.exceptions import MCPError, UrlElicitationRequiredError
 from mcp_types.jsonrpc import INTERNAL_ERROR, INVALID_PARAMS
 
 from p13n import __version__
 from p13n.domain.errors import NotFound, P13nError
 from p13n.prompts import PROMPTS, get_prompt, render
 from p13n.tools.actions import ACTIONS, get_action
+from p13n.tools.apps import (
+    APP_MIME_TYPE,
+    APPS_EXTENSION,
+    TOOL_VIEWS,
+    VIEWS,
+    icons,
+    image_origins,
+    view_csp,
+    view_html,
+)
 from p13n.tools.context import ToolContext
 from p13n.tools.registry import Action, vocabularies
 from p13n.tools.resources import (
@@ -86,10 +106,15 @@ _STATIC = (
         "The points get_personalization_decisions can decide, with labels and descriptions.",
     ),
 )
+_VIEW_URIS = frozenset(v.uri for v in VIEWS)
 _TEMPLATES = (
     ("p13n://profiles/", "profile", "A person's context (masked unless the caller has `pii`)."),
     ("p13n://items/", "item", "An item as get_item gives it, with insights (views, sales)."),
 )
+
+
+def _icons() -> list[types.Icon]:
+    return [types.Icon.model_validate(i) for i in icons()]
 
 
 def _tool(action: Action[Any, Any], ctx: ToolContext | None) -> types.Tool:
@@ -100,6 +125,10 @@ def _tool(action: Action[Any, Any], ctx: ToolContext | None) -> types.Tool:
         description=action.description,
         input_schema=action.input_schema(ctx),
         output_schema=output_schema(action.output_model),
+        icons=_icons(),
+        meta={"ui": {"resourceUri": TOOL_VIEWS[action.name]}}
+        if action.name in TOOL_VIEWS
+        else None,
         annotations=types.ToolAnnotations(
             title=action.title,
             read_only_hint=hints.read_only,
@@ -117,6 +146,27 @@ def _json(data: Any) -> str:
 def _error(message: str) -> types.CallToolResult:
     return types.CallToolResult(
         content=[types.TextContent(text=clean_error(message))], is_error=True
+    )
+
+
+def _takes_url_elicitation(ctx: ServerRequestContext[Any, Any]) -> bool:
+    """Whether the client declared URL-mode elicitation (2025-11-25 and later)."""
+    caps = getattr(getattr(ctx, "session", None), "client_capabilities", None)
+    elicitation = getattr(caps, "elicitation", None)
+    return getattr(elicitation, "url", None) is not None
+
+
+def _consent_elicitation(tool_ctx: ToolContext, individual: Any) -> UrlElicitationRequiredError:
+    """Send the person to the store's consent page: the call cannot count until they opt in."""
+    url = str(tool_ctx.consent_url).replace("{individual}", quote(str(individual), safe=""))
+    message = (
+        "This store records what a person does only with their tracking consent, and theirs "
+        "is not known. Open the store's consent page for them; once they opt in there, call "
+        "record_interaction again."
+    )
+    return UrlElicitationRequiredError(
+        [types.ElicitRequestURLParams(message=message, url=url, elicitation_id=str(uuid4()))],
+        message="tracking consent needed: " + message,
     )
 
 
@@ -161,6 +211,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         except Exception:
             log.exception("tool %r failed unexpectedly", params.name)
             return _error(UNEXPECTED)
+        if data.get("consent_needed") and tool_ctx.consent_url and _takes_url_elicitation(ctx):
+            raise _consent_elicitation(tool_ctx, (params.arguments or {}).get("individual"))
         return types.CallToolResult(
             content=[types.TextContent(text=_json(data))], structured_content=data
         )
@@ -174,6 +226,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
                     name=p.name,
                     title=p.title,
                     description=p.description,
+                    icons=_icons(),
                     arguments=[
                         types.PromptArgument(
                             name=a.name, description=a.description, required=a.required
@@ -204,9 +257,25 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         return types.ListResourcesResult(
             resources=[
                 types.Resource(
-                    uri=uri, name=key, title=title, description=text, mime_type="application/json"
+                    uri=uri,
+                    name=key,
+                    title=title,
+                    description=text,
+                    mime_type="application/json",
+                    icons=_icons(),
                 )
                 for uri, key, title, text in _STATIC
+            ]
+            + [
+                types.Resource(
+                    uri=view.uri,
+                    name=view.name,
+                    title=view.title,
+                    description=view.description,
+                    mime_type=APP_MIME_TYPE,
+                    icons=_icons(),
+                )
+                for view in VIEWS
             ]
         )
 
@@ -221,6 +290,7 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
                     title=f"{kind.title()} by id",
                     description=description,
                     mime_type="application/json",
+                    icons=_icons(),
                 )
                 for prefix, kind, description in _TEMPLATES
             ]
@@ -245,10 +315,26 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
             "p13n://catalog/facets or p13n://personalization/points.",
         )
 
+    def _read_view(tool_ctx: ToolContext, uri: str) -> types.ReadResourceResult:
+        origins = image_origins(tool_ctx)
+        ui = {"csp": view_csp(origins), "prefersBorder": False}
+        return types.ReadResourceResult(
+            contents=[
+                types.TextResourceContents(
+                    uri=uri,
+                    mime_type=APP_MIME_TYPE,
+                    text=view_html(uri, origins),
+                    meta={"ui": ui},
+                )
+            ]
+        )
+
     async def read_resource(
         ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         uri = str(params.uri)
+        if uri in _VIEW_URIS:
+            return await anyio.to_thread.run_sync(_read_view, context_factory(ctx), uri)
         try:
             data = clean_answer(await anyio.to_thread.run_sync(_read, context_factory(ctx), uri))
         except NotFound as exc:
@@ -264,11 +350,12 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
             ]
         )
 
-    return Server(
+    server: Server[Any] = Server(
         name,
         version=__version__,
         title="p13n personalization",
         instructions=INSTRUCTIONS,
+        icons=_icons(),
         get_tool_input_schema=schemas.get,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
@@ -278,6 +365,8 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         on_list_resource_templates=list_templates,
         on_read_resource=read_resource,
     )
+    server.extensions[APPS_EXTENSION] = {}  # MCP Apps: tools name their view in _meta.ui
+    return server
 
 
 async def run_stdio(server: Server[Any]) -> None:

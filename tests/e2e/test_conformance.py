@@ -1,6 +1,9 @@
 """The official MCP conformance suite (`@modelcontextprotocol/conformance`, pinned in
 package.json) against `/mcp` of a running p13n server: the generic server scenarios
-`server-initialize`, `ping`, `tools-list` and `dns-rebinding-protection` pass over HTTP.
+`server-initialize`, `ping`, `tools-list`, `dns-rebinding-protection`, `resources-list`,
+`prompts-list` and `server-sse-multiple-streams` pass over HTTP. (The suite's other server
+scenarios call fixture tools and resources of its own test server, `test_simple_text` and
+`test://...`, and its 0.1.16 has no 2026-07-28 scenario; `test_mcp_versions.py` covers that.)
 
 The suite's client sends no credentials (its scenarios are written for servers without auth),
 so the server runs behind a shim that adds `Authorization: Bearer <agent key>` to every request,
@@ -19,7 +22,15 @@ import pytest
 from _database import Database
 from _mcp_http_server import ServerProcess, node_bin, node_env, seed_tenant
 
-SCENARIOS = ["server-initialize", "ping", "tools-list", "dns-rebinding-protection"]
+SCENARIOS = [
+    "server-initialize",
+    "ping",
+    "tools-list",
+    "dns-rebinding-protection",
+    "resources-list",  # the ui:// views among them
+    "prompts-list",
+    "server-sse-multiple-streams",
+]
 
 
 @pytest.fixture(scope="module")

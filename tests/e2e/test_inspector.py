@@ -1,7 +1,9 @@
 """A real client written by others: the MCP Inspector CLI (`@modelcontextprotocol/inspector`,
 pinned in package.json, run on the pinned Node 22) lists the tools and calls
 `get_recommendations` and `get_context`, over stdio (`p13n mcp` as its subprocess) and over
-streamable HTTP (`p13n serve`, with `--header "Authorization: Bearer <agent key>"`).
+streamable HTTP (`p13n serve`, with `--header "Authorization: Bearer <agent key>"`), in the
+initialize era (its default for ad-hoc targets) and, with `--protocol-era modern`, in 2026-07-28's
+stateless one.
 
 Every test runs on SQLite; on PostgreSQL all the HTTP tests run but, of the stdio ones, only
 `get_recommendations` (it reads the profile and the catalog through `p13n mcp`): each stdio call
@@ -192,3 +194,31 @@ def test_over_http_without_a_token_the_inspector_reports_that_auth_is_required(
     error = json.loads(run.stderr.strip().splitlines()[-1] if run.stderr.strip() else run.stdout)
     assert error["error"]["code"] == "auth_required"
     assert "p13n keys create --scope agent" in error["error"]["message"]
+
+
+# The Inspector in both protocol eras: `--protocol-era modern` speaks 2026-07-28 (stateless
+# requests, `server/discover`), `legacy` the initialize handshake (its default above).
+@pytest.mark.parametrize("era", ["modern", "legacy"])
+def test_over_http_the_inspector_of_each_era_lists_and_calls_the_tools(
+    server: ServerProcess, keys: Keys, era: str
+) -> None:
+    era_args = ("--protocol-era", era)
+    listing = _ok(_http(server, keys.agent, *era_args, "--method", "tools/list"))
+    _check_listing(listing)
+    tools = {t["name"]: t for t in listing["tools"]}
+    assert tools["get_recommendations"]["_meta"]["ui"]["resourceUri"] == "ui://p13n/recommendations"
+    assert tools["get_context"]["icons"][0]["mimeType"] == "image/svg+xml"
+    args = {"individual": "dev-ada", "limit": 3}
+    _check_recommendations(
+        _ok(_http(server, keys.agent, *era_args, *_call("get_recommendations", args)))
+    )
+
+
+def test_over_stdio_the_modern_inspector_calls_get_recommendations(home: Path, keys: Keys) -> None:
+    run = _stdio(
+        home,
+        "--protocol-era",
+        "modern",
+        *_call("get_recommendations", {"individual": "dev-ada", "limit": 3}),
+    )
+    _check_recommendations(_ok(run))

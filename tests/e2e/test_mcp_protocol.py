@@ -459,6 +459,8 @@ def test_resources_and_templates_are_listed(tenant: Tenant) -> None:
         "p13n://catalog/categories",
         "p13n://catalog/facets",
         "p13n://personalization/points",
+        "ui://p13n/recommendations",  # the MCP Apps views (tests/e2e/test_mcp_apps.py)
+        "ui://p13n/profile-card",
     ]
     templates = run(tenant, lambda c: c.list_resource_templates()).resource_templates
     assert {t.uri_template for t in templates} == {"p13n://profiles/{id}", "p13n://items/{id}"}

@@ -34,6 +34,14 @@ from p13n.domain.services.config_repository import ConfigRepository, ConfigStore
 from p13n.domain.services.decision_configs import DecisionConfigs
 from p13n.domain.services.decision_service import DecisionService
 from p13n.domain.services.engine import Engine, sql_store
+from p13n.domain.services.feeds import (
+    AcpFeedRow,
+    FeedFormat,
+    FeedSignals,
+    MerchantSupplementalRow,
+    feed_signals,
+    feed_text,
+)
 from p13n.domain.services.graph_writes import (
     GRAPHS_SYNCED_KEY,
     compute_profile,
@@ -72,6 +80,12 @@ from p13n.domain.services.survivors import Survivors
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
 
 __all__ = [
+    "AcpFeedRow",
+    "FeedFormat",
+    "FeedSignals",
+    "MerchantSupplementalRow",
+    "feed_signals",
+    "feed_text",
     "DEFAULT_BUDGET_SECONDS",
     "ModelRun",
     "RunStatus",
