@@ -19,6 +19,7 @@ from p13n.domain.services import ApiKeys, AuditTrail
 from p13n.domain.store import AuditStore, KeysStore, open_engine
 from p13n.server.cli_common import one_line_errors, print_json
 from p13n.server.settings import Settings
+from p13n.tools import tool_names
 
 __all__ = ["keys_app"]
 
@@ -46,7 +47,8 @@ def _describe(key: ApiKeyInfo) -> str:
     scopes = " ".join(s.value for s in key.scopes)
     state = f"revoked {_when(key.revoked_at)}" if key.revoked and key.revoked_at else "active"
     label = f"  {key.label}" if key.label else ""
-    return f"{key.id}  [{scopes}]  created {_when(key.created_at)}  {state}{label}"
+    tools = f"  tools: {', '.join(key.tools)}" if key.tools is not None else ""
+    return f"{key.id}  [{scopes}]  created {_when(key.created_at)}  {state}{label}{tools}"
 
 
 def _base_url() -> str:
@@ -62,10 +64,18 @@ def create(
         typer.Option("--scope", help=f"A scope to grant (repeat for several): {_SCOPES}."),
     ],
     label: Annotated[str, typer.Option(help="What the key is for (shown by `keys list`).")] = "",
+    tool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tool",
+            help="Limit the key to this agent tool (repeat for several; default: every tool"
+            " its scopes allow).",
+        ),
+    ] = None,
 ) -> None:
     """Create a key; it is printed alone on the last line, once (only its hash is stored)."""
     with _keys() as keys:
-        key = keys.create(scope, label=label)
+        key = keys.create(scope, label=label, tools=None if tool is None else tool_names(tool))
     print(f"created {_describe(key)}")
     print("the key is shown only now; store it (send it as `Authorization: Bearer <key>`):")
     print(key.key)

@@ -1,7 +1,7 @@
 """The agent actions, each defined once (pydantic input, pydantic output, one function over the
 domain), listed in a registry that `mcp.py`, `langchain.py` and `POST /actions/{name}` adapt."""
 
-from p13n.tools.actions import ACTIONS, action_names, get_action
+from p13n.tools.actions import ACTIONS, action_names, get_action, tool_names
 from p13n.tools.context import Caller, LocalCaller, ToolContext
 from p13n.tools.experiment_reading import (
     ExperimentList,
@@ -34,6 +34,7 @@ __all__ = [
     "verdict_lines",
     "ToolHints",
     "action_names",
+    "tool_names",
     "get_action",
     "inline_refs",
     "load_or_create_secret",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from p13n.domain.errors import InvalidInput
 from p13n.tools.catalog_lookup import get_product, lookup_catalog
 from p13n.tools.decisions import (
     GetDecisionsInput,
@@ -243,6 +245,16 @@ _BY_NAME = {a.name: a for a in ACTIONS}
 
 def action_names() -> list[str]:
     return [a.name for a in ACTIONS]
+
+
+def tool_names(names: Iterable[str]) -> list[str]:
+    """`names` (a key's allowed tools) checked against the actions: InvalidInput naming the
+    first unknown one, with the nearest known name."""
+    known = action_names()
+    for name in names:
+        if name not in _BY_NAME:
+            raise InvalidInput(f"no tool '{name}'.", hint=unknown_action(name, known).hint)
+    return sorted(set(names))
 
 
 def get_action(name: str) -> Action[Any, Any]:

@@ -20,6 +20,8 @@ class Caller(Protocol):
 
     def allows(self, scope: Any) -> bool: ...
 
+    def may_call(self, tool: str) -> bool: ...
+
     @property
     def can_see_pii(self) -> bool: ...
 
@@ -32,6 +34,9 @@ class LocalCaller:
 
     def allows(self, scope: Any) -> bool:
         return str(scope) != "pii" or self.pii
+
+    def may_call(self, tool: str) -> bool:
+        return True
 
     @property
     def can_see_pii(self) -> bool:

@@ -193,7 +193,10 @@ def build_mcp_server(context_factory: ContextFactory, *, name: str = "p13n") -> 
         except Exception:  # the schemas without enums still describe every argument
             log.exception("building the tool context for tools/list failed")
             return types.ListToolsResult(tools=static)
-        return types.ListToolsResult(tools=tools_for(tool_ctx))
+        caller = tool_ctx.caller  # a key limited to some tools lists only those
+        return types.ListToolsResult(
+            tools=[t for t in tools_for(tool_ctx) if caller.may_call(t.name)]
+        )
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams

@@ -272,6 +272,12 @@ class Action(Generic[In, Out]):
     def invoke(self, ctx: ToolContext, arguments: Mapping[str, Any] | None) -> Out:
         """Validate `arguments` and run; raises `P13nError` for what the caller can fix
         (`Forbidden` when the caller lacks the action's scope)."""
+        if not ctx.caller.may_call(self.name):
+            raise Forbidden(
+                f"this key is limited to other tools than {self.name}.",
+                hint="Call one of the tools tools/list shows, or use a key allowed this one"
+                f" (p13n keys create --scope agent --tool {self.name}).",
+            )
         if self.scope is not None and not ctx.caller.allows(self.scope):
             raise Forbidden(
                 f"{self.name} needs the `{self.scope}` scope, which this credential lacks.",

@@ -89,3 +89,53 @@ def test_demo_mints_a_fresh_public_and_admin_pair_with_a_curl_example(tmp_path: 
         )
         assert ok.status_code == 200, ok.text
         assert c.get("/admin/segments", headers={"X-API-Key": public}).status_code == 403
+
+
+def test_a_key_limited_to_tools_says_so_and_an_unknown_tool_is_refused(tmp_path: Path) -> None:
+    r = run(
+        tmp_path,
+        "keys",
+        "create",
+        "--scope",
+        "agent",
+        "--tool",
+        "get_item",
+        "--tool",
+        "get_context",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "tools: get_context, get_item" in r.stdout.splitlines()[0]
+    key = r.stdout.splitlines()[-1]
+    (info,) = json.loads(run(tmp_path, "keys", "list", "--json").stdout)
+    assert info["tools"] == ["get_context", "get_item"]
+    with TestClient(create_app(Settings(home=tmp_path)), raise_server_exceptions=False) as c:
+        auth = {"Authorization": f"Bearer {key}"}
+        listed = c.get("/actions", headers=auth).json()["actions"]
+        assert sorted(a["name"] for a in listed) == ["get_context", "get_item"]
+        refused = c.post("/actions/get_recommendations", json={}, headers=auth)
+        assert refused.status_code == 403 and "limited to other tools" in refused.json()["error"]
+    bad = run(tmp_path, "keys", "create", "--scope", "agent", "--tool", "get_contxt")
+    assert bad.returncode != 0 and bad.stdout == ""
+    (line,) = bad.stderr.strip().splitlines()
+    assert "no tool 'get_contxt'" in line and "get_context" in line
+    assert len(json.loads(run(tmp_path, "keys", "list", "--json").stdout)) == 1  # nothing made
+
+
+def test_a_key_table_made_before_tool_limits_gains_the_column_and_keeps_its_keys(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    if os.environ.get("P13N_DATABASE_URL"):
+        pytest.skip("the in-place migration is exercised on a SQLite file here")
+    key = run(tmp_path, "keys", "create", "--scope", "agent").stdout.splitlines()[-1]
+    db = sqlite3.connect(tmp_path / "p13n.db")
+    db.execute("ALTER TABLE api_keys DROP COLUMN tools")  # as a store of the previous release
+    db.commit()
+    db.close()
+    listed = run(tmp_path, "keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (info,) = json.loads(listed.stdout)
+    assert info["tools"] is None
+    with TestClient(create_app(Settings(home=tmp_path)), raise_server_exceptions=False) as c:
+        assert c.get("/actions", headers={"Authorization": f"Bearer {key}"}).status_code == 200

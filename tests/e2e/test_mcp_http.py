@@ -338,3 +338,30 @@ def test_loopback_the_public_url_and_configured_hosts_are_the_allowed_hosts() ->
     assert {"p13n.example.com", "internal.example:*", "api.example"} <= set(security.allowed_hosts)
     assert {"https://p13n.example.com", "https://app.example"} <= set(security.allowed_origins)
     assert security.enable_dns_rebinding_protection
+
+
+def test_an_agent_key_limited_to_some_tools_lists_and_calls_only_those(
+    server: ServerProcess, home: Path
+) -> None:
+    engine = build_engine(Settings(home=home))
+    try:
+        limited = ApiKeys.for_engine(engine).create(
+            ["agent"], label="recommendations only", tools=["get_recommendations", "get_item"]
+        )
+    finally:
+        engine.close()
+    assert limited.tools == ["get_item", "get_recommendations"]
+    assert sorted(_tool_names(server, limited.key)) == ["get_item", "get_recommendations"]
+    ok = _call(server, limited.key, "get_item", {"item_id": "boot-1"})
+    assert not ok.is_error, ok
+    refused = _call(server, limited.key, "get_context", {"individual": SHOPPER_EMAIL})
+    assert refused.is_error
+    text = refused.content[0].text
+    assert "limited to other tools than get_context" in text and "--tool get_context" in text
+    r = httpx.post(
+        server.url + "/actions/get_context",
+        json={"individual": SHOPPER_EMAIL},
+        headers={"Authorization": f"Bearer {limited.key}"},
+        timeout=30,
+    )
+    assert r.status_code == 403 and "limited to other tools" in r.json()["error"]

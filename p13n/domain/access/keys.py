@@ -37,6 +37,10 @@ class ApiKeyInfo(BaseModel):
     created_at: float = Field(description="UTC epoch seconds.")
     revoked: bool
     revoked_at: float | None = None
+    tools: list[str] | None = Field(
+        default=None,
+        description="The agent tools the key may call; null: every tool its scopes allow.",
+    )
 
 
 class CreatedKey(ApiKeyInfo):

@@ -21,9 +21,16 @@ class Principal(BaseModel):
     subject: str = Field(description="The key id (`key_…`) or the JWT `sub` claim.")
     scopes: frozenset[Scope] = Field(description="Scopes as granted, before implications.")
     label: str | None = Field(default=None, description="The key's label; None for JWTs.")
+    tools: frozenset[str] | None = Field(
+        default=None, description="The agent tools it may call; None: every tool."
+    )
 
     def allows(self, scope: Scope | str) -> bool:
         return Scope(scope) in effective_scopes(self.scopes)
+
+    def may_call(self, tool: str) -> bool:
+        """An agent key limited to some tools calls only those (its scopes still apply)."""
+        return self.tools is None or tool in self.tools
 
     @property
     def can_see_pii(self) -> bool:

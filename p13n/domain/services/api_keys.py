@@ -44,6 +44,7 @@ def _info(row: ApiKeyRow) -> ApiKeyInfo:
         created_at=row.created_at,
         revoked=row.revoked,
         revoked_at=row.revoked_at,
+        tools=None if row.tools is None else row.tools.split(),
     )
 
 
@@ -73,8 +74,17 @@ class ApiKeys:
         """The keys kept beside `engine`'s data (the key table is SQL-only, like the log)."""
         return cls(KeysStore(sql_store(engine).db), audit=audit_trail(engine.store))
 
-    def create(self, scopes: Iterable[str], *, label: str = "") -> CreatedKey:
+    def create(
+        self, scopes: Iterable[str], *, label: str = "", tools: Iterable[str] | None = None
+    ) -> CreatedKey:
+        """A new key; `tools` limits it to those agent tools (names the face checked against
+        the registry: the domain does not know the tools)."""
         granted = parse_scopes(scopes)
+        allowed = None if tools is None else sorted({t.strip() for t in tools if t.strip()})
+        if allowed is not None and not allowed:
+            raise InvalidInput(
+                "the key is limited to no tool.", hint="Name at least one tool, or leave it out."
+            )
         label = label.strip()
         if len(label) > MAX_LABEL:
             raise InvalidInput(
@@ -87,6 +97,7 @@ class ApiKeys:
             label=label,
             scopes=" ".join(sorted(s.value for s in granted)),
             created_at=self.now(),
+            tools=None if allowed is None else " ".join(allowed),
         )
         self.store.insert(row)
         info = _info(row)
@@ -145,6 +156,7 @@ class ApiKeys:
             subject=row.id,
             scopes=frozenset(Scope(s) for s in row.scopes.split()),
             label=row.label or None,
+            tools=None if row.tools is None else frozenset(row.tools.split()),
         )
         with self._lock:
             if row.id in self._revoked:

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Engine, Float, Text, select, update
 from sqlmodel import Field, SQLModel
 
+from p13n.domain.store.migrations import add_missing_columns
+
 __all__ = ["ApiKeyRow", "KeysStore"]
 
 
@@ -26,6 +28,8 @@ class ApiKeyRow(SQLModel, table=True):
     created_at: float = Field(sa_column=Column(Float, nullable=False))
     revoked: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     revoked_at: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    tools: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The tools the key may call, space separated; None: every tool its scopes allow."""
 
 
 _T: Any = ApiKeyRow.__table__  # type: ignore[attr-defined]
@@ -39,6 +43,7 @@ class KeysStore:
     def __init__(self, db: Engine) -> None:
         self.db = db
         _T.create(db, checkfirst=True)
+        add_missing_columns(db, _T.name, [("tools", "TEXT")])
 
     def insert(self, row: ApiKeyRow) -> None:
         with self.db.begin() as conn:

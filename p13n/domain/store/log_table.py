@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Connection, Float, Index, Text, func, inspect, select, text
+from sqlalchemy import Column, Connection, Float, Index, Text, func, select
 from sqlmodel import Field, SQLModel
 
+from p13n.domain.store.migrations import add_missing_columns
 from p13n.domain.store.sql_store import SqlStore
 from p13n.domain.store.sql_store import table_of as _t
 from p13n.domain.store.tables import EventRow
@@ -74,23 +75,13 @@ _ADDED_COLUMNS = (
 )
 
 
-def _add_missing_columns(db: Any) -> None:
-    """The columns of `_ADDED_COLUMNS` a store lacks, added in place (the migration)."""
-    name = _t(PersonalizationLogRow).name
-    present = {c["name"] for c in inspect(db).get_columns(name)}
-    for column, definition in _ADDED_COLUMNS:
-        if column not in present:
-            with db.begin() as conn:
-                conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column} {definition}"))
-
-
 class PersonalizationLogStore:
     def __init__(self, store: SqlStore) -> None:
         self.store = store
         db = store.db
         _t(PersonalizationLogRow).create(db, checkfirst=True)
         _EVENTS_BY_PERSONALIZATION.create(db, checkfirst=True)
-        _add_missing_columns(db)
+        add_missing_columns(db, _t(PersonalizationLogRow).name, _ADDED_COLUMNS)
 
     def append(
         self,

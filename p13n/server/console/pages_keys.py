@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from p13n.domain.access import MAX_LABEL, Scope
 from p13n.domain.errors import InvalidInput, NotFound
 from p13n.server.console.web import ConsoleError, ConsoleUser, PostUserDep, UserDep, need, render
+from p13n.tools import action_names, tool_names
 
 __all__ = ["router"]
 
@@ -40,7 +41,8 @@ def _page(
             "scopes": _GRANTABLE,
             "created": created,
             "errors": errors or {},
-            "form": form or {"scopes": [], "label": ""},
+            "form": form or {"scopes": [], "label": "", "tools": []},
+            "tools": action_names(),
             "max_label": MAX_LABEL,
             "me": user.principal.subject,
         },
@@ -61,14 +63,19 @@ async def create_key(
     user: PostUserDep,
     scopes: Annotated[list[str] | None, Form()] = None,
     label: Annotated[str, Form()] = "",
+    tools: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     need(user, Scope.ADMIN)
     chosen = scopes or []
     try:
-        created = await run_in_threadpool(user.services.keys.create, chosen, label=label)
+        allowed = None if not tools else tool_names(tools)
+        created = await run_in_threadpool(
+            lambda: user.services.keys.create(chosen, label=label, tools=allowed)
+        )
     except InvalidInput as exc:
-        field = "label" if "label" in str(exc) else "scopes"
-        form = {"scopes": chosen, "label": label}
+        text = str(exc)
+        field = "label" if "label" in text else "tools" if "tool" in text else "scopes"
+        form = {"scopes": chosen, "label": label, "tools": tools or []}
         return _page(request, user, errors={field: str(exc)}, form=form, status=422)
     user.session.flash_key = created
     return RedirectResponse("/console/keys", status_code=303)

@@ -25,9 +25,12 @@ router = APIRouter(tags=["actions"])
 
 
 @router.get("/actions")
-def list_actions(strict: bool = False) -> dict[str, Any]:
-    """Every action with its description, input and output JSON schemas, and hints; `strict`:
-    the input schemas in the form OpenAI's and Anthropic's strict tool calling accept."""
+def list_actions(
+    principal: Annotated[Principal | None, Depends(current_principal)], strict: bool = False
+) -> dict[str, Any]:
+    """Every action the caller may call (a key limited to some tools sees those) with its
+    description, input and output JSON schemas, and hints; `strict`: the input schemas in the
+    form OpenAI's and Anthropic's strict tool calling accept."""
     return {
         "actions": [
             {
@@ -39,6 +42,7 @@ def list_actions(strict: bool = False) -> dict[str, Any]:
                 "hints": a.hints.model_dump(),
             }
             for a in ACTIONS
+            if principal is None or principal.may_call(a.name)
         ]
     }
 
