@@ -34,13 +34,15 @@ __all__ = [
 _VOLATILE = ("updated_at", "segments", "segment_exits")
 
 
-def profile_docs(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Every stored profile document (as JSON values), without the fields in `_VOLATILE`."""
+def profile_docs(engine: Engine, *, keep_segments: bool = False) -> dict[str, dict[str, Any]]:
+    """Every stored profile document (as JSON values), without its write time and, unless
+    `keep_segments`, without the memberships (see `_VOLATILE`)."""
     out: dict[str, dict[str, Any]] = {}
+    dropped = _VOLATILE[:1] if keep_segments else _VOLATILE
     for docs in engine.store.iter_profile_docs():
         for doc in docs:
             data = orjson.loads(doc)
-            for key in _VOLATILE:
+            for key in dropped:
                 data.pop(key, None)
             out[data["unified_id"]] = data
     return out

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pytest
 from _crash_checks import (
     differences,
     event_counts,
@@ -25,7 +24,7 @@ from _crash_checks import (
     profile_docs,
     run_child_until_it_dies,
 )
-from _database import POSTGRES_URL, postgres_database
+from _database import postgres_database
 
 from p13n.domain.services import Engine, IdentityService
 from p13n.domain.store import SqlStore, open_engine
@@ -114,3 +113,126 @@ def test_a_kill_dash_9_during_a_bulk_import_keeps_whole_chunks_and_a_rerun_compl
     assert f"{partial} duplicates" in done.stdout.decode()
     profiles = _assert_profiles_are_the_log_recomputed(database_url)
     assert sum(p["event_count"] for p in profiles.values()) == total
+
+
+@contextmanager
+def _reference_database(url: str, tmp_path: Path) -> Iterator[str]:
+    """A second empty store of the same dialect, for the uncrashed run to compare with."""
+    if url.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'reference.db'}"
+        return
+    with postgres_database() as other:
+        yield other
+
+
+def _owners(engine: Engine) -> dict[str, str]:
+    ident = engine.state.identity
+    return {key: str(ident.owner(key)) for key in ident.index.records}
+
+
+def _with_records(url: str, rows: list[dict[str, Any]]) -> dict[str, str]:
+    engine = Engine.open(url, clock=lambda: NOW)
+    try:
+        IdentityService(engine).import_records(rows)
+        return _owners(engine)
+    finally:
+        engine.close()
+
+
+def test_a_kill_dash_9_inside_identity_resolution_leaves_the_clusters_it_found(
+    database_url: str, tmp_path: Path
+) -> None:
+    from bench.identity_data import generated_rows
+
+    rows = list(generated_rows(800, seed=7))
+    before = _with_records(database_url, rows)
+    run_child_until_it_dies(_CHILD, "resolve", database_url)
+
+    engine = Engine.open(database_url, clock=lambda: NOW)
+    try:
+        assert _owners(engine) == before  # the run's transaction never committed
+        assert engine.store.get_meta("identity.last_resolve_at") is None  # nor marked as run
+        resumed = IdentityService(engine).resolve()
+        after = _owners(engine)
+    finally:
+        engine.close()
+
+    with _reference_database(database_url, tmp_path) as reference:
+        assert _with_records(reference, rows) == before
+        fresh_engine = Engine.open(reference, clock=lambda: NOW)
+        try:
+            fresh = IdentityService(fresh_engine).resolve()
+            expected = _owners(fresh_engine)
+        finally:
+            fresh_engine.close()
+    assert fresh.merges > 0  # the run does change the clusters, so the check can fail
+    assert partition(after) == partition(expected)
+    assert after == expected  # the same survivors too
+    assert (resumed.clusters, resumed.links) == (fresh.clusters, fresh.links)
+    reopened = Engine.open(database_url, clock=lambda: NOW)
+    try:
+        assert _owners(reopened) == after  # and that is what is stored, not only held
+    finally:
+        reopened.close()
+
+
+def _population(url: str, people: int) -> dict[str, dict[str, Any]]:
+    """`people` profiles from a few events each, ingested at NOW."""
+    engine = Engine.open(url, clock=lambda: NOW)
+    try:
+        events = [
+            {
+                "eventId": f"pop-{p}-{k}",
+                "individualId": f"shopper-{p}",
+                "interaction": ("View Catalog Object", "Add To Cart", "Purchase")[k],
+                "itemId": f"item-{(p + k) % 50}",
+                "quantity": 1,
+                "price": 10.0 + p % 7,
+                "orderId": f"po-{p}" if k == 2 else None,
+                "dateTime": "2027-01-14T09:00:00Z",
+            }
+            for p in range(people)
+            for k in range(2 + p % 2)
+        ]
+        for start in range(0, len(events), 1000):
+            engine.ingest(events[start : start + 1000])
+        engine.checkpoint()
+        return profile_docs(engine, keep_segments=True)
+    finally:
+        engine.close()
+
+
+def test_a_kill_dash_9_during_a_batch_run_leaves_each_profile_whole_and_a_rerun_completes_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    people = 2600  # two pages of profiles (the batch paths rewrite 2,000 per transaction)
+    before = _population(database_url, people)
+    with _reference_database(database_url, tmp_path) as reference:
+        assert _population(reference, people) == before
+        later = Engine.open(reference, clock=lambda: NOW + 86_400 * 30)
+        try:
+            later.recompute_insights()
+            expected = profile_docs(later, keep_segments=True)
+        finally:
+            later.close()
+    changed = {uid for uid in before if before[uid] != expected[uid]}
+    assert len(changed) > people // 2, "the batch run must change profiles for the test to bite"
+
+    run_child_until_it_dies(_CHILD, "recompute", database_url)
+    engine = Engine.open(database_url, clock=lambda: NOW + 86_400 * 30)
+    try:
+        crashed = profile_docs(engine, keep_segments=True)
+        assert set(crashed) == set(before)
+        new = {uid for uid, doc in crashed.items() if doc == expected[uid] != before[uid]}
+        old = {uid for uid, doc in crashed.items() if doc == before[uid] != expected[uid]}
+        same = {uid for uid in crashed if before[uid] == expected[uid] == crashed[uid]}
+        assert new | old | same == set(crashed), differences(crashed, expected)  # none half-written
+        first_page = set(sorted(before)[:2000])
+        assert new == changed & first_page and old == changed - first_page
+        for uid in sorted(old)[:20]:  # what is served is what is stored
+            served = engine.get_profile(uid)
+            assert served.event_count == before[uid]["event_count"]
+        engine.recompute_insights()
+        assert profile_docs(engine, keep_segments=True) == expected
+    finally:
+        engine.close()
