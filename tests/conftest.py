@@ -117,6 +117,7 @@ _DEMO_TENANT_SUITES = (
     "tests/integration/test_query_demo.py",
     "tests/e2e/test_api_fuzz.py",
     "tests/e2e/test_mcp_fuzz.py",
+    "tests/e2e/test_soak.py",
 )
 
 
