@@ -21,8 +21,10 @@ from p13n.domain.errors import (
     NotFound,
     P13nError,
     PayloadTooLarge,
+    StoreUnavailable,
 )
 from p13n.domain.services import Engine
+from p13n.domain.store import store_fault
 from p13n.server.auth import install_auth
 from p13n.server.bootstrap import (
     build_jwt_verifier,
@@ -54,6 +56,18 @@ from p13n.server.settings import Settings
 __all__ = ["create_app"]
 
 log = logging.getLogger("p13n")
+
+
+# Seconds a client is told to wait after a 503 from the store (an operator has to act first).
+STORE_RETRY_AFTER_S = 30
+
+
+def _store_unavailable(exc: StoreUnavailable) -> JSONResponse:
+    return JSONResponse(
+        {"error": str(exc)},
+        status_code=503,
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
 
 
 def _status(exc: P13nError) -> int:
@@ -110,6 +124,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(P13nError)
     async def _domain_error(_: Request, exc: P13nError) -> JSONResponse:
+        if isinstance(exc, StoreUnavailable):
+            return _store_unavailable(exc)
         return JSONResponse({"error": str(exc)}, status_code=_status(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -125,6 +141,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        fault = store_fault(exc)  # a write refused outside SqlStore.transaction
+        if fault is not None:
+            log.warning("the store refused the work: %s", fault.message)
+            return _store_unavailable(fault)
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse(
             {

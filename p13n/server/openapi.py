@@ -120,6 +120,16 @@ def _complete_operation(path: str, method: str, op: dict[str, Any]) -> None:
         responses.setdefault(
             "429", _error("past `P13N_DECISIONS_PER_SECOND` (diagnostic 406)", _RETRY_AFTER)
         )
+    store_down = (
+        "the store refused the work (read-only, out of disk, or unreachable); nothing was "
+        "stored: retry after the time given"
+    )
+    if path in _RATE_LIMITED:  # or no point was answered within P13N_DECISION_BUDGET_MS
+        responses.setdefault(
+            "503", {"description": f"{store_down}; or no point answered within the budget"}
+        )
+    else:
+        responses.setdefault("503", _error(store_down, _RETRY_AFTER))
     for status, answer in responses.items():
         if not status.startswith("4"):
             continue

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from p13n.domain.errors import NotFound
+from p13n.domain.errors import NotFound, StoreUnavailable
 from p13n.domain.graphs import ItemGraph, ProfileGraph, profile_id_of
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
@@ -98,7 +98,10 @@ class Engine:
         self.store.close()
 
     def reload(self) -> None:
-        """(Re)build the hot state from the store; also the recovery path after a failed batch."""
+        """(Re)build the hot state from the store; also the recovery path after a failed batch.
+        It needs only reads: under a store refusing writes (read-only, full) the state is
+        rebuilt all the same, and the graphs it replays from the log stay pending in memory
+        (served, and written once the store takes writes again)."""
         state, store = self.state, self.store
         state.clear_profiles()
         state.items = {i.id: i for i in (Item.model_validate_json(d) for d in store.load_items())}
@@ -110,8 +113,11 @@ class Engine:
         identity.links, identity.aliases, identity.created = store.load_identity()
         load_resolution_state(store, identity)
         state.consent = store.load_consent_state()
-        self.insight_configs.put_missing(BUILTIN_INSIGHTS)
-        self.segment_configs.put_missing(DEFAULT_SEGMENTS)
+        try:
+            self.insight_configs.put_missing(BUILTIN_INSIGHTS)
+            self.segment_configs.put_missing(DEFAULT_SEGMENTS)
+        except StoreUnavailable:  # stored at the first open; a refused write changes nothing
+            pass
         state.insights = self.insight_configs.list()
         state.segments = self.segment_configs.list()
         self._catch_up()
@@ -127,14 +133,17 @@ class Engine:
         if synced is None:
             return 0
         replayed = 0
-        with self.store.transaction() as conn:
-            batch = self._batch(conn, self.now(), defer=True)
-            for rows in self.store.iter_events_after(synced):
-                for row in rows:
-                    batch.apply_logged(event_from_log(row))
-                replayed += len(rows)
-            batch.finish()
-            write_graphs(self.state, self.store, conn, self.now())
+        try:
+            with self.store.transaction() as conn:
+                batch = self._batch(conn, self.now(), defer=True)
+                for rows in self.store.iter_events_after(synced):
+                    for row in rows:
+                        batch.apply_logged(event_from_log(row))
+                    replayed += len(rows)
+                batch.finish()  # the replayed graphs are pending (and served) from here
+                write_graphs(self.state, self.store, conn, self.now())
+        except StoreUnavailable:  # they stay pending; the graph writer or a checkpoint retries
+            pass
         return replayed
 
     def checkpoint(self) -> None:
