@@ -34,6 +34,7 @@ from p13n.server.bootstrap import (
 )
 from p13n.server.console import install_console
 from p13n.server.http_errors import install_http_errors
+from p13n.server.limits import install_limits
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.metrics import install_metrics
 from p13n.server.openapi import install_openapi
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     install_auth(app)  # before any route: every route checks its scope (p13n/server/auth.py)
+    install_limits(app, settings)  # then the public scope's rates; every request's time limit
     install_http_errors(app)  # 404, 405 (with a true Allow) and unreadable bodies as {"error"}
     install_openapi(app)  # credentials, shared statuses and the error body in /openapi.json
     app.state.settings = settings

@@ -78,6 +78,7 @@ def serve(
     import uvicorn
 
     from p13n.server.app import create_app
+    from p13n.server.slow_clients import header_timeout_protocol
 
     settings = Settings()
     uvicorn.run(
@@ -87,6 +88,11 @@ def serve(
         log_level="info",
         access_log=access_log,
         timeout_graceful_shutdown=5,  # open MCP event streams (/mcp) never end by themselves
+        # Slow clients (README "Limits"): headers within a deadline, idle connections closed,
+        # and past `max_connections` new requests are answered 503 at once.
+        http=header_timeout_protocol(settings.header_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s,
+        limit_concurrency=settings.max_connections or None,
     )
 
 

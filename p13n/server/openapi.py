@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from p13n.domain.access import Scope
 from p13n.server.auth import scope_for
 
 __all__ = ["ERROR_SCHEMA", "complete_openapi", "install_openapi", "request_body"]
@@ -119,6 +120,16 @@ def _complete_operation(path: str, method: str, op: dict[str, Any]) -> None:
     if path in _RATE_LIMITED:
         responses.setdefault(
             "429", _error("past `P13N_DECISIONS_PER_SECOND` (diagnostic 406)", _RETRY_AFTER)
+        )
+    if scope is Scope.PUBLIC:
+        responses.setdefault(
+            "429",
+            _error(
+                "past the public scope's rate per key or per client address "
+                "(`P13N_PUBLIC_KEY_PER_SECOND`, `P13N_PUBLIC_ADDRESS_PER_SECOND`; diagnostic "
+                "406 on the decision routes)",
+                _RETRY_AFTER,
+            ),
         )
     store_down = (
         "the store refused the work (read-only, out of disk, or unreachable); nothing was "

@@ -18,6 +18,10 @@ from p13n.domain.errors import NotFound, StoreUnavailable
 from p13n.domain.graphs import ItemGraph, ProfileGraph, profile_id_of
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
+    FLOOD_CODE,
+    Event,
+    EventResult,
+    FloodGuard,
     ImportSummary,
     IngestReport,
     Item,
@@ -74,6 +78,8 @@ class Engine:
         # Called with each ingest call's report and time after it committed (the pipeline
         # counts); keep them cheap: they run on the ingest caller's thread.
         self.ingest_listeners: list[Callable[[IngestReport, float], None]] = []
+        per_minute = self.options.device_events_per_minute
+        self.flood = FloodGuard(per_minute) if per_minute > 0 else None
         self._group = GroupCommit(self.lock, self._ingest_group)
         self.reload()
         self._writer: GraphWriter | None = None
@@ -169,6 +175,8 @@ class Engine:
         """
         now = self.now() if now is None else now
         report, parsed = parse_batch(raws, now)
+        if self.flood is not None and not defer:
+            parsed = self._bounded(parsed, report, now)
         queued = QueuedBatch(parsed, now, defer)
         self._group.submit(queued)
         complete_report(report, queued.results)
@@ -177,6 +185,29 @@ class Engine:
         for listener in self.ingest_listeners:
             listener(report, now)
         return report
+
+    def _bounded(
+        self, parsed: list[tuple[int, Event]], report: IngestReport, now: float
+    ) -> list[tuple[int, Event]]:
+        """The events within their sender's bound; the others answered rejected (`flood`)."""
+        guard = self.flood
+        assert guard is not None
+        kept = []
+        for index, event in parsed:
+            sender = event.device_id or event.individual_id or ""
+            if guard.admit(sender, now):
+                kept.append((index, event))
+            else:
+                report.results.append(
+                    EventResult(
+                        index=index,
+                        eventId=event.event_id,
+                        status="rejected",
+                        reason=guard.message(),
+                        code=FLOOD_CODE,
+                    )
+                )
+        return kept
 
     def _ingest_group(self, group: list[QueuedBatch]) -> None:
         """One transaction for the queued batches (called with the write lock held)."""
