@@ -331,7 +331,14 @@ def _queue_depth(client: httpx.Client) -> float | None:
 
 def soak(home: Path, plan: SoakPlan, *, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run `plan` against `p13n serve` over `home` (changed by the run: copy it first)."""
-    env = {**server_env(home), **(extra_env or {})}
+    # All the soak's traffic comes from one loopback address and one key, standing for many
+    # visitors: the public scope's rates (per address, per key) would refuse most of it.
+    env = {
+        **server_env(home),
+        "P13N_PUBLIC_ADDRESS_PER_SECOND": "0",
+        "P13N_PUBLIC_KEY_PER_SECOND": "0",
+        **(extra_env or {}),
+    }
     keys, items = _tenant(home, env)
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -70,7 +70,7 @@ class Settings(BaseSettings):
         description="Requests per second per public-scope key on the public routes (POST /events, the unauthenticated decisions), bursts of two seconds' worth; past it 429 with Retry-After. 0: no limit.",
     )
     public_address_per_second: float = Field(
-        default=50.0,
+        default=100.0,
         ge=0,
         description="Requests per second per client address on the public routes, bursts of two seconds' worth; past it 429 with Retry-After. 0: no limit.",
     )

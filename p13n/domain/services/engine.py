@@ -163,7 +163,12 @@ class Engine:
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(
-        self, raws: list[Any], *, now: float | None = None, defer: bool = False
+        self,
+        raws: list[Any],
+        *,
+        now: float | None = None,
+        defer: bool = False,
+        bounded: bool = False,
     ) -> IngestReport:
         """Validate, dedupe and apply a batch; bad events don't stop good ones. Returns once the
         accepted events are committed (concurrent calls share one transaction: `group_commit`).
@@ -172,10 +177,11 @@ class Engine:
         write-behind on, written by the graph writer shortly after; `defer` (bulk imports)
         skips the compute too and leaves the writing to `checkpoint`. Either way a crash
         before the graphs are written is repaired from the log when the store reopens.
+        `bounded` (the public events route) holds each sender to the flood bound.
         """
         now = self.now() if now is None else now
         report, parsed = parse_batch(raws, now)
-        if self.flood is not None and not defer:
+        if bounded and self.flood is not None:
             parsed = self._bounded(parsed, report, now)
         queued = QueuedBatch(parsed, now, defer)
         self._group.submit(queued)

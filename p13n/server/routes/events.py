@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -165,4 +166,4 @@ async def post_events(request: Request, engine: EngineDep) -> Response:
 
 
 async def _run(engine: Engine, events: list[Any]) -> IngestReport:
-    return await run_in_threadpool(engine.ingest, events)
+    return await run_in_threadpool(functools.partial(engine.ingest, events, bounded=True))
