@@ -20,6 +20,7 @@ from p13n.domain.ingest import (
 )
 from p13n.server import cli_mcp, cli_recommend
 from p13n.server.cli_analytics import analytics_app
+from p13n.domain.store import store_fault
 from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
 from p13n.server.cli_identity import identity_app, individuals_import
@@ -245,4 +246,10 @@ def main() -> None:
         app()
     except P13nError as exc:
         err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        sys.exit(1)
+    except Exception as exc:
+        fault = store_fault(exc)  # a store refusing a write outside SqlStore.transaction
+        if fault is None:
+            raise
+        err.print(f"error: {fault}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(1)

@@ -150,3 +150,48 @@ def test_a_full_disk_refuses_writes_with_503_and_the_store_stays_whole(app: Fast
         _store_is_whole(app)
         assert client.post("/events", json=_events(1000, 500)).json()["accepted"] == 500
         assert _event_count(client) == before + 500
+
+
+def test_the_cli_says_in_one_line_that_a_read_only_store_refused_an_import(
+    tmp_path: Path, e2e_db: Database
+) -> None:
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine
+
+    from p13n.domain.services import Engine
+
+    url = e2e_db.url_for(tmp_path)
+    Engine.open(url).close()  # the store exists, with its tables
+    file = tmp_path / "events.jsonl"
+    file.write_text('{"eventId": "e1", "individualId": "ada", "interaction": "Purchase"}\n')
+    env = e2e_db.env(tmp_path)
+    if e2e_db.url is None:  # SQLite opened read-only (root ignores file modes)
+        env["P13N_DATABASE_URL"] = f"sqlite:///file:{tmp_path / 'p13n.db'}?mode=ro&uri=true"
+        admin = None
+    else:
+        admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            name = admin.url.database
+            conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("p13n")), "import", "events", str(file)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        if admin is not None:
+            with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("SET default_transaction_read_only = off"))
+                conn.execute(
+                    text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = off')
+                )
+            admin.dispose()
+    assert done.returncode == 1, done.stderr[-2000:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines[-1].startswith("error: the store refused a write: it is read-only"), lines
+    assert "Traceback" not in done.stderr
