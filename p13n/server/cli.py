@@ -18,9 +18,9 @@ from p13n.domain.ingest import (
     parse_mapping,
     read_rows,
 )
+from p13n.domain.store import store_fault
 from p13n.server import cli_mcp, cli_recommend
 from p13n.server.cli_analytics import analytics_app
-from p13n.domain.store import store_fault
 from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
 from p13n.server.cli_identity import identity_app, individuals_import
