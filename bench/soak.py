@@ -22,8 +22,8 @@ Every `--sample-seconds` the server process is sampled: RSS (`VmRSS`), threads a
 descriptors (`/proc/PID/status`, `/proc/PID/fd`), and the personalization log's queue depth
 (`GET /metrics`). An error is any transport failure or a status other than 2xx.
 
-Last line: one JSON object: per kind the requests, errors (with the first few), p50/p99 ms and
-requests per minute; the samples; the least-squares slope of RSS over the last 80 % of the
+Last line: one JSON object: per kind the requests, errors (with the first few), p50/p99 ms, and
+requests, p50 and p99 per minute; the samples; the least-squares slope of RSS over the last 80 % of the
 run in MB/min with its standard error (the noise) and the residual spread; fds, threads and
 queue depth at the start and the end of that window and their maxima. `--keep` also writes it
 under bench/results/. `tests/e2e/test_soak.py` runs 60 s of it and asserts on it.
@@ -108,8 +108,11 @@ class _Kind:
         lat = [ns for _, ns in self.done]
         minutes = max(1, int(np.ceil(seconds / 60)))
         per_minute = [0] * minutes
-        for t, _ in self.done:
-            per_minute[min(minutes - 1, int(t // 60))] += 1
+        lat_by_minute: list[list[int]] = [[] for _ in range(minutes)]
+        for t, ns in self.done:
+            m = min(minutes - 1, int(t // 60))
+            per_minute[m] += 1
+            lat_by_minute[m].append(ns)
         return {
             "requests": len(self.done) + len(self.errors),
             "errors": len(self.errors),
@@ -117,6 +120,8 @@ class _Kind:
             "p50_ms": percentile_ms(lat, 50) if lat else None,
             "p99_ms": percentile_ms(lat, 99) if lat else None,
             "per_minute": per_minute,
+            "p50_ms_per_minute": [percentile_ms(m, 50) if m else None for m in lat_by_minute],
+            "p99_ms_per_minute": [percentile_ms(m, 99) if m else None for m in lat_by_minute],
         }
 
 
