@@ -35,6 +35,13 @@ class FloodGuard:
             self._counts[sender] = seen + 1
             return True
 
+    def release(self, sender: str, now: float) -> None:
+        """Give back one admitted event that was not stored after all (the store refused the
+        write): a client retrying a refused call is not held to what it never stored."""
+        with self._lock:
+            if int(now // 60) == self._minute and self._counts.get(sender, 0) > 0:
+                self._counts[sender] -= 1
+
     @staticmethod
     def seconds_to_next_window(now: float) -> int:
         return max(1, int(60 - now % 60))

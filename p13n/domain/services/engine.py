@@ -181,10 +181,17 @@ class Engine:
         """
         now = self.now() if now is None else now
         report, parsed = parse_batch(raws, now)
-        if bounded and self.flood is not None:
+        guard = self.flood if bounded else None
+        if guard is not None:
             parsed = self._bounded(parsed, report, now)
         queued = QueuedBatch(parsed, now, defer)
-        self._group.submit(queued)
+        try:
+            self._group.submit(queued)
+        except Exception:
+            if guard is not None:  # nothing was stored: the senders' counts go back
+                for _, event in parsed:
+                    guard.release(event.device_id or event.individual_id or "", now)
+            raise
         complete_report(report, queued.results)
         if self._writer is not None and not defer:
             self._writer.nudge()
