@@ -85,7 +85,8 @@ _QUEUE = re.compile(r"^p13n_personalization_log_queue_depth\s+([0-9.e+]+)$", re.
 
 @dataclass(frozen=True)
 class SoakPlan:
-    """How long, how fast (requests per second per kind; 0: unpaced), and how often to sample."""
+    """How long, how fast (requests per second per kind; 0: unpaced), how often to sample,
+    and how long the traffic runs before the measured run starts."""
 
     seconds: float = 600.0
     sample_seconds: float = 5.0
@@ -94,6 +95,9 @@ class SoakPlan:
     )
     people: int = 500
     seed: int = 17
+    # Traffic before the measured run (its answers and errors count; its samples are not
+    # taken): the people's first profiles and the caches' first fill are not a leak.
+    warmup_seconds: float = 0.0
 
 
 @dataclass
@@ -390,6 +394,8 @@ def soak(home: Path, plan: SoakPlan, *, extra_env: dict[str, str] | None = None)
         with httpx.Client(
             base_url=url, headers={"authorization": f"Bearer {keys['analyst']}"}, timeout=30
         ) as metrics:
+            stop.wait(plan.warmup_seconds)  # traffic runs; nothing is sampled yet
+            start = time.perf_counter()
             while (elapsed := time.perf_counter() - start) < plan.seconds:
                 facts = _proc_facts(pid)
                 samples.append(
@@ -428,12 +434,13 @@ def _report(
             "max": max(s[name] for s in samples),
         }
 
-    kinds_out = {name: k.summary(plan.seconds) for name, k in kinds.items()}
+    kinds_out = {name: k.summary(plan.warmup_seconds + plan.seconds) for name, k in kinds.items()}
     return {
         "benchmark": "soak",
         "code": code_fingerprint(),
         "machine": machine_facts(),
         "seconds": plan.seconds,
+        "warmup_seconds": plan.warmup_seconds,
         "rates_per_s": plan.rates,
         "people": plan.people,
         "errors": sum(k["errors"] for k in kinds_out.values()),
