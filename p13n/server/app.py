@@ -42,11 +42,13 @@ from p13n.server.routes import (
     actions,
     admin,
     analytics,
+    audit,
     decisioning_admin,
     decisions,
     events,
     identity,
     items,
+    privacy,
     profiles,
     recommenders,
     ucp,
@@ -173,6 +175,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         actions,
         analytics,
         ucp,
+        privacy,
+        audit,
     )
     for module in routers:
         app.include_router(module.router)

@@ -26,12 +26,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.access import Authenticator, Principal, Scope
+from p13n.domain.services import Actor, set_actor
 
 __all__ = [
     "AuthError",
     "OPEN_PATHS",
     "ROUTE_SCOPES",
     "RouteScope",
+    "actor_of",
     "SESSION_PATHS",
     "authorize",
     "current_principal",
@@ -77,6 +79,7 @@ ROUTE_SCOPES: tuple[RouteScope, ...] = (
     RouteScope("/items", Scope.ADMIN),
     RouteScope("/admin/", Scope.ADMIN),
     RouteScope("/identity/", Scope.ADMIN),
+    RouteScope("/privacy/", Scope.ADMIN),
     RouteScope("/actions/", Scope.AGENT),
     RouteScope("/ucp/", Scope.AGENT),
     RouteScope("/analytics/", Scope.ANALYST, _READS),
@@ -169,7 +172,13 @@ async def _principal(request: Request) -> Principal | None:
         principal = await run_in_threadpool(access.authenticate, token)
     if principal is not None:
         request.state.principal = principal
+        set_actor(actor_of(principal))  # the service layer records changes as this caller's
     return principal
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Who the audit trail names for a caller: its key id (or JWT subject) and label."""
+    return Actor(id=principal.subject, name=principal.label or principal.kind)
 
 
 async def check(request: Request, scope: Scope) -> Principal:

@@ -33,7 +33,9 @@ from p13n.domain.services import (
     MeasureService,
     PersonalizationLog,
     PipelineStats,
+    PrivacyService,
     RecommendService,
+    SegmentCounts,
     sql_store,
 )
 from p13n.domain.store import SqlStore, open_engine
@@ -72,6 +74,8 @@ class AppServices:
     decision_limiter: RateLimiter | None
     pipeline: PipelineStats
     measure: MeasureService
+    segment_counts: SegmentCounts
+    privacy: PrivacyService
     owns_engine: bool = True
     cursor_secret: bytes | None = None  # signs UCP search cursors (settings or the home's key)
 
@@ -115,6 +119,7 @@ class AppServices:
         """Write out the personalization log, then close the store (when it was ours)."""
         self.decisions.close()
         self.measure.stop()
+        self.segment_counts.stop()
         if self.pipeline.count_ingest in self.engine.ingest_listeners:
             self.engine.ingest_listeners.remove(self.pipeline.count_ingest)
         if self.owns_engine:
@@ -209,7 +214,9 @@ def build_services(
         budget_ms=settings.decision_budget_ms if serving else None,
     )
     measure = MeasureService(engine)
+    segment_counts = SegmentCounts(engine)
     if serving:
+        segment_counts.start_daily()
         decisions.start_auto_reload(SERVER_RELOAD_SECONDS)
         measure.start_background(experiments=lambda: decisions.configs.experiments.values())
         measure.start_bandit_schedule(
@@ -221,18 +228,21 @@ def build_services(
         if serving and settings.decisions_per_second
         else None
     )
+    identity_control = IdentityControl(engine)
     return AppServices(
         settings=settings,
         engine=engine,
         recommend=recommend,
         decisions=decisions,
         identity=IdentityService(engine),
-        identity_control=IdentityControl(engine),
+        identity_control=identity_control,
         keys=keys,
         access=Authenticator(keys, jwt),
         decision_limiter=limiter,
         pipeline=pipeline,
         measure=measure,
+        segment_counts=segment_counts,
+        privacy=PrivacyService(engine, identity_control, decisions, recommend),
         owns_engine=owned,
         cursor_secret=settings.cursor_secret.encode()
         if settings.cursor_secret

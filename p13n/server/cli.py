@@ -25,6 +25,7 @@ from p13n.server.cli_common import command_services, err, out, progress
 from p13n.server.cli_decide import config_app, decide
 from p13n.server.cli_identity import identity_app, individuals_import
 from p13n.server.cli_keys import keys_app
+from p13n.server.cli_privacy import privacy_app
 from p13n.server.settings import Settings
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(profiles_app, name="profiles")
 app.add_typer(identity_app, name="identity")
 app.add_typer(keys_app, name="keys")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(privacy_app, name="privacy")
 import_app.command("individuals")(individuals_import)
 app.command("train")(cli_recommend.train)
 app.command("recommend")(cli_recommend.recommend)

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from p13n.domain.access import ApiKeyInfo, CreatedKey, Scope
-from p13n.domain.services import ApiKeys
-from p13n.domain.store import KeysStore, open_engine
+from p13n.domain.services import ApiKeys, AuditTrail
+from p13n.domain.store import AuditStore, KeysStore, open_engine
 from p13n.server.cli_common import one_line_errors, print_json
 from p13n.server.settings import Settings
 
@@ -33,7 +33,7 @@ def _keys() -> Iterator[ApiKeys]:
     settings = Settings()
     db = open_engine(settings.resolved_database_url(), synchronous=settings.sqlite_synchronous)
     try:
-        yield ApiKeys(KeysStore(db))
+        yield ApiKeys(KeysStore(db), audit=AuditTrail(AuditStore(db)))
     finally:
         db.dispose()
 

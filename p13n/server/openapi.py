@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from p13n.domain.access import Scope
 from p13n.server.auth import scope_for
+from p13n.tools import inline_refs
 
 __all__ = ["ERROR_SCHEMA", "complete_openapi", "install_openapi", "request_body"]
 
@@ -28,12 +29,20 @@ _COMPONENTS = "#/components/schemas/{model}"
 _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
-def request_body(model: type[BaseModel]) -> dict[str, Any]:
+def request_body(model: type[BaseModel], *, inline: bool = False) -> dict[str, Any]:
     """`openapi_extra` for a route that reads `model` from its body itself: the document shows
-    the model (a component, so recursive models stay valid references) as the required body."""
+    the model (a component, so recursive models stay valid references; `inline`: its schema
+    written out whole, as for the UCP routes, whose shapes are a standard's, not ours) as the
+    required body."""
+    if inline:
+        return body_schema(inline_refs(model.model_json_schema()))
     _BODY_MODELS[model.__name__] = model
-    ref = {"$ref": _COMPONENTS.format(model=model.__name__)}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
+    return body_schema({"$ref": _COMPONENTS.format(model=model.__name__)})
+
+
+def body_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` declaring `schema` as the required JSON body."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def _add_body_models(schemas: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ against the profiles, a recompute polled to its end, read-only refusals and 404 
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -72,6 +73,7 @@ def test_a_recommender_edit_is_saved_as_the_admin_api_reads_it(app: Any) -> None
         {
             "diversity.field": "brand",
             "diversity.max_per_value": "2",
+            "diversity.weight": "0.05",
             "switches.in_stock_only": "false",
             "boosters": '[{"when": {"conditions": [{"field": "price", "operator": '
             '"Is Less Than", "value": 12}]}, "factor": 2, "label": "cheap"}]',
@@ -80,7 +82,7 @@ def test_a_recommender_edit_is_saved_as_the_admin_api_reads_it(app: Any) -> None
     r = client.post("/console/recommenders", data=form.values)
     assert r.status_code == 303, _errors(r.text)
     stored = _api(app).get("/admin/recommenders/most-viewed").json()
-    assert stored["diversity"] == {"field": "brand", "max_per_value": 2}
+    assert stored["diversity"] == {"field": "brand", "max_per_value": 2, "weight": 0.05}
     assert stored["switches"]["in_stock_only"] is False
     assert stored["boosters"][0]["factor"] == 2 and stored["boosters"][0]["label"] == "cheap"
     assert stored["fallback"] == "newest"  # untouched fields stay
@@ -146,6 +148,11 @@ def test_segment_counts_match_the_profiles_and_an_edit_is_saved(app: Any) -> Non
     page = client.get("/console/segments:counts").text
     shown = re.search(r'data-members="keen_viewers">([\d,]+)<', page)
     assert shown and int(shown.group(1)) == expected == 3
+    trend = client.get("/console/segments").text  # the count is today's point of the trend
+    assert 'id="chart-segment-members"' in trend and "no-trend" not in trend
+    chart = json.loads(html.unescape(re.search(r'data-chart="([^"]+)"', trend).group(1)))  # type: ignore[union-attr]
+    series = {s["label"]: s["values"] for s in chart["series"]}
+    assert series["keen_viewers"][-1] == 3 and len(chart["x"]) == len(series["keen_viewers"])
     bad = client.post(
         "/console/segments",
         data={"csrf_token": token, "name": "bad name", "rule": '{"type": "All", "rules": []}'},

@@ -298,3 +298,28 @@ def test_a_read_only_key_sees_no_lifecycle_buttons_and_its_posts_are_refused(app
         ).status_code
         == 409
     )
+
+
+def _units_shown(page: str) -> int:
+    found = re.findall(r"(?:control \(control\)|sellers) 50% (\d+) ", _text(page))
+    assert len(found) == 2, _text(page)
+    return sum(int(n) for n in found)
+
+
+def test_the_results_page_reads_its_snapshot_until_asked_to_recompute(app: Any) -> None:
+    client, _ = sign_in(app, "analyst")
+    before = client.get("/console/experiments/mugs_test")
+    assert "Figures as of" in _text(before.text) and "Recompute now" in before.text
+    shown = _units_shown(before.text)
+    _decide(app, "late-shopper")
+    app.state.services.decisions.log.flush()
+    again = client.get("/console/experiments/mugs_test")
+    assert _units_shown(again.text) == shown  # the snapshot is a minute young
+    services = app.state.services
+    live = services.measure.experiment_results(
+        services.decisions.configs.get_experiment("mugs_test")
+    ).units
+    assert live > shown
+    fresh = client.get("/console/experiments/mugs_test", params={"fresh": "true"})
+    assert fresh.status_code == 200 and _units_shown(fresh.text) == live
+    assert _units_shown(client.get("/console/experiments/mugs_test").text) == live

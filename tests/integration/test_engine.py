@@ -105,7 +105,10 @@ def test_without_a_tracking_opt_in_an_sdk_event_is_only_a_consent_record(engine:
     engine.ingest([sdk("e4", "d1", item="b", consent=None)])
     assert [e.item_id for e in engine.get_profile("d1").engagement] == ["a", "b"]
     engine.ingest([sdk("e5", "d1", item="c", consent="Opt Out")])
-    assert engine.get_profile("d1").event_count == 2
+    uid = engine.resolve("d1", honor_consent=False)
+    assert uid is not None and engine.load_profile(uid).event_count == 2  # type: ignore[union-attr]
+    with pytest.raises(NotFound):  # withdrawn: the profile is no longer read for anyone
+        engine.get_profile("d1")
     assert engine.ingest([sdk("e1", "d1", consent=None)]).results[0].status == "duplicate"
 
 

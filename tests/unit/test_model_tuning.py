@@ -79,7 +79,13 @@ def test_a_random_split_is_seeded() -> None:
 
 def test_the_search_fits_both_baselines_and_finds_transitions_on_sequential_data() -> None:
     result = tune(
-        chains(), base=ModelParams(), now=60 * DAY, budget_seconds=60.0, max_trials=3, seed=0
+        chains(),
+        base=ModelParams(),
+        now=60 * DAY,
+        budget_seconds=60.0,
+        max_trials=3,
+        seed=0,
+        split="temporal",
     )
     names = {t.name for t in result.trials}
     assert {"ours", "ease", "popularity"} <= names
@@ -88,6 +94,62 @@ def test_the_search_fits_both_baselines_and_finds_transitions_on_sequential_data
     assert ours.params.transition_weight > 0  # the second candidate tried
     assert ours.metrics.ndcg_at_10 > ease.metrics.ndcg_at_10
     assert result.stopped == "max_trials"
+
+
+def shuffled_in_time(data: Interactions, seed: int = 2) -> Interactions:
+    """The same engagements at random times: the order no longer predicts anything."""
+    rng = np.random.default_rng(seed)
+    ts = [float(t) for t in rng.uniform(0, 60 * DAY, len(data))]
+    return Interactions(data.users, data.items, data.interactions, ts)
+
+
+def test_a_both_split_holds_out_the_latest_items_and_random_ones_of_the_rest() -> None:
+    data = chains(users=60)
+    sp = validation_split(data, kind="both", fraction=0.2, seed=5)
+    assert sp.kind == "both" and set(sp.holdouts) == {"temporal", "random"}
+    latest = validation_split(data, kind="temporal", fraction=0.1).truth
+    assert sp.holdouts["temporal"] == latest
+    for user, held in sp.holdouts["random"].items():
+        assert held and not held & latest[user]
+        assert sp.truth[user] == held | latest[user]
+    train_pairs = set(zip(sp.train.users, sp.train.items, strict=True))
+    assert not any((u, i) in train_pairs for u, items in sp.truth.items() for i in items)
+    assert sp.holdouts["random"] != validation_split(data, kind="both", seed=6).holdouts["random"]
+
+
+def test_each_trial_is_scored_by_its_worse_ratio_to_the_tuned_ease_of_each_holdout() -> None:
+    result = tune(
+        chains(), base=ModelParams(), now=60 * DAY, budget_seconds=60.0, max_trials=3, seed=0
+    )
+    eases = [t for t in result.trials if t.name == "ease"]
+    for trial in result.trials:
+        ratios = [
+            getattr(m, f)
+            / max(
+                getattr(e.holdouts[h], f)
+                for e in eases
+                if e.holdouts[h].ndcg_at_10 == max(x.holdouts[h].ndcg_at_10 for x in eases)
+            )
+            for h, m in trial.holdouts.items()
+            for f in ("ndcg_at_10", "recall_at_10")
+        ]
+        assert set(trial.holdouts) == {"temporal", "random"}
+        assert result.score(trial) == pytest.approx(min(ratios))
+    ours = result.best("ours")
+    assert ours is not None
+    assert all(result.key(ours) >= result.key(t) for t in result.trials if t.name == "ours")
+
+
+def test_transitions_win_only_when_order_predicts_under_both_holdouts() -> None:
+    """Ring walks: the temporal hold-out alone chooses transitions; on the same engagements at
+    random times (order predicts nothing), the both-holdout score does not."""
+    kw = {"base": ModelParams(), "now": 60 * DAY, "budget_seconds": 60.0, "max_trials": 3}
+    ordered = tune(chains(), split="temporal", **kw)  # type: ignore[arg-type]
+    shuffled = tune(shuffled_in_time(chains()), **kw)  # type: ignore[arg-type]
+    best_ordered, best_shuffled = ordered.best("ours"), shuffled.best("ours")
+    assert best_ordered is not None and best_shuffled is not None
+    assert best_ordered.params.transition_weight > 0
+    assert best_shuffled.params.transition_weight == 0
 
 
 def test_a_budget_too_small_for_one_fit_names_the_smallest_that_works() -> None:
@@ -142,9 +204,11 @@ def test_a_model_validating_below_the_serving_one_is_kept_out_unless_forced(
     data = chains()
     good = train_model(data, ModelParams(transition_weight=3.0), now=60 * DAY)
     kw = {"now": 60 * DAY, "base": ModelParams(), "serving": good, "store": RunStore(tmp_path)}
-    run, model = run_training(data, options=TrainOptions(tune=False), **kw)  # type: ignore[arg-type]
+    fixed = TrainOptions(tune=False, split="temporal")
+    run, model = run_training(data, options=fixed, **kw)  # type: ignore[arg-type]
     assert run.status is RunStatus.KEPT and model is None
-    forced, model = run_training(data, options=TrainOptions(tune=False, force=True), **kw)  # type: ignore[arg-type]
+    forced = fixed.model_copy(update={"force": True})
+    forced, model = run_training(data, options=forced, **kw)  # type: ignore[arg-type]
     assert forced.status is RunStatus.PROMOTED and model is not None
     assert [r.status for r in RunStore(tmp_path).list()] == [RunStatus.KEPT, RunStatus.PROMOTED]
 

@@ -29,11 +29,13 @@ arrive in two slices counts once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 from numpy.typing import NDArray
 
 from p13n.domain.analytics.journeys import Journeys, as_text
@@ -43,6 +45,7 @@ from p13n.domain.analytics.metrics import CLICK, IMPRESSION, MetricDefinition, M
 __all__ = [
     "SLOTS",
     "LoggedExposure",
+    "Exposures",
     "Engagement",
     "MetricEvent",
     "FoldSlice",
@@ -86,16 +89,43 @@ class MetricEvent(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Exposures:
+    """A slice's exposures as columns: a fold reads millions of log rows, and an object per
+    row was most of its time. `unit` None: the row names nobody; `cohort` None: no cohort."""
+
+    pid: Sequence[str] = ()
+    ts: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    unit: Sequence[str | None] = ()
+    cohort: Sequence[str | None] = ()
+    shown: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    @classmethod
+    def of(cls, rows: Iterable[LoggedExposure]) -> Exposures:
+        found = list(rows)
+        return cls(
+            pid=[e.personalization_id for e in found],
+            ts=np.array([e.ts for e in found], dtype=np.float64),
+            unit=[e.unit for e in found],
+            cohort=[e.cohort for e in found],
+            shown=np.array([e.shown for e in found], dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.pid)
+
+
+@dataclass(frozen=True, slots=True)
 class FoldSlice:
     lo: float
     hi: float
-    exposures: Sequence[LoggedExposure] = ()
+    exposures: Exposures = field(default_factory=Exposures)
     earlier: Mapping[str, LoggedExposure] = field(default_factory=dict)
     engagements: Sequence[Engagement] = ()
     events: Sequence[MetricEvent] = ()
 
 
-def _grow(array: NDArray[Any], size: int) -> NDArray[Any]:
+def _room(array: NDArray[Any], size: int) -> NDArray[Any]:
+    """`array`, or a copy with room for `size` rows (doubling: slices add units in bulk)."""
     if size <= len(array):
         return array
     bigger = np.zeros((max(size, 2 * len(array), 1024), *array.shape[1:]), dtype=array.dtype)
@@ -108,7 +138,8 @@ class ExperimentCells:
 
     Units are numbered in the order they were first exposed; `cohort` is -1 for a unit whose
     first exposure named a cohort the experiment does not have (left out, and counted).
-    `dirty` holds the unit numbers changed since the store last saved them."""
+    `changed()` gives the unit numbers changed since the store last saved them. The per-unit
+    arrays are views of buffers with room to grow."""
 
     def __init__(
         self,
@@ -124,15 +155,15 @@ class ExperimentCells:
         self.pre_window = float(pre_window)
         self.ids: list[str] = []
         self.index: dict[str, int] = {}
-        self.cohort: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self.first: NDArray[np.float64] = np.zeros(0)
-        self.seen: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
-        self.cells: NDArray[np.float64] = np.zeros((0, _S * len(self.metrics)))
+        self._cohort: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._first: NDArray[np.float64] = np.zeros(0)
+        self._seen: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._cells: NDArray[np.float64] = np.zeros((0, _S * len(self.metrics)))
+        self._dirty: NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self.keys: set[tuple[int, int, str]] = set()
         self.marks: set[str] = set()
         self.anonymous = 0
         self.folded_to: float | None = None
-        self.dirty: set[int] = set()
         self.new_keys: list[tuple[int, int, str]] = []
         self.new_marks: list[str] = []
         self._cohort_of = {c: j for j, c in enumerate(self.cohorts)}
@@ -142,6 +173,31 @@ class ExperimentCells:
     def size(self) -> int:
         return len(self.ids)
 
+    @property
+    def cohort(self) -> NDArray[np.int64]:
+        return self._cohort[: self.size]
+
+    @property
+    def first(self) -> NDArray[np.float64]:
+        return self._first[: self.size]
+
+    @property
+    def seen(self) -> NDArray[np.int64]:
+        return self._seen[: self.size]
+
+    @property
+    def cells(self) -> NDArray[np.float64]:
+        return self._cells[: self.size]
+
+    def changed(self) -> list[int]:
+        """The units changed since `saved()`, in order."""
+        return np.flatnonzero(self._dirty[: self.size]).tolist()
+
+    def saved(self) -> None:
+        self._dirty[:] = False
+        self.new_keys.clear()
+        self.new_marks.clear()
+
     def copy(self) -> ExperimentCells:
         """A copy to fold a tail into without changing this one (what is saved)."""
         other = ExperimentCells(
@@ -149,10 +205,9 @@ class ExperimentCells:
         )
         other.ids = list(self.ids)
         other.index = dict(self.index)
-        other.cohort = self.cohort.copy()
-        other.first = self.first.copy()
-        other.seen = self.seen.copy()
-        other.cells = self.cells.copy()
+        other._cohort, other._first = self.cohort.copy(), self.first.copy()
+        other._seen, other._cells = self.seen.copy(), self.cells.copy()
+        other._dirty = np.zeros(self.size, dtype=bool)
         other.keys = set(self.keys)
         other.marks = set(self.marks)
         other.anonymous = self.anonymous
@@ -170,80 +225,104 @@ class ExperimentCells:
         """Restore saved units (in their numbering)."""
         self.ids = list(ids)
         self.index = {u: i for i, u in enumerate(self.ids)}
-        self.cohort, self.first, self.seen = cohort.copy(), first.copy(), seen.copy()
-        self.cells = cells.reshape(len(self.ids), _S * len(self.metrics)).copy()
+        self._cohort, self._first, self._seen = cohort.copy(), first.copy(), seen.copy()
+        self._cells = cells.reshape(len(self.ids), _S * len(self.metrics)).copy()
+        self._dirty = np.zeros(len(self.ids), dtype=bool)
 
-    def _add(self, unit: str, cohort: int, ts: float) -> int:
-        i = len(self.ids)
-        self.ids.append(unit)
-        self.index[unit] = i
-        if i >= len(self.cohort):  # grown by doubling: a slice adds thousands of units
-            n = i + 1
-            self.cohort, self.first = _grow(self.cohort, n), _grow(self.first, n)
-            self.seen, self.cells = _grow(self.seen, n), _grow(self.cells, n)
-        self.cohort[i], self.first[i] = cohort, ts
-        return i
+    def _add_units(
+        self, units: Sequence[str], cohort: NDArray[np.int64], first: NDArray[np.float64]
+    ) -> NDArray[np.int64]:
+        """Number new units after the known ones; their numbers."""
+        start, n = self.size, self.size + len(units)
+        self._cohort, self._first = _room(self._cohort, n), _room(self._first, n)
+        self._seen, self._cells = _room(self._seen, n), _room(self._cells, n)
+        self._dirty = _room(self._dirty, n)
+        self._cohort[start:n], self._first[start:n] = cohort, first
+        self.ids.extend(units)
+        self.index.update(zip(units, range(start, n), strict=True))
+        return np.arange(start, n, dtype=np.int64)
 
     # -- folding ----------------------------------------------------------------------------
     def fold(self, part: FoldSlice) -> None:
         """Fold one slice (slices come in time order, each starting where the last ended)."""
         first_new = self.size
-        ordered = sorted(part.exposures, key=lambda e: (e.ts, e.personalization_id))
-        named = [e for e in ordered if e.unit is not None]
-        self.anonymous += len(ordered) - len(named)
-        index, cohort_of = self.index, self._cohort_of
-        for e in named:  # new units numbered in order of first exposure
-            if e.unit not in index:
-                self._add(e.unit, cohort_of.get(e.cohort or "\0", -1), e.ts)  # type: ignore[arg-type]
-        n = self.size
-        self.cohort, self.first, self.seen = self.cohort[:n], self.first[:n], self.seen[:n]
-        self.cells = self.cells[:n]
+        x = part.exposures
         other = len(self.cohorts)
-        rows = np.fromiter((index[e.unit] for e in named), dtype=np.int64, count=len(named))  # type: ignore[index]
-        bits = np.fromiter(
-            (1 << cohort_of.get(e.cohort or "", other) for e in named),
-            dtype=np.int64,
-            count=len(named),
-        )
-        shown = np.fromiter((e.shown for e in named), dtype=bool, count=len(named))
-        times = np.fromiter((e.ts for e in named), dtype=np.float64, count=len(named))
-        valid = self.cohort[rows] >= 0
-        np.bitwise_or.at(self.seen, rows[valid], bits[valid])
-        self.dirty.update(np.unique(rows).tolist())
-        imp_u: list[int] = rows[valid & shown].tolist()
-        imp_t: list[float] = times[valid & shown].tolist()
-        pids = {e.personalization_id: e for e in part.exposures}
-        clk_u: list[int] = []
-        clk_t: list[float] = []
-        for g in sorted(part.engagements, key=lambda g: (g.ts, g.event_id)):
-            x = pids.get(g.personalization_id) or part.earlier.get(g.personalization_id)
-            if x is None or x.unit is None:  # not this experiment's, or nobody's
-                continue
-            owner = self.index.get(x.unit)
-            if not x.shown and g.personalization_id not in self.marks:
-                self.marks.add(g.personalization_id)
-                self.new_marks.append(g.personalization_id)
-                if owner is not None and self.cohort[owner] >= 0:
-                    imp_u.append(owner)
-                    imp_t.append(x.ts)
-            clicker = self.index.get(g.unit) if g.click and g.unit is not None else None
-            if clicker is not None and self.cohort[clicker] >= 0:
-                clk_u.append(clicker)
-                clk_t.append(g.ts)
+        unit = np.array(x.unit, dtype=object) if len(x) else np.zeros(0, dtype=object)
+        named = np.flatnonzero(~pd.isna(unit))
+        self.anonymous += len(x) - len(named)
+        coded: Callable[[str | None, int], int] = self._cohort_of.get  # type: ignore[assignment]
+        code = np.fromiter(map(coded, x.cohort, repeat(-1)), np.int64, len(x))
+        order = named[_time_order(x.ts[named], x.pid, named)]
+        codes, uniques = pd.factorize(unit[order])  # distinct units in order of first exposure
+        numbers = np.fromiter(map(self.index.get, uniques, repeat(-1)), np.int64, len(uniques))
+        new = np.flatnonzero(numbers < 0)
+        if len(new):
+            top = np.maximum.accumulate(codes)
+            firsts = order[np.flatnonzero(np.r_[True, top[1:] > top[:-1]])]  # one per unique
+            numbers[new] = self._add_units(
+                uniques[new].tolist(), code[firsts[new]], x.ts[firsts[new]]
+            )
+        rows = numbers[codes]
+        cohort = self.cohort
+        bits = np.left_shift(1, np.where(code[order] >= 0, code[order], other))
+        valid = cohort[rows] >= 0
+        np.bitwise_or.at(self._seen, rows[valid], bits[valid])
+        self._dirty[rows] = True
+        shown = valid & x.shown[order]
+        imp_u: list[int] = rows[shown].tolist()
+        imp_t: list[float] = x.ts[order][shown].tolist()
+        clk_u, clk_t = self._clicks(part, imp_u, imp_t)
         atoms = _atoms(part.events, self, part.lo, first_new)
         atoms[IMPRESSION] = _Atom(np.array(imp_u, dtype=np.int64), np.array(imp_t))
         atoms[CLICK] = _Atom(np.array(clk_u, dtype=np.int64), np.array(clk_t))
         for m, metric in enumerate(self.metrics):
-            top, bottom = metric.parts
+            top_part, bottom = metric.parts
             base = m * _S
-            self._part(top, atoms, base, _VALUE, _MATCHED, _MISSING, pre=False)
+            self._part(top_part, atoms, base, _VALUE, _MATCHED, _MISSING, pre=False)
             if bottom is not None:
                 self._part(bottom, atoms, base, _DEN, None, None, pre=False)
             elif self.pre_window > 0:
-                self._part(top, atoms, base, _PRE, _PRE_MATCHED, None, pre=True)
+                self._part(top_part, atoms, base, _PRE, _PRE_MATCHED, None, pre=True)
         for atom in atoms.values():
-            self.dirty.update(atom.unit.tolist())
+            self._dirty[atom.unit] = True
         self.folded_to = part.hi
+
+    def _clicks(
+        self, part: FoldSlice, imp_u: list[int], imp_t: list[float]
+    ) -> tuple[list[int], list[float]]:
+        """The slice's clicks (unit numbers, times); the first engagement naming a log row
+        that carried no content counts its one impression (appended to imp_u, imp_t)."""
+        clk_u: list[int] = []
+        clk_t: list[float] = []
+        if not part.engagements:
+            return clk_u, clk_t
+        x, index, cohort = part.exposures, self.index, self.cohort
+        at = dict(zip(x.pid, range(len(x)), strict=True))
+        units, shows, times = x.unit, x.shown.tolist(), x.ts.tolist()
+        for g in sorted(part.engagements, key=lambda g: (g.ts, g.event_id)):
+            k = at.get(g.personalization_id)
+            if k is not None:
+                owned, was_shown, ts = units[k], shows[k], times[k]
+            else:
+                e = part.earlier.get(g.personalization_id)
+                if e is None:  # not this experiment's
+                    continue
+                owned, was_shown, ts = e.unit, e.shown, e.ts
+            if owned is None:  # nobody's
+                continue
+            owner = index.get(owned)
+            if not was_shown and g.personalization_id not in self.marks:
+                self.marks.add(g.personalization_id)
+                self.new_marks.append(g.personalization_id)
+                if owner is not None and cohort[owner] >= 0:
+                    imp_u.append(owner)
+                    imp_t.append(ts)
+            clicker = index.get(g.unit) if g.click and g.unit is not None else None
+            if clicker is not None and cohort[clicker] >= 0:
+                clk_u.append(clicker)
+                clk_t.append(g.ts)
+        return clk_u, clk_t
 
     def _part(
         self,
@@ -339,6 +418,24 @@ class _Atom:
     fields: Sequence[Mapping[str, float | str | None]] = ()
 
 
+def _time_order(
+    ts: NDArray[np.float64], pids: Sequence[str], rows: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """The order of `ts` by time, then by personalization id (`pids[rows[k]]`) where times
+    are equal (rare: sorted in Python only there)."""
+    order = np.argsort(ts, kind="stable")
+    same = np.flatnonzero(ts[order][1:] == ts[order][:-1])
+    start = 0
+    while start < len(same):  # each run of equal times, sorted by id
+        end = start
+        while end + 1 < len(same) and same[end + 1] == same[end] + 1:
+            end += 1
+        lo, hi = int(same[start]), int(same[end]) + 2
+        order[lo:hi] = sorted(order[lo:hi].tolist(), key=lambda k: pids[int(rows[k])])
+        start = end + 1
+    return order
+
+
 def _atoms(
     events: Iterable[MetricEvent], cells: ExperimentCells, lo: float, first_new: int
 ) -> dict[str, _Atom]:
@@ -347,12 +444,13 @@ def _atoms(
     count once."""
     found: dict[str, tuple[list[int], list[float], list[Mapping[str, Any]]]] = {}
     seen: set[str] = set()
+    index, cohort = cells.index, cells.cohort
     for e in events:
         if e.event_id in seen:
             continue
         seen.add(e.event_id)
-        i = cells.index.get(e.unit)
-        if i is None or cells.cohort[i] < 0 or (e.ts < lo and i < first_new):
+        i = index.get(e.unit)
+        if i is None or cohort[i] < 0 or (e.ts < lo and i < first_new):
             continue
         units, times, fields = found.setdefault(e.interaction, ([], [], []))
         units.append(i)
@@ -376,11 +474,11 @@ def slice_of_journeys(
     from p13n.domain.analytics.journeys import unit_of
 
     wanted = set(names)
-    exposures = [
+    exposures = Exposures.of(
         LoggedExposure(e.personalization_id, e.ts, e.unit, e.cohort, e.shown)
         for e in journeys.exposures
         if e.experiment in wanted
-    ]
+    )
     engagements = [
         Engagement(c.event_id, c.ts, c.unit, c.personalization_id, True) for c in journeys.clicks
     ]

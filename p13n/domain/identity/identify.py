@@ -64,6 +64,19 @@ class IdentityLinks:
         uid = self.links.get((kind, value))
         return None if uid is None else self.resolve(uid)
 
+    def forget(self, unified_ids: set[str], record_keys: set[str]) -> None:
+        """Drop an erased person: their links, aliases, creation times, identity-event
+        subjects and source records (`unified_ids` holds the survivor and its aliases)."""
+        for link in [k for k, uid in self.links.items() if uid in unified_ids]:
+            del self.links[link]
+        for alias in [a for a, s in self.aliases.items() if a in unified_ids or s in unified_ids]:
+            del self.aliases[alias]
+        for uid in unified_ids:
+            self.created.pop(uid, None)
+        for key in record_keys:
+            self.subjects.pop(key, None)
+        self.index.remove(record_keys)
+
     def owner(self, record_key: str) -> str | None:
         uid = self.index.owner.get(record_key)
         return None if uid is None else self.resolve(uid)

@@ -9,6 +9,7 @@ the rule (fuzzy ones too) is then checked on those few candidates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from p13n.domain.identity.batch import EVENT_IDENTIFIER
@@ -141,6 +142,26 @@ class RecordIndex:
 
     def lookup(self, attr: str, value: str) -> list[str]:
         return self.blocks.get((attr, value), [])
+
+    def remove(self, keys: Iterable[str]) -> None:
+        """Forget records (an erased person's): their blocking entries, owner, membership and
+        apartness, leaving the index as a fresh build from the remaining records would be."""
+        for key in set(keys):
+            rec = self.records.pop(key, None)
+            if rec is not None:
+                self._unindex(rec)
+            owner = self.owner.pop(key, None)
+            members = self.members.get(owner or "")
+            if members is not None and key in members:
+                members.remove(key)
+                if not members:
+                    del self.members[owner or ""]
+            for other in self.apart.pop(key, set()):
+                kept = self.apart.get(other)
+                if kept is not None:
+                    kept.discard(key)
+                    if not kept:
+                        del self.apart[other]
 
     def absorb(self, survivor: str, losers: list[str]) -> None:
         """Clusters merged: move the losers' members to the survivor."""

@@ -71,6 +71,7 @@ from p13n.domain.recommend.request import (
     diagnostic,
     effective_limit,
 )
+from p13n.domain.recommend.rule_costs import SWITCH_NOTE, RuleCost, rule_costs, suggested_weight
 from p13n.domain.recommend.snapshot import CatalogSnapshot, build_snapshot
 from p13n.domain.recommend.tuning import BudgetTooSmall, CandidateName, Trial, TuneResult, tune
 from p13n.domain.recommend.vocabulary import (
@@ -91,6 +92,10 @@ __all__ = [
     "CandidateName",
     "Trial",
     "TuneResult",
+    "RuleCost",
+    "rule_costs",
+    "suggested_weight",
+    "SWITCH_NOTE",
     "tune",
     "age_range",
     "catalog_currency",

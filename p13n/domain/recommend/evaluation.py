@@ -8,9 +8,18 @@ One definition of each metric, used by `p13n train`'s tuning and by `bench/recsy
 averaged over visitors with at least one held-out item.
 
 The split (`validation_split`) holds out, per visitor with at least `min_items` distinct items,
-a `fraction` of those items: the latest by first engagement (`temporal`, the default: serving
-predicts the future) or a seeded random choice (`random`). Every event on a held-out item is
-removed from the training part, so the model never sees the pair it has to predict.
+a `fraction` of those items: the latest by first engagement (`temporal`: serving predicts the
+future), a seeded random choice (`random`), or half of each (`both`, the default of `p13n
+train`: the latest `fraction`/2, then a random `fraction`/2 of the rest). Every event on a
+held-out item is removed from the training part, so the model never sees the pair it has to
+predict.
+
+Why `both`: a temporal hold-out alone rewards whatever predicts the next item (the transition
+term), which a random hold-out, and a tenant whose order carries little, punishes: tuned on a
+temporal split of MovieLens-1M, the model reached 1.23x a tuned EASE on a temporal test and
+0.63x on a random one. With both hold-outs in one split each fit is scored on each (the items
+of the other hold-out excluded from the ranking, as neither trained on nor the target), and
+the tuner chooses by the worse of the two (see `tuning.py`) at no extra fit.
 
 `evaluate` scores what serving scores for a visitor (their trained history, weighed by
 `history_weights`, times B, plus the popularity prior) without the content-similarity term,
@@ -20,7 +29,7 @@ fit is evaluated at several popularity exponents.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -35,14 +44,18 @@ __all__ = [
     "RankingMetrics",
     "ValidationSplit",
     "SplitKind",
+    "Holdout",
     "ranking_metrics",
     "validation_split",
     "evaluate",
+    "scored_rows",
+    "top_rows",
     "K",
 ]
 
 K = 10
-SplitKind = Literal["temporal", "random"]
+SplitKind = Literal["temporal", "random", "both"]
+Holdout = Literal["temporal", "random"]
 U = TypeVar("U")
 I = TypeVar("I")  # noqa: E741
 _BATCH = 2048
@@ -108,7 +121,8 @@ def ranking_metrics(
 
 @dataclass(frozen=True)
 class ValidationSplit:
-    """`train`: the log without the held-out pairs; `truth`: visitor -> held-out items."""
+    """`train`: the log without the held-out pairs; `truth`: visitor -> held-out items (all
+    hold-outs); `holdouts`: per hold-out (`temporal`, `random`), visitor -> its items."""
 
     train: Interactions
     truth: dict[str, frozenset[str]]
@@ -116,6 +130,12 @@ class ValidationSplit:
     seed: int
     catalog_size: int
     visitors: int = field(default=0)
+    holdouts: dict[Holdout, dict[str, frozenset[str]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.holdouts:  # built by hand (tests, benchmarks): one hold-out, its kind
+            one: Holdout = "random" if self.kind == "random" else "temporal"
+            object.__setattr__(self, "holdouts", {one: self.truth})
 
 
 def validation_split(
@@ -127,10 +147,10 @@ def validation_split(
     min_items: int = 3,
     max_visitors: int | None = 10_000,
 ) -> ValidationSplit:
-    """Hold out each eligible visitor's latest (or random) `fraction` of distinct items, at
-    least one; at most `max_visitors` visitors (a seeded sample) hold out anything."""
-    if kind not in ("temporal", "random"):
-        raise InvalidInput(f"unknown split '{kind}'.", hint="Use temporal or random.")
+    """Hold out each eligible visitor's latest (`temporal`), random (`random`) or latest
+    half and random half (`both`) `fraction` of distinct items, at least one per hold-out; at most `max_visitors` visitors (a seeded sample) hold out anything."""
+    if kind not in ("temporal", "random", "both"):
+        raise InvalidInput(f"unknown split '{kind}'.", hint="Use temporal, random or both.")
     rng = np.random.default_rng(seed)
     u_names, u = np.unique(np.asarray(data.users, dtype=object), return_inverse=True)
     i_names, i = np.unique(np.asarray(data.items, dtype=object), return_inverse=True)
@@ -141,19 +161,34 @@ def validation_split(
     first = np.full(len(pairs), np.inf)
     np.minimum.at(first, pair_of, ts)
     pu = pairs // m
-    order_key = first if kind == "temporal" else rng.random(len(pairs))
-    order = np.lexsort((pairs % m, order_key, pu))
+    noise = rng.random(len(pairs)) if kind != "temporal" else None
     n_u = np.bincount(pu, minlength=len(u_names))
     start = np.concatenate([[0], np.cumsum(n_u)[:-1]])
-    rank = np.empty(len(pairs), dtype=np.int64)
-    rank[order] = np.arange(len(pairs)) - start[pu[order]]
+
+    def ranks(order_key: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """Each pair's place in its visitor's order by `order_key` (0: first)."""
+        order = np.lexsort((pairs % m, order_key, pu))
+        out = np.empty(len(pairs), dtype=np.int64)
+        out[order] = np.arange(len(pairs)) - start[pu[order]]
+        return out
+
     eligible = n_u >= min_items
     if max_visitors is not None and eligible.sum() > max_visitors:
         keep = rng.choice(np.flatnonzero(eligible), size=max_visitors, replace=False)
         eligible = np.zeros_like(eligible)
         eligible[keep] = True
-    n_out = np.where(eligible, np.maximum(1, np.round(fraction * n_u)).astype(np.int64), 0)
-    held_pair = rank >= (n_u - n_out)[pu]
+    share = fraction / 2 if kind == "both" else fraction
+    n_out = np.where(eligible, np.maximum(1, np.round(share * n_u)).astype(np.int64), 0)
+    held: dict[Holdout, npt.NDArray[np.bool_]] = {}
+    if kind in ("temporal", "both"):
+        held["temporal"] = ranks(first) >= (n_u - n_out)[pu]
+    if noise is not None:
+        if "temporal" in held:  # the random hold-out is drawn from what the latest left
+            noise[held["temporal"]] = -1.0
+        held["random"] = ranks(noise) >= (n_u - n_out)[pu]
+    held_pair = np.zeros(len(pairs), dtype=np.bool_)
+    for mask in held.values():
+        held_pair |= mask
     held_row = held_pair[pair_of]
     keep_rows = np.flatnonzero(~held_row).tolist()
     train = Interactions(
@@ -162,16 +197,22 @@ def validation_split(
         [data.interactions[r] for r in keep_rows],
         [data.ts[r] for r in keep_rows],
     )
-    truth: dict[str, set[str]] = {}
-    for p in np.flatnonzero(held_pair).tolist():
-        truth.setdefault(str(u_names[pu[p]]), set()).add(str(i_names[pairs[p] % m]))
+
+    def truth_of(mask: npt.NDArray[np.bool_]) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for p in np.flatnonzero(mask).tolist():
+            out.setdefault(str(u_names[pu[p]]), set()).add(str(i_names[pairs[p] % m]))
+        return {k: frozenset(v) for k, v in out.items()}
+
+    holdouts = {name: truth_of(mask) for name, mask in held.items()}
     return ValidationSplit(
         train=train,
-        truth={k: frozenset(v) for k, v in truth.items()},
+        truth=truth_of(held_pair),
         kind=kind,
         seed=seed,
         catalog_size=m,
         visitors=len(u_names),
+        holdouts=holdouts,
     )
 
 
@@ -201,23 +242,22 @@ def _history_matrix(
     )
 
 
-def evaluate(
+def scored_rows(
     model: TrainedModel,
     split: ValidationSplit,
-    *,
     popularity_exponents: Sequence[float] = (0.0,),
     half_life: float | None = None,
-    k: int = K,
-) -> list[RankingMetrics]:
-    """The metrics of `model` (fitted on `split.train`) on `split.truth`, one per extra
-    popularity exponent (applied on top of the model's own); train items are never ranked."""
+) -> Iterator[tuple[int, Holdout, list[str], npt.NDArray[np.float32]]]:
+    """What serving scores for each held-out visitor (module docstring), in batches: (slot of
+    the popularity exponent, hold-out, the batch's visitors, their scores), with train items
+    and the other hold-outs' items at -inf."""
     users = sorted(split.truth)
     xm = _history_matrix(model, users, half_life)
     weights = model.weights
     prior = model.params.popularity_weight * model.popularity.astype(np.float32)
     counts = np.maximum(model.counts.astype(np.float64), 1.0)
-    tops: list[dict[str, list[str]]] = [{} for _ in popularity_exponents]
-    ids = np.asarray(model.item_ids, dtype=object)
+    names = list(split.holdouts)
+    others = _other_held(model, split, users) if len(names) > 1 else {}
     for a in range(0, len(users), _BATCH):
         part = xm[a : a + _BATCH]
         base = np.asarray(part @ weights, dtype=np.float32)
@@ -226,11 +266,76 @@ def evaluate(
             s = base / np.power(counts, beta).astype(np.float32)[None, :] if beta else base.copy()
             s += prior[None, :]
             s[seen] = -np.inf
-            kk = min(k, s.shape[1] - 1)
-            pick = np.argpartition(-s, kk, axis=1)[:, :k]
-            for row in range(s.shape[0]):
-                p = pick[row]
-                p = p[np.argsort(-s[row, p], kind="stable")]
-                p = p[np.isfinite(s[row, p])]
-                tops[slot][users[a + row]] = ids[p].tolist()
-    return [ranking_metrics(t, split.truth, catalog_size=split.catalog_size, k=k) for t in tops]
+            for h in names:
+                rows = [r for r in range(s.shape[0]) if users[a + r] in split.holdouts[h]]
+                if not rows:
+                    continue
+                sh = s[rows]
+                mask = others.get(h)
+                if mask is not None:
+                    r_i, c_i = mask[a : a + _BATCH][rows].nonzero()
+                    sh[r_i, c_i] = -np.inf
+                yield slot, h, [users[a + r] for r in rows], sh
+
+
+def top_rows(s: npt.NDArray[np.float32], k: int) -> list[npt.NDArray[np.int64]]:
+    """Per row of `s`, the columns of its `k` best finite scores, best first."""
+    kk = min(k, s.shape[1] - 1)
+    pick = np.argpartition(-s, kk, axis=1)[:, :k]
+    out = []
+    for n in range(s.shape[0]):
+        p = pick[n]
+        p = p[np.argsort(-s[n, p], kind="stable")]
+        out.append(p[np.isfinite(s[n, p])])
+    return out
+
+
+def evaluate(
+    model: TrainedModel,
+    split: ValidationSplit,
+    *,
+    popularity_exponents: Sequence[float] = (0.0,),
+    half_life: float | None = None,
+    k: int = K,
+) -> list[dict[Holdout, RankingMetrics]]:
+    """The metrics of `model` (fitted on `split.train`) on each hold-out of `split`, one dict
+    per extra popularity exponent (applied on top of the model's own); train items are never
+    ranked, nor, for one hold-out, the items of the others."""
+    tops: list[dict[Holdout, dict[str, list[str]]]] = [
+        {h: {} for h in split.holdouts} for _ in popularity_exponents
+    ]
+    ids = np.asarray(model.item_ids, dtype=object)
+    for slot, h, users, s in scored_rows(model, split, popularity_exponents, half_life):
+        for user, p in zip(users, top_rows(s, k), strict=True):
+            tops[slot][h][user] = ids[p].tolist()
+    return [
+        {
+            h: ranking_metrics(t[h], split.holdouts[h], catalog_size=split.catalog_size, k=k)
+            for h in split.holdouts
+        }
+        for t in tops
+    ]
+
+
+def _other_held(
+    model: TrainedModel, split: ValidationSplit, users: Sequence[str]
+) -> dict[Holdout, sparse.csr_matrix]:
+    """Per hold-out, a users x items mask of the items the *other* hold-outs hold."""
+    out: dict[Holdout, sparse.csr_matrix] = {}
+    row_of = {u: n for n, u in enumerate(users)}
+    for h in split.holdouts:
+        r: list[int] = []
+        c: list[int] = []
+        for other, truth in split.holdouts.items():
+            if other == h:
+                continue
+            for user, items in truth.items():
+                for item in items:
+                    col = model.index.get(item)
+                    if col is not None:
+                        r.append(row_of[user])
+                        c.append(col)
+        out[h] = sparse.csr_matrix(
+            (np.ones(len(r), dtype=np.bool_), (r, c)), shape=(len(users), len(model.item_ids))
+        )
+    return out

@@ -29,6 +29,7 @@ __all__ = [
     "rank",
     "explore",
     "request_rng",
+    "diversify",
 ]
 
 _POOL_MIN = 64
@@ -160,6 +161,49 @@ class _Diversity:
             self.counts[k] = self.counts.get(k, 0) + 1
 
 
+def diversify(
+    values: Sequence[float],
+    keys: Sequence[str],
+    need: int,
+    *,
+    weight: float,
+    cap: int | None,
+    counts: dict[str, int] | None = None,
+) -> list[int]:
+    """Up to `need` positions into `values` (candidates best first), chosen greedily: each
+    next one maximizes relevance - `weight` x (candidates of its key chosen so far, plus
+    `counts`), relevance being the value scaled to 1 (best) .. 0 (worst candidate); a key
+    at `cap` is skipped. Weight 0: the given order under the cap. Ties keep the given order."""
+    shown = dict(counts or {})
+    n = len(values)
+    if n == 0 or need <= 0:
+        return []
+    v = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(v)
+    low = float(v[finite].min()) if finite.any() else 0.0
+    high = float(v[finite].max()) if finite.any() else 1.0
+    rel = np.where(finite, (v - low) / max(high - low, 1e-12), -1.0)
+    left = list(range(n))
+    out: list[int] = []
+    while left and len(out) < need:
+        best, best_value = -1, -np.inf
+        for pos in left:
+            c = shown.get(keys[pos], 0)
+            if cap is not None and c >= cap:
+                continue
+            value = rel[pos] - weight * c
+            if value > best_value:
+                best, best_value = pos, value
+            if weight == 0:
+                break  # the first admitted is the best
+        if best < 0:
+            break
+        out.append(best)
+        left.remove(best)
+        shown[keys[best]] = shown.get(keys[best], 0) + 1
+    return out
+
+
 def compile_rules(config: RecommenderConfig, ctx: FilterContext) -> Rules:
     boosters = []
     for b in config.boosters:
@@ -236,6 +280,19 @@ def rank(
     boosted = _boost(passing, scored, rules)
     out: list[Slot] = []
     rest: list[int] = []
+    if config.diversity is not None and config.diversity.weight > 0 and boosted:
+        picked = diversify(
+            [v for _, v, _ in boosted],
+            [diversity.key(snap, r) for r, _, _ in boosted],
+            need,
+            weight=config.diversity.weight,
+            cap=config.diversity.max_per_value,
+            counts=diversity.counts,
+        )
+        chosen_pos = set(picked)
+        boosted = [boosted[k] for k in picked] + [
+            b for k, b in enumerate(boosted) if k not in chosen_pos
+        ]
     for row, value, label in boosted:
         if len(out) < need and diversity.admits(snap, row):
             diversity.add(snap, row)

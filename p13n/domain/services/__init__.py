@@ -11,6 +11,16 @@ The step packages never import this package (tested in `tests/unit/test_layers.p
 
 from p13n.domain.services.api_keys import ApiKeys
 from p13n.domain.services.assignment import assign_experiments
+from p13n.domain.services.audit import (
+    LOCAL_ACTOR,
+    Actor,
+    AuditEntry,
+    AuditPage,
+    AuditTrail,
+    acting_as,
+    audit_trail,
+    set_actor,
+)
 from p13n.domain.services.bandits import ArmsOf, Bandits
 from p13n.domain.services.catalog_search import SearchHit, SearchPage, search_items
 from p13n.domain.services.config_bundles import (
@@ -53,7 +63,10 @@ from p13n.domain.services.model_runs import (
 )
 from p13n.domain.services.personalization_log import LogEntry, LoggedContent, PersonalizationLog
 from p13n.domain.services.pipeline_stats import PipelineStats
+from p13n.domain.services.privacy import ErasureReceipt, PersonExport, PrivacyService
 from p13n.domain.services.recommend_service import RecommendService
+from p13n.domain.services.result_snapshots import SNAPSHOT_MAX_AGE_S, ResultSnapshots, Snapshot
+from p13n.domain.services.segment_counts import TREND_DAYS, SegmentCounts, SegmentTrend
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.survivors import Survivors
 from p13n.domain.services.training import interactions_from_log, load_model, save_model
@@ -68,6 +81,14 @@ __all__ = [
     "ArmsOf",
     "Bandits",
     "ApiKeys",
+    "Actor",
+    "AuditEntry",
+    "AuditPage",
+    "AuditTrail",
+    "LOCAL_ACTOR",
+    "acting_as",
+    "audit_trail",
+    "set_actor",
     "ApplyReport",
     "ConfigBundle",
     "ConfigRepository",
@@ -79,6 +100,12 @@ __all__ = [
     "PersonalizationLog",
     "PipelineStats",
     "MeasureService",
+    "ResultSnapshots",
+    "SegmentCounts",
+    "SegmentTrend",
+    "TREND_DAYS",
+    "Snapshot",
+    "SNAPSHOT_MAX_AGE_S",
     "Survivors",
     "CohortSeries",
     "ExperimentSeries",
@@ -98,6 +125,9 @@ __all__ = [
     "Lineage",
     "RESERVED_SOURCES",
     "RecommendService",
+    "ErasureReceipt",
+    "PersonExport",
+    "PrivacyService",
     "ResolveSummary",
     "SearchHit",
     "SearchPage",

@@ -26,6 +26,7 @@ from p13n.domain.access import (
     parse_scopes,
 )
 from p13n.domain.errors import InvalidInput, NotFound
+from p13n.domain.services.audit import AuditTrail, audit_trail
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.store import ApiKeyRow, KeysStore
 from p13n.domain.timeutil import now_ts
@@ -54,8 +55,10 @@ class ApiKeys:
         recheck_seconds: float = 30.0,
         clock: Callable[[], float] = now_ts,
         monotonic: Callable[[], float] = time.monotonic,
+        audit: AuditTrail | None = None,
     ) -> None:
         self.store = store
+        self.audit = audit  # records creations and revocations (who, when, which key)
         self.recheck_seconds = recheck_seconds
         self.now = clock
         self._monotonic = monotonic
@@ -68,7 +71,7 @@ class ApiKeys:
     @classmethod
     def for_engine(cls, engine: Engine) -> ApiKeys:
         """The keys kept beside `engine`'s data (the key table is SQL-only, like the log)."""
-        return cls(KeysStore(sql_store(engine).db))
+        return cls(KeysStore(sql_store(engine).db), audit=audit_trail(engine.store))
 
     def create(self, scopes: Iterable[str], *, label: str = "") -> CreatedKey:
         granted = parse_scopes(scopes)
@@ -86,7 +89,10 @@ class ApiKeys:
             created_at=self.now(),
         )
         self.store.insert(row)
-        return CreatedKey(**_info(row).model_dump(), key=secret)
+        info = _info(row)
+        if self.audit is not None:
+            self.audit.record("key", "create", row.id, after=info.model_dump(mode="json"))
+        return CreatedKey(**info.model_dump(), key=secret)
 
     def list(self) -> list[ApiKeyInfo]:
         return [_info(r) for r in self.store.list()]
@@ -102,7 +108,10 @@ class ApiKeys:
             self._cache = {h: v for h, v in self._cache.items() if v[0].subject != key_id}
         row = self.store.get(key_id)
         assert row is not None
-        return _info(row)
+        info = _info(row)
+        if self.audit is not None:
+            self.audit.record("key", "revoke", key_id, after=info.model_dump(mode="json"))
+        return info
 
     def peek(self, secret: str) -> Principal | None:
         """The principal if this key was verified recently (memory only, no I/O); else None,

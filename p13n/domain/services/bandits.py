@@ -59,6 +59,17 @@ class Bandits:
             self.rows.add_assignments([(experiment.id, key, cohort.id, now)])
         return cohort
 
+    def forget_units(self, units: set[str]) -> int:
+        """Drop the in-memory sticky assignments of `units` (an erased person; the store's rows
+        are deleted by the erasure). Returns how many were dropped."""
+        dropped = 0
+        with self._lock:
+            for sticky in self._sticky.values():
+                for unit in units & sticky.keys():
+                    del sticky[unit]
+                    dropped += 1
+        return dropped
+
     def state(self, experiment: Experiment) -> BanditState:
         """The stored state, else one starting from the configured weights when it started."""
         found = self._states.get(experiment.name)

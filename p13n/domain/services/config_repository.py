@@ -19,6 +19,8 @@ from typing import Generic, Protocol, TypeVar, cast
 
 from pydantic import BaseModel
 
+from p13n.domain.services.audit import audit_trail
+
 __all__ = ["ConfigRepository", "ConfigStore"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -79,12 +81,32 @@ class ConfigRepository(Generic[M]):
         return next((obj for obj in self.list() if _name(obj) == name), None)
 
     def put(self, obj: M) -> int:
-        """Store `obj` under its name; its new version (1 for a new object)."""
-        return self.store.put_config(self.kind, _name(obj), self.dump(obj), self.clock())
+        """Store `obj` under its name; its new version (1 for a new object). Recorded in the
+        audit trail with the document before and after."""
+        name, doc = _name(obj), self.dump(obj)
+        trail = audit_trail(self.store)
+        before = self._stored(name) if trail is not None else None
+        version = self.store.put_config(self.kind, name, doc, self.clock())
+        if trail is not None and before != doc:
+            action = "create" if before is None else "update"
+            trail.record(self.kind, action, name, before=before, after=doc)
+        return version
 
     def delete(self, name: str) -> bool:
-        """Whether `name` was stored (and now is not)."""
-        return self.store.delete_config(self.kind, name)
+        """Whether `name` was stored (and now is not). Recorded in the audit trail."""
+        trail = audit_trail(self.store)
+        before = self._stored(name) if trail is not None else None
+        deleted = self.store.delete_config(self.kind, name)
+        if trail is not None and deleted:
+            trail.record(self.kind, "delete", name, before=before)
+        return deleted
+
+    def _stored(self, name: str) -> str | None:
+        """The stored document named `name`, as text; None when there is none."""
+        for doc in self.store.list_config(self.kind):
+            if _name(self.model.model_validate_json(doc)) == name:
+                return doc
+        return None
 
     def put_missing(self, objects: Iterable[M]) -> None:
         """Store the objects whose name is not stored yet (built-in defaults), at version 1."""

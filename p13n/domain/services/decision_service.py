@@ -187,6 +187,10 @@ class DecisionService:
         variables = facts.variables
         augmenting_ms = (time.perf_counter() - started) * 1000
         key = ctx.unifiedIndividualId or ctx.individualId
+        # A person who withdrew consent is served as anonymous and leaves no id in the log.
+        individual_id = ctx.individualId
+        if uid is None and self._withdrew(individual_id):
+            key = individual_id = None
         personalizations: list[Personalization] = []
         statuses: list[int] = []
         entries: list[LogEntry] = []
@@ -229,7 +233,7 @@ class DecisionService:
                         recommender=outcome.recommender,
                         experiment=outcome.experiment.name if outcome.experiment else None,
                         cohort=outcome.cohort.id if outcome.cohort else None,
-                        individual_id=ctx.individualId,
+                        individual_id=individual_id,
                         unified_id=uid,
                         channel=ctx.channel,
                         source=source,
@@ -318,6 +322,17 @@ class DecisionService:
         if found is None:
             return None, None, [diagnostic(512)]
         return uid, found, []
+
+    def _withdrew(self, individual_id: str | None) -> bool:
+        """Whether the request's individual withdrew Tracking consent (they, or the person
+        they belong to)."""
+        if not individual_id:
+            return False
+        engine = self.engine
+        if engine.state.consent.get(individual_id) == "Opt Out":
+            return True
+        uid = engine.resolve(individual_id, honor_consent=False)
+        return uid is not None and engine.withdrew_consent(individual_id, uid)
 
     def assign(self, request: AssignmentRequest) -> AssignmentResponse:
         """Cohorts of the named experiments for this visitor (see `services/assignment.py`)."""

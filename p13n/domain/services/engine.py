@@ -294,8 +294,22 @@ class Engine:
         return summary
 
     # -- reads -------------------------------------------------------------------------------
-    def resolve(self, identifier: str) -> str | None:
-        """Unified id for a unified id, alias, device id, individual id, email or phone."""
+    def resolve(self, identifier: str, *, honor_consent: bool = True) -> str | None:
+        """Unified id for a unified id, alias, device id, individual id, email or phone; None
+        for a person who withdrew Tracking consent (`withdrew_consent`), so that nothing
+        personalizes from their past data, unless `honor_consent` is False (privacy requests
+        and identity administration, which must still find them)."""
+        uid = self._resolve(identifier)
+        if uid is not None and honor_consent and self.withdrew_consent(identifier, uid):
+            return None
+        return uid
+
+    def withdrew_consent(self, identifier: str, unified_id: str) -> bool:
+        """True when the identifier or the person's latest Tracking consent is Opt Out."""
+        consent = self.state.consent
+        return consent.get(identifier) == "Opt Out" or consent.get(unified_id) == "Opt Out"
+
+    def _resolve(self, identifier: str) -> str | None:
         ident = self.state.identity
         if identifier in ident.created:
             return ident.resolve(identifier)
@@ -308,6 +322,20 @@ class Engine:
         if sum(ch.isdigit() for ch in identifier) >= 7:
             return ident.lookup("phone", normalize_phone(identifier))
         return None
+
+    def forget_people(self, unified_ids: set[str], keys: set[str]) -> None:
+        """Drop an erased person from the hot state (the store's rows are gone already): the
+        cached and pending profiles of `unified_ids`, their identity state, and the consent
+        of every one of their `keys`. Cheaper than `reload` by the store's size."""
+        with self.lock:
+            state = self.state
+            for uid in unified_ids:
+                state.profiles.discard(uid)
+                state.pending_profiles.pop(uid, None)
+                state.computed.discard(uid)
+            state.identity.forget(unified_ids, keys)
+            for key in keys | unified_ids:
+                state.consent.pop(key, None)
 
     def load_profile(self, uid: str) -> ProfileGraph | None:
         return cached_profile(self.state, self.store, uid)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
+import numpy as np
 import orjson
 
 from p13n.domain.analytics import (
@@ -29,6 +31,7 @@ from p13n.domain.analytics import (
     SLOTS,
     Engagement,
     ExperimentCells,
+    Exposures,
     FoldSlice,
     LoggedExposure,
     MetricDefinition,
@@ -40,7 +43,6 @@ from p13n.domain.analytics import (
     point_from_json,
     resolve_metrics,
     series_point,
-    unit_of,
 )
 from p13n.domain.decisions import Experiment
 from p13n.domain.services.survivors import Survivors
@@ -257,7 +259,7 @@ class ExperimentAggregates:
         *,
         replace: bool,
     ) -> None:
-        chosen = range(cells.size) if replace else sorted(cells.dirty)
+        chosen = range(cells.size) if replace else cells.changed()
         units = [
             (
                 i,
@@ -279,9 +281,7 @@ class ExperimentAggregates:
         keys = cells.keys if replace else cells.new_keys
         marks = cells.marks if replace else cells.new_marks
         self.store.save(experiment.name, fold, units, replace=replace, keys=keys, marks=marks)
-        cells.dirty.clear()
-        cells.new_keys.clear()
-        cells.new_marks.clear()
+        cells.saved()
 
     # -- folding from the raw log -----------------------------------------------------------
     def _empty(
@@ -323,7 +323,7 @@ class ExperimentAggregates:
         }
         recent: list[dict[str, Any]] | None = None
         if end - start > SLICE_SECONDS and interactions and cells.pre_window > 0:
-            recent = self.reads.metric_events_between(interactions, start - cells.pre_window, start)
+            recent = self._metric_rows(interactions, start - cells.pre_window, start, survivors)
         lo = start
         while lo < end:
             hi = min(lo + SLICE_SECONDS, end)
@@ -355,59 +355,28 @@ class ExperimentAggregates:
         """The slice [lo, hi) read from the store, and its metric event rows. `recent`: the
         metric event rows of at least `pre_window` before `lo` when the caller holds them."""
         names = (experiment.name, experiment.id)
-        found = self.reads.experiment_rows(names, lo, hi)
-        units = _units_of((r[2] or r[3] for r in found), survivors)
-        exposures = [
-            LoggedExposure(r[0], r[1], units.get(r[2] or r[3]), r[4] or None, bool(r[5]))
-            for r in found
-        ]
-        engagements = []
-        for row in self.reads.engagements_between(lo, hi):
-            pid = engagement_pid(row)
-            if pid is not None:
-                engagements.append(
-                    Engagement(
-                        str(row["event_id"]),
-                        float(row["ts"]),
-                        unit_of(row, survivors),
-                        pid,
-                        row.get("interaction") in CLICK_INTERACTIONS,
-                    )
-                )
-        here = {e.personalization_id for e in exposures}
-        named = {g.personalization_id for g in engagements} - here
-        earlier = {
-            str(r[0]): _exposure(r, survivors)
-            for r in self.reads.experiment_rows_named(names, named, lo)
-        }
+        exposures = _exposures(self.reads.experiment_rows(names, lo, hi), survivors)
+        engagements, earlier = self._engagements(names, exposures, lo, hi, survivors)
         rows: list[dict[str, Any]] = []
         before: list[dict[str, Any]] = []
         if interactions:
-            rows = self.reads.metric_events_between(interactions, lo, hi)
-            new = {e.unit for e in exposures if e.unit is not None} - cells.index.keys()
+            rows = self._metric_rows(interactions, lo, hi, survivors)
+            new = {u for u in exposures.unit if u is not None} - cells.index.keys()
             if new and cells.pre_window > 0:
                 since = lo - cells.pre_window
                 if recent is None:
                     before = self._before(interactions, new, since, lo, survivors)
                 else:
-                    before = [
-                        r for r in recent if since <= r["ts"] < lo and unit_of(r, survivors) in new
-                    ]
+                    before = [r for r in recent if since <= r["ts"] < lo and r["unit"] in new]
+        valued = _valued(cells.metrics)
         events = []
         for row in (*rows, *before):
-            unit = unit_of(row, survivors)
+            unit = row["unit"]
             if unit is None:
                 continue
-            event_id = str(row["event_id"])
-            events.append(
-                MetricEvent(
-                    event_id,
-                    float(row["ts"]),
-                    unit,
-                    str(row["interaction"]),
-                    metric_fields(event_id, row),
-                )
-            )
+            event_id, interaction = str(row["event_id"]), str(row["interaction"])
+            fields = metric_fields(event_id, row) if interaction in valued else _NO_FIELDS
+            events.append(MetricEvent(event_id, float(row["ts"]), unit, interaction, fields))
         part = FoldSlice(
             lo=lo,
             hi=hi,
@@ -417,6 +386,49 @@ class ExperimentAggregates:
             events=events,
         )
         return part, rows
+
+    def _engagements(
+        self,
+        names: tuple[str, str],
+        exposures: Exposures,
+        lo: float,
+        hi: float,
+        survivors: Survivors,
+    ) -> tuple[list[Engagement], dict[str, LoggedExposure]]:
+        """The slice's views and clicks of the experiment's personalizations, and the log rows
+        before `lo` that they name."""
+        joined = self.reads.experiment_engagements(names, lo, hi)
+        who = survivors.units([r[1] for r in joined])
+        logged = survivors.units([r[5] for r in joined])
+        engagements = [
+            Engagement(str(r[0]), float(r[2]), u, str(r[8]), r[3] in CLICK_INTERACTIONS)
+            for r, u in zip(joined, who, strict=True)
+        ]
+        earlier = {
+            str(r[8]): LoggedExposure(str(r[8]), float(r[4]), u, r[6] or None, bool(r[7]))
+            for r, u in zip(joined, logged, strict=True)
+            if r[4] < lo
+        }
+        unnamed = []  # views and clicks naming a personalization in their payload only
+        for event_id, unit, ts, interaction, payload in self.reads.unnamed_engagements(lo, hi):
+            pid = engagement_pid({"payload": payload})
+            if pid is not None:
+                click = interaction in CLICK_INTERACTIONS
+                unnamed.append((str(event_id), float(ts), unit, pid, click))
+        if unnamed:
+            here = set(exposures.pid)
+            named = {g[3] for g in unnamed} - here - earlier.keys()
+            earlier.update(
+                (str(r[0]), _exposure(r, survivors))
+                for r in self.reads.experiment_rows_named(names, named, lo)
+            )
+            units = survivors.units([g[2] for g in unnamed])
+            engagements.extend(
+                Engagement(e, ts, u, pid, click)
+                for (e, ts, _, pid, click), u in zip(unnamed, units, strict=True)
+                if pid in here or pid in earlier
+            )
+        return engagements, earlier
 
     def _before(
         self,
@@ -429,19 +441,44 @@ class ExperimentAggregates:
         """The events of [lo, hi) of the units first exposed in a slice (their pre-exposure
         window): by id (each unit and the ids merged into it) when they are few."""
         if len(units) > _BY_ID_MAX:
-            return [
-                r
-                for r in self.reads.metric_events_between(interactions, lo, hi)
-                if unit_of(r, survivors) in units
-            ]
-        ids = set(units)
-        for unit in units:
-            ids.update(survivors.aliases_of(unit))
-        return [
-            r
-            for r in self.reads.metric_events_between(interactions, lo, hi, unified_ids=ids)
-            if unit_of(r, survivors) in units
-        ]
+            found = self._metric_rows(interactions, lo, hi, survivors)
+        else:
+            ids = set(units)
+            for unit in units:
+                ids.update(survivors.aliases_of(unit))
+            found = self._metric_rows(interactions, lo, hi, survivors, unified_ids=ids)
+        return [r for r in found if r["unit"] in units]
+
+    def _metric_rows(
+        self,
+        interactions: set[str],
+        lo: float,
+        hi: float,
+        survivors: Survivors,
+        *,
+        unified_ids: set[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`MeasureReads.metric_events_between`'s rows, each with its `unit` (as `unit_of`
+        finds it: the ids mapped once per distinct id)."""
+        rows = self.reads.metric_events_between(interactions, lo, hi, unified_ids=unified_ids)
+        for row, unit in zip(rows, survivors.units([r["who"] for r in rows]), strict=True):
+            row["unit"] = unit
+        return rows
+
+
+_NO_FIELDS: dict[str, float | str | None] = {}
+
+
+def _valued(metrics: Sequence[MetricDefinition]) -> set[str]:
+    """The events whose fields some metric sums or counts distinct (the others' fields are
+    never read: most of what building an event row costs)."""
+    return {
+        name
+        for metric in metrics
+        for part in metric.parts
+        if part is not None and part.kind != "count"
+        for name in part.events
+    }
 
 
 def metrics_of(experiment: Experiment) -> tuple[MetricDefinition, ...]:
@@ -449,17 +486,26 @@ def metrics_of(experiment: Experiment) -> tuple[MetricDefinition, ...]:
     return tuple(resolve_metrics([experiment.primary_metric, *experiment.secondary_metrics]))
 
 
-def _units_of(ids: Iterable[str | None], survivors: Survivors) -> dict[str | None, str]:
-    """Each distinct id -> its unit (one lookup per id, not per row)."""
-    return {i: survivors.get(i, i) for i in set(ids) if i}
+def _exposures(rows: Sequence[tuple[Any, ...]], survivors: Survivors) -> Exposures:
+    """Log rows of `MeasureReads.experiment_rows` (pid, ts, who, cohort, shown) as columns,
+    each id through `survivors` once (not once per row)."""
+    if not rows:
+        return Exposures()
+    pid, ts, who, cohort, shown = (list(map(itemgetter(k), rows)) for k in range(5))
+    return Exposures(
+        pid=pid,
+        ts=np.array(ts, dtype=np.float64),
+        unit=survivors.units(who),
+        cohort=cohort,
+        shown=np.array(shown, dtype=bool),
+    )
 
 
 def _exposure(row: Sequence[Any], survivors: Survivors) -> LoggedExposure:
-    """A log row of `MeasureReads.experiment_rows` (pid, ts, unified id, individual id,
-    cohort, shown): its unit as `unit_of` finds it."""
-    pid, ts, unified, individual, cohort, shown = row
-    found = unified or individual
-    unit = survivors.get(str(found), str(found)) if found else None
+    """A log row of `MeasureReads.experiment_rows` (pid, ts, who, cohort, shown): its unit as
+    `unit_of` finds it."""
+    pid, ts, who, cohort, shown = row
+    unit = survivors.get(str(who), str(who)) if who else None
     return LoggedExposure(str(pid), float(ts), unit, str(cohort) if cohort else None, bool(shown))
 
 

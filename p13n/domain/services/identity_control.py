@@ -22,9 +22,10 @@ from p13n.domain.identity import (
     phone_e164,
     reconcile,
 )
+from p13n.domain.services.audit import audit_trail
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.identity_state import ACTIVE_RULESET_KEY, ruleset_repository
-from p13n.domain.store import IdentityStore
+from p13n.domain.store import RULESET_KIND, IdentityStore
 
 __all__ = ["IdentityControl", "Lineage", "SplitDone"]
 
@@ -60,7 +61,7 @@ class IdentityControl:
         """A unified id, alias, record id (`source:source_record_id`), source record id,
         device id, individual id, email or phone -> the unified id."""
         state = self.state
-        uid = state.owner(any_id) or self.engine.resolve(any_id)
+        uid = state.owner(any_id) or self.engine.resolve(any_id, honor_consent=False)
         if uid is None:
             keys = list(state.index.lookup("srid", any_id))
             email = clean_email(any_id) if "@" in any_id else None
@@ -162,9 +163,19 @@ class IdentityControl:
             for other in others:
                 index.apart.setdefault(record_id, set()).add(other)
                 index.apart.setdefault(other, set()).add(record_id)
-        return SplitDone(
+        done = SplitDone(
             record_id=record_id, from_unified_id=old, unified_id=uid, kept_apart_from=sorted(others)
         )
+        trail = audit_trail(engine.store)
+        if trail is not None:
+            trail.record(
+                "identity_split",
+                "split",
+                record_id,
+                before={"unified_id": old, "members": sorted([*others, record_id])},
+                after={**done.model_dump(mode="json"), "reason": reason},
+            )
+        return done
 
     # -- rulesets ----------------------------------------------------------------------------
     def rulesets(self) -> list[Ruleset]:
@@ -197,9 +208,15 @@ class IdentityControl:
         with self.engine.lock:
             if name == DEFAULT_RULESET.name:
                 self.repository.put_missing([ruleset])
+            before = self.state.ruleset.name
             with self.engine.store.transaction() as conn:
                 self.engine.store.set_meta(conn, ACTIVE_RULESET_KEY, name)
             self._apply(ruleset)
+        trail = audit_trail(self.engine.store)
+        if trail is not None and before != name:
+            trail.record(
+                RULESET_KIND, "activate", name, before={"active": before}, after={"active": name}
+            )
         return ruleset
 
     def delete_ruleset(self, name: str) -> None:

@@ -126,10 +126,25 @@ class IngestBatch:
         self.dirty_profiles[profile.unified_id] = profile
         self.state.computed.discard(profile.unified_id)
 
+    def _person_of(self, event: Event) -> str | None:
+        """The unified id the event's device or individual id already belongs to, if any."""
+        identity = self.state.identity
+        if event.device_id and (uid := identity.lookup("device", event.device_id)):
+            return uid
+        if event.individual_id:
+            return identity.lookup("individual", event.individual_id)
+        return None
+
     def _tracked(self, event: Event) -> bool:
+        """Whether the event may be used. A Tracking consent the event states is recorded
+        against its device and individual ids and against the person they belong to, so a
+        withdrawal on one device stops every device of that person at once. A device's own
+        statement holds for it; the person's latest one holds for devices that stated none
+        (so opting in again on one device restores that device, not one that opted out)."""
         consent = self.state.consent
+        person = self._person_of(event)
         if event.consent is not None:
-            for subject in {event.device_id, event.individual_id} - {None}:
+            for subject in {event.device_id, event.individual_id, person} - {None}:
                 assert subject is not None
                 consent[subject] = event.consent
                 self.consent_state_rows[subject] = {
@@ -141,6 +156,8 @@ class IngestBatch:
             status: str | None = event.consent
         else:
             status = consent.get(event.device_id or "") or consent.get(event.individual_id or "")
+            if person is not None and consent.get(person) == "Opt Out":
+                status = "Opt Out"
         opts = self.options
         required = opts.require_consent_sdk if event.shape == "sdk" else opts.require_consent_flat
         return status == "Opt In" if required else status != "Opt Out"

@@ -50,6 +50,7 @@ from p13n.domain.decisions import Experiment
 from p13n.domain.services.bandits import Bandits
 from p13n.domain.services.engine import Engine, sql_store
 from p13n.domain.services.experiment_aggregates import ExperimentAggregates, metrics_of
+from p13n.domain.services.result_snapshots import ResultSnapshots
 from p13n.domain.services.survivors import Survivors
 from p13n.domain.store import CELL_DIMENSIONS, AttributionStore, MeasureReads
 from p13n.domain.timeutil import DAY
@@ -92,6 +93,9 @@ class MeasureService:
             lambda: len(engine.state.identity.aliases),
             clock=self.now,
             settle_s=settle_s,
+        )
+        self.snapshots = ResultSnapshots(
+            lambda e, s, b: self.experiment_results(e, s, bandit=b), clock=self.now
         )
 
     def query(

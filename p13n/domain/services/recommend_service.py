@@ -297,11 +297,13 @@ class RecommendService:
         params: ModelParams | None = None,
         options: TrainOptions | None = None,
         on_trial: Callable[[Trial], None] | None = None,
+        rules_of: str = "recommended-for-you",
     ) -> TrainedModel:
         """Fit on the whole event log; on failure the previous model keeps serving. With
         `options`, a `p13n train` run (`model_runs.py`): tune, compare with the baselines and
-        the serving model, promote or keep; the run is in `last_run` and the models folder.
-        Returns the model serving afterwards."""
+        the serving model, promote or keep, and measure what the business rules of `rules_of`
+        cost on validation; the run is in `last_run` and the models folder. Returns the model
+        serving afterwards."""
         params = params or self.params
         data = interactions_from_log(self.engine.store.iter_item_interactions())
         if options is None:
@@ -315,6 +317,8 @@ class RecommendService:
                 serving=self.model,
                 store=RunStore(self.model_dir) if self.model_dir is not None else None,
                 on_trial=on_trial,
+                rules=self.configs.get(rules_of),
+                categories=self._categories(),
             )
             self.last_run = run
             if promoted is None:
@@ -326,12 +330,33 @@ class RecommendService:
             save_model(model, self.model_dir)
         return model
 
+    def _categories(self) -> dict[str, str]:
+        """Item id -> category over the catalog snapshot (what the diversity rules read)."""
+        snap = self.snapshot()
+        return {item.id: snap.category[row] for row, item in enumerate(snap.items)}
+
     def use_model(self, model: TrainedModel) -> None:
         self.model = model
         for algo in self._algorithms.values():
             if isinstance(algo, ObjectiveRecommender):
                 algo.model = model
                 algo._rows_for = None
+
+    def forget_individuals(self, unified_ids: set[str]) -> int:
+        """Take erased individuals' histories out of the trained model, in memory and in its
+        saved file (the item weights and counts are aggregates and stay). Returns how many
+        histories were removed."""
+        model = self.model
+        if model is None:
+            return 0
+        with self._lock:
+            gone = [u for u in unified_ids if u in model.user_history]
+            for uid in gone:
+                model.user_history.pop(uid, None)
+                model.user_times.pop(uid, None)
+            if gone and self.model_dir is not None:
+                save_model(model, self.model_dir)
+        return len(gone)
 
     # -- request path ------------------------------------------------------------------------
     def _history(

@@ -3,7 +3,7 @@ reads rows through, so that identities merged after the rows were written make o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from p13n.domain.identity import IdentityLinks
@@ -24,6 +24,7 @@ class Survivors(Mapping[str, str]):
         self.identity = identity
         self._merged_into: dict[str, list[str]] | None = None
         self._memo: dict[str, Any] = {}
+        self._units: dict[str, str] = {}
 
     def aliases_of(self, unit: str) -> list[str]:
         """The unified ids merged into `unit` (rows written before a merge carry them)."""
@@ -33,6 +34,15 @@ class Survivors(Mapping[str, str]):
                 found.setdefault(self.identity.resolve(alias), []).append(alias)
             self._merged_into = found
         return self._merged_into.get(unit, [])
+
+    def units(self, ids: Sequence[str | None]) -> list[str | None]:
+        """Each id's unit, `get(id, id)` (None stays None): a fold maps millions of rows'
+        ids, and each distinct id is looked up once per `Survivors`, not once per row."""
+        known = self._units
+        for key in set(ids).difference(known):
+            if key is not None:
+                known[key] = self.get(key, key)
+        return list(map(known.get, ids))  # type: ignore[arg-type]
 
     def get(self, key: str, default: Any = None) -> Any:  # journeys' only call: no ABC detour
         found = self._memo.get(key, _UNSEEN)

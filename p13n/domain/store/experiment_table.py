@@ -218,10 +218,15 @@ class ExperimentStore:
                         t.c.experiment == experiment, t.c.metric == metric, t.c.basis != basis
                     )
                 )
+            cutoffs: dict[str, set[float]] = {}
             for metric, cutoff, _, _ in rows:
+                cutoffs.setdefault(metric, set()).add(cutoff)
+            for metric, replaced in cutoffs.items():
                 conn.execute(
                     delete(t).where(
-                        t.c.experiment == experiment, t.c.metric == metric, t.c.cutoff == cutoff
+                        t.c.experiment == experiment,
+                        t.c.metric == metric,
+                        t.c.cutoff.in_(sorted(replaced)),
                     )
                 )
             self._insert(conn, t, [(experiment, m, c, b, p) for m, c, b, p in rows])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Index, and_, case, or_, select
+from sqlalchemy import Index, and_, case, func, or_, select
 
 from p13n.domain.store.log_table import ENGAGEMENT_INTERACTIONS, PersonalizationLogRow
 from p13n.domain.store.sql_store import SqlStore, driver_rows
@@ -25,6 +25,7 @@ __all__ = [
     "EXPOSURE_COLUMNS",
     "METRIC_EVENT_COLUMNS",
     "EXPERIMENT_COLUMNS",
+    "ENGAGEMENT_COLUMNS",
 ]
 
 CONVERSION_INTERACTIONS = ("Add To Cart", "Purchase")
@@ -50,7 +51,19 @@ _LOG_BY_EXPERIMENT = Index(
     "ix_personalization_log_experiment_ts", _t(PersonalizationLogRow).c.experiment, "ts"
 )
 _UNIT_COLUMNS = ("unified_id", "individual_id", "device_id")
-EXPERIMENT_COLUMNS = ("personalization_id", "ts", "unified_id", "individual_id", "cohort", "shown")
+EXPERIMENT_COLUMNS = ("personalization_id", "ts", "who", "cohort", "shown")
+"""`who`: the unified id, else the individual id (None for neither); `cohort` None for none."""
+ENGAGEMENT_COLUMNS = (
+    "event_id",
+    "who",
+    "ts",
+    "interaction",
+    "logged_ts",
+    "logged_who",
+    "logged_cohort",
+    "logged_shown",
+    "personalization_id",
+)
 METRIC_EVENT_COLUMNS = (
     "event_id",
     *_UNIT_COLUMNS,
@@ -61,6 +74,7 @@ METRIC_EVENT_COLUMNS = (
     "price",
     "value",
     "order_id",
+    "who",  # the unified id, else the individual, else the device
 )
 
 
@@ -125,9 +139,9 @@ class MeasureReads:
         self, names: Iterable[str], start: float, end: float
     ) -> list[tuple[Any, ...]]:
         """The log rows of the experiment called any of `names` with `start` <= ts < `end`,
-        as tuples of `EXPERIMENT_COLUMNS`: personalization id, time, unified and individual id,
-        cohort, and `shown` (it carried content; the JSON is not read). Tuples, not dicts: an
-        experiment's fold reads millions."""
+        as tuples of `EXPERIMENT_COLUMNS`: personalization id, time, who (the unified id, else
+        the individual id), cohort, and `shown` (it carried content; the JSON is not read).
+        Tuples, not dicts, and the id chosen in SQL: an experiment's fold reads millions."""
         t = _t(PersonalizationLogRow)
         stmt = select(*self._experiment_cols()).where(
             t.c.experiment.in_(list(names)), t.c.ts >= start, t.c.ts < end
@@ -153,18 +167,51 @@ class MeasureReads:
             found.extend(r[:-1] for r in rows if r[-1] in keep and r[1] < before)
         return found
 
-    def engagements_between(self, start: float, end: float) -> list[dict[str, Any]]:
-        """Views and clicks of personalizations with `start` <= ts < `end` (with `payload`,
-        whose `personalizationContentId` may name the personalization, only where the
-        `personalization_id` column does not: the JSON is most of what such a read moves)."""
-        ev = _t(EventRow)
-        cols = [ev.c[n] for n in ("event_id", *_UNIT_COLUMNS, "ts", "interaction")]
-        named = or_(ev.c.personalization_id.is_(None), ev.c.personalization_id == "")
-        payload = case((named, ev.c.payload), else_=None)
-        stmt = select(*cols, ev.c.personalization_id, payload.label("payload")).where(
-            ev.c.interaction.in_(ENGAGEMENT_INTERACTIONS), ev.c.ts >= start, ev.c.ts < end
+    def experiment_engagements(
+        self, names: Iterable[str], start: float, end: float
+    ) -> list[tuple[Any, ...]]:
+        """Views and clicks with `start` <= ts < `end` whose `personalization_id` names a log
+        row of the experiment called any of `names` logged before `end`, as tuples of
+        `ENGAGEMENT_COLUMNS` (the event's, then its log row's `EXPERIMENT_COLUMNS` but the
+        id). Joined in SQL: the other points' engagements, most of a slice's, never reach
+        Python (events naming a personalization only in their payload:
+        `unnamed_engagements`)."""
+        ev, t = _t(EventRow), _t(PersonalizationLogRow)
+        cols = self._experiment_cols()
+        stmt = (
+            select(
+                ev.c.event_id,
+                self._who(ev).label("who"),
+                ev.c.ts,
+                ev.c.interaction,
+                *[c.label(f"logged_{c.name}") for c in cols[1:]],
+                ev.c.personalization_id,
+            )
+            .select_from(ev.join(t, t.c.personalization_id == ev.c.personalization_id))
+            .where(
+                ev.c.interaction.in_(ENGAGEMENT_INTERACTIONS),
+                ev.c.ts >= start,
+                ev.c.ts < end,
+                t.c.experiment.in_(list(names)),
+                t.c.ts < end,
+            )
         )
-        return self._dicts(stmt)
+        return self._tuples(stmt)
+
+    def unnamed_engagements(self, start: float, end: float) -> list[tuple[Any, ...]]:
+        """Views and clicks with `start` <= ts < `end` without a `personalization_id` (their
+        payload's `personalizationContentId` may name one): (event_id, who, ts, interaction,
+        payload)."""
+        ev = _t(EventRow)
+        stmt = select(
+            ev.c.event_id, self._who(ev).label("who"), ev.c.ts, ev.c.interaction, ev.c.payload
+        ).where(
+            ev.c.interaction.in_(ENGAGEMENT_INTERACTIONS),
+            ev.c.ts >= start,
+            ev.c.ts < end,
+            or_(ev.c.personalization_id.is_(None), ev.c.personalization_id == ""),
+        )
+        return self._tuples(stmt)
 
     def metric_events_between(
         self,
@@ -178,7 +225,7 @@ class MeasureReads:
         of every unit or only of events carrying one of `unified_ids` (read by unit and time,
         the kinds kept here: SQLite would otherwise pick the index by kind and scan)."""
         ev = _t(EventRow)
-        cols = [ev.c[n] for n in METRIC_EVENT_COLUMNS]
+        cols = [ev.c[n] for n in METRIC_EVENT_COLUMNS[:-1]] + [self._who(ev).label("who")]
         kinds = sorted(set(interactions))
         if unified_ids is None:
             stmt = select(*cols).where(ev.c.interaction.in_(kinds), ev.c.ts >= start, ev.c.ts < end)
@@ -202,10 +249,17 @@ class MeasureReads:
         return driver_rows(self.store.db, stmt)
 
     @staticmethod
+    def _who(ev: Any) -> Any:
+        """An event's unit id in SQL: the unified id, else the individual, else the device."""
+        return func.coalesce(*(func.nullif(ev.c[n], "") for n in _UNIT_COLUMNS))
+
+    @staticmethod
     def _experiment_cols() -> list[Any]:
         t = _t(PersonalizationLogRow)
         shown = case((t.c.content.in_(("", "[]")), False), else_=True).label("shown")
-        return [t.c[n] for n in EXPERIMENT_COLUMNS[:-1]] + [shown]
+        who = func.coalesce(func.nullif(t.c.unified_id, ""), func.nullif(t.c.individual_id, ""))
+        cohort = func.nullif(t.c.cohort, "")
+        return [t.c.personalization_id, t.c.ts, who.label("who"), cohort.label("cohort"), shown]
 
 
 def _slices(start: float, end: float, hours: int) -> Iterator[tuple[float, float]]:

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from p13n.server.console import (
     pages_attribution,
+    pages_audit,
     pages_auth,
     pages_decisioning,
     pages_experiments,
@@ -66,6 +67,7 @@ def install_console(app: FastAPI) -> None:
         pages_auth,
         pages_overview,
         pages_keys,
+        pages_audit,
         pages_people,
         pages_targeting,
         pages_decisioning,

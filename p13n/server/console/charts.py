@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from p13n.domain.analytics import PipelineQuery, PipelineReport
+from p13n.domain.services import SegmentTrend
 
-__all__ = ["Chart", "pipeline_charts", "period_seconds"]
+__all__ = ["Chart", "pipeline_charts", "period_seconds", "segment_chart"]
 
 Chart = dict[str, Any]
 _TIMED_STAGES = ("total", "qualifying", "personalizing", "augmenting")
@@ -93,3 +94,16 @@ def pipeline_charts(report: PipelineReport, query: PipelineQuery) -> list[Chart]
             },
         ),
     ]
+
+
+def segment_chart(trends: list[SegmentTrend]) -> Chart | None:
+    """Each segment's members by UTC day, one series per segment (None on days without a
+    count); None when no day was counted yet."""
+    days = sorted({int(d) for t in trends for d in t.days})
+    if not days:
+        return None
+    series: dict[str, list[Any]] = {}
+    for trend in trends:
+        kept = dict(zip((int(d) for d in trend.days), trend.members, strict=True))
+        series[trend.segment] = [kept.get(d) for d in days]
+    return _chart("segment-members", "Members of each segment by day", "count", days, series)

@@ -250,8 +250,10 @@ def move_experiment(request: Request, name: str, action: str, user: PostUserDep)
 # -- results ----------------------------------------------------------------------------------
 @router.get("/console/experiments/{name}")
 async def experiment_page(
-    request: Request, name: str, user: UserDep, engine: str = "bayesian"
+    request: Request, name: str, user: UserDep, engine: str = "bayesian", fresh: bool = False
 ) -> Response:
+    """The results from the reading's latest snapshot (`ResultSnapshots`: made behind the page
+    once it is a minute old; `fresh` makes it now)."""
     need(user, Scope.ANALYST)
     experiment = _experiment(user, name)
     problem = None
@@ -260,9 +262,10 @@ async def experiment_page(
     except InvalidInput as exc:
         problem, engine, settings = str(exc), "bayesian", ResultSettings()
     bandit = _bandit(user, experiment)
-    results = await run_in_threadpool(
-        user.services.measure.experiment_results, experiment, settings, bandit=bandit
+    snapshot = await run_in_threadpool(
+        user.services.measure.snapshots.get, experiment, settings, bandit, fresh=fresh
     )
+    results = snapshot.results
     metrics = []
     for m in results.metrics:
         rows, zero = interval_rows(m.comparisons, results.engine)
@@ -274,6 +277,8 @@ async def experiment_page(
         {
             "e": experiment,
             "results": results,
+            "snapshot": snapshot,
+            "age_s": max(0.0, user.services.measure.now() - snapshot.as_of),
             "metrics": metrics,
             "engine": engine,
             "engines": ENGINES,

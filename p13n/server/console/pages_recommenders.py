@@ -44,6 +44,7 @@ FIELDS = {
     "diversity",
     "diversity.field",
     "diversity.max_per_value",
+    "diversity.weight",
 }
 
 
@@ -67,6 +68,7 @@ def recommender_values(config: RecommenderConfig) -> dict[str, str]:
         "switches.exclude_viewed_days": str(config.switches.exclude_viewed_days or ""),
         "diversity.field": config.diversity.field if config.diversity else "",
         "diversity.max_per_value": str(config.diversity.max_per_value) if config.diversity else "",
+        "diversity.weight": f"{config.diversity.weight:g}" if config.diversity else "",
     }
     for name in _SWITCHES:
         values[f"switches.{name}"] = "true" if getattr(config.switches, name) else "false"
@@ -90,6 +92,8 @@ def recommender_from_form(form: Mapping[str, str]) -> tuple[dict[str, Any], dict
         data["diversity"] = {"field": form["diversity.field"]}
         if form.get("diversity.max_per_value", "").strip():
             data["diversity"]["max_per_value"] = form["diversity.max_per_value"].strip()
+        if form.get("diversity.weight", "").strip():
+            data["diversity"]["weight"] = form["diversity.weight"].strip()
     for name in _JSON_FIELDS:
         text = form.get(name, "").strip()
         if not text:

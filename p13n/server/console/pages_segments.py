@@ -1,8 +1,9 @@
 """Segments and insights (admin, as `/admin/segments` and `/admin/insights`): definitions,
 member counts, edit a segment, and recompute segments or insights with progress.
 
-Member counts are counted now over the stored profiles (the store keeps no history of them,
-so there is no trend to chart: the page says so). A recompute runs `Engine.recompute_segments`
+Member counts are counted over the stored profiles when the page asks for them, after a
+recompute and once a day by the server (`SegmentCounts`); each count is kept as that UTC day's
+point, and the page charts the members of each segment by day. A recompute runs `Engine.recompute_segments`
 / `Engine.recompute_insights` (the functions behind `POST /admin/segments:recompute`) in a
 background thread of this process; the page polls its progress with htmx. A segment is saved
 by `Engine.put_segment` (what `PUT /admin/segments/{name}` calls) after `SegmentDefinition`
@@ -15,12 +16,10 @@ import json
 import secrets
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -30,10 +29,11 @@ from p13n.domain.access import Scope
 from p13n.domain.errors import P13nError
 from p13n.domain.segments import SegmentDefinition
 from p13n.domain.services import Engine
+from p13n.server.console.charts import segment_chart
 from p13n.server.console.pages_decisioning import field_errors
 from p13n.server.console.web import ConsoleError, ConsoleUser, PostUserDep, UserDep, need, render
 
-__all__ = ["RecomputeJob", "member_counts", "router"]
+__all__ = ["RecomputeJob", "router"]
 
 router = APIRouter(include_in_schema=False)
 _KEEP_JOBS = 20
@@ -42,15 +42,6 @@ _KEEP_JOBS = 20
 def _engine(user: ConsoleUser) -> Engine:
     need(user, Scope.ADMIN)
     return user.services.engine
-
-
-def member_counts(engine: Engine) -> Counter[str]:
-    """Members of each segment among the stored profiles, counted now (one pass)."""
-    counts: Counter[str] = Counter()
-    for docs in engine.store.iter_profile_docs():
-        for doc in docs:
-            counts.update((orjson.loads(doc).get("segments") or {}).keys())
-    return counts
 
 
 @dataclass
@@ -81,11 +72,13 @@ def _jobs(request: Request) -> dict[str, RecomputeJob]:
 @router.get("/console/segments")
 async def segments(request: Request, user: UserDep) -> Response:
     engine = _engine(user)
+    trends = await run_in_threadpool(user.services.segment_counts.trends)
     context = {
         "segments": engine.state.segments,
         "insights": engine.state.insights,
         "profiles": await run_in_threadpool(engine.store.count_profiles),
         "jobs": sorted(_jobs(request).values(), key=lambda j: -j.started)[:5],
+        "trend": segment_chart(trends),
     }
     return render(request, "segments.html", context, user=user)
 
@@ -93,14 +86,10 @@ async def segments(request: Request, user: UserDep) -> Response:
 @router.get("/console/segments:counts")
 async def segment_counts(request: Request, user: UserDep) -> Response:
     """The segments table's rows with member counts (a scan of the stored profiles, so the
-    page loads them after it is shown)."""
+    page loads them after it is shown; kept as today's point of the trend)."""
     engine = _engine(user)
-    counts = await run_in_threadpool(member_counts, engine)
-    context = {
-        "segments": engine.state.segments,
-        "counts": counts,
-        "profiles": await run_in_threadpool(engine.store.count_profiles),
-    }
+    counts, profiles = await run_in_threadpool(user.services.segment_counts.count)
+    context = {"segments": engine.state.segments, "counts": counts, "profiles": profiles}
     return render(request, "segment_rows.html", context, user=user)
 
 
@@ -192,6 +181,8 @@ async def recompute(request: Request, user: PostUserDep) -> Response:
         jobs.pop(old.id, None)
     jobs[job.id] = job
 
+    counts = user.services.segment_counts
+
     def progress(n: int) -> None:
         job.done += n
 
@@ -201,6 +192,7 @@ async def recompute(request: Request, user: PostUserDep) -> Response:
                 engine.recompute_insights(on_progress=progress)
             else:
                 engine.recompute_segments(on_progress=progress)
+            counts.count()  # today's point of the members' trend, as recomputed
         except Exception as exc:  # a background job reports, it cannot raise to anyone
             job.error = f"{type(exc).__name__}: {exc}"
         finally:

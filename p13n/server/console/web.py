@@ -21,6 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from p13n import __version__
 from p13n.domain.access import Principal, Scope
+from p13n.domain.services import set_actor
+from p13n.server.auth import actor_of
 from p13n.server.bootstrap import AppServices
 from p13n.server.console.session import (
     CSRF_COOKIE,
@@ -61,6 +63,7 @@ PAGES: tuple[tuple[str, str, Scope], ...] = (
     ("/console/segments", "Segments & insights", Scope.ADMIN),
     ("/console/playground", "Agent playground", Scope.AGENT),
     ("/console/keys", "Keys", Scope.ADMIN),
+    ("/console/audit", "Audit", Scope.ADMIN),
 )
 SIGN_OUT_REASONS = {
     "expired": "Your key was revoked or has expired, so you were signed out. Sign in with a valid key.",
@@ -242,6 +245,7 @@ async def current_user(request: Request) -> ConsoleUser:
         sessions.end(session.id)
         raise SignInNeeded("expired")
     session.principal = principal
+    set_actor(actor_of(principal))  # console changes are recorded as this key's
     user = ConsoleUser(session=session, services=services)
     request.state.console_user = user  # for the error pages' navigation
     return user

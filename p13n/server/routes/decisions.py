@@ -30,6 +30,7 @@ from starlette.concurrency import run_in_threadpool
 from p13n.domain.access import Principal
 from p13n.domain.decisions import AssignmentRequest, DecisionRequest, diagnostic
 from p13n.domain.errors import DecisionRejected
+from p13n.server.openapi import body_schema
 from p13n.server.routes.body import body_limit, read_body
 from p13n.server.routes.deps import DecisionsDep, get_decision_service, get_services, json_response
 from p13n.tools import inline_refs
@@ -65,7 +66,7 @@ def _body_doc(*, authenticated: bool) -> dict[str, Any]:
     points["minItems"] = 1
     if not authenticated:
         points["items"]["properties"].pop("decisionId", None)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return body_schema(schema)
 
 
 def _too_many(request: Request) -> Response | None:

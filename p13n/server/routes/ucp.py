@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from p13n.domain.access import Principal
 from p13n.domain.errors import InvalidInput
 from p13n.server.auth import current_principal
+from p13n.server.openapi import request_body
 from p13n.server.routes.body import read_json
 from p13n.server.routes.deps import get_services, json_response
 from p13n.tools import (
@@ -35,7 +36,6 @@ from p13n.tools import (
     business_profile,
     describe_errors,
     get_action,
-    inline_refs,
 )
 
 router = APIRouter(tags=["ucp"])
@@ -56,12 +56,6 @@ _UCP_RESPONSES: dict[int | str, dict[str, Any]] = {
         "platform version this business does not serve."
     },
 }
-
-
-def _body(model: type[Any]) -> dict[str, Any]:
-    """The OpenAPI request body of a route that reads its JSON itself."""
-    schema = inline_refs(model.model_json_schema())
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def agent_meta(header: str | None) -> dict[str, Any] | None:
@@ -139,7 +133,9 @@ _Agent = Annotated[
 
 
 @router.post(
-    "/ucp/catalog/search", responses=_UCP_RESPONSES, openapi_extra=_body(CatalogSearchRequest)
+    "/ucp/catalog/search",
+    responses=_UCP_RESPONSES,
+    openapi_extra=request_body(CatalogSearchRequest, inline=True),
 )
 async def ucp_catalog_search(
     request: Request, principal: _Principal, ucp_agent: _Agent = None
@@ -149,7 +145,9 @@ async def ucp_catalog_search(
 
 
 @router.post(
-    "/ucp/catalog/lookup", responses=_UCP_RESPONSES, openapi_extra=_body(CatalogLookupRequest)
+    "/ucp/catalog/lookup",
+    responses=_UCP_RESPONSES,
+    openapi_extra=request_body(CatalogLookupRequest, inline=True),
 )
 async def ucp_catalog_lookup(
     request: Request, principal: _Principal, ucp_agent: _Agent = None
@@ -159,7 +157,9 @@ async def ucp_catalog_lookup(
 
 
 @router.post(
-    "/ucp/catalog/product", responses=_UCP_RESPONSES, openapi_extra=_body(CatalogProductRequest)
+    "/ucp/catalog/product",
+    responses=_UCP_RESPONSES,
+    openapi_extra=request_body(CatalogProductRequest, inline=True),
 )
 async def ucp_catalog_product(
     request: Request, principal: _Principal, ucp_agent: _Agent = None

@@ -1,0 +1,123 @@
+"""Result snapshots: a reading is computed once, answered from its snapshot while young, answered
+stale while one refresh runs behind it, and computed in the request when asked fresh."""
+
+from __future__ import annotations
+
+import threading
+
+from p13n.domain.analytics import ExperimentResults, ResultSettings
+from p13n.domain.decisions import Experiment
+from p13n.domain.services import ResultSnapshots
+
+EXPERIMENT = Experiment.model_validate(
+    {
+        "name": "home",
+        "point": "home",
+        "primaryMetric": "Click-Through Rate",
+        "cohorts": [
+            {"id": "control", "weight": 50, "deferToDecisions": True},
+            {"id": "treatment", "weight": 50, "recommender": "top_sellers"},
+        ],
+    }
+)
+
+
+class _Results:
+    """The compute port's test double: counts calls, each result numbered by its call, and
+    can hold a call until released (a slow refresh)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+
+    def __call__(self, experiment: Experiment, settings: ResultSettings, bandit: object) -> object:
+        self.calls += 1
+        self.started.set()
+        self.release.wait(5)
+        return {"call": self.calls, "engine": settings.engine, "experiment": experiment.name}
+
+
+def _snapshots(clock: list[float], results: _Results) -> ResultSnapshots:
+    return ResultSnapshots(results, clock=lambda: clock[0], max_age_s=60)  # type: ignore[arg-type]
+
+
+def _call(found: ExperimentResults) -> int:
+    return int(found["call"])  # type: ignore[index]
+
+
+def test_a_young_snapshot_is_answered_without_computing() -> None:
+    clock, results = [1000.0], _Results()
+    snapshots = _snapshots(clock, results)
+    first = snapshots.get(EXPERIMENT, ResultSettings())
+    clock[0] += 59
+    again = snapshots.get(EXPERIMENT, ResultSettings())
+    assert results.calls == 1
+    assert _call(again.results) == 1 and again.as_of == 1000.0 and not again.refreshing
+    assert first.as_of == 1000.0 and not first.refreshing
+
+
+def test_an_old_snapshot_is_answered_while_one_refresh_runs_behind_it() -> None:
+    clock, results = [1000.0], _Results()
+    snapshots = _snapshots(clock, results)
+    snapshots.get(EXPERIMENT, ResultSettings())
+    clock[0] += 61
+    results.release.clear()
+    results.started.clear()
+    stale = snapshots.get(EXPERIMENT, ResultSettings())
+    assert stale.refreshing and _call(stale.results) == 1 and stale.as_of == 1000.0
+    assert results.started.wait(5)
+    still = snapshots.get(EXPERIMENT, ResultSettings())  # a second reader starts no second one
+    assert still.refreshing and _call(still.results) == 1
+    results.release.set()
+    for _ in range(500):
+        newer = snapshots.get(EXPERIMENT, ResultSettings())
+        if _call(newer.results) == 2:
+            break
+        threading.Event().wait(0.01)
+    assert _call(newer.results) == 2 and newer.as_of == 1061.0 and not newer.refreshing
+    assert results.calls == 2
+
+
+def test_fresh_computes_in_the_request_and_keeps_the_result() -> None:
+    clock, results = [1000.0], _Results()
+    snapshots = _snapshots(clock, results)
+    snapshots.get(EXPERIMENT, ResultSettings())
+    clock[0] += 5
+    fresh = snapshots.get(EXPERIMENT, ResultSettings(), fresh=True)
+    assert _call(fresh.results) == 2 and fresh.as_of == 1005.0
+    assert _call(snapshots.get(EXPERIMENT, ResultSettings()).results) == 2
+
+
+def test_another_engine_or_an_edited_experiment_is_another_reading() -> None:
+    clock, results = [1000.0], _Results()
+    snapshots = _snapshots(clock, results)
+    snapshots.get(EXPERIMENT, ResultSettings())
+    other = snapshots.get(EXPERIMENT, ResultSettings(engine="frequentist"))
+    edited = EXPERIMENT.model_copy(update={"primary_metric": "Conversion Rate"})
+    snapshots.get(edited, ResultSettings())
+    assert other.results["engine"] == "frequentist"  # type: ignore[index]
+    assert results.calls == 3
+
+
+def test_a_failed_refresh_keeps_the_last_snapshot() -> None:
+    clock = [1000.0]
+    calls: list[int] = []
+
+    def compute(experiment: Experiment, settings: ResultSettings, bandit: object) -> object:
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("the store is gone")
+        return {"call": 1}
+
+    snapshots = ResultSnapshots(compute, clock=lambda: clock[0], max_age_s=60)  # type: ignore[arg-type]
+    snapshots.get(EXPERIMENT, ResultSettings())
+    clock[0] += 120
+    assert snapshots.get(EXPERIMENT, ResultSettings()).refreshing
+    for _ in range(500):
+        if len(calls) == 2 and not snapshots._making:
+            break
+        threading.Event().wait(0.01)
+    kept = snapshots.get(EXPERIMENT, ResultSettings())
+    assert _call(kept.results) == 1 and kept.as_of == 1000.0
