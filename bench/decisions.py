@@ -519,7 +519,13 @@ def over_http(
     the floor is `GET /health` measured the same way right after, on the same server.
     `pipeline=False` serves without the pipeline aggregates (`P13N_PIPELINE_AGGREGATES`)."""
     port = free_port()
-    env = server_env(home)
+    # wrk's load comes from one address and one key, standing for many visitors: the public
+    # scope's rates (README "Limits and faults") would refuse most of it.
+    env = {
+        **server_env(home),
+        "P13N_PUBLIC_ADDRESS_PER_SECOND": "0",
+        "P13N_PUBLIC_KEY_PER_SECOND": "0",
+    }
     if cache != DEFAULT_CACHE:  # else exactly a plain `p13n serve`
         env["P13N_PROFILE_CACHE_SIZE"] = str(cache)
         env["P13N_WARM_PROFILES"] = str(cache)

@@ -12,6 +12,8 @@ answer each `P13nError` as an error result, the CLI as one line on stderr and ex
     │   ├── NotFound              404
     │   ├── Forbidden             403 (an agent action the caller's scopes do not allow)
     │   ├── Conflict              409
+    │   ├── StoreUnavailable      503 with Retry-After (the store refused a write: read-only,
+    │   │                         full, or unreachable; nothing of the call was stored)
     │   └── StoreVersionTooNew    refused at start-up (the store is from a newer p13n)
     └── AuthError                 p13n/server/auth.py     401 / 403 with WWW-Authenticate
 
@@ -29,6 +31,7 @@ __all__ = [
     "Forbidden",
     "Conflict",
     "StoreVersionTooNew",
+    "StoreUnavailable",
     "PayloadTooLarge",
     "DecisionRejected",
     "EventRejected",
@@ -87,3 +90,13 @@ class EventRejected(InvalidInput):
 
 class StoreVersionTooNew(P13nError):
     """The store was written by a newer p13n; opening it would corrupt it."""
+
+
+class StoreUnavailable(P13nError):
+    """The store refused the work (read-only, out of disk, or unreachable): nothing of the call
+    was stored, the store is not damaged, and the same call can be retried once it is fixed.
+    `kind` is `read_only`, `full` or `unreachable`."""
+
+    def __init__(self, kind: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind

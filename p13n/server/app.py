@@ -21,8 +21,10 @@ from p13n.domain.errors import (
     NotFound,
     P13nError,
     PayloadTooLarge,
+    StoreUnavailable,
 )
 from p13n.domain.services import Engine
+from p13n.domain.store import store_fault
 from p13n.server.auth import install_auth
 from p13n.server.bootstrap import (
     build_jwt_verifier,
@@ -32,6 +34,7 @@ from p13n.server.bootstrap import (
 )
 from p13n.server.console import install_console
 from p13n.server.http_errors import install_http_errors
+from p13n.server.limits import install_limits
 from p13n.server.mcp_http import mount_mcp, run_mcp
 from p13n.server.metrics import install_metrics
 from p13n.server.openapi import install_openapi
@@ -56,6 +59,18 @@ from p13n.server.settings import Settings
 __all__ = ["create_app"]
 
 log = logging.getLogger("p13n")
+
+
+# Seconds a client is told to wait after a 503 from the store (an operator has to act first).
+STORE_RETRY_AFTER_S = 30
+
+
+def _store_unavailable(exc: StoreUnavailable) -> JSONResponse:
+    return JSONResponse(
+        {"error": str(exc)},
+        status_code=503,
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
 
 
 def _status(exc: P13nError) -> int:
@@ -106,12 +121,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
     )
     install_auth(app)  # before any route: every route checks its scope (p13n/server/auth.py)
+    install_limits(app, settings)  # then the public scope's rates; every request's time limit
     install_http_errors(app)  # 404, 405 (with a true Allow) and unreadable bodies as {"error"}
     install_openapi(app)  # credentials, shared statuses and the error body in /openapi.json
     app.state.settings = settings
 
     @app.exception_handler(P13nError)
     async def _domain_error(_: Request, exc: P13nError) -> JSONResponse:
+        if isinstance(exc, StoreUnavailable):
+            return _store_unavailable(exc)
         return JSONResponse({"error": str(exc)}, status_code=_status(exc))
 
     @app.exception_handler(RequestValidationError)
@@ -127,6 +145,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        fault = store_fault(exc)  # a write refused outside SqlStore.transaction
+        if fault is not None:
+            log.warning("the store refused the work: %s", fault.message)
+            return _store_unavailable(fault)
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse(
             {

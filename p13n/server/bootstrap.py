@@ -139,6 +139,7 @@ def build_engine(settings: Settings) -> Engine:
         require_consent_flat=settings.require_consent_flat,
         profile_cache_size=settings.profile_cache_size,
         compact_profiles=settings.compact_profiles,
+        device_events_per_minute=settings.device_events_per_minute,
     )
     return Engine(store, options)
 

@@ -18,6 +18,7 @@ from p13n.domain.ingest import (
     parse_mapping,
     read_rows,
 )
+from p13n.domain.store import store_fault
 from p13n.server import cli_mcp, cli_recommend
 from p13n.server.cli_analytics import analytics_app
 from p13n.server.cli_common import command_services, err, out, progress
@@ -82,6 +83,7 @@ def serve(
     import uvicorn
 
     from p13n.server.app import create_app
+    from p13n.server.slow_clients import header_timeout_protocol
 
     settings = Settings()
     uvicorn.run(
@@ -91,6 +93,11 @@ def serve(
         log_level="info",
         access_log=access_log,
         timeout_graceful_shutdown=5,  # open MCP event streams (/mcp) never end by themselves
+        # Slow clients (README "Limits"): headers within a deadline, idle connections closed,
+        # and past `max_connections` new requests are answered 503 at once.
+        http=header_timeout_protocol(settings.header_timeout_s),
+        timeout_keep_alive=settings.keep_alive_s,
+        limit_concurrency=settings.max_connections or None,
     )
 
 
@@ -243,4 +250,10 @@ def main() -> None:
         app()
     except P13nError as exc:
         err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        sys.exit(1)
+    except Exception as exc:
+        fault = store_fault(exc)  # a store refusing a write outside SqlStore.transaction
+        if fault is None:
+            raise
+        err.print(f"error: {fault}", highlight=False, soft_wrap=True, markup=False)
         sys.exit(1)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from p13n.domain.access import Scope
 from p13n.server.auth import scope_for
 from p13n.tools import inline_refs
 
@@ -129,6 +130,26 @@ def _complete_operation(path: str, method: str, op: dict[str, Any]) -> None:
         responses.setdefault(
             "429", _error("past `P13N_DECISIONS_PER_SECOND` (diagnostic 406)", _RETRY_AFTER)
         )
+    if scope is Scope.PUBLIC:
+        responses.setdefault(
+            "429",
+            _error(
+                "past the public scope's rate per key or per client address "
+                "(`P13N_PUBLIC_KEY_PER_SECOND`, `P13N_PUBLIC_ADDRESS_PER_SECOND`; diagnostic "
+                "406 on the decision routes)",
+                _RETRY_AFTER,
+            ),
+        )
+    store_down = (
+        "the store refused the work (read-only, out of disk, or unreachable); nothing was "
+        "stored: retry after the time given"
+    )
+    if path in _RATE_LIMITED:  # or no point was answered within P13N_DECISION_BUDGET_MS
+        responses.setdefault(
+            "503", {"description": f"{store_down}; or no point answered within the budget"}
+        )
+    else:
+        responses.setdefault("503", _error(store_down, _RETRY_AFTER))
     for status, answer in responses.items():
         if not status.startswith("4"):
             continue

@@ -63,6 +63,40 @@ class Settings(BaseSettings):
         gt=0,
         description="Decision requests per second per API key or JWT subject (bursts of one second's worth); unset: no limit.",
     )
+    # Limits for every caller (p13n/server/limits.py; README "Limits").
+    public_key_per_second: float = Field(
+        default=1000.0,
+        ge=0,
+        description="Requests per second per public-scope key on the public routes (POST /events, the unauthenticated decisions), bursts of two seconds' worth; past it 429 with Retry-After. 0: no limit.",
+    )
+    public_address_per_second: float = Field(
+        default=100.0,
+        ge=0,
+        description="Requests per second per client address on the public routes, bursts of two seconds' worth; past it 429 with Retry-After. 0: no limit.",
+    )
+    request_timeout_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a request may take before it is answered 503 with Retry-After (/mcp streams exempt). 0: no limit.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's headers, from connecting or from the request's first byte, before `p13n serve` closes the connection (slowloris).",
+    )
+    keep_alive_s: int = Field(
+        default=5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    max_connections: int = Field(
+        default=2000,
+        ge=0,
+        description="Connections and requests in flight past which `p13n serve` answers 503 at once. 0: no limit.",
+    )
+    device_events_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Events per device (or individual) per minute that POST /events stores; the rest are answered rejected (`flood`) and counted, not stored. 0: no bound.",
+    )
     quiet_channels: str = Field(
         default="agent",
         description="Comma-separated channels whose recommendations never carry exploration slots (the agent channel by default); empty: exploration in every channel, in the lower slots only.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from p13n.domain.graphs.affinity import publish_affinities
 from p13n.domain.graphs.profile import RECENT_ENGAGEMENT_MAX
-from p13n.domain.graphs.profile_update import apply_event_to_profile, new_profile
+from p13n.domain.graphs.profile_update import CART_MAX, apply_event_to_profile, new_profile
 from p13n.domain.ingest.events import Event, Line, kind_of
 from p13n.domain.timeutil import DAY
 
@@ -41,6 +41,14 @@ def test_cart_adds_removes_and_a_purchase_empties_the_bought_lines() -> None:
     )
     assert [c.item_id for c in p.cart] == ["a"]
     assert p.purchases[0].order_id == "o1" and p.purchases[0].value == 7.0
+
+
+def test_a_cart_keeps_at_most_cart_max_lines_dropping_the_oldest_added() -> None:
+    p = new_profile("u", T0)
+    for k in range(CART_MAX + 30):
+        apply_event_to_profile(p, ev("Add To Cart", T0 + k, item_id=f"i{k}", quantity=1))
+    assert len(p.cart) == CART_MAX
+    assert p.cart[0].item_id == "i30" and p.cart[-1].item_id == f"i{CART_MAX + 29}"
 
 
 def test_flat_order_lines_with_one_order_id_make_one_purchase() -> None:

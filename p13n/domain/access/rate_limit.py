@@ -13,7 +13,10 @@ __all__ = ["RateLimiter"]
 class RateLimiter:
     """`per_second` requests per caller on average, bursts of up to `burst` (default: one
     second's worth, at least 1). Callers are whatever key the face passes (a key id, a JWT
-    subject); the clock is injectable for tests."""
+    subject, a client address); the clock is injectable for tests. Memory is bounded: past
+    `max_callers` buckets, the ones that have refilled (callers idle for a full burst's time,
+    indistinguishable from new ones) are dropped, so a scan from many addresses cannot grow it
+    without end."""
 
     def __init__(
         self,
@@ -21,12 +24,14 @@ class RateLimiter:
         *,
         burst: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_callers: int = 100_000,
     ) -> None:
         if per_second <= 0:
             raise ValueError("per_second must be positive; use no limiter for no limit")
         self.rate = per_second
         self.burst = burst if burst is not None else max(1.0, per_second)
         self._clock = clock
+        self.max_callers = max_callers
         self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, at)
         self._lock = threading.Lock()
 
@@ -34,13 +39,31 @@ class RateLimiter:
         """Take one token for `caller`; False when its bucket is empty."""
         now = self._clock()
         with self._lock:
-            tokens, at = self._buckets.get(caller, (self.burst, now))
+            found = self._buckets.get(caller)
+            if found is None and len(self._buckets) >= self.max_callers:
+                self._drop_refilled(now)
+            tokens, at = found or (self.burst, now)
             tokens = min(self.burst, tokens + (now - at) * self.rate)
             if tokens < 1.0:
                 self._buckets[caller] = (tokens, now)
                 return False
             self._buckets[caller] = (tokens - 1.0, now)
             return True
+
+    def _drop_refilled(self, now: float) -> None:
+        """Forget callers whose bucket is full again, and if that is not enough (as many
+        active callers as the bound) the older half (called with the lock held)."""
+        full = self.burst
+        kept = {
+            c: (t, at) for c, (t, at) in self._buckets.items() if t + (now - at) * self.rate < full
+        }
+        if len(kept) >= self.max_callers:
+            newest = sorted(kept.items(), key=lambda kv: kv[1][1])[len(kept) // 2 :]
+            kept = dict(newest)
+        self._buckets = kept
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def retry_after(self, caller: str) -> float:
         """Seconds until `caller` has a token again (0 when it has one now)."""

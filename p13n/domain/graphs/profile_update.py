@@ -22,7 +22,13 @@ from p13n.domain.identity import normalize_contact_point
 from p13n.domain.ingest import Event
 from p13n.domain.timeutil import DAY
 
-__all__ = ["new_profile", "apply_event_to_profile", "VIEW_INTERACTIONS", "RECENTLY_VIEWED_MAX"]
+__all__ = [
+    "CART_MAX",
+    "new_profile",
+    "apply_event_to_profile",
+    "VIEW_INTERACTIONS",
+    "RECENTLY_VIEWED_MAX",
+]
 
 VIEW_INTERACTIONS = frozenset(
     {"View Catalog Object", "View Catalog Object Detail", "Quick View Catalog Object"}
@@ -32,6 +38,10 @@ VIEW_INTERACTIONS = frozenset(
 SEEN_INTERACTIONS = VIEW_INTERACTIONS | {"personalization-click", "catalog-object-click"}
 RECENTLY_VIEWED_MAX = 20
 PURCHASES_MAX = 50
+# Cart lines kept (the oldest added goes first past it): every other list of a profile is
+# bounded, and a cart that only grew (a bot adding every item) grew the document, the cache's
+# memory and each decision's decode without end (found by the soak, issue 17).
+CART_MAX = 100
 _NAME_ATTRIBUTES = ("firstName", "lastName", "isAnonymous")
 
 
@@ -153,6 +163,9 @@ def _apply_cart(profile: ProfileGraph, event: Event) -> None:
             profile.cart.append(
                 CartLine(item_id=event.item_id, quantity=qty, price=event.price, added_at=event.ts)
             )
+            if len(profile.cart) > CART_MAX:
+                oldest = min(profile.cart, key=lambda c: c.added_at)
+                profile.cart.remove(oldest)
         else:
             line.quantity += qty
             line.price = event.price if event.price is not None else line.price

@@ -8,6 +8,7 @@ from p13n.domain.ingest.files import (
     parse_mapping,
     read_rows,
 )
+from p13n.domain.ingest.flood import FLOOD_CODE, FloodGuard
 from p13n.domain.ingest.items import ITEM_CONTENT_FIELDS, ITEM_FIELDS, Item, category_prefixes
 from p13n.domain.ingest.report import (
     MAX_BATCH_BYTES,
@@ -21,6 +22,8 @@ from p13n.domain.ingest.validate import REJECTION_REASONS, parse_event
 __all__ = [
     "Event",
     "EventResult",
+    "FLOOD_CODE",
+    "FloodGuard",
     "IDENTITY_EVENT_TYPES",
     "ITEM_CONTENT_FIELDS",
     "ITEM_FIELDS",

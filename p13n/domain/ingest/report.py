@@ -19,7 +19,7 @@ class EventResult(BaseModel):
     reason: str | None = Field(default=None, description="Why the event was rejected.")
     code: str | None = Field(
         default=None,
-        description="The rejection's kind: unreadable, invalid_field, no_interaction, no_identity, no_item or future_time.",
+        description="The rejection's kind: unreadable, invalid_field, no_interaction, no_identity, no_item, future_time, or flood (past the sender's events per minute: counted, not stored).",
     )
     unifiedIndividualId: str | None = None
     tracked: bool | None = Field(

@@ -14,10 +14,14 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from p13n.domain.errors import NotFound
+from p13n.domain.errors import NotFound, StoreUnavailable
 from p13n.domain.graphs import ItemGraph, ProfileGraph, profile_id_of
 from p13n.domain.identity import normalize_email, normalize_phone
 from p13n.domain.ingest import (
+    FLOOD_CODE,
+    Event,
+    EventResult,
+    FloodGuard,
     ImportSummary,
     IngestReport,
     Item,
@@ -74,6 +78,8 @@ class Engine:
         # Called with each ingest call's report and time after it committed (the pipeline
         # counts); keep them cheap: they run on the ingest caller's thread.
         self.ingest_listeners: list[Callable[[IngestReport, float], None]] = []
+        per_minute = self.options.device_events_per_minute
+        self.flood = FloodGuard(per_minute) if per_minute > 0 else None
         self._group = GroupCommit(self.lock, self._ingest_group)
         self.reload()
         self._writer: GraphWriter | None = None
@@ -98,7 +104,10 @@ class Engine:
         self.store.close()
 
     def reload(self) -> None:
-        """(Re)build the hot state from the store; also the recovery path after a failed batch."""
+        """(Re)build the hot state from the store; also the recovery path after a failed batch.
+        It needs only reads: under a store refusing writes (read-only, full) the state is
+        rebuilt all the same, and the graphs it replays from the log stay pending in memory
+        (served, and written once the store takes writes again)."""
         state, store = self.state, self.store
         state.clear_profiles()
         state.items = {i.id: i for i in (Item.model_validate_json(d) for d in store.load_items())}
@@ -110,8 +119,11 @@ class Engine:
         identity.links, identity.aliases, identity.created = store.load_identity()
         load_resolution_state(store, identity)
         state.consent = store.load_consent_state()
-        self.insight_configs.put_missing(BUILTIN_INSIGHTS)
-        self.segment_configs.put_missing(DEFAULT_SEGMENTS)
+        try:
+            self.insight_configs.put_missing(BUILTIN_INSIGHTS)
+            self.segment_configs.put_missing(DEFAULT_SEGMENTS)
+        except StoreUnavailable:  # stored at the first open; a refused write changes nothing
+            pass
         state.insights = self.insight_configs.list()
         state.segments = self.segment_configs.list()
         self._catch_up()
@@ -127,14 +139,17 @@ class Engine:
         if synced is None:
             return 0
         replayed = 0
-        with self.store.transaction() as conn:
-            batch = self._batch(conn, self.now(), defer=True)
-            for rows in self.store.iter_events_after(synced):
-                for row in rows:
-                    batch.apply_logged(event_from_log(row))
-                replayed += len(rows)
-            batch.finish()
-            write_graphs(self.state, self.store, conn, self.now())
+        try:
+            with self.store.transaction() as conn:
+                batch = self._batch(conn, self.now(), defer=True)
+                for rows in self.store.iter_events_after(synced):
+                    for row in rows:
+                        batch.apply_logged(event_from_log(row))
+                    replayed += len(rows)
+                batch.finish()  # the replayed graphs are pending (and served) from here
+                write_graphs(self.state, self.store, conn, self.now())
+        except StoreUnavailable:  # they stay pending; the graph writer or a checkpoint retries
+            pass
         return replayed
 
     def checkpoint(self) -> None:
@@ -148,7 +163,12 @@ class Engine:
 
     # -- ingest ------------------------------------------------------------------------------
     def ingest(
-        self, raws: list[Any], *, now: float | None = None, defer: bool = False
+        self,
+        raws: list[Any],
+        *,
+        now: float | None = None,
+        defer: bool = False,
+        bounded: bool = False,
     ) -> IngestReport:
         """Validate, dedupe and apply a batch; bad events don't stop good ones. Returns once the
         accepted events are committed (concurrent calls share one transaction: `group_commit`).
@@ -157,17 +177,50 @@ class Engine:
         write-behind on, written by the graph writer shortly after; `defer` (bulk imports)
         skips the compute too and leaves the writing to `checkpoint`. Either way a crash
         before the graphs are written is repaired from the log when the store reopens.
+        `bounded` (the public events route) holds each sender to the flood bound.
         """
         now = self.now() if now is None else now
         report, parsed = parse_batch(raws, now)
+        guard = self.flood if bounded else None
+        if guard is not None:
+            parsed = self._bounded(parsed, report, now)
         queued = QueuedBatch(parsed, now, defer)
-        self._group.submit(queued)
+        try:
+            self._group.submit(queued)
+        except Exception:
+            if guard is not None:  # nothing was stored: the senders' counts go back
+                for _, event in parsed:
+                    guard.release(event.device_id or event.individual_id or "", now)
+            raise
         complete_report(report, queued.results)
         if self._writer is not None and not defer:
             self._writer.nudge()
         for listener in self.ingest_listeners:
             listener(report, now)
         return report
+
+    def _bounded(
+        self, parsed: list[tuple[int, Event]], report: IngestReport, now: float
+    ) -> list[tuple[int, Event]]:
+        """The events within their sender's bound; the others answered rejected (`flood`)."""
+        guard = self.flood
+        assert guard is not None
+        kept = []
+        for index, event in parsed:
+            sender = event.device_id or event.individual_id or ""
+            if guard.admit(sender, now):
+                kept.append((index, event))
+            else:
+                report.results.append(
+                    EventResult(
+                        index=index,
+                        eventId=event.event_id,
+                        status="rejected",
+                        reason=guard.message(),
+                        code=FLOOD_CODE,
+                    )
+                )
+        return kept
 
     def _ingest_group(self, group: list[QueuedBatch]) -> None:
         """One transaction for the queued batches (called with the write lock held)."""

@@ -35,6 +35,10 @@ class EngineOptions:
     # profiles are pending; 0 writes them in each ingest transaction (write-through).
     write_behind_s: float = 1.0
     write_behind_max: int = 20_000
+    # `Engine.ingest(bounded=True)` (POST /events) stores at most this many events per device
+    # (else individual) per minute;
+    # the rest are rejected as `flood` and counted (`FloodGuard`). 0: no bound.
+    device_events_per_minute: int = 0
 
 
 class HotState:

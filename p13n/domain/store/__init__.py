@@ -10,6 +10,7 @@ from p13n.domain.store.bandit_tables import BanditStore
 from p13n.domain.store.database import open_engine
 from p13n.domain.store.erasure import ErasureStore, Footprint
 from p13n.domain.store.experiment_table import ExperimentStore
+from p13n.domain.store.faults import store_fault
 from p13n.domain.store.identity_store import (  # importing it registers its tables
     RULESET_KIND,
     IdentityStore,
@@ -47,6 +48,7 @@ __all__ = [
     "Store",
     "Transaction",
     "open_engine",
+    "store_fault",
 ]
 
 

@@ -30,7 +30,9 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
+from p13n.domain.store.faults import store_fault
 from p13n.domain.store.identity_tables import IdentitySplit
 from p13n.domain.store.insight_sql import AggregateMeasure, aggregate_events, event_unified_ids
 from p13n.domain.store.tables import (
@@ -95,8 +97,15 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.db.begin() as conn:
-            yield conn
+        """One transaction; a store refusing it (read-only, full, down) is `StoreUnavailable`."""
+        try:
+            with self.db.begin() as conn:
+                yield conn
+        except DBAPIError as exc:
+            fault = store_fault(exc)
+            if fault is None:
+                raise
+            raise fault from exc
 
     def pages(
         self, stmt: Select[Any], key: ColumnElement[Any], *, after: Any, batch: int

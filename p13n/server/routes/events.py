@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -9,7 +10,13 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from p13n.domain.errors import InvalidInput, PayloadTooLarge
-from p13n.domain.ingest import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, IngestReport
+from p13n.domain.ingest import (
+    FLOOD_CODE,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    FloodGuard,
+    IngestReport,
+)
 from p13n.domain.services import Engine
 from p13n.server.routes.body import read_json
 from p13n.server.routes.deps import EngineDep, json_response
@@ -89,6 +96,28 @@ def _events_of(body: Any) -> list[Any]:
             },
         },
         413: {"description": "more than 1,000 events or 1 MB"},
+        429: {
+            "description": "past the public scope's rate per key or per client address (the "
+            "error), or every event past its sender's events per minute (the report, each "
+            "event rejected `flood`): retry after the time given",
+            "headers": {
+                "Retry-After": {
+                    "description": "Seconds to wait before retrying.",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            },
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/IngestReport"},
+                            {"$ref": "#/components/schemas/Error"},
+                        ]
+                    }
+                }
+            },
+        },
         415: {"description": "not application/json"},
     },
     openapi_extra={
@@ -129,8 +158,12 @@ async def post_events(request: Request, engine: EngineDep) -> Response:
         )
     report = await _run(engine, events)
     status = 400 if report.accepted == 0 and report.duplicates == 0 else 200
+    if status == 400 and all(r.code == FLOOD_CODE for r in report.results):
+        answer = json_response(report.model_dump(), status_code=429)  # wait for the next minute
+        answer.headers["Retry-After"] = str(FloodGuard.seconds_to_next_window(engine.now()))
+        return answer
     return json_response(report.model_dump(), status_code=status)
 
 
 async def _run(engine: Engine, events: list[Any]) -> IngestReport:
-    return await run_in_threadpool(engine.ingest, events)
+    return await run_in_threadpool(functools.partial(engine.ingest, events, bounded=True))
