@@ -141,8 +141,8 @@ def _complete_operation(path: str, method: str, op: dict[str, Any]) -> None:
             ),
         )
     store_down = (
-        "the store refused the work (read-only, out of disk, or unreachable); nothing was "
-        "stored: retry after the time given"
+        "the store refused the work (read-only, out of disk, or unreachable; nothing was "
+        "stored), or the request ran past `P13N_REQUEST_TIMEOUT_S`: retry after the time given"
     )
     if path in _RATE_LIMITED:  # or no point was answered within P13N_DECISION_BUDGET_MS
         responses.setdefault(

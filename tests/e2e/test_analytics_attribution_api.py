@@ -121,7 +121,7 @@ def test_the_openapi_description_names_every_answer_of_the_attribution_route(
 ) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     responses = paths["/analytics/attribution"]["get"]["responses"]
-    assert set(responses) == {"200", "400", "401", "403", "422"}
+    assert set(responses) == {"200", "400", "401", "403", "422", "503"}
 
 
 def test_the_analyst_scope_gates_the_report_and_get_performance(client: TestClient) -> None:

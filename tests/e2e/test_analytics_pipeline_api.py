@@ -90,8 +90,9 @@ def test_the_openapi_description_names_every_answer_of_the_new_routes(client: Te
         "401",
         "403",
         "422",
+        "503",
     }
-    assert set(paths["/metrics"]["get"]["responses"]) == {"200", "401", "403"}
+    assert set(paths["/metrics"]["get"]["responses"]) == {"200", "401", "403", "503"}
 
 
 def test_an_analyst_key_reads_analytics_and_metrics_and_nothing_else(client: TestClient) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -323,3 +325,30 @@ def test_the_results_page_reads_its_snapshot_until_asked_to_recompute(app: Any) 
     fresh = client.get("/console/experiments/mugs_test", params={"fresh": "true"})
     assert fresh.status_code == 200 and _units_shown(fresh.text) == live
     assert _units_shown(client.get("/console/experiments/mugs_test").text) == live
+
+
+def test_a_results_page_whose_figures_take_long_says_so_and_reloads_until_they_are_made(
+    app: Any,
+) -> None:
+    client, _ = sign_in(app, "analyst")
+    snapshots = app.state.services.measure.snapshots
+    real, release = snapshots.compute, threading.Event()
+
+    def slow(*args: Any) -> Any:  # the real figures, made once the test lets them
+        release.wait(10)
+        return real(*args)
+
+    snapshots.compute = slow
+    try:
+        making = client.get("/console/experiments/mugs_test", params={"engine": "sequential"})
+        assert making.status_code == 200 and 'data-testid="making"' in making.text
+        assert '<meta http-equiv="refresh" content="3">' in making.text
+    finally:
+        release.set()
+        snapshots.compute = real
+    for _ in range(100):
+        page = client.get("/console/experiments/mugs_test", params={"engine": "sequential"})
+        if 'data-testid="making"' not in page.text:
+            break
+        time.sleep(0.1)
+    assert "Figures as of" in _text(page.text) and "Verdict" in page.text

@@ -121,3 +121,38 @@ def test_a_failed_refresh_keeps_the_last_snapshot() -> None:
         threading.Event().wait(0.01)
     kept = snapshots.get(EXPERIMENT, ResultSettings())
     assert _call(kept.results) == 1 and kept.as_of == 1000.0
+
+
+def test_with_a_wait_a_reading_without_a_snapshot_is_made_behind_the_page() -> None:
+    clock, results = [1000.0], _Results()
+    snapshots = _snapshots(clock, results)
+    results.release.clear()
+    first = snapshots.get(EXPERIMENT, ResultSettings(), wait_s=0.05)
+    assert first.results is None and first.refreshing and first.error is None
+    again = snapshots.get(EXPERIMENT, ResultSettings(), wait_s=0.05)  # no second make
+    assert again.results is None
+    results.release.set()
+    ready = snapshots.get(EXPERIMENT, ResultSettings(), wait_s=5)
+    assert ready.results is not None and _call(ready.results) == 1 and results.calls == 1
+
+
+def test_with_a_wait_a_fresh_make_that_is_not_done_answers_the_older_snapshot() -> None:
+    clock, results = [1000.0], _Results()
+    snapshots = _snapshots(clock, results)
+    snapshots.get(EXPERIMENT, ResultSettings())
+    results.release.clear()
+    clock[0] += 5
+    older = snapshots.get(EXPERIMENT, ResultSettings(), fresh=True, wait_s=0.05)
+    assert older.results is not None and _call(older.results) == 1 and older.refreshing
+    results.release.set()
+    newer = snapshots.get(EXPERIMENT, ResultSettings(), fresh=True, wait_s=5)
+    assert newer.results is not None and _call(newer.results) >= 2 and newer.as_of == 1005.0
+
+
+def test_a_first_make_that_fails_says_why() -> None:
+    def compute(experiment: Experiment, settings: ResultSettings, bandit: object) -> object:
+        raise RuntimeError("the store is gone")
+
+    snapshots = ResultSnapshots(compute, clock=lambda: 1000.0)  # type: ignore[arg-type]
+    failed = snapshots.get(EXPERIMENT, ResultSettings(), wait_s=5)
+    assert failed.results is None and failed.error == "RuntimeError: the store is gone"

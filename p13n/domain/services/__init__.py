@@ -73,7 +73,12 @@ from p13n.domain.services.personalization_log import LogEntry, LoggedContent, Pe
 from p13n.domain.services.pipeline_stats import PipelineStats
 from p13n.domain.services.privacy import ErasureReceipt, PersonExport, PrivacyService
 from p13n.domain.services.recommend_service import RecommendService
-from p13n.domain.services.result_snapshots import SNAPSHOT_MAX_AGE_S, ResultSnapshots, Snapshot
+from p13n.domain.services.result_snapshots import (
+    SNAPSHOT_MAX_AGE_S,
+    SNAPSHOT_WAIT_S,
+    ResultSnapshots,
+    Snapshot,
+)
 from p13n.domain.services.segment_counts import TREND_DAYS, SegmentCounts, SegmentTrend
 from p13n.domain.services.state import EngineOptions, HotState
 from p13n.domain.services.survivors import Survivors
@@ -120,6 +125,7 @@ __all__ = [
     "TREND_DAYS",
     "Snapshot",
     "SNAPSHOT_MAX_AGE_S",
+    "SNAPSHOT_WAIT_S",
     "Survivors",
     "CohortSeries",
     "ExperimentSeries",

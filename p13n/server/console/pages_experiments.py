@@ -24,7 +24,7 @@ from p13n.domain.access import Scope
 from p13n.domain.analytics import ENGINES, BanditState, ResultSettings
 from p13n.domain.decisions import ACTIONS, TRANSITIONS, Experiment, Metric
 from p13n.domain.errors import InvalidInput, NotFound, P13nError
-from p13n.domain.services import experiment_series
+from p13n.domain.services import SNAPSHOT_WAIT_S, experiment_series
 from p13n.server.console.measure_charts import bandit_chart, interval_rows, series_charts
 from p13n.server.console.pages_decisioning import field_errors
 from p13n.server.console.web import ConsoleError, ConsoleUser, PostUserDep, UserDep, need, render
@@ -253,7 +253,8 @@ async def experiment_page(
     request: Request, name: str, user: UserDep, engine: str = "bayesian", fresh: bool = False
 ) -> Response:
     """The results from the reading's latest snapshot (`ResultSnapshots`: made behind the page
-    once it is a minute old; `fresh` makes it now)."""
+    once it is a minute old, or asked `fresh`; a page with none yet says it is being made and
+    reloads itself)."""
     need(user, Scope.ANALYST)
     experiment = _experiment(user, name)
     problem = None
@@ -263,8 +264,13 @@ async def experiment_page(
         problem, engine, settings = str(exc), "bayesian", ResultSettings()
     bandit = _bandit(user, experiment)
     snapshot = await run_in_threadpool(
-        user.services.measure.snapshots.get, experiment, settings, bandit, fresh=fresh
+        lambda: user.services.measure.snapshots.get(
+            experiment, settings, bandit, fresh=fresh, wait_s=SNAPSHOT_WAIT_S
+        )
     )
+    if snapshot.results is None:
+        context = {"e": experiment, "engine": engine, "snapshot": snapshot}
+        return render(request, "experiment_making.html", context, user=user)
     results = snapshot.results
     metrics = []
     for m in results.metrics:
@@ -278,7 +284,7 @@ async def experiment_page(
             "e": experiment,
             "results": results,
             "snapshot": snapshot,
-            "age_s": max(0.0, user.services.measure.now() - snapshot.as_of),
+            "age_s": max(0.0, user.services.measure.now() - (snapshot.as_of or 0.0)),
             "metrics": metrics,
             "engine": engine,
             "engines": ENGINES,
