@@ -23,7 +23,8 @@ log (`attribution_make_days_s`: a full recompute that is also stored), the secon
 to the aggregates (`--skip-attribution` leaves all of these out); `PipelineStats.last_thirty_days`
 twice (the first makes the closed days' rows from the hourly aggregates when missing:
 `pipeline_30d_first_ms`; the second reads them: `pipeline_30d_ms`) and
-`PipelineStats.recompute` over the same 30 days (from the raw log), checked equal. The
+`PipelineStats.recompute` over the same 30 days (from the raw log), checked equal
+(`--skip-pipeline-recompute` leaves it out). The
 experiment (`home_recommendations`, about a quarter of the decisions, three metrics): its cells
 dropped, then `MeasureService.recompute_experiment` (folded from the raw log, not kept:
 `experiment_recompute_s`), the first `experiment_results` (the same fold, saved:
@@ -88,6 +89,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--skip-attribution",
         action="store_true",
         help="Leave out the attribution figures (at full scale they take half an hour).",
+    )
+    p.add_argument(
+        "--skip-pipeline-recompute",
+        action="store_true",
+        help="Leave out the pipeline's recompute from the raw log (minutes at full scale).",
     )
     args = p.parse_args(argv)
     if args.scale <= 0 or args.days <= 0:
@@ -273,7 +279,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not reused:
             _empty(engine)
             build_s = round(_build(engine, decisions, conversions, args.days, args.seed), 1)
-        figures = {} if args.build_only else _measure(engine, args.days, args.skip_attribution)
+        figures = (
+            {}
+            if args.build_only
+            else _measure(engine, args.days, args.skip_attribution, args.skip_pipeline_recompute)
+        )
     finally:
         engine.close()
         if temp is not None:
@@ -295,7 +305,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return result
 
 
-def _measure(engine: Engine, days: int, skip_attribution: bool = False) -> dict[str, Any]:
+def _measure(
+    engine: Engine, days: int, skip_attribution: bool = False, skip_pipeline: bool = False
+) -> dict[str, Any]:
     measure = MeasureService(engine, clock=lambda: NOW)
     pipeline = PipelineStats(sql_store(engine), clock=lambda: NOW)
     measure.forget_aggregates()  # a reused store: make the days again, timed
@@ -334,9 +346,11 @@ def _measure(engine: Engine, days: int, skip_attribution: bool = False) -> dict[
     pipe_first_s, _ = _timed(pipeline.last_thirty_days)  # makes closed days' rows if missing
     pipe_s, _ = _timed(pipeline.last_thirty_days)
     pquery = pipeline.query(start=NOW - 30 * 86_400, end=NOW, granularity="day")
-    recompute_s, recomputed = _timed(lambda: pipeline.recompute(pquery))
-    if recomputed != pipeline.report(pquery):
-        raise AssertionError("the pipeline recompute differs from its aggregates")
+    recompute_s = None
+    if not skip_pipeline:
+        recompute_s, recomputed = _timed(lambda: pipeline.recompute(pquery))
+        if recomputed != pipeline.report(pquery):
+            raise AssertionError("the pipeline recompute differs from its aggregates")
     return {
         "attribution_s": read,
         "attribution_max_s": max(read.values(), default=None),
