@@ -22,6 +22,14 @@ EXPERIMENT = Experiment.model_validate(
 )
 
 
+class _Found(dict[str, object]):
+    """A result as the snapshots read it: `empty` when nobody was exposed."""
+
+    @property
+    def empty(self) -> bool:
+        return bool(self.get("empty"))
+
+
 class _Results:
     """The compute port's test double: counts calls, each result numbered by its call, and
     can hold a call until released (a slow refresh)."""
@@ -36,7 +44,9 @@ class _Results:
         self.calls += 1
         self.started.set()
         self.release.wait(5)
-        return {"call": self.calls, "engine": settings.engine, "experiment": experiment.name}
+        return _Found(
+            {"call": self.calls, "engine": settings.engine, "experiment": experiment.name}
+        )
 
 
 def _snapshots(clock: list[float], results: _Results) -> ResultSnapshots:
@@ -109,7 +119,7 @@ def test_a_failed_refresh_keeps_the_last_snapshot() -> None:
         calls.append(1)
         if len(calls) > 1:
             raise RuntimeError("the store is gone")
-        return {"call": 1}
+        return _Found({"call": 1})
 
     snapshots = ResultSnapshots(compute, clock=lambda: clock[0], max_age_s=60)  # type: ignore[arg-type]
     snapshots.get(EXPERIMENT, ResultSettings())
@@ -156,3 +166,17 @@ def test_a_first_make_that_fails_says_why() -> None:
     snapshots = ResultSnapshots(compute, clock=lambda: 1000.0)  # type: ignore[arg-type]
     failed = snapshots.get(EXPERIMENT, ResultSettings(), wait_s=5)
     assert failed.results is None and failed.error == "RuntimeError: the store is gone"
+
+
+def test_an_empty_result_is_not_kept_so_the_first_units_show_at_once() -> None:
+    clock, calls = [1000.0], []
+
+    def compute(experiment: Experiment, settings: ResultSettings, bandit: object) -> object:
+        calls.append(1)
+        return _Found({"call": len(calls), "empty": len(calls) == 1})
+
+    snapshots = ResultSnapshots(compute, clock=lambda: clock[0])  # type: ignore[arg-type]
+    assert snapshots.get(EXPERIMENT, ResultSettings()).results.empty  # type: ignore[union-attr]
+    second = snapshots.get(EXPERIMENT, ResultSettings())
+    assert _call(second.results) == 2  # type: ignore[arg-type]
+    assert _call(snapshots.get(EXPERIMENT, ResultSettings()).results) == 2  # type: ignore[arg-type]

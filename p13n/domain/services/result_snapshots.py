@@ -75,13 +75,16 @@ class ResultSnapshots:
         key = _key(experiment, settings, bandit)
         with self._lock:
             kept = self._kept.get(key)
-        if kept is not None and not fresh and self.now() - kept[1] <= self.max_age_s:
+        # An empty result (nobody exposed yet) is never reused: it is cheap to make again, and
+        # the first units should show at once, not a minute later.
+        reusable = kept is not None and not kept[0].empty and not fresh
+        if reusable and kept is not None and self.now() - kept[1] <= self.max_age_s:
             return Snapshot(kept[0], kept[1], refreshing=False)
-        if wait_s is None and (kept is None or fresh):
+        if wait_s is None and not reusable:
             results, as_of = self._make(key, experiment, settings, bandit)
             return Snapshot(results, as_of, refreshing=False)
         done = self._start(key, experiment, settings, bandit)
-        if (kept is None or fresh) and done.wait(wait_s or 0.0):
+        if not reusable and done.wait(wait_s or 0.0):
             with self._lock:
                 newer, failed = self._kept.get(key), self._failed.get(key)
             if newer is not None and (kept is None or newer[1] > kept[1]):
@@ -124,13 +127,13 @@ class ResultSnapshots:
         made_at = self.now()
         results = self.compute(experiment, settings, bandit)
         with self._lock:
+            self._failed.pop(key, None)
             if key not in self._kept and len(self._kept) >= _KEPT:
                 oldest = min(self._kept, key=lambda k: self._kept[k][1])
                 del self._kept[oldest]
             kept = self._kept.get(key)
             if kept is None or kept[1] <= made_at:
                 self._kept[key] = (results, made_at)
-            self._failed.pop(key, None)
         return results, made_at
 
     def _refresh(
