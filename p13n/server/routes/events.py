@@ -77,6 +77,19 @@ def _events_of(body: Any) -> list[Any]:
     raise InvalidInput('send one event object or {"events": [...]}.')
 
 
+# A 400 or 429 of `POST /events` is the ingest report (per event) or the one error body.
+_REPORT_OR_ERROR: dict[str, Any] = {
+    "application/json": {
+        "schema": {
+            "anyOf": [
+                {"$ref": "#/components/schemas/IngestReport"},
+                {"$ref": "#/components/schemas/Error"},
+            ]
+        }
+    }
+}
+
+
 @router.post(
     "/events",
     response_model=IngestReport,
@@ -84,16 +97,7 @@ def _events_of(body: Any) -> list[Any]:
         400: {
             "description": "every event was rejected (the report says why, per event), or the "
             "body is not valid JSON or not events",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            {"$ref": "#/components/schemas/IngestReport"},
-                            {"$ref": "#/components/schemas/Error"},
-                        ]
-                    }
-                }
-            },
+            "content": _REPORT_OR_ERROR,
         },
         413: {"description": "more than 1,000 events or 1 MB"},
         429: {
@@ -107,16 +111,7 @@ def _events_of(body: Any) -> list[Any]:
                     "schema": {"type": "string"},
                 }
             },
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "anyOf": [
-                            {"$ref": "#/components/schemas/IngestReport"},
-                            {"$ref": "#/components/schemas/Error"},
-                        ]
-                    }
-                }
-            },
+            "content": _REPORT_OR_ERROR,
         },
         415: {"description": "not application/json"},
     },
